@@ -1,0 +1,206 @@
+// Package schema holds the GORM models and the versioned migrations that
+// create them on PostgreSQL and SQLite. IDs are UUID strings; timestamps UTC;
+// money and quantities are decimal.Decimal stored as NUMERIC/TEXT.
+package schema
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// User is a trader, support agent or admin.
+type User struct {
+	ID                      string  `gorm:"primaryKey;size:36"`
+	Email                   *string `gorm:"uniqueIndex;size:320"`
+	DiscordID               *string `gorm:"uniqueIndex;size:64"`
+	DisplayName             string  `gorm:"size:100"`
+	PasswordHash            string  `gorm:"size:200"`
+	Role                    string  `gorm:"size:16;not null;default:trader"` // trader | support | admin
+	SubscriptionTier        string  `gorm:"size:16;not null;default:free"`   // free | basic | pro | premium
+	SubscriptionStatus      string  `gorm:"size:16;not null;default:active"` // active | past_due | cancelled | trial
+	SubscriptionRenewalDate *time.Time
+	Locked                  bool `gorm:"not null;default:false"` // circuit breaker lock; admin unlocks
+	CreatedAt               time.Time
+	LastLoginAt             *time.Time
+}
+
+// APIToken is a bearer token for /api/v1 (stored as SHA-256 hex).
+type APIToken struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	UserID    string `gorm:"index;size:36;not null"`
+	TokenHash string `gorm:"uniqueIndex;size:64;not null"`
+	Name      string `gorm:"size:100"`
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
+}
+
+// WebhookToken is the per-user secret in the TradingView webhook URL
+// (/webhooks/tradingview/{token}); stored as SHA-256 hex.
+type WebhookToken struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	UserID    string `gorm:"index;size:36;not null"`
+	TokenHash string `gorm:"uniqueIndex;size:64;not null"`
+	// PassphraseHash, when set, must match the body's "passphrase" (bcrypt).
+	PassphraseHash string `gorm:"size:200"`
+	CreatedAt      time.Time
+	RevokedAt      *time.Time
+}
+
+// BrokerConnection is a trader's account at one broker. Credentials are
+// AES-256-GCM ciphertext (internal/vault) bound to the row id.
+type BrokerConnection struct {
+	ID              string `gorm:"primaryKey;size:36"`
+	UserID          string `gorm:"index;size:36;not null"`
+	BrokerType      string `gorm:"size:16;not null"` // paper | alpaca | ibkr | schwab | coinbase | kraken | binance
+	Label           string `gorm:"size:100"`
+	Paper           bool   `gorm:"not null;default:false"`
+	Credentials     []byte // vault ciphertext
+	KeyVersion      int    `gorm:"not null;default:0"`
+	IsActive        bool   `gorm:"not null;default:true"`
+	LastHealthCheck *time.Time
+	HealthStatus    string `gorm:"size:32"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// RiskSettings are a trader's risk rules (one row per user).
+type RiskSettings struct {
+	UserID                  string          `gorm:"primaryKey;size:36"`
+	MaxPositionPct          decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 10 = 10% of equity
+	DailyLossLimitPct       decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 5 = -5%
+	DailyLossLimitAmount    decimal.Decimal `gorm:"type:numeric(20,4);not null"` // 0 = unset
+	CircuitBreakerPct       decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 8 = -8%
+	StopLossPct             decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 2 = -2% long / +2% short
+	ExtendedHours           bool            `gorm:"not null;default:false"`
+	DefaultStockConnection  *string         `gorm:"size:36"`
+	DefaultCryptoConnection *string         `gorm:"size:36"`
+	UpdatedAt               time.Time
+}
+
+// Signal is one received signal; (Source, ExternalID) is unique so a
+// duplicate delivery maps to the same row and the same workflow.
+type Signal struct {
+	ID         string `gorm:"primaryKey;size:36"`
+	Source     string `gorm:"size:16;not null;uniqueIndex:ux_signal_source_ext"`
+	ExternalID string `gorm:"size:200;not null;uniqueIndex:ux_signal_source_ext"`
+	UserID     string `gorm:"index;size:36"` // owner (webhook, dashboard) or provider (discord)
+	Symbol     string `gorm:"size:32"`
+	Payload    string `gorm:"type:text"` // the parsed signal.Signal as JSON
+	Text       string `gorm:"type:text"`
+	ReceivedAt time.Time
+	WorkflowID string `gorm:"size:200"`
+}
+
+// Trade is one order for one trader from one signal.
+type Trade struct {
+	ID                 string              `gorm:"primaryKey;size:36"`
+	SignalID           string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
+	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`
+	BrokerConnectionID string              `gorm:"size:36"`
+	Broker             string              `gorm:"size:16"`
+	Source             string              `gorm:"size:16"`
+	Symbol             string              `gorm:"size:32;not null"`
+	AssetClass         string              `gorm:"size:8;not null"`
+	Side               string              `gorm:"size:4;not null"`
+	OrderType          string              `gorm:"size:16;not null"`
+	RequestedQuantity  decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	Quantity           decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	LimitPrice         decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	StopPrice          decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	// Status: pending, queued, submitted, partial_fill, filled, rejected, cancelled.
+	Status          string              `gorm:"size:16;not null;index"`
+	ClientOrderID   string              `gorm:"size:64;uniqueIndex"`
+	BrokerOrderID   string              `gorm:"size:128"`
+	FilledQuantity  decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	FillPrice       decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	StopLossPrice   decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	StopLossOrderID string              `gorm:"size:128"`
+	// ReservedNotional is exposure held for this trade between PrepareOrder
+	// and the broker's acknowledgement (invariant 2); zero once released.
+	ReservedNotional decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	SizingNote       string          `gorm:"type:text"`
+	ErrorMessage     string          `gorm:"type:text"`
+	QueuedUntil      *time.Time
+	SubmittedAt      *time.Time
+	FilledAt         *time.Time
+	WorkflowID       string    `gorm:"size:200"`
+	CreatedAt        time.Time `gorm:"index:ix_trade_user_created,priority:2"`
+	UpdatedAt        time.Time
+}
+
+// Position is the trader's position as last synced from the broker.
+type Position struct {
+	ID                 string              `gorm:"primaryKey;size:36"`
+	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_position_conn_symbol,priority:1"`
+	BrokerConnectionID string              `gorm:"size:36;not null;uniqueIndex:ux_position_conn_symbol,priority:2"`
+	Symbol             string              `gorm:"size:32;not null;uniqueIndex:ux_position_conn_symbol,priority:3"`
+	Quantity           decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	AverageEntryPrice  decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	CurrentPrice       decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	UnrealizedPnL      decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	StopLossPrice      decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	OpenedAt           time.Time
+	ClosedAt           *time.Time
+	UpdatedAt          time.Time
+}
+
+// AuditLog is one entry of a per-user hash chain (FR-051..FR-056). The table
+// refuses UPDATE and DELETE by trigger on both engines.
+type AuditLog struct {
+	ID           string    `gorm:"primaryKey;size:36"`
+	Seq          int64     `gorm:"not null;uniqueIndex:ux_audit_user_seq,priority:2"` // position in the user's chain, from 1
+	Timestamp    time.Time `gorm:"not null;index"`
+	UserID       string    `gorm:"size:36;not null;uniqueIndex:ux_audit_user_seq,priority:1"`
+	Action       string    `gorm:"size:48;not null;index"`
+	ResourceType string    `gorm:"size:32"`
+	ResourceID   string    `gorm:"size:64;index"`
+	IPAddress    string    `gorm:"size:64"`
+	UserAgent    string    `gorm:"size:300"`
+	Status       string    `gorm:"size:16"` // success | failure
+	ErrorMessage string    `gorm:"type:text"`
+	Details      string    `gorm:"type:text"` // JSON object, never a secret
+	PreviousHash string    `gorm:"size:64;not null"`
+	CurrentHash  string    `gorm:"size:64;not null"`
+}
+
+// AuditHead is the tip of one user's audit chain; updating it inside the
+// transaction serialises appends per user.
+type AuditHead struct {
+	UserID   string `gorm:"primaryKey;size:36"`
+	LastSeq  int64  `gorm:"not null"`
+	LastHash string `gorm:"size:64;not null"`
+}
+
+// OutboxEvent is a real-time event for one user, written in the same
+// transaction as the change it announces; Seq is gapless per user.
+type OutboxEvent struct {
+	ID        int64     `gorm:"primaryKey;autoIncrement"`
+	UserID    string    `gorm:"size:36;not null;uniqueIndex:ux_outbox_user_seq,priority:1"`
+	Seq       int64     `gorm:"not null;uniqueIndex:ux_outbox_user_seq,priority:2"`
+	Type      string    `gorm:"size:48;not null"`
+	Payload   string    `gorm:"type:text;not null"` // JSON
+	CreatedAt time.Time `gorm:"not null;index"`
+}
+
+// EventSeq is the per-user outbox sequence counter.
+type EventSeq struct {
+	UserID  string `gorm:"primaryKey;size:36"`
+	LastSeq int64  `gorm:"not null"`
+}
+
+// Subscription is a trader's plan at the billing provider.
+type Subscription struct {
+	ID                            string `gorm:"primaryKey;size:36"`
+	UserID                        string `gorm:"index;size:36;not null"`
+	Plan                          string `gorm:"size:16;not null"` // free | basic | pro | premium
+	Status                        string `gorm:"size:16;not null"` // active | past_due | cancelled | trial
+	BillingProvider               string `gorm:"size:16"`          // polar | stripe
+	BillingProviderCustomerID     string `gorm:"size:100"`
+	BillingProviderSubscriptionID string `gorm:"size:100"`
+	CurrentPeriodStart            time.Time
+	CurrentPeriodEnd              time.Time
+	CancelledAt                   *time.Time
+	CreatedAt                     time.Time
+}
