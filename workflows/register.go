@@ -1,0 +1,17 @@
+package workflows
+
+import "go.temporal.io/sdk/workflow"
+
+func workflowRegisterOptions() workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: TradeWorkflowName}
+}
+
+// Registrar is the part of worker.Worker this package needs.
+type Registrar interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+}
+
+// Register registers every workflow of the trade path on a worker.
+func Register(w Registrar) {
+	w.RegisterWorkflowWithOptions(TradeWorkflow, workflowRegisterOptions())
+}

@@ -1,0 +1,230 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/trade"
+)
+
+// registerActivityStubs registers placeholder implementations under the
+// activity names so the test environment knows their signatures; each test
+// then sets expectations with env.OnActivity.
+func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
+	reg := func(name string, fn any) {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	reg(ActPrepareOrder, func(context.Context, PrepareInput) (PrepareResult, error) { return PrepareResult{}, nil })
+	reg(ActMarketStatus, func(context.Context, MarketInput) (MarketResult, error) { return MarketResult{}, nil })
+	reg(ActMarkQueued, func(context.Context, QueueInput) (QueueResult, error) { return QueueResult{}, nil })
+	reg(ActCancelQueued, func(context.Context, TradeRef) error { return nil })
+	reg(ActSubmitOrder, func(context.Context, SubmitInput) (SubmitResult, error) { return SubmitResult{}, nil })
+	reg(ActAwaitFill, func(context.Context, AwaitInput) (FillResult, error) { return FillResult{}, nil })
+	reg(ActCancelRemainder, func(context.Context, TradeRef) (FillResult, error) { return FillResult{}, nil })
+	reg(ActPlaceStopLoss, func(context.Context, TradeRef) (StopLossResult, error) { return StopLossResult{}, nil })
+	reg(ActRecordFailure, func(context.Context, FailureInput) error { return nil })
+}
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(TradeWorkflow, workflowRegisterOptions())
+	registerActivityStubs(env)
+	t.Cleanup(func() { env.AssertExpectations(t) })
+	return env
+}
+
+func buyInput() TradeInput {
+	return TradeInput{
+		TradeID:  "t1",
+		SignalID: "s1",
+		UserID:   "u1",
+		Signal: signal.Signal{
+			Source: signal.SourceTradingView, Symbol: "AAPL", AssetClass: signal.AssetStock,
+			Action: signal.ActionBuy, Side: signal.SideBuy, Quantity: decimal.NewFromInt(5),
+			QuantityType: signal.QtyFixed, OrderType: signal.OrderMarket,
+		},
+	}
+}
+
+var (
+	prepOK   = PrepareResult{ConnectionID: "c1", Broker: "paper", AssetClass: signal.AssetStock, Quantity: decimal.NewFromInt(5)}
+	filled   = FillResult{Status: string(broker.StatusFilled), FilledQuantity: decimal.NewFromInt(5), AvgFillPrice: decimal.NewFromInt(180)}
+	openMkt  = MarketResult{Open: true}
+	submitOK = SubmitResult{BrokerOrderID: "b1", Status: "new"}
+)
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) TradeResult {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var r TradeResult
+	require.NoError(t, env.GetWorkflowResult(&r))
+	return r
+}
+
+func TestTradeWorkflow_HappyPath(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
+	var clientID string
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in SubmitInput) (SubmitResult, error) {
+		clientID = in.ClientOrderID
+		return submitOK, nil
+	}).Once()
+	env.OnActivity(ActAwaitFill, mock.Anything, mock.Anything).Return(filled, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, TradeRef{TradeID: "t1"}).Return(StopLossResult{Placed: true, StopPrice: decimal.RequireFromString("176.40")}, nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+	require.Equal(t, "b1", r.BrokerOrderID)
+	require.True(t, r.FilledQuantity.Equal(decimal.NewFromInt(5)))
+	require.Equal(t, trade.ClientOrderID("default-test-workflow-id", "entry"), clientID)
+}
+
+func TestTradeWorkflow_MarketClosedOverWeekend(t *testing.T) {
+	env := newEnv(t)
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	saturday8pm := time.Date(2026, 11, 28, 20, 0, 0, 0, ny)
+	mondayOpen := time.Date(2026, 11, 30, 9, 30, 0, 0, ny).UTC()
+	env.SetStartTime(saturday8pm)
+
+	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(prepOK, nil).Once()
+	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1", Recheck: true}).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(MarketResult{Open: false, NextOpen: mondayOpen}, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
+	env.OnActivity(ActMarkQueued, mock.Anything, QueueInput{TradeID: "t1", NextOpen: mondayOpen}).
+		Return(QueueResult{Message: "Order queued for Monday 9:30am ET"}, nil).Once()
+	var submittedAt time.Time
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(func(context.Context, SubmitInput) (SubmitResult, error) {
+		submittedAt = env.Now()
+		return submitOK, nil
+	}).Once()
+	env.OnActivity(ActAwaitFill, mock.Anything, mock.Anything).Return(filled, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, mock.Anything).Return(StopLossResult{Placed: true}, nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+	require.False(t, submittedAt.Before(mondayOpen), "submitted at %s, before the open %s", submittedAt, mondayOpen)
+	require.True(t, submittedAt.Before(mondayOpen.Add(time.Minute)), "submitted at %s, long after the open", submittedAt)
+}
+
+func TestTradeWorkflow_Broker503TwiceThenSuccess(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
+	unavailable := temporal.NewApplicationError("Paper temporarily unavailable", string(broker.KindUnavailable))
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(SubmitResult{}, unavailable).Twice()
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(submitOK, nil).Once()
+	env.OnActivity(ActAwaitFill, mock.Anything, mock.Anything).Return(filled, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, mock.Anything).Return(StopLossResult{Placed: true}, nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+}
+
+func TestTradeWorkflow_BrokerUnavailableThreeTimesGivesUp(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
+	msg := "Schwab temporarily unavailable. Order not submitted."
+	unavailable := temporal.NewApplicationError(msg, string(broker.KindUnavailable))
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(SubmitResult{}, unavailable).Times(3)
+	env.OnActivity(ActRecordFailure, mock.Anything, FailureInput{TradeID: "t1", Kind: string(broker.KindUnavailable), Message: msg}).Return(nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusRejected), r.Status)
+	require.Equal(t, msg, r.Message)
+}
+
+func TestTradeWorkflow_InsufficientFundsIsNotRetried(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
+	msg := "Insufficient buying power: $20,000 available, $50,000 required"
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).
+		Return(SubmitResult{}, temporal.NewApplicationError(msg, string(broker.KindInsufficientFunds))).Once()
+	env.OnActivity(ActRecordFailure, mock.Anything, FailureInput{TradeID: "t1", Kind: string(broker.KindInsufficientFunds), Message: msg}).Return(nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusRejected), r.Status)
+	require.Equal(t, msg, r.Message)
+}
+
+func TestTradeWorkflow_RiskRejection(t *testing.T) {
+	env := newEnv(t)
+	msg := "Insufficient buying power: $20,000 available, $50,000 required"
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(PrepareResult{Rejected: true, Message: msg, Broker: "paper"}, nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusRejected), r.Status)
+	require.Equal(t, msg, r.Message)
+}
+
+func TestTradeWorkflow_PartialFillThenTimeout(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(submitOK, nil).Once()
+	var deadline time.Time
+	var started time.Time
+	env.OnActivity(ActAwaitFill, mock.Anything, mock.Anything).Return(func(_ context.Context, in AwaitInput) (FillResult, error) {
+		started = env.Now()
+		deadline = in.Deadline
+		return FillResult{Status: string(broker.StatusPartiallyFilled), FilledQuantity: decimal.NewFromInt(3), AvgFillPrice: decimal.NewFromInt(180), TimedOut: true}, nil
+	}).Once()
+	env.OnActivity(ActCancelRemainder, mock.Anything, TradeRef{TradeID: "t1"}).
+		Return(FillResult{Status: string(broker.StatusCancelled), FilledQuantity: decimal.NewFromInt(3), AvgFillPrice: decimal.NewFromInt(180)}, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, mock.Anything).Return(StopLossResult{Placed: true}, nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+	require.True(t, r.FilledQuantity.Equal(decimal.NewFromInt(3)))
+	require.Equal(t, 5*time.Minute, deadline.Sub(started))
+}
+
+func TestTradeWorkflow_CancelWhileQueued(t *testing.T) {
+	env := newEnv(t)
+	nextOpen := time.Date(2026, 11, 30, 14, 30, 0, 0, time.UTC)
+	env.SetStartTime(nextOpen.Add(-37 * time.Hour))
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
+	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(MarketResult{Open: false, NextOpen: nextOpen}, nil).Once()
+	env.OnActivity(ActMarkQueued, mock.Anything, mock.Anything).Return(QueueResult{Message: "Order queued for Monday 9:30am ET"}, nil).Once()
+	env.OnActivity(ActCancelQueued, mock.Anything, TradeRef{TradeID: "t1"}).Return(nil).Once()
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalCancel, nil)
+	}, time.Hour)
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusCancelled), r.Status)
+}
+
+func TestTradeWorkflow_ExitWithNoPositionIsNoop(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).
+		Return(PrepareResult{Noop: true, Message: "No open AAPL position to exit."}, nil).Once()
+	in := buyInput()
+	in.Signal.Action = signal.ActionExit
+	env.ExecuteWorkflow(TradeWorkflowName, in)
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusCancelled), r.Status)
+}

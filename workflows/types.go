@@ -1,0 +1,161 @@
+// Package workflows holds the Temporal workflow definitions. Workflow code is
+// deterministic: it imports only the SDK's workflow/temporal packages, the
+// pure domain types, and the activity input/output types declared here.
+package workflows
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tradeexec/tradeexec/internal/signal"
+)
+
+// DefaultTaskQueue is the task queue of the trade path.
+const DefaultTaskQueue = "tradeexec"
+
+// Names of workflows, signals, queries and activities (activities are methods
+// of activities.Trading and registered under their method names).
+const (
+	TradeWorkflowName = "TradeWorkflow"
+
+	SignalCancel = "cancel"
+	QueryStatus  = "status"
+
+	ActPrepareOrder    = "PrepareOrder"
+	ActMarketStatus    = "MarketStatus"
+	ActMarkQueued      = "MarkQueued"
+	ActCancelQueued    = "CancelQueued"
+	ActSubmitOrder     = "SubmitOrder"
+	ActAwaitFill       = "AwaitFill"
+	ActCancelRemainder = "CancelRemainder"
+	ActPlaceStopLoss   = "PlaceStopLoss"
+	ActRecordFailure   = "RecordFailure"
+)
+
+// TradeInput starts a TradeWorkflow. It carries no secret: credentials are
+// loaded and decrypted inside activities only (invariant 4).
+type TradeInput struct {
+	TradeID  string        `json:"tradeId"`
+	SignalID string        `json:"signalId"`
+	UserID   string        `json:"userId"`
+	Signal   signal.Signal `json:"signal"`
+	// Manual is true for dashboard orders: oversize is refused, not reduced.
+	Manual bool `json:"manual"`
+	// Timeouts overrides activity timeouts (tests); zero values use defaults.
+	Timeouts Timeouts `json:"timeouts"`
+}
+
+// Timeouts of the trade path's activities.
+type Timeouts struct {
+	// Submit is the start-to-close timeout of one SubmitOrder attempt.
+	Submit time.Duration `json:"submit"`
+	// FillWindow is how long a partially filled order may work before the
+	// remainder is cancelled (DESIGN §3: 5 minutes).
+	FillWindow time.Duration `json:"fillWindow"`
+}
+
+// TradeResult is what the workflow returns (and the status query answers).
+type TradeResult struct {
+	TradeID        string          `json:"tradeId"`
+	Status         string          `json:"status"`
+	Message        string          `json:"message,omitempty"`
+	BrokerOrderID  string          `json:"brokerOrderId,omitempty"`
+	FilledQuantity decimal.Decimal `json:"filledQuantity"`
+	FillPrice      decimal.Decimal `json:"fillPrice"`
+}
+
+// TradeRef names the trade an activity works on.
+type TradeRef struct {
+	TradeID string `json:"tradeId"`
+}
+
+// PrepareInput is PrepareOrder's input.
+type PrepareInput struct {
+	TradeID string `json:"tradeId"`
+	Manual  bool   `json:"manual"`
+	// Recheck is true when the order wakes up after waiting for the market.
+	Recheck bool `json:"recheck"`
+}
+
+// PrepareResult is PrepareOrder's decision.
+type PrepareResult struct {
+	Rejected      bool              `json:"rejected"`
+	Message       string            `json:"message,omitempty"` // why rejected, or the sizing note
+	ConnectionID  string            `json:"connectionId"`
+	Broker        string            `json:"broker"`
+	AssetClass    signal.AssetClass `json:"assetClass"`
+	Quantity      decimal.Decimal   `json:"quantity"`
+	ExtendedHours bool              `json:"extendedHours"`
+	// Noop is true when there is nothing to do (exit with no position).
+	Noop bool `json:"noop"`
+}
+
+// MarketInput asks whether the market for the trade is open.
+type MarketInput struct {
+	TradeID       string            `json:"tradeId"`
+	ConnectionID  string            `json:"connectionId"`
+	AssetClass    signal.AssetClass `json:"assetClass"`
+	ExtendedHours bool              `json:"extendedHours"`
+}
+
+// MarketResult is the market clock as the broker reports it.
+type MarketResult struct {
+	Open     bool      `json:"open"`
+	NextOpen time.Time `json:"nextOpen"`
+}
+
+// QueueInput records that the trade waits for the market.
+type QueueInput struct {
+	TradeID  string    `json:"tradeId"`
+	NextOpen time.Time `json:"nextOpen"`
+}
+
+// QueueResult carries the trader-facing queue message.
+type QueueResult struct {
+	Message string `json:"message"`
+}
+
+// SubmitInput is SubmitOrder's input.
+type SubmitInput struct {
+	TradeID       string `json:"tradeId"`
+	ClientOrderID string `json:"clientOrderId"`
+}
+
+// SubmitResult is the broker's acknowledgement.
+type SubmitResult struct {
+	BrokerOrderID string `json:"brokerOrderId"`
+	Status        string `json:"status"`
+}
+
+// AwaitInput is AwaitFill's input.
+type AwaitInput struct {
+	TradeID string `json:"tradeId"`
+	// Deadline is when an order that is still working gets its remainder
+	// cancelled (computed with workflow.Now, so replay-safe).
+	Deadline time.Time `json:"deadline"`
+}
+
+// FillResult is the order's state when AwaitFill returns.
+type FillResult struct {
+	Status         string          `json:"status"` // broker.OrderStatus
+	FilledQuantity decimal.Decimal `json:"filledQuantity"`
+	AvgFillPrice   decimal.Decimal `json:"avgFillPrice"`
+	// TimedOut is true when the deadline passed with the order still working.
+	TimedOut bool `json:"timedOut"`
+}
+
+// FailureInput records a failed trade.
+type FailureInput struct {
+	TradeID string `json:"tradeId"`
+	Kind    string `json:"kind"` // broker error kind or risk code
+	Message string `json:"message"`
+}
+
+// StopLossResult is PlaceStopLoss's result.
+type StopLossResult struct {
+	Placed      bool            `json:"placed"`
+	StopPrice   decimal.Decimal `json:"stopPrice"`
+	BrokerOrder string          `json:"brokerOrderId,omitempty"`
+	Message     string          `json:"message,omitempty"`
+}
