@@ -100,7 +100,10 @@ type Signal struct {
 	// the trader's default stop-loss percentage applies.
 	StopLossPercent decimal.Decimal `json:"stopLossPercent"`
 	StopLossPrice   decimal.Decimal `json:"stopLossPrice"`
-	TakeProfitPrice decimal.Decimal `json:"takeProfitPrice"`
+	// At most one of TakeProfitPercent / TakeProfitPrice may be set; the
+	// percent is measured from the entry fill price, in the trade's favour.
+	TakeProfitPercent decimal.Decimal `json:"takeProfitPercent"`
+	TakeProfitPrice   decimal.Decimal `json:"takeProfitPrice"`
 
 	// Broker is a per-signal routing override ("ibkr", "kraken", ...).
 	Broker string `json:"broker,omitempty"`

@@ -1,0 +1,85 @@
+package risk
+
+import (
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Settings are a trader's risk rules (schema.RiskSettings holds them). All
+// percentages are positive numbers of percent: 10 means 10% of equity, a
+// daily loss limit of 5 means -5%.
+type Settings struct {
+	MaxPositionPct       decimal.Decimal `json:"maxPositionPct"`
+	DailyLossLimitPct    decimal.Decimal `json:"dailyLossLimitPct"`
+	DailyLossLimitAmount decimal.Decimal `json:"dailyLossLimitAmount"` // dollars; 0 = no amount limit
+	CircuitBreakerPct    decimal.Decimal `json:"circuitBreakerPct"`
+	StopLossPct          decimal.Decimal `json:"stopLossPct"`
+	ExtendedHours        bool            `json:"extendedHours"`
+}
+
+// DefaultSettings are the rules of a new account: 10% max position, -5% daily
+// loss limit, no amount limit, -8% circuit breaker, 2% stop loss, regular
+// hours only (SPEC FR-005..FR-007, edge case 4).
+func DefaultSettings() Settings {
+	return Settings{
+		MaxPositionPct:       decimal.NewFromInt(10),
+		DailyLossLimitPct:    decimal.NewFromInt(5),
+		DailyLossLimitAmount: decimal.Zero,
+		CircuitBreakerPct:    decimal.NewFromInt(8),
+		StopLossPct:          decimal.NewFromInt(2),
+		ExtendedHours:        false,
+	}
+}
+
+// FieldError is one invalid setting. Field is the JSON name of the setting.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// SettingsError lists every invalid setting, in field order.
+type SettingsError struct {
+	Fields []FieldError `json:"fields"`
+}
+
+func (e *SettingsError) Error() string {
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.Message
+	}
+	return strings.Join(msgs, "; ")
+}
+
+var hundred = decimal.NewFromInt(100)
+
+// Validate checks the bounds of every setting and returns a *SettingsError
+// naming all invalid ones, or nil.
+func (s Settings) Validate() error {
+	var errs []FieldError
+	check := func(ok bool, field, msg string) {
+		if !ok {
+			errs = append(errs, FieldError{Field: field, Message: msg})
+		}
+	}
+	check(inRange(s.MaxPositionPct, true), "maxPositionPct", msgMaxPositionRange)
+	check(inRange(s.DailyLossLimitPct, true), "dailyLossLimitPct", msgDailyLossPctRange)
+	check(!s.DailyLossLimitAmount.IsNegative(), "dailyLossLimitAmount", msgDailyLossAmountRange)
+	check(inRange(s.CircuitBreakerPct, true), "circuitBreakerPct", msgCircuitBreakerRange)
+	check(inRange(s.StopLossPct, false), "stopLossPct", msgStopLossRange)
+	if len(errs) > 0 {
+		return &SettingsError{Fields: errs}
+	}
+	return nil
+}
+
+// inRange reports 0 < pct < 100, or 0 < pct <= 100 when hundredAllowed.
+func inRange(pct decimal.Decimal, hundredAllowed bool) bool {
+	if !pct.IsPositive() {
+		return false
+	}
+	if hundredAllowed {
+		return pct.LessThanOrEqual(hundred)
+	}
+	return pct.LessThan(hundred)
+}
