@@ -1,0 +1,84 @@
+package paper
+
+import (
+	"context"
+
+	"github.com/tradeexec/tradeexec/internal/broker"
+)
+
+// Faults are failures injected into one account's PlaceOrder, for tests of
+// the trade path's failure handling. They act in this process only.
+type Faults struct {
+	// FailPlace fails the next n PlaceOrder calls with KindUnavailable (the
+	// paper equivalent of an HTTP 503) before they reach the account.
+	FailPlace int
+	// DropPlaceResponse makes the next n PlaceOrder calls create the order
+	// and then fail with KindUnavailable, as if the response was lost.
+	DropPlaceResponse int
+	// Block, when not nil, holds every PlaceOrder call until it is closed or
+	// the call's context ends (then the call fails with KindUnavailable).
+	Block <-chan struct{}
+	// BlockAfterCreate moves the Block wait to after the order is created.
+	BlockAfterCreate bool
+}
+
+// InjectFaults replaces the account's injected faults; Faults{} clears them.
+func (e *Engine) InjectFaults(accountID string, f Faults) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults[accountID] = &f
+}
+
+// PlaceCalls is how many times PlaceOrder was called for the account in
+// this process, including failed calls.
+func (e *Engine) PlaceCalls(accountID string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[accountID]
+}
+
+// placeFaults is what the injected faults decide for one PlaceOrder call.
+type placeFaults struct {
+	fail, drop  bool
+	block       <-chan struct{}
+	blockBefore bool
+}
+
+// startPlace counts a PlaceOrder call and consumes its share of the
+// injected faults.
+func (e *Engine) startPlace(accountID string) placeFaults {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls[accountID]++
+	f := e.faults[accountID]
+	if f == nil {
+		return placeFaults{}
+	}
+	pf := placeFaults{block: f.Block, blockBefore: !f.BlockAfterCreate}
+	switch {
+	case f.FailPlace > 0:
+		f.FailPlace--
+		pf.fail = true
+	case f.DropPlaceResponse > 0:
+		f.DropPlaceResponse--
+		pf.drop = true
+	}
+	return pf
+}
+
+func errInjectedUnavailable() error {
+	return brokerErr(broker.KindUnavailable, "the paper broker is temporarily unavailable")
+}
+
+// wait blocks until ch is closed or ctx ends.
+func wait(ctx context.Context, ch <-chan struct{}) error {
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return broker.NewError(Name, broker.KindUnavailable, "request to the paper broker was interrupted", ctx.Err())
+	}
+}

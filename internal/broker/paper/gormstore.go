@@ -1,0 +1,232 @@
+package paper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Table holding paper accounts. The schema migrations create it as
+//
+//	paper_accounts(id varchar(36) primary key, state text not null,
+//	               version bigint not null, updated_at timestamp)
+//
+// state is the JSON of AccountState; version counts writes.
+const accountsTable = "paper_accounts"
+
+type accountRow struct {
+	ID        string    `gorm:"column:id;primaryKey;size:36"`
+	State     string    `gorm:"column:state;not null"`
+	Version   int64     `gorm:"column:version;not null"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
+}
+
+func (accountRow) TableName() string { return accountsTable }
+
+// Write-conflict retry policy of GormStore.Update.
+const (
+	maxUpdateAttempts = 60
+	baseUpdateBackoff = time.Millisecond
+	maxUpdateBackoff  = 40 * time.Millisecond
+)
+
+var errVersionConflict = errors.New("paper account was changed concurrently")
+
+// fnError carries an error returned by an Update callback through the
+// transaction, so it is returned as is and never retried.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// GormStore is a Store on the application database (SQLite or PostgreSQL),
+// shared by every process.
+//
+// Update is a read-modify-write in one transaction guarded twice: on
+// PostgreSQL the row is read with SELECT ... FOR UPDATE, so concurrent
+// writers queue on the row lock; on both engines the write is conditional on
+// the version read (UPDATE ... WHERE id = ? AND version = ?), so a write that
+// lost a race — or SQLite reporting the database busy — retries the whole
+// read-modify-write with jittered backoff. No update is ever lost.
+type GormStore struct {
+	db        *gorm.DB
+	forUpdate bool // lock the row on read (PostgreSQL)
+}
+
+// NewGormStore returns a store on db. The paper_accounts table must exist.
+func NewGormStore(db *gorm.DB) *GormStore {
+	return &GormStore{db: db, forUpdate: db.Dialector.Name() == "postgres"}
+}
+
+// Create implements Store.
+func (s *GormStore) Create(ctx context.Context, st AccountState) (bool, error) {
+	b, err := encodeState(&st)
+	if err != nil {
+		return false, err
+	}
+	row := accountRow{ID: st.ID, State: string(b), Version: 1, UpdatedAt: time.Now().UTC()}
+	var created bool
+	err = s.retry(ctx, func() error {
+		res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		created = res.RowsAffected == 1
+		return res.Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("paper store: create account: %w", err)
+	}
+	return created, nil
+}
+
+// Load implements Store.
+func (s *GormStore) Load(ctx context.Context, accountID string) (AccountState, error) {
+	var rows []accountRow
+	err := s.retry(ctx, func() error {
+		return s.db.WithContext(ctx).Where("id = ?", accountID).Limit(1).Find(&rows).Error
+	})
+	if err != nil {
+		return AccountState{}, fmt.Errorf("paper store: load account: %w", err)
+	}
+	if len(rows) == 0 {
+		return AccountState{}, ErrAccountNotFound
+	}
+	return decodeRow(rows[0])
+}
+
+// Update implements Store.
+func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*AccountState) error) error {
+	err := s.retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			q := tx
+			if s.forUpdate {
+				q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+			}
+			var rows []accountRow
+			if err := q.Where("id = ?", accountID).Limit(1).Find(&rows).Error; err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				return fnError{ErrAccountNotFound}
+			}
+			st, err := decodeRow(rows[0])
+			if err != nil {
+				return fnError{err}
+			}
+			if err := fn(&st); err != nil {
+				return fnError{err}
+			}
+			b, err := encodeState(&st)
+			if err != nil {
+				return fnError{err}
+			}
+			if string(b) == rows[0].State {
+				return nil
+			}
+			res := tx.Model(&accountRow{}).
+				Where("id = ? AND version = ?", accountID, rows[0].Version).
+				Updates(map[string]any{
+					"state":      string(b),
+					"version":    gorm.Expr("version + 1"),
+					"updated_at": time.Now().UTC(),
+				})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return errVersionConflict
+			}
+			return nil
+		})
+	})
+	var fe fnError
+	if errors.As(err, &fe) {
+		return fe.err
+	}
+	if err != nil {
+		return fmt.Errorf("paper store: update account: %w", err)
+	}
+	return nil
+}
+
+// ListWorking implements Store. It selects by the serialised prefix of
+// AccountState ({"working":true,...), which is portable across engines and
+// needs no JSON parsing in the database.
+func (s *GormStore) ListWorking(ctx context.Context) ([]AccountState, error) {
+	var rows []accountRow
+	err := s.retry(ctx, func() error {
+		return s.db.WithContext(ctx).Where("state LIKE ?", string(workingPrefix)+"%").Order("id").Find(&rows).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("paper store: list accounts: %w", err)
+	}
+	out := make([]AccountState, 0, len(rows))
+	for _, r := range rows {
+		st, err := decodeRow(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func decodeRow(r accountRow) (AccountState, error) {
+	st, err := decodeState([]byte(r.State))
+	if err != nil {
+		return AccountState{}, fmt.Errorf("paper store: account %s: corrupt state: %w", r.ID, err)
+	}
+	return st, nil
+}
+
+// retry runs op until it succeeds, fails for good, or ctx ends. Write
+// conflicts and transient lock errors are retried with jittered exponential
+// backoff.
+func (s *GormStore) retry(ctx context.Context, op func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil || !transient(err) {
+			return err
+		}
+		if attempt >= maxUpdateAttempts {
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		backoff := min(baseUpdateBackoff<<min(attempt-1, 10), maxUpdateBackoff)
+		backoff = backoff/2 + rand.N(backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// transient reports whether err is a lost race or lock contention after
+// which the operation may succeed: a version conflict, SQLite BUSY/LOCKED,
+// or PostgreSQL serialization_failure / deadlock_detected.
+func transient(err error) bool {
+	var fe fnError
+	if errors.As(err, &fe) {
+		return false
+	}
+	if errors.Is(err, errVersionConflict) {
+		return true
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		c := coded.Code() & 0xff
+		return c == 5 || c == 6 // SQLITE_BUSY, SQLITE_LOCKED
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		c := pg.SQLState()
+		return c == "40001" || c == "40P01"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+}
