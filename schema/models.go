@@ -21,8 +21,12 @@ type User struct {
 	SubscriptionStatus      string  `gorm:"size:16;not null;default:active"` // active | past_due | cancelled | trial
 	SubscriptionRenewalDate *time.Time
 	Locked                  bool `gorm:"not null;default:false"` // circuit breaker lock; admin unlocks
-	CreatedAt               time.Time
-	LastLoginAt             *time.Time
+	// ExposureEpoch increases whenever an order of this user reaches the
+	// broker; PrepareOrder re-reads the balance when it changed meanwhile
+	// (invariant 2: reservations never double-spend buying power).
+	ExposureEpoch int64 `gorm:"not null;default:0"`
+	CreatedAt     time.Time
+	LastLoginAt   *time.Time
 }
 
 // APIToken is a bearer token for /api/v1 (stored as SHA-256 hex).
@@ -68,11 +72,11 @@ type BrokerConnection struct {
 // RiskSettings are a trader's risk rules (one row per user).
 type RiskSettings struct {
 	UserID                  string          `gorm:"primaryKey;size:36"`
-	MaxPositionPct          decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 10 = 10% of equity
-	DailyLossLimitPct       decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 5 = -5%
-	DailyLossLimitAmount    decimal.Decimal `gorm:"type:numeric(20,4);not null"` // 0 = unset
-	CircuitBreakerPct       decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 8 = -8%
-	StopLossPct             decimal.Decimal `gorm:"type:numeric(10,4);not null"` // 2 = -2% long / +2% short
+	MaxPositionPct          decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 10 = 10% of equity
+	DailyLossLimitPct       decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 5 = -5%
+	DailyLossLimitAmount    decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 0 = unset
+	CircuitBreakerPct       decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 8 = -8%
+	StopLossPct             decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 2 = -2% long / +2% short
 	ExtendedHours           bool            `gorm:"not null;default:false"`
 	DefaultStockConnection  *string         `gorm:"size:36"`
 	DefaultCryptoConnection *string         `gorm:"size:36"`
@@ -111,7 +115,7 @@ type Trade struct {
 	StopPrice          decimal.NullDecimal `gorm:"type:numeric(38,18)"`
 	// Status: pending, queued, submitted, partial_fill, filled, rejected, cancelled.
 	Status          string              `gorm:"size:16;not null;index"`
-	ClientOrderID   string              `gorm:"size:64;uniqueIndex"`
+	ClientOrderID   string              `gorm:"size:64;uniqueIndex:idx_trades_client_order_id,where:client_order_id <> ''"` // unique once assigned
 	BrokerOrderID   string              `gorm:"size:128"`
 	FilledQuantity  decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
 	FillPrice       decimal.NullDecimal `gorm:"type:numeric(38,18)"`
@@ -139,7 +143,7 @@ type Position struct {
 	Quantity           decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
 	AverageEntryPrice  decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
 	CurrentPrice       decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
-	UnrealizedPnL      decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	UnrealizedPnL      decimal.Decimal     `gorm:"column:unrealized_pnl;type:numeric(38,18);not null"`
 	StopLossPrice      decimal.NullDecimal `gorm:"type:numeric(38,18)"`
 	OpenedAt           time.Time
 	ClosedAt           *time.Time

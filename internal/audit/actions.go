@@ -1,0 +1,46 @@
+package audit
+
+// Actions recorded in the audit log (FR-052, FR-053). Action names are
+// UPPER_SNAKE_CASE; Append accepts any name of that shape so a new feature
+// can add its own constant here.
+const (
+	// Trade lifecycle.
+	ActionTradeCreated     = "TRADE_CREATED"
+	ActionTradeSized       = "TRADE_SIZED"
+	ActionTradeRejected    = "TRADE_REJECTED"
+	ActionTradeQueued      = "TRADE_QUEUED"
+	ActionTradeSubmitted   = "TRADE_SUBMITTED"
+	ActionTradePartialFill = "TRADE_PARTIAL_FILL"
+	ActionTradeExecuted    = "TRADE_EXECUTED"
+	ActionStopLossPlaced   = "STOP_LOSS_PLACED"
+	ActionOrderCancelled   = "ORDER_CANCELLED"
+	ActionTradeFailed      = "TRADE_FAILED"
+	ActionSignalReceived   = "SIGNAL_RECEIVED"
+
+	// Security events.
+	ActionLoginSuccess              = "LOGIN_SUCCESS"
+	ActionLoginFailed               = "LOGIN_FAILED"
+	ActionLogout                    = "LOGOUT"
+	ActionTokenRefreshed            = "TOKEN_REFRESHED"
+	ActionPasswordChanged           = "PASSWORD_CHANGED"
+	ActionCredentialsUpdated        = "CREDENTIALS_UPDATED"
+	ActionBrokerConnected           = "BROKER_CONNECTED"
+	ActionBrokerDisconnected        = "BROKER_DISCONNECTED"
+	ActionSessionHijackDetected     = "SESSION_HIJACK_DETECTED"
+	ActionUnauthorizedAccessAttempt = "UNAUTHORIZED_ACCESS_ATTEMPT"
+	ActionRiskSettingsChanged       = "RISK_SETTINGS_CHANGED"
+)
+
+// Entry statuses (FR-054).
+const (
+	StatusSuccess = "success"
+	StatusFailure = "failure"
+)
+
+// AnonymousUserID is the chain for events without an authenticated user,
+// e.g. LOGIN_FAILED for an unknown account. SystemUserID is the chain for
+// actions taken by the system itself (schedules, key rotation).
+const (
+	AnonymousUserID = "anonymous"
+	SystemUserID    = "system"
+)

@@ -1,0 +1,178 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/schema"
+)
+
+// Event types pushed to a user's dashboard (DESIGN §4).
+const (
+	EventTradeSubmitted       = "trade.submitted"
+	EventTradeFilled          = "trade.filled"
+	EventTradePartialFill     = "trade.partialFill"
+	EventTradeRejected        = "trade.rejected"
+	EventTradeCancelled       = "trade.cancelled"
+	EventTradeQueued          = "trade.queued"
+	EventTradeUpdated         = "trade.updated"
+	EventBalanceChanged       = "portfolio.balanceChanged"
+	EventPositionAdded        = "portfolio.positionAdded"
+	EventPositionClosed       = "portfolio.positionClosed"
+	EventMarketQuote          = "market.quote"
+	EventStateSync            = "state.sync"
+	EventConnectionAuthorized = "connection.authorized"
+	EventTokenExpiring        = "token.expiring"
+)
+
+// Paging limits of EventsSince.
+const (
+	DefaultEventsLimit = 100
+	MaxEventsLimit     = 1000
+)
+
+const (
+	maxUserIDLen    = 36
+	maxEventTypeLen = 48
+)
+
+var (
+	// ErrNotInTransaction is returned by AppendEvent when tx is not a
+	// transaction handle.
+	ErrNotInTransaction = errors.New("realtime: AppendEvent must be called inside a transaction")
+	// ErrInvalidEvent is wrapped by AppendEvent's validation errors.
+	ErrInvalidEvent = errors.New("realtime: invalid event")
+)
+
+// AppendEvent writes an outbox event for userID inside the caller's
+// transaction tx, so the event commits exactly when the change it announces
+// does. Seq is the user's next sequence number, gapless per user: the
+// counter row in event_seqs is locked (SELECT … FOR UPDATE on PostgreSQL;
+// SQLite transactions already hold the write lock) and advanced in tx.
+// payload is stored as its JSON encoding; a json.RawMessage is stored as is
+// and nil as {}. When a transaction also appends an audit entry, append the
+// audit entry first.
+func AppendEvent(tx *gorm.DB, userID, eventType string, payload any) (schema.OutboxEvent, error) {
+	if !store.InTransaction(tx) {
+		return schema.OutboxEvent{}, ErrNotInTransaction
+	}
+	switch {
+	case userID == "" || utf8.RuneCountInString(userID) > maxUserIDLen:
+		return schema.OutboxEvent{}, fmt.Errorf("%w: user id must have 1 to %d characters", ErrInvalidEvent, maxUserIDLen)
+	case eventType == "" || len(eventType) > maxEventTypeLen:
+		return schema.OutboxEvent{}, fmt.Errorf("%w: event type must have 1 to %d characters", ErrInvalidEvent, maxEventTypeLen)
+	}
+	body, err := encodePayload(payload)
+	if err != nil {
+		return schema.OutboxEvent{}, err
+	}
+	db := tx.Session(&gorm.Session{NewDB: true})
+	last, err := lockSeq(db, userID)
+	if err != nil {
+		return schema.OutboxEvent{}, fmt.Errorf("realtime: lock event sequence: %w", err)
+	}
+	ev := schema.OutboxEvent{
+		UserID:    userID,
+		Seq:       last + 1,
+		Type:      eventType,
+		Payload:   body,
+		CreatedAt: time.Now().UTC(),
+	}
+	if err := db.Create(&ev).Error; err != nil {
+		return schema.OutboxEvent{}, fmt.Errorf("realtime: insert event: %w", err)
+	}
+	res := db.Model(&schema.EventSeq{}).Where("user_id = ? AND last_seq = ?", userID, last).Update("last_seq", ev.Seq)
+	if res.Error != nil {
+		return schema.OutboxEvent{}, fmt.Errorf("realtime: advance event sequence: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return schema.OutboxEvent{}, errors.New("realtime: event sequence moved during append")
+	}
+	return ev, nil
+}
+
+// EventsSince returns userID's events with Seq > afterSeq in Seq order, at
+// most limit of them (0 means DefaultEventsLimit; capped at
+// MaxEventsLimit). A client that reconnects passes the last Seq it saw.
+func EventsSince(ctx context.Context, db *gorm.DB, userID string, afterSeq int64, limit int) ([]schema.OutboxEvent, error) {
+	switch {
+	case limit <= 0:
+		limit = DefaultEventsLimit
+	case limit > MaxEventsLimit:
+		limit = MaxEventsLimit
+	}
+	var out []schema.OutboxEvent
+	err := db.WithContext(ctx).
+		Where("user_id = ? AND seq > ?", userID, afterSeq).
+		Order("seq").Limit(limit).
+		Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("realtime: read events: %w", err)
+	}
+	return out, nil
+}
+
+// lockSeq returns the user's last event sequence number, locking its
+// counter row for the rest of the transaction. A missing counter is created
+// from the newest stored event so numbers are never reused.
+func lockSeq(db *gorm.DB, userID string) (int64, error) {
+	last, found, err := selectSeq(db, userID)
+	if err != nil || found {
+		return last, err
+	}
+	var newest []int64
+	if err := db.Model(&schema.OutboxEvent{}).Where("user_id = ?", userID).
+		Order("seq DESC").Limit(1).Pluck("seq", &newest).Error; err != nil {
+		return 0, err
+	}
+	seed := schema.EventSeq{UserID: userID}
+	if len(newest) == 1 {
+		seed.LastSeq = newest[0]
+	}
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&seed).Error; err != nil {
+		return 0, err
+	}
+	last, found, err = selectSeq(db, userID)
+	if err == nil && !found {
+		err = errors.New("sequence row vanished")
+	}
+	return last, err
+}
+
+func selectSeq(db *gorm.DB, userID string) (int64, bool, error) {
+	q := db.Where("user_id = ?", userID)
+	if store.DialectOf(db) == store.Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var row schema.EventSeq
+	err := q.Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, false, nil
+	}
+	return row.LastSeq, err == nil, err
+}
+
+func encodePayload(payload any) (string, error) {
+	if payload == nil {
+		return "{}", nil
+	}
+	if raw, ok := payload.(json.RawMessage); ok {
+		if !json.Valid(raw) {
+			return "", fmt.Errorf("%w: payload is not valid JSON", ErrInvalidEvent)
+		}
+		return string(raw), nil
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return "", fmt.Errorf("%w: payload is not JSON-encodable: %v", ErrInvalidEvent, err)
+	}
+	return string(b), nil
+}
