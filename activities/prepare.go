@@ -1,0 +1,285 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/realtime"
+	"github.com/tradeexec/tradeexec/internal/risk"
+	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/trade"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// maxEpochRetries bounds how often PrepareOrder re-reads the balance because
+// another order of the same trader reached the broker meanwhile.
+const maxEpochRetries = 5
+
+// PrepareOrder routes the trade to a connection, sizes it under the risk
+// rules, checks buying power and reserves the exposure atomically per trader
+// (invariant 2). A risk refusal is recorded (trade rejected + audit + event)
+// and returned as Rejected; broker failures are returned as errors.
+func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (workflows.PrepareResult, error) {
+	l, err := a.load(ctx, in.TradeID)
+	if err != nil {
+		return workflows.PrepareResult{}, err
+	}
+	t, sig := l.Trade, l.Signal
+	res := workflows.PrepareResult{AssetClass: signal.AssetClass(t.AssetClass), ConnectionID: t.BrokerConnectionID, Broker: t.Broker, Quantity: t.Quantity}
+
+	// Idempotency: a retry after the decision was recorded returns it.
+	switch trade.Status(t.Status) {
+	case trade.StatusRejected:
+		res.Rejected, res.Message = true, t.ErrorMessage
+		return res, nil
+	case trade.StatusCancelled:
+		res.Noop, res.Message = true, t.ErrorMessage
+		return res, nil
+	case trade.StatusSubmitted, trade.StatusPartialFill, trade.StatusFilled:
+		return res, nil
+	case trade.StatusPending:
+		if !in.Recheck && t.BrokerConnectionID != "" && t.Quantity.IsPositive() && t.ReservedNotional.IsPositive() {
+			return res, nil
+		}
+	}
+
+	reject := func(msg string) (workflows.PrepareResult, error) {
+		_, err := a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+			if trade.Status(tr.Status).Terminal() {
+				return trade.Change{}, trade.ErrNoChange
+			}
+			tr.Status = string(trade.StatusRejected)
+			tr.ErrorMessage = msg
+			tr.ReservedNotional = decimal.Zero
+			return trade.Change{Action: audit.ActionTradeRejected, Failed: true, Message: msg, Event: realtime.EventTradeRejected}, nil
+		})
+		return workflows.PrepareResult{Rejected: true, Message: msg, Broker: res.Broker, ConnectionID: res.ConnectionID}, err
+	}
+
+	var user schema.User
+	if err := a.DB.WithContext(ctx).First(&user, "id = ?", t.UserID).Error; err != nil {
+		return res, err
+	}
+	if user.Locked {
+		return reject(risk.AccountLocked().Message)
+	}
+	settingsRow, settings, err := a.settings(ctx, t.UserID)
+	if err != nil {
+		return res, err
+	}
+	class := signal.AssetClass(t.AssetClass)
+	conn, err := a.Brokers.Route(ctx, t.UserID, class, sig.Broker, settingsRow)
+	var noConn *brokerconn.ErrNoConnection
+	if errors.As(err, &noConn) {
+		return reject(noConn.Message)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.ConnectionID, res.Broker = conn.ID, conn.BrokerType
+	res.ExtendedHours = settings.ExtendedHours
+	b, err := a.Brokers.Open(ctx, conn)
+	if err != nil {
+		return res, err
+	}
+
+	// Reference price: the order's own price, else the last trade, else the
+	// price the signal carried.
+	price := sig.LimitPrice
+	if price.IsZero() {
+		price = sig.StopPrice
+	}
+	if price.IsZero() {
+		last, err := b.LastPrice(ctx, t.Symbol)
+		switch {
+		case err == nil:
+			price = last
+		case sig.SignalPrice.IsPositive() && broker.KindOf(err) != broker.KindInvalidSymbol:
+			price = sig.SignalPrice
+		default:
+			return res, brokerFailure(conn.BrokerType, err)
+		}
+	}
+
+	var positionQty decimal.Decimal
+	positions, err := b.GetPositions(ctx)
+	if err != nil {
+		return res, brokerFailure(conn.BrokerType, err)
+	}
+	for _, p := range positions {
+		if p.Symbol == t.Symbol {
+			positionQty = p.Quantity
+		}
+	}
+
+	side, qty, qtyType, noop := intent(sig, positionQty)
+	if noop != "" {
+		_, err := a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+			if trade.Status(tr.Status).Terminal() {
+				return trade.Change{}, trade.ErrNoChange
+			}
+			tr.Status = string(trade.StatusCancelled)
+			tr.ErrorMessage = noop
+			tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
+			tr.ReservedNotional = decimal.Zero
+			return trade.Change{Action: audit.ActionOrderCancelled, Message: noop, Event: realtime.EventTradeCancelled}, nil
+		})
+		return workflows.PrepareResult{Noop: true, Message: noop, Broker: conn.BrokerType, ConnectionID: conn.ID}, err
+	}
+
+	for attempt := 0; ; attempt++ {
+		epoch := user.ExposureEpoch
+		bal, err := b.GetBalance(ctx)
+		if err != nil {
+			return res, brokerFailure(conn.BrokerType, err)
+		}
+		size, sizeErr := risk.Size(risk.SizeRequest{
+			Symbol: t.Symbol, AssetClass: class, Side: side, QuantityType: qtyType, Quantity: qty,
+			Price: price, Equity: bal.Equity, CurrentPositionQty: positionQty, Settings: settings, Manual: in.Manual,
+		})
+		if sizeErr != nil {
+			var rj *risk.Rejection
+			if errors.As(sizeErr, &rj) {
+				return reject(rj.Message)
+			}
+			return res, sizeErr
+		}
+		reducing := reducesPosition(side, positionQty, size.Quantity)
+		var rejection string
+		stale := false
+		_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+			rejection, stale = "", false
+			var u schema.User
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&u, "id = ?", tr.UserID).Error; err != nil {
+				return trade.Change{}, err
+			}
+			if u.ExposureEpoch != epoch {
+				user = u
+				stale = true
+				return trade.Change{}, trade.ErrNoChange
+			}
+			if trade.Status(tr.Status).Terminal() {
+				return trade.Change{}, trade.ErrNoChange
+			}
+			notional := decimal.Zero
+			if !reducing {
+				notional = size.Notional
+				reserved, err := reservedByOthers(tx, tr.UserID, tr.ID)
+				if err != nil {
+					return trade.Change{}, err
+				}
+				if err := risk.CheckBuyingPower(risk.Available(bal.BuyingPower, reserved), notional); err != nil {
+					var rj *risk.Rejection
+					if !errors.As(err, &rj) {
+						return trade.Change{}, err
+					}
+					rejection = rj.Message
+					tr.Status = string(trade.StatusRejected)
+					tr.ErrorMessage = rj.Message
+					tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
+					tr.ReservedNotional = decimal.Zero
+					return trade.Change{Action: audit.ActionTradeRejected, Failed: true, Message: rj.Message, Event: realtime.EventTradeRejected,
+						Details: map[string]any{"available": risk.Available(bal.BuyingPower, reserved).String(), "required": notional.String()}}, nil
+				}
+			}
+			tr.Status = string(trade.StatusPending)
+			tr.Side = string(side)
+			tr.Quantity = size.Quantity
+			tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
+			tr.ReservedNotional = notional
+			tr.SizingNote = size.Note
+			tr.ErrorMessage = ""
+			msg := fmt.Sprintf("Risk check passed: %s %s %s at %s (equity %s).", side, size.Quantity.String(), t.Symbol, risk.FormatPrice(price), risk.FormatUSD(bal.Equity))
+			if size.Note != "" {
+				msg = size.Note
+			}
+			return trade.Change{Action: audit.ActionTradeSized, Message: msg, Event: realtime.EventTradeUpdated, Details: map[string]any{
+				"quantity": size.Quantity.String(), "requestedQuantity": tr.RequestedQuantity.String(), "price": price.String(),
+				"notional": size.Notional.String(), "reduced": size.Reduced, "connectionId": conn.ID, "recheck": in.Recheck,
+			}}, nil
+		})
+		if err != nil {
+			return res, err
+		}
+		if stale {
+			if attempt >= maxEpochRetries {
+				return res, errors.New("prepare: account changed too often while checking buying power")
+			}
+			continue
+		}
+		if rejection != "" {
+			return workflows.PrepareResult{Rejected: true, Message: rejection, Broker: conn.BrokerType, ConnectionID: conn.ID}, nil
+		}
+		res.Quantity = size.Quantity
+		res.Message = size.Note
+		return res, nil
+	}
+}
+
+// intent works out side, quantity and quantity type from the signal's action
+// and the current position; a non-empty noop says why there is nothing to do.
+func intent(sig signal.Signal, position decimal.Decimal) (signal.Side, decimal.Decimal, signal.QuantityType, string) {
+	side, qty, qt := sig.Side, sig.Quantity, sig.QuantityType
+	switch sig.Action {
+	case signal.ActionExit:
+		if position.IsZero() {
+			return side, qty, qt, fmt.Sprintf("No open %s position to exit.", sig.Symbol)
+		}
+		side = signal.SideSell
+		if position.IsNegative() {
+			side = signal.SideBuy
+		}
+		return side, position.Abs(), signal.QtyFixed, ""
+	case signal.ActionAdd:
+		if position.IsNegative() {
+			side = signal.SideSell
+		} else if position.IsPositive() {
+			side = signal.SideBuy
+		}
+	case signal.ActionCancel:
+		return side, qty, qt, fmt.Sprintf("Cancel signal for %s recorded; no new order placed.", sig.Symbol)
+	}
+	if sig.Sentiment == "flat" {
+		// Close only: never open the opposite side.
+		closes := (side == signal.SideSell && position.IsPositive()) || (side == signal.SideBuy && position.IsNegative())
+		if !closes {
+			return side, qty, qt, fmt.Sprintf("Flat signal for %s: no position to close.", sig.Symbol)
+		}
+		if qt == signal.QtyFixed && qty.IsPositive() && qty.LessThan(position.Abs()) {
+			return side, qty, qt, ""
+		}
+		return side, position.Abs(), signal.QtyFixed, ""
+	}
+	return side, qty, qt, ""
+}
+
+func reducesPosition(side signal.Side, position, qty decimal.Decimal) bool {
+	if side == signal.SideSell {
+		return position.IsPositive() && qty.LessThanOrEqual(position)
+	}
+	return position.IsNegative() && qty.LessThanOrEqual(position.Abs())
+}
+
+// reservedByOthers sums the exposure other in-flight trades of the user hold.
+func reservedByOthers(tx *gorm.DB, userID, tradeID string) (decimal.Decimal, error) {
+	var rows []schema.Trade
+	if err := tx.Select("reserved_notional").
+		Where("user_id = ? AND id <> ? AND status IN ?", userID, tradeID, []string{string(trade.StatusPending), string(trade.StatusSubmitted)}).
+		Find(&rows).Error; err != nil {
+		return decimal.Zero, err
+	}
+	sum := decimal.Zero
+	for _, r := range rows {
+		sum = sum.Add(r.ReservedNotional)
+	}
+	return sum, nil
+}

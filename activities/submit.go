@@ -1,0 +1,118 @@
+package activities
+
+import (
+	"context"
+
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/realtime"
+	"github.com/tradeexec/tradeexec/internal/risk"
+	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/trade"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// SubmitOrder sends the order to the broker exactly once: the client order
+// id is derived from the workflow id, and every attempt first asks the
+// broker for an order with that id (a previous attempt may have reached the
+// broker and lost its answer, or its worker may have died).
+func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (workflows.SubmitResult, error) {
+	l, err := a.load(ctx, in.TradeID)
+	if err != nil {
+		return workflows.SubmitResult{}, err
+	}
+	t := l.Trade
+	if t.BrokerOrderID != "" {
+		return workflows.SubmitResult{BrokerOrderID: t.BrokerOrderID, Status: t.Status}, nil
+	}
+	if trade.Status(t.Status).Terminal() {
+		return workflows.SubmitResult{}, temporal.NewNonRetryableApplicationError(t.ErrorMessage, "TRADE_CLOSED", nil)
+	}
+	b, err := a.brokerFor(ctx, t)
+	if err != nil {
+		return workflows.SubmitResult{}, err
+	}
+	log := a.log().With(zap.String("trade_id", t.ID), zap.String("workflow_id", t.WorkflowID), zap.String("broker", t.Broker))
+	if info := activity.GetInfo(ctx); info.Attempt > 1 {
+		log = log.With(zap.Int32("attempt", info.Attempt))
+	}
+
+	order, found, err := b.FindOrderByClientID(ctx, in.ClientOrderID)
+	if err != nil {
+		log.Warn("order lookup by client id failed", zap.Error(err))
+		return workflows.SubmitResult{}, brokerFailure(t.Broker, err)
+	}
+	if found {
+		log.Info("order already at broker; not submitting again", zap.String("broker_order_id", order.ID))
+	} else {
+		req := broker.OrderRequest{
+			ClientOrderID: in.ClientOrderID,
+			Symbol:        t.Symbol,
+			AssetClass:    signal.AssetClass(t.AssetClass),
+			Side:          signal.Side(t.Side),
+			Type:          signal.OrderType(t.OrderType),
+			Quantity:      t.Quantity,
+			LimitPrice:    t.LimitPrice.Decimal,
+			StopPrice:     t.StopPrice.Decimal,
+			TrailPercent:  l.Signal.TrailPercent,
+			TimeInForce:   broker.TIFDay,
+		}
+		if req.AssetClass == signal.AssetCrypto {
+			req.TimeInForce = broker.TIFGTC
+		}
+		order, err = b.PlaceOrder(ctx, req)
+		if err != nil {
+			log.Warn("order submission failed", zap.String("kind", string(broker.KindOf(err))), zap.Error(err))
+			return workflows.SubmitResult{}, brokerFailure(t.Broker, err)
+		}
+	}
+
+	_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+		if tr.BrokerOrderID != "" {
+			return trade.Change{}, trade.ErrNoChange
+		}
+		now := a.now()
+		tr.Status = string(trade.StatusSubmitted)
+		tr.BrokerOrderID = order.ID
+		tr.ClientOrderID = in.ClientOrderID
+		tr.SubmittedAt = &now
+		tr.ReservedNotional = decimal.Zero
+		// The order now weighs on the broker's buying power: bump the
+		// trader's exposure epoch so concurrent PrepareOrders re-read it.
+		if err := tx.Model(&schema.User{}).Where("id = ?", tr.UserID).
+			UpdateColumn("exposure_epoch", gorm.Expr("exposure_epoch + 1")).Error; err != nil {
+			return trade.Change{}, err
+		}
+		return trade.Change{Action: audit.ActionTradeSubmitted, Message: submittedMessage(*tr), Event: realtime.EventTradeSubmitted,
+			Details: map[string]any{"brokerOrderId": order.ID, "clientOrderId": in.ClientOrderID, "quantity": tr.Quantity.String()}}, nil
+	})
+	if err != nil {
+		return workflows.SubmitResult{}, err
+	}
+	log.Info("order accepted by broker", zap.String("broker_order_id", order.ID))
+	return workflows.SubmitResult{BrokerOrderID: order.ID, Status: string(order.Status)}, nil
+}
+
+func submittedMessage(t schema.Trade) string {
+	unit := ""
+	if t.AssetClass == string(signal.AssetStock) {
+		unit = "shares"
+		if t.Quantity.Equal(decimal.NewFromInt(1)) {
+			unit = "share"
+		}
+	}
+	price := ""
+	if t.LimitPrice.Valid {
+		price = risk.FormatPrice(t.LimitPrice.Decimal)
+	} else if t.StopPrice.Valid {
+		price = risk.FormatPrice(t.StopPrice.Decimal)
+	}
+	return trade.SubmittedMessage(t.Symbol, t.OrderType, t.Side, t.Quantity.String(), unit, price)
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/trade"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// listTrades: GET /api/v1/trades?limit=50&status=filled&symbol=AAPL —
+// the caller's trades, newest first.
+func (s *Server) listTrades(c *gin.Context) {
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			s.fail(c, badRequest("limit", "limit must be a whole number from 1 to 200."))
+			return
+		}
+		limit = n
+	}
+	q := s.DB.WithContext(c.Request.Context()).Where("user_id = ?", c.GetString(ctxUserID))
+	if v := c.Query("status"); v != "" {
+		if !validStatus(v) {
+			s.fail(c, badRequest("status", "status must be one of pending, queued, submitted, partial_fill, filled, rejected, cancelled."))
+			return
+		}
+		q = q.Where("status = ?", v)
+	}
+	if v := strings.ToUpper(c.Query("symbol")); v != "" {
+		if len(v) > 32 {
+			s.fail(c, badRequest("symbol", "symbol is too long."))
+			return
+		}
+		q = q.Where("symbol = ?", v)
+	}
+	var rows []schema.Trade
+	if err := q.Order("created_at DESC").Limit(limit).Find(&rows).Error; err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]trade.View, 0, len(rows))
+	for _, t := range rows {
+		out = append(out, trade.ViewOf(t))
+	}
+	c.JSON(http.StatusOK, gin.H{"trades": out})
+}
+
+func validStatus(v string) bool {
+	switch trade.Status(v) {
+	case trade.StatusPending, trade.StatusQueued, trade.StatusSubmitted, trade.StatusPartialFill,
+		trade.StatusFilled, trade.StatusRejected, trade.StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// ownTrade loads a trade of the caller; another user's trade is "not found".
+func (s *Server) ownTrade(c *gin.Context) (schema.Trade, bool) {
+	id := c.Param("id")
+	if _, err := uuid.Parse(id); err != nil {
+		s.fail(c, errNotFound)
+		return schema.Trade{}, false
+	}
+	var t schema.Trade
+	err := s.DB.WithContext(c.Request.Context()).Where("id = ? AND user_id = ?", id, c.GetString(ctxUserID)).First(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		s.fail(c, errNotFound)
+		return t, false
+	}
+	if err != nil {
+		s.fail(c, err)
+		return t, false
+	}
+	return t, true
+}
+
+// getTrade: GET /api/v1/trades/{id} — the trade and its timeline.
+func (s *Server) getTrade(c *gin.Context) {
+	t, ok := s.ownTrade(c)
+	if !ok {
+		return
+	}
+	entries, err := audit.List(c.Request.Context(), s.DB, audit.Filter{UserID: t.UserID, ResourceID: t.ID, Limit: 500})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	timeline := make([]trade.Step, 0, len(entries))
+	for _, e := range entries {
+		step := trade.Step{At: e.Timestamp.UTC(), Action: e.Action, Status: e.Status}
+		var details map[string]any
+		if e.Details != "" && json.Unmarshal([]byte(e.Details), &details) == nil {
+			if m, ok := details["message"].(string); ok {
+				step.Message = m
+			}
+			delete(details, "message")
+			step.Details = details
+		}
+		timeline = append(timeline, step)
+	}
+	c.JSON(http.StatusOK, gin.H{"trade": trade.ViewOf(t), "timeline": timeline})
+}
+
+// cancelTrade: POST /api/v1/trades/{id}/cancel — cancels an order that has
+// not reached the broker (queued for the market open, or still pending).
+func (s *Server) cancelTrade(c *gin.Context) {
+	t, ok := s.ownTrade(c)
+	if !ok {
+		return
+	}
+	switch trade.Status(t.Status) {
+	case trade.StatusQueued, trade.StatusPending:
+	default:
+		s.fail(c, &Error{Status: http.StatusConflict, Code: "not_cancellable",
+			Message: "Only orders that have not reached the broker can be cancelled here; this order is " + strings.ReplaceAll(t.Status, "_", " ") + "."})
+		return
+	}
+	if err := s.Temporal.SignalWorkflow(c.Request.Context(), t.WorkflowID, "", workflows.SignalCancel, nil); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "cancelling", "tradeId": t.ID})
+}

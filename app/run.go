@@ -1,0 +1,176 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/internal/broker/paper"
+	"github.com/tradeexec/tradeexec/internal/config"
+	"github.com/tradeexec/tradeexec/internal/devserver"
+	"github.com/tradeexec/tradeexec/internal/market"
+	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/schema"
+)
+
+// OpenDB opens and (optionally) migrates the database of cfg.
+func OpenDB(ctx context.Context, cfg config.Config, log *zap.Logger, migrate bool) (*gorm.DB, error) {
+	db, dialect, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), log.Named("db"))
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := schema.Migrate(ctx, db, dialect); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return db, nil
+}
+
+// DialTemporal connects to the Temporal frontend of cfg (TLS + API key for
+// Temporal Cloud when configured).
+func DialTemporal(cfg config.Config, address string, log *zap.Logger) (client.Client, error) {
+	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: newTemporalLogger(log.Named("temporal"))}
+	if cfg.TemporalAPIKey.IsSet() {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey.Reveal())
+	}
+	if cfg.TemporalTLS || cfg.TemporalAPIKey.IsSet() {
+		opts.ConnectionOptions = client.ConnectionOptions{TLS: &tls.Config{MinVersion: tls.VersionTLS12}}
+	}
+	return client.Dial(opts)
+}
+
+// NewPaperEngine builds the paper broker engine on the database, with the
+// NYSE calendar and a seeded random-walk price feed.
+func NewPaperEngine(db *gorm.DB, log *zap.Logger) (*paper.Engine, *paper.RandomWalkFeed) {
+	feed := paper.NewRandomWalkFeed(uint64(time.Now().UnixNano()))
+	cal := paper.CalendarFunc(func(now time.Time, c signal.AssetClass, ext bool) (bool, time.Time, time.Time) {
+		s := market.StatusAt(now, c, ext)
+		return s.Open, s.NextOpen, s.NextClose
+	})
+	return paper.NewEngine(paper.NewGormStore(db), feed, paper.WithCalendar(cal), paper.WithLogger(log.Named("paper"))), feed
+}
+
+// RunMigrate applies the schema migrations and returns.
+func RunMigrate(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	db, err := OpenDB(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied")
+	return store.Close(db)
+}
+
+// RunServer runs the api and/or worker roles until ctx ends.
+func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, worker bool) error {
+	db, err := OpenDB(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close(db)
+	tc, err := DialTemporal(cfg, cfg.TemporalAddress, log)
+	if err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	defer tc.Close()
+	engine, feed := NewPaperEngine(db, log)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if worker {
+		go func() { _ = engine.Run(runCtx) }()
+		go feed.Run(runCtx, time.Second)
+	}
+	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
+		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr})
+	if err != nil {
+		return err
+	}
+	log.Info("tradeexec running", zap.Bool("api", api), zap.Bool("worker", worker), zap.String("url", st.URL))
+	<-ctx.Done()
+	log.Info("shutting down")
+	st.Stop()
+	return nil
+}
+
+// RunDev runs everything in one process on the embedded default: the
+// pinned Temporal dev server as a child process, SQLite, api + worker, the
+// paper broker and the demo trader. It prints where to look and how to send
+// a first signal, and stops everything on ctx's end (Ctrl-C).
+func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writer) error {
+	address := cfg.TemporalAddress
+	uiURL := ""
+	if cfg.EmbeddedTemporal() {
+		logFile, err := os.OpenFile(filepath.Join(cfg.DataDir, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer logFile.Close()
+		fmt.Fprintln(out, "Starting the Temporal dev server (state in "+cfg.TemporalDBFile()+") …")
+		srv, err := devserver.Start(ctx, devserver.Options{DBFile: cfg.TemporalDBFile(), Port: 7233, UIPort: 8233,
+			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile})
+		if err != nil {
+			return fmt.Errorf("temporal dev server: %w", err)
+		}
+		defer srv.Stop()
+		address, uiURL = srv.Address(), srv.UIURL()
+	}
+	db, err := OpenDB(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close(db)
+	tc, err := DialTemporal(cfg, address, log)
+	if err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	defer tc.Close()
+
+	engine, feed := NewPaperEngine(db, log)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = engine.Run(runCtx) }()
+	go feed.Run(runCtx, time.Second)
+
+	demo, err := EnsureDemo(ctx, db, cfg.Keyring, engine, cfg.DataDir, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
+		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	printBanner(out, cfg, uiURL, demo)
+	<-ctx.Done()
+	fmt.Fprintln(out, "\nStopping tradeexec …")
+	return nil
+}
+
+func printBanner(out io.Writer, cfg config.Config, uiURL string, d Demo) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  tradeexec is running (embedded default: SQLite + Temporal dev server + paper broker)\n\n")
+	fmt.Fprintf(&b, "  Dashboard / API   %s\n", cfg.PublicURL)
+	if uiURL != "" {
+		fmt.Fprintf(&b, "  Temporal UI       %s\n", uiURL)
+	}
+	fmt.Fprintf(&b, "  Health            %s/health\n", cfg.PublicURL)
+	fmt.Fprintf(&b, "  Demo trader       %s (paper account, $100,000)\n", d.Email)
+	fmt.Fprintf(&b, "  Scripts           %s (webhook_url, api_token; mode 0600)\n\n", filepath.Join(cfg.DataDir, "demo.json"))
+	fmt.Fprintf(&b, "  Send a TradingView-style signal:\n\n")
+	fmt.Fprintf(&b, "    curl -s -X POST '%s' \\\n      -H 'Content-Type: application/json' \\\n      -d '{\"ticker\":\"AAPL\",\"action\":\"buy\",\"quantity\":5,\"type\":\"market\"}'\n\n", d.WebhookURL)
+	fmt.Fprintf(&b, "  Then list the demo trader's trades:\n\n")
+	fmt.Fprintf(&b, "    curl -s -H \"Authorization: Bearer $(jq -r .api_token %s)\" %s/api/v1/trades\n\n", filepath.Join(cfg.DataDir, "demo.json"), cfg.PublicURL)
+	fmt.Fprintf(&b, "  Press Ctrl-C to stop.\n")
+	fmt.Fprint(out, b.String())
+}

@@ -1,0 +1,102 @@
+// Command bench measures the performance figures of DESIGN §6 on the
+// embedded default (SQLite + the pinned Temporal dev server + paper broker)
+// and prints them as a table. Run with `make bench`. Nothing here asserts a
+// time: the numbers are for people to read and compare.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/tradeexec/tradeexec/internal/devserver"
+)
+
+func main() {
+	sequential := flag.Int("n", 200, "sequential signals for the latency run")
+	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
+	flag.Parse()
+
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "tradeexec-bench-")
+	must(err)
+	defer os.RemoveAll(dir)
+
+	srv, err := devserver.Start(ctx, devserver.Options{DBFile: dir + "/temporal.db", Headless: true})
+	must(err)
+	defer srv.Stop()
+
+	env, err := newEnv(ctx, dir, srv.Address())
+	must(err)
+	defer env.close()
+
+	var rows []row
+	rows = append(rows, env.sequentialRun(ctx, *sequential)...)
+	rows = append(rows, env.concurrentRun(ctx, *concurrent)...)
+
+	fmt.Printf("\ntradeexec benchmarks — %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("embedded default: SQLite (file) + Temporal dev server (%s) + paper broker\n\n", srv.Address())
+	printTable(rows)
+}
+
+type row struct {
+	Figure, Samples, P50, P95, P99, Other, Target string
+}
+
+func printTable(rows []row) {
+	header := row{"figure", "n", "p50", "p95", "p99", "other", "target (DESIGN §6)"}
+	all := append([]row{header}, rows...)
+	w := make([]int, 7)
+	cols := func(r row) []string { return []string{r.Figure, r.Samples, r.P50, r.P95, r.P99, r.Other, r.Target} }
+	for _, r := range all {
+		for i, c := range cols(r) {
+			if len(c) > w[i] {
+				w[i] = len(c)
+			}
+		}
+	}
+	line := func(r row) {
+		parts := cols(r)
+		for i := range parts {
+			parts[i] = parts[i] + strings.Repeat(" ", w[i]-len(parts[i]))
+		}
+		fmt.Println("| " + strings.Join(parts, " | ") + " |")
+	}
+	line(header)
+	seps := make([]string, 7)
+	for i := range seps {
+		seps[i] = strings.Repeat("-", w[i])
+	}
+	fmt.Println("| " + strings.Join(seps, " | ") + " |")
+	for _, r := range rows {
+		line(r)
+	}
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			if i := strings.Index(l, ":"); i >= 0 {
+				return strings.TrimSpace(l[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}

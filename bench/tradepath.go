@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
+
+	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/broker/paper"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/vault"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+	"gorm.io/gorm"
+)
+
+// env is the system under measurement plus a recorder of the moment each
+// order was accepted by the paper broker (keyed by client order id).
+type env struct {
+	db       *gorm.DB
+	temporal client.Client
+	stack    *app.Stack
+	demo     app.Demo
+	cancel   context.CancelFunc
+
+	mu       sync.Mutex
+	accepted map[string]time.Time
+}
+
+// timedBroker records when PlaceOrder returned successfully.
+type timedBroker struct {
+	broker.Broker
+	e *env
+}
+
+func (b *timedBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
+	o, err := b.Broker.PlaceOrder(ctx, req)
+	if err == nil {
+		b.e.mu.Lock()
+		b.e.accepted[req.ClientOrderID] = time.Now()
+		b.e.mu.Unlock()
+	}
+	return o, err
+}
+
+func newEnv(ctx context.Context, dir, temporalAddr string) (*env, error) {
+	db, dialect, err := store.Open(ctx, "sqlite://"+dir+"/tradeexec.db", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := schema.Migrate(ctx, db, dialect); err != nil {
+		return nil, err
+	}
+	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietLogger{}})
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	kr, err := vault.ParseKeyring("1:" + base64.StdEncoding.EncodeToString(key))
+	if err != nil {
+		return nil, err
+	}
+	feed := paper.NewStaticFeed(map[string]decimal.Decimal{"AAPL": decimal.NewFromInt(180)})
+	engine := paper.NewEngine(paper.NewGormStore(db), feed)
+	rctx, cancel := context.WithCancel(context.Background())
+	go engine.Run(rctx)
+
+	e := &env{db: db, temporal: tc, cancel: cancel, accepted: map[string]time.Time{}}
+	reg := broker.NewRegistry()
+	pf := paper.Factory(engine)
+	reg.Register("paper", func(cfg broker.Config) (broker.Broker, error) {
+		b, err := pf(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &timedBroker{Broker: b, e: e}, nil
+	})
+	e.demo, err = app.EnsureDemo(ctx, db, kr, engine, dir, "http://bench")
+	if err != nil {
+		return nil, err
+	}
+	// A large account and a 100% position limit, so every signal is a real
+	// order (none is reduced to nothing by the 10% rule).
+	if err := engine.Deposit(ctx, e.demo.PaperAccount, decimal.NewFromInt(100_000_000)); err != nil {
+		return nil, err
+	}
+	if err := db.Model(&schema.RiskSettings{}).Where("user_id = ?", e.demo.UserID).Update("max_position_pct", decimal.NewFromInt(100)).Error; err != nil {
+		return nil, err
+	}
+	e.stack, err = app.Start(ctx, app.Options{DB: db, Temporal: tc, TaskQueue: workflows.DefaultTaskQueue, Vault: kr, Paper: engine,
+		Registry: reg, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0", FillPoll: 20 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	e.stack.Stop()
+	e.cancel()
+	e.temporal.Close()
+}
+
+// fire posts one webhook and returns (time sent, 202 latency, client order id).
+func (e *env) fire(ctx context.Context) (time.Time, time.Duration, string, error) {
+	body := fmt.Sprintf(`{"ticker":"AAPL","action":"buy","quantity":1,"type":"market","id":"%s"}`, uuid.NewString())
+	url := e.stack.URL + "/webhooks/tradingview/" + e.demo.WebhookToken
+	sent := time.Now()
+	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
+	if err != nil {
+		return sent, 0, "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	ack := time.Since(sent)
+	if resp.StatusCode != http.StatusAccepted {
+		return sent, ack, "", fmt.Errorf("webhook answered %d: %s", resp.StatusCode, raw)
+	}
+	var r struct{ WorkflowID string }
+	_ = json.Unmarshal(raw, &r)
+	return sent, ack, clientOrderID(r.WorkflowID), nil
+}
+
+func clientOrderID(workflowID string) string {
+	return tradeClientOrderID(workflowID)
+}
+
+// waitAccepted waits until the broker accepted the order with that id.
+func (e *env) waitAccepted(id string, timeout time.Duration) (time.Time, bool) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		t, ok := e.accepted[id]
+		e.mu.Unlock()
+		if ok {
+			return t, true
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+	return time.Time{}, false
+}
+
+func (e *env) sequentialRun(ctx context.Context, n int) []row {
+	// Warm-up: connections, caches, first workflow.
+	for i := 0; i < 5; i++ {
+		_, _, id, err := e.fire(ctx)
+		must(err)
+		e.waitAccepted(id, 30*time.Second)
+	}
+	var lat, acks []time.Duration
+	lost := 0
+	for i := 0; i < n; i++ {
+		sent, ack, id, err := e.fire(ctx)
+		must(err)
+		acks = append(acks, ack)
+		at, ok := e.waitAccepted(id, 30*time.Second)
+		if !ok {
+			lost++
+			continue
+		}
+		lat = append(lat, at.Sub(sent))
+	}
+	return []row{
+		stats("webhook → order accepted by broker (sequential)", lat, fmt.Sprintf("%d not accepted", lost), "p50 ≤ 30 ms, p99 ≤ 100 ms"),
+		stats("webhook → 202 answer (sequential)", acks, "", "< 3 s (TradingView)"),
+	}
+}
+
+func (e *env) concurrentRun(ctx context.Context, c int) []row {
+	var wg sync.WaitGroup
+	lat := make([]time.Duration, c)
+	errs := make([]error, c)
+	start := time.Now()
+	for i := 0; i < c; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sent, _, id, err := e.fire(ctx)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			at, ok := e.waitAccepted(id, 60*time.Second)
+			if !ok {
+				errs[i] = fmt.Errorf("order %s not accepted", id)
+				return
+			}
+			lat[i] = at.Sub(sent)
+		}(i)
+	}
+	wg.Wait()
+	total := time.Since(start)
+	var ok []time.Duration
+	failed := 0
+	for i := range lat {
+		if errs[i] != nil {
+			failed++
+			continue
+		}
+		ok = append(ok, lat[i])
+	}
+	thr := float64(len(ok)) / total.Seconds()
+	return []row{stats(fmt.Sprintf("%d concurrent signals → orders accepted", c), ok,
+		fmt.Sprintf("%.1f orders/s, all in %s, %d failed", thr, ms(total), failed), "—")}
+}
+
+func stats(name string, d []time.Duration, other, target string) row {
+	if len(d) == 0 {
+		return row{Figure: name, Samples: "0", Other: other, Target: target}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	pct := func(p float64) time.Duration {
+		i := int(p*float64(len(d))+0.5) - 1
+		if i < 0 {
+			i = 0
+		}
+		if i >= len(d) {
+			i = len(d) - 1
+		}
+		return d[i]
+	}
+	return row{Figure: name, Samples: fmt.Sprint(len(d)), P50: ms(pct(0.50)), P95: ms(pct(0.95)), P99: ms(pct(0.99)), Other: other, Target: target}
+}

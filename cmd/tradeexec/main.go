@@ -1,0 +1,93 @@
+// Command tradeexec is the one binary of tradeexec: `tradeexec dev` runs
+// everything on the embedded default; `api`, `worker` and `migrate` are the
+// production roles (DESIGN §1). Configuration comes from the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/internal/config"
+)
+
+const usage = `usage: tradeexec <command>
+
+commands:
+  dev       everything in one process on the embedded default (SQLite + Temporal dev server)
+  api       HTTP API, webhooks and WebSocket
+  worker    Temporal worker: workflows and activities
+  migrate   apply database migrations and exit
+
+Configuration is read from the environment; see README.md.
+`
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	mode := os.Args[1]
+	cfg, err := config.Load(os.Getenv, mode)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if !errors.As(err, new(config.Errors)) {
+			fmt.Fprint(os.Stderr, "\n"+usage)
+		}
+		os.Exit(2)
+	}
+	log, err := newLogger(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "logger:", err)
+		os.Exit(2)
+	}
+	defer log.Sync() //nolint:errcheck
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch mode {
+	case config.ModeDev:
+		err = app.RunDev(ctx, cfg, log, os.Stdout)
+	case config.ModeAPI:
+		err = app.RunServer(ctx, cfg, log, true, false)
+	case config.ModeWorker:
+		err = app.RunServer(ctx, cfg, log, false, true)
+	case config.ModeMigrate:
+		err = app.RunMigrate(ctx, cfg, log)
+	default:
+		err = fmt.Errorf("%s is not available in this build", mode)
+	}
+	if err != nil {
+		log.Error("tradeexec stopped with an error", zap.Error(err))
+		fmt.Fprintln(os.Stderr, "tradeexec:", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(cfg config.Config) (*zap.Logger, error) {
+	var zc zap.Config
+	if cfg.LogFormat == "console" {
+		zc = zap.NewDevelopmentConfig()
+	} else {
+		zc = zap.NewProductionConfig()
+		zc.EncoderConfig.TimeKey = "ts"
+		zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	}
+	lvl, err := zapcore.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		lvl = zapcore.InfoLevel
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	return zc.Build()
+}

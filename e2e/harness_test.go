@@ -1,0 +1,175 @@
+// Package e2e runs the whole trade path for real: the pinned Temporal dev
+// server, a real database (SQLite always, PostgreSQL when TEST_DATABASE_URL
+// is set), the paper broker, the worker and the HTTP API over loopback.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/internal/broker/paper"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/store/storetest"
+	"github.com/tradeexec/tradeexec/internal/testenv"
+	"github.com/tradeexec/tradeexec/internal/vault"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type harness struct {
+	t        *testing.T
+	db       *gorm.DB
+	dialect  store.Dialect
+	feed     *paper.StaticFeed
+	engine   *paper.Engine
+	keyring  *vault.Keyring
+	temporal client.Client
+	queue    string
+	stack    *app.Stack
+	demo     app.Demo
+	logs     *observer.ObservedLogs
+	opts     harnessOptions
+}
+
+type harnessOptions struct {
+	calendar paper.Calendar
+	timeouts workflows.Timeouts
+	cash     decimal.Decimal
+}
+
+func newHarness(t *testing.T, db *gorm.DB, d store.Dialect, o harnessOptions) *harness {
+	t.Helper()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	kr, err := vault.ParseKeyring("1:" + base64.StdEncoding.EncodeToString(key))
+	require.NoError(t, err)
+	feed := paper.NewStaticFeed(map[string]decimal.Decimal{
+		"AAPL": decimal.NewFromInt(180), "MSFT": decimal.NewFromInt(200), "TSLA": decimal.NewFromInt(250),
+		"SPY": decimal.NewFromInt(500), "BTC-USD": decimal.NewFromInt(42150),
+	})
+	popts := []paper.Option{paper.WithMatchInterval(50 * time.Millisecond)}
+	if o.calendar != nil {
+		popts = append(popts, paper.WithCalendar(o.calendar))
+	}
+	engine := paper.NewEngine(paper.NewGormStore(db), feed, popts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go engine.Run(ctx)
+
+	core, logs := observer.New(zap.DebugLevel)
+	h := &harness{t: t, db: db, dialect: d, feed: feed, engine: engine, keyring: kr, temporal: testenv.Client(t),
+		queue: testenv.TaskQueue(t), logs: logs, opts: o}
+	h.demo, err = app.EnsureDemo(ctx, db, kr, engine, t.TempDir(), "http://placeholder")
+	require.NoError(t, err)
+	if o.cash.IsPositive() {
+		acct, err := engine.Account(ctx, h.demo.PaperAccount)
+		require.NoError(t, err)
+		require.NoError(t, engine.Deposit(ctx, h.demo.PaperAccount, o.cash.Sub(acct.Cash)))
+	}
+	h.start(zap.New(core))
+	return h
+}
+
+func (h *harness) start(log *zap.Logger) {
+	h.t.Helper()
+	st, err := app.Start(context.Background(), app.Options{
+		DB: h.db, Temporal: h.temporal, TaskQueue: h.queue, Vault: h.keyring, Paper: h.engine, Log: log,
+		Timeouts: h.opts.timeouts, FillPoll: 20 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
+	})
+	require.NoError(h.t, err)
+	h.stack = st
+	h.t.Cleanup(st.Stop)
+}
+
+func (h *harness) webhookURL() string {
+	return h.stack.URL + "/webhooks/tradingview/" + h.demo.WebhookToken
+}
+
+type response struct {
+	Status int
+	Body   map[string]any
+	Raw    string
+}
+
+func (h *harness) do(method, url, token string, body []byte, contentType string) response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(h.t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{Status: resp.StatusCode, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.Body)
+	return r
+}
+
+func (h *harness) postWebhook(body string) response {
+	return h.do(http.MethodPost, h.webhookURL(), "", []byte(body), "application/json")
+}
+
+func (h *harness) getTrade(id string) response {
+	return h.do(http.MethodGet, h.stack.URL+"/api/v1/trades/"+id, h.demo.APIToken, nil, "")
+}
+
+// waitStatus polls the trade until it reaches one of the statuses.
+func (h *harness) waitStatus(tradeID string, timeout time.Duration, statuses ...string) map[string]any {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last response
+	for time.Now().Before(deadline) {
+		last = h.getTrade(tradeID)
+		if last.Status == http.StatusOK {
+			tr := last.Body["trade"].(map[string]any)
+			for _, s := range statuses {
+				if tr["status"] == s {
+					return last.Body
+				}
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	h.t.Fatalf("trade %s did not reach %v within %s; last answer %d %s", tradeID, statuses, timeout, last.Status, last.Raw)
+	return nil
+}
+
+func (h *harness) orderCount() int {
+	h.t.Helper()
+	n, err := h.engine.OrderCount(context.Background(), h.demo.PaperAccount)
+	require.NoError(h.t, err)
+	return n
+}
+
+func (h *harness) trade(id string) schema.Trade {
+	h.t.Helper()
+	var t schema.Trade
+	require.NoError(h.t, h.db.First(&t, "id = ?", id).Error)
+	return t
+}
+
+func eachDB(t *testing.T, fn func(t *testing.T, db *gorm.DB, d store.Dialect)) {
+	storetest.Each(t, fn)
+}

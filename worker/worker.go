@@ -1,0 +1,35 @@
+// Package worker builds the Temporal worker of the trade path: it registers
+// every workflow and activity on the task queue.
+package worker
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/tradeexec/tradeexec/activities"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// Options tune the worker.
+type Options struct {
+	// MaxConcurrentActivities bounds parallel activity executions (0: SDK default).
+	MaxConcurrentActivities int
+}
+
+// New returns a worker (not yet started) serving taskQueue.
+func New(c client.Client, taskQueue string, trading *activities.Trading, o Options) sdkworker.Worker {
+	if taskQueue == "" {
+		taskQueue = workflows.DefaultTaskQueue
+	}
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
+		// Workers finish what they hold on shutdown for up to 10 s; an
+		// activity cut off is retried elsewhere and is idempotent.
+		WorkerStopTimeout: 10 * time.Second,
+	})
+	workflows.Register(w)
+	w.RegisterActivity(trading)
+	return w
+}
