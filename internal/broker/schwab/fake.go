@@ -1,0 +1,857 @@
+package schwab
+
+// Fake is a local stand-in for the Charles Schwab Trader API, speaking the
+// wire format documented at
+//   https://developer.schwab.com/products/trader-api--individual
+//   (Accounts and Trading Production v1: accountNumbers/hashValue,
+//   accounts/{accountNumber}?fields=positions, orders POST 201 + Location,
+//   orders GET with fromEnteredTime/toEnteredTime, orders/{orderId} GET and
+//   DELETE, errors {"message": "...", "errors": [...]};
+//   Market Data Production v1: quotes with "errors": {"invalidSymbols"},
+//   markets?markets=equity&date= with sessionHours; errors
+//   {"errors": [{"id","status","title","detail"}]};
+//   Authenticate with OAuth: /v1/oauth/authorize, /v1/oauth/token with Basic
+//   app key:secret, 30-minute access tokens, 7-day refresh tokens)
+// and the refresh failure body Schwab sends for an expired refresh token
+// (error "unsupported_token_type" wrapping "refresh_token_authentication_error",
+// as reported in tylerebowers/Schwabdev#40).
+//
+// What it checks, like Schwab: Basic app credentials and a form body at the
+// token endpoint, refresh tokens that expire after seven days, a valid
+// unexpired Bearer access token on every API call (401 otherwise), the
+// account hash belonging to the token's login, JSON order bodies (SINGLE
+// strategy, one EQUITY leg, BUY/SELL, whole-share quantity, price/stop price
+// per order type on the 0.01 tick, known durations and sessions), known
+// symbols, cash for buys, both entered-time bounds on order queries. Controls
+// simulate 429 with Retry-After, 503 storms on order submission, answers
+// dropped after the order was accepted, and revoked or expiring tokens.
+// Market orders fill at once at the fake's price; limit and stop orders work
+// until SetPrice makes them marketable.
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tradeexec/tradeexec/internal/broker"
+)
+
+// Fake is the fake Trader API server. Safe for concurrent use.
+type Fake struct {
+	srv *httptest.Server
+	app App
+
+	mu            sync.Mutex
+	now           func() time.Time
+	accessTTL     time.Duration
+	access        map[string]fakeToken // access token → grant
+	refresh       map[string]fakeToken // refresh token → grant
+	codes         map[string]*fakeAccount
+	accounts      map[string]*fakeAccount // hash → account
+	last          *fakeAccount
+	prices        map[string]decimal.Decimal
+	holidays      map[string]bool // yyyy-mm-dd
+	nextAccount   int
+	nextOrderID   int64
+	failNext      int
+	rateLimitNext int
+	retryAfter    string
+	dropNext      bool
+	refreshes     int
+	requests      int
+}
+
+type fakeToken struct {
+	account *fakeAccount
+	expires time.Time
+}
+
+type fakeAccount struct {
+	number, hash string
+	cash         decimal.Decimal
+	startEquity  decimal.Decimal
+	positions    map[string]*fakePosition
+	orders       []*fakeOrder
+}
+
+type fakePosition struct{ qty, avg decimal.Decimal }
+
+type fakeOrder struct {
+	id          int64
+	account     *fakeAccount
+	req         wireOrderRequest
+	symbol      string
+	instruction string
+	qty         decimal.Decimal
+	filled      decimal.Decimal
+	fillPrice   decimal.Decimal
+	price       decimal.Decimal
+	stop        decimal.Decimal
+	status      string // WORKING | FILLED | CANCELED | PENDING_ACTIVATION
+	entered     time.Time
+	closed      time.Time
+}
+
+// NewFake starts a fake Trader API on 127.0.0.1. Close it when done.
+func NewFake() *Fake {
+	f := &Fake{
+		app:         App{ClientID: "fakeAppKey1234567890", ClientSecret: "fakeAppSecret123", RedirectURL: "https://127.0.0.1:8182/callback"},
+		now:         time.Now,
+		accessTTL:   AccessTokenTTL,
+		access:      map[string]fakeToken{},
+		refresh:     map[string]fakeToken{},
+		codes:       map[string]*fakeAccount{},
+		accounts:    map[string]*fakeAccount{},
+		holidays:    map[string]bool{},
+		nextOrderID: 1000000000,
+		retryAfter:  "1",
+		prices: map[string]decimal.Decimal{
+			"AAPL": decimal.RequireFromString("190.00"), "NVDA": decimal.RequireFromString("900.00"),
+			"SPY": decimal.RequireFromString("520.00"), "TSLA": decimal.RequireFromString("250.00"),
+		},
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// Close stops the server.
+func (f *Fake) Close() { f.srv.Close() }
+
+// URL is the API host (the base_url credential).
+func (f *Fake) URL() string { return f.srv.URL }
+
+// App is the application the fake's token endpoint accepts.
+func (f *Fake) App() App { return f.app }
+
+// SetClock replaces the fake's clock (token expiry, order times, market
+// hours).
+func (f *Fake) SetClock(now func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = now
+}
+
+// SetAccessTTL sets the lifetime of access tokens issued from now on.
+func (f *Fake) SetAccessTTL(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.accessTTL = d
+}
+
+// SetRetryAfter sets the Retry-After value of 429 answers (default "1").
+func (f *Fake) SetRetryAfter(v string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retryAfter = v
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (f *Fake) newAccountLocked(cash decimal.Decimal) *fakeAccount {
+	f.nextAccount++
+	number := strconv.Itoa(12345000 + f.nextAccount)
+	sum := sha256.Sum256([]byte("schwab-fake:" + number))
+	a := &fakeAccount{number: number, hash: strings.ToUpper(hex.EncodeToString(sum[:])), cash: cash, startEquity: cash,
+		positions: map[string]*fakePosition{}}
+	f.accounts[a.hash] = a
+	f.last = a
+	return a
+}
+
+func (f *Fake) grantLocked(a *fakeAccount, accessExpires, refreshExpires time.Time) Tokens {
+	t := Tokens{AccessToken: "I0." + randomToken(24) + "@", RefreshToken: randomToken(32) + "@",
+		AccessExpiry: accessExpires.UTC(), RefreshExpiry: refreshExpires.UTC()}
+	f.access[t.AccessToken] = fakeToken{a, accessExpires}
+	f.refresh[t.RefreshToken] = fakeToken{a, refreshExpires}
+	return t
+}
+
+func (f *Fake) credentials(a *fakeAccount, t Tokens) broker.Credentials {
+	c := t.Credentials()
+	c[CredBaseURL] = f.srv.URL
+	c[CredAccountNumber] = a.number
+	return c
+}
+
+// NewAccount opens an account holding cash USD for a login that has just
+// authorized the app, and returns the connection's credentials.
+func (f *Fake) NewAccount(cash decimal.Decimal) broker.Credentials {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.newAccountLocked(cash)
+	now := f.now()
+	return f.credentials(a, f.grantLocked(a, now.Add(f.accessTTL), now.Add(RefreshTokenTTL)))
+}
+
+// NewAccountExpiredAuthorization opens an account whose authorization is
+// more than seven days old: both tokens have expired (re-consent needed).
+func (f *Fake) NewAccountExpiredAuthorization() broker.Credentials {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.newAccountLocked(decimal.NewFromInt(1000))
+	issued := f.now().Add(-8 * 24 * time.Hour)
+	t := f.grantLocked(a, issued.Add(AccessTokenTTL), issued.Add(RefreshTokenTTL))
+	t.RefreshExpiry = time.Time{} // the stored connection does not know it
+	return f.credentials(a, t)
+}
+
+// IssueAuthCode is the code Schwab appends to the app's callback after the
+// trader authorized it; the login holds a new account with cash.
+func (f *Fake) IssueAuthCode(cash decimal.Decimal) (code, accountNumber string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.newAccountLocked(cash)
+	code = "C0." + randomToken(24) + "@"
+	f.codes[code] = a
+	return code, a.number
+}
+
+// RevokeAccessToken makes an access token invalid before its expiry.
+func (f *Fake) RevokeAccessToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.access, token)
+}
+
+// Refreshes is the number of successful refresh-token grants.
+func (f *Fake) Refreshes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refreshes
+}
+
+// SetPrice sets a symbol's price (listing it when new) and fills working
+// orders that became marketable.
+func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	symbol = strings.ToUpper(symbol)
+	f.prices[symbol] = price
+	for _, a := range f.accounts {
+		for _, o := range a.orders {
+			if o.symbol == symbol && fakeWorking(o.status) {
+				f.match(o)
+			}
+		}
+	}
+}
+
+// AddHoliday closes the equity market on a date (yyyy-mm-dd).
+func (f *Fake) AddHoliday(date string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holidays[date] = true
+}
+
+// FailNext answers the next n order submissions with 503.
+func (f *Fake) FailNext(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failNext = n
+}
+
+// DropNextResponse accepts the next order and closes the connection without
+// answering.
+func (f *Fake) DropNextResponse() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropNext = true
+}
+
+// RateLimitNext answers the next n API requests with 429 and Retry-After.
+func (f *Fake) RateLimitNext(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rateLimitNext = n
+}
+
+// OrderCount is the number of orders of the most recently created account.
+func (f *Fake) OrderCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		return 0
+	}
+	return len(f.last.orders)
+}
+
+// Requests is the number of HTTP requests served.
+func (f *Fake) Requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
+}
+
+// --- serving ---
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// traderError writes the Accounts and Trading error body.
+func traderError(w http.ResponseWriter, status int, msg string, errs ...string) {
+	if len(errs) == 0 {
+		errs = []string{msg}
+	}
+	writeJSON(w, status, map[string]any{"message": msg, "errors": errs})
+}
+
+// marketDataError writes the Market Data error body.
+func marketDataError(w http.ResponseWriter, status int, title, detail string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]string{{
+		"id": "9f1d6b7e-1f4e-4c6b-9f0e-" + fmt.Sprintf("%012d", status), "status": strconv.Itoa(status),
+		"title": title, "detail": detail}}})
+}
+
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests++
+	if r.URL.Path == tokenPath {
+		f.token(w, r)
+		f.mu.Unlock()
+		return
+	}
+	trader := strings.HasPrefix(r.URL.Path, "/trader/v1/")
+	market := strings.HasPrefix(r.URL.Path, "/marketdata/v1/")
+	if !trader && !market {
+		f.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
+	if f.rateLimitNext > 0 {
+		f.rateLimitNext--
+		w.Header().Set("Retry-After", f.retryAfter)
+		f.mu.Unlock()
+		traderError(w, http.StatusTooManyRequests, "Too Many Requests", "Request limit exceeded, retry later")
+		return
+	}
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	grant, known := f.access[bearer]
+	if !ok || !known || !f.now().Before(grant.expires) {
+		f.mu.Unlock()
+		if market {
+			marketDataError(w, http.StatusUnauthorized, "Unauthorized", "Client not authorized")
+		} else {
+			traderError(w, http.StatusUnauthorized, "Client not authorized", "The access token is invalid or has expired")
+		}
+		return
+	}
+	var drop bool
+	if trader {
+		drop = f.routeTrader(w, r, grant.account)
+	} else {
+		f.routeMarket(w, r)
+	}
+	f.mu.Unlock()
+	if drop {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic("schwab fake: response writer cannot be hijacked")
+		}
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	}
+}
+
+// token serves POST /v1/oauth/token.
+func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	if r.Method != http.MethodPost || !ok || id != f.app.ClientID || secret != f.app.ClientSecret {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client",
+			"error_description": "Unauthorized: client credentials are invalid"})
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.ParseForm() != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "form body required"})
+		return
+	}
+	now := f.now()
+	var acct *fakeAccount
+	refreshToken := ""
+	switch r.PostForm.Get("grant_type") {
+	case "refresh_token":
+		rt := r.PostForm.Get("refresh_token")
+		g, known := f.refresh[rt]
+		if !known || !now.Before(g.expires) {
+			digest := sha256.Sum256([]byte(rt))
+			inner := fmt.Sprintf(`{"error_description":"Exception while authenticating refresh token [tokenDigest=%s], Exception=Failed refresh token authentication [tokenDigest=%s]]","error":"refresh_token_authentication_error"}`,
+				base64.StdEncoding.EncodeToString(digest[:]), base64.StdEncoding.EncodeToString(digest[:]))
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_token_type",
+				"error_description": "400 Bad Request: " + strconv.Quote(inner)})
+			return
+		}
+		acct, refreshToken = g.account, rt
+		f.refreshes++
+	case "authorization_code":
+		a, known := f.codes[r.PostForm.Get("code")]
+		if !known || r.PostForm.Get("redirect_uri") != f.app.RedirectURL {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request",
+				"error_description": "Bad authorization code: AuthCode not found"})
+			return
+		}
+		delete(f.codes, r.PostForm.Get("code"))
+		acct = a
+		refreshToken = randomToken(32) + "@"
+		f.refresh[refreshToken] = fakeToken{a, now.Add(RefreshTokenTTL)}
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "grant_type"})
+		return
+	}
+	access := "I0." + randomToken(24) + "@"
+	f.access[access] = fakeToken{acct, now.Add(f.accessTTL)}
+	writeJSON(w, http.StatusOK, map[string]any{"expires_in": int(f.accessTTL / time.Second), "token_type": "Bearer",
+		"scope": "api", "refresh_token": refreshToken, "access_token": access, "id_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake.sig"})
+}
+
+func (f *Fake) routeTrader(w http.ResponseWriter, r *http.Request, login *fakeAccount) bool {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/trader/v1/"), "/"), "/")
+	if len(parts) < 2 || parts[0] != "accounts" {
+		traderError(w, http.StatusNotFound, "Not Found")
+		return false
+	}
+	if parts[1] == "accountNumbers" && len(parts) == 2 && r.Method == http.MethodGet {
+		writeJSON(w, 200, []map[string]string{{"accountNumber": login.number, "hashValue": login.hash}})
+		return false
+	}
+	a := f.accounts[parts[1]]
+	if a == nil || a != login {
+		traderError(w, http.StatusUnauthorized, "Client not authorized", "The account is not linked to this authorization")
+		return false
+	}
+	switch {
+	case len(parts) == 2 && r.Method == http.MethodGet:
+		writeJSON(w, 200, f.accountJSON(a, strings.Contains(r.URL.Query().Get("fields"), "positions")))
+	case len(parts) == 3 && parts[2] == "orders" && r.Method == http.MethodPost:
+		return f.placeOrder(w, r, a)
+	case len(parts) == 3 && parts[2] == "orders" && r.Method == http.MethodGet:
+		f.listOrders(w, r, a)
+	case len(parts) == 4 && parts[2] == "orders" && r.Method == http.MethodGet:
+		o := a.order(parts[3])
+		if o == nil {
+			traderError(w, http.StatusNotFound, "Order not found", "No order "+parts[3]+" in this account")
+			return false
+		}
+		writeJSON(w, 200, f.orderJSON(o))
+	case len(parts) == 4 && parts[2] == "orders" && r.Method == http.MethodDelete:
+		o := a.order(parts[3])
+		switch {
+		case o == nil:
+			traderError(w, http.StatusNotFound, "Order not found", "No order "+parts[3]+" in this account")
+		case !fakeWorking(o.status):
+			traderError(w, http.StatusBadRequest, "Order cannot be canceled in status "+o.status)
+		default:
+			o.status, o.closed = "CANCELED", f.now().UTC()
+			w.WriteHeader(http.StatusOK)
+		}
+	default:
+		traderError(w, http.StatusNotFound, "Not Found")
+	}
+	return false
+}
+
+func (a *fakeAccount) order(id string) *fakeOrder {
+	for _, o := range a.orders {
+		if strconv.FormatInt(o.id, 10) == id {
+			return o
+		}
+	}
+	return nil
+}
+
+func num(d decimal.Decimal) json.Number { return json.Number(d.String()) }
+
+func (f *Fake) accountJSON(a *fakeAccount, withPositions bool) map[string]any {
+	mv := decimal.Zero
+	var positions []map[string]any
+	syms := make([]string, 0, len(a.positions))
+	for s := range a.positions {
+		syms = append(syms, s)
+	}
+	sort.Strings(syms)
+	for _, s := range syms {
+		p := a.positions[s]
+		if p.qty.IsZero() {
+			continue
+		}
+		v := p.qty.Mul(f.prices[s])
+		mv = mv.Add(v)
+		positions = append(positions, map[string]any{
+			"shortQuantity": 0, "averagePrice": num(p.avg), "currentDayProfitLoss": num(v.Sub(p.qty.Mul(p.avg)).Round(2)),
+			"currentDayProfitLossPercentage": 0, "longQuantity": num(p.qty), "settledLongQuantity": num(p.qty),
+			"settledShortQuantity": 0, "instrument": map[string]any{"assetType": "EQUITY", "cusip": "037833100", "symbol": s, "netChange": 0},
+			"marketValue": num(v.Round(2)), "maintenanceRequirement": 0, "averageLongPrice": num(p.avg),
+			"taxLotAverageLongPrice": num(p.avg), "longOpenProfitLoss": num(v.Sub(p.qty.Mul(p.avg)).Round(2)),
+			"previousSessionLongQuantity": 0, "currentDayCost": 0,
+		})
+	}
+	liq := a.cash.Add(mv)
+	acct := map[string]any{
+		"type": "CASH", "accountNumber": a.number, "roundTrips": 0, "isDayTrader": false, "isClosingOnlyRestricted": false, "pfcbFlag": false,
+		"initialBalances": map[string]any{"accruedInterest": 0, "cashAvailableForTrading": num(a.startEquity), "cashBalance": num(a.startEquity),
+			"liquidationValue": num(a.startEquity), "longStockValue": 0, "totalCash": num(a.startEquity), "isInCall": false},
+		"currentBalances": map[string]any{"accruedInterest": 0, "cashBalance": num(a.cash), "cashAvailableForTrading": num(a.cash),
+			"cashAvailableForWithdrawal": num(a.cash), "liquidationValue": num(liq), "longMarketValue": num(mv), "totalCash": num(a.cash)},
+		"projectedBalances": map[string]any{"cashAvailableForTrading": num(a.cash), "cashAvailableForWithdrawal": num(a.cash)},
+	}
+	if withPositions {
+		if positions == nil {
+			positions = []map[string]any{}
+		}
+		acct["positions"] = positions
+	}
+	return map[string]any{"securitiesAccount": acct,
+		"aggregatedBalance": map[string]any{"currentLiquidationValue": num(liq), "liquidationValue": num(liq)}}
+}
+
+// orderError validates an order body like Schwab does.
+func (f *Fake) orderError(o wireOrderRequest, a *fakeAccount) (string, bool) {
+	if o.OrderStrategyType != "SINGLE" || len(o.OrderLegCollection) != 1 {
+		return "Only SINGLE orders with one leg are supported", false
+	}
+	switch o.Session {
+	case "NORMAL", "AM", "PM", "SEAMLESS":
+	default:
+		return "Invalid session " + o.Session, false
+	}
+	switch o.Duration {
+	case "DAY", "GOOD_TILL_CANCEL", "FILL_OR_KILL", "IMMEDIATE_OR_CANCEL":
+	default:
+		return "Invalid duration " + o.Duration, false
+	}
+	leg := o.OrderLegCollection[0]
+	if leg.Instrument.AssetType != "EQUITY" {
+		return "Invalid assetType " + leg.Instrument.AssetType, false
+	}
+	sym := strings.ToUpper(leg.Instrument.Symbol)
+	px, listed := f.prices[sym]
+	if !listed {
+		return "No trades are allowed for " + sym + ": the symbol is not valid.", false
+	}
+	qty, err := decimal.NewFromString(string(leg.Quantity))
+	if err != nil || !qty.IsPositive() || !qty.Equal(qty.Truncate(0)) {
+		return "Invalid quantity: quantity must be a positive whole number of shares", false
+	}
+	price := func(n json.Number) (decimal.Decimal, bool) {
+		d, err := decimal.NewFromString(string(n))
+		return d, err == nil && d.IsPositive()
+	}
+	onTick := func(d decimal.Decimal) bool {
+		places := int32(2)
+		if d.LessThan(decimal.NewFromInt(1)) {
+			places = 4
+		}
+		return d.Equal(d.Truncate(places))
+	}
+	subPenny := "Invalid price: sub-penny pricing is not allowed for this security"
+	switch o.OrderType {
+	case "MARKET":
+		if o.Price != "" || o.StopPrice != "" {
+			return "A market order takes no price", false
+		}
+	case "LIMIT":
+		p, ok := price(o.Price)
+		if !ok {
+			return "A limit order requires a price", false
+		}
+		if !onTick(p) {
+			return subPenny, false
+		}
+	case "STOP":
+		p, ok := price(o.StopPrice)
+		if !ok {
+			return "A stop order requires a stopPrice", false
+		}
+		if !onTick(p) {
+			return subPenny, false
+		}
+	case "STOP_LIMIT":
+		p, ok1 := price(o.Price)
+		s, ok2 := price(o.StopPrice)
+		if !ok1 || !ok2 {
+			return "A stop limit order requires a price and a stopPrice", false
+		}
+		if !onTick(p) || !onTick(s) {
+			return subPenny, false
+		}
+	case "TRAILING_STOP":
+		if _, ok := price(o.StopPriceOffset); !ok || o.StopPriceLinkBasis == "" || o.StopPriceLinkType == "" {
+			return "A trailing stop requires stopPriceLinkBasis, stopPriceLinkType and stopPriceOffset", false
+		}
+	default:
+		return "Invalid orderType " + o.OrderType, false
+	}
+	switch leg.Instruction {
+	case "BUY":
+		cost := qty.Mul(px)
+		if o.OrderType == "LIMIT" {
+			lp, _ := decimal.NewFromString(string(o.Price))
+			cost = qty.Mul(decimal.Min(lp, px))
+		}
+		if cost.GreaterThan(a.cash) {
+			return "You do not have enough available cash/buying power for this order.", false
+		}
+	case "SELL":
+		held := decimal.Zero
+		if p := a.positions[sym]; p != nil {
+			held = p.qty
+		}
+		if qty.GreaterThan(held) {
+			return "Short selling is not allowed in a cash account.", false
+		}
+	default:
+		return "Invalid instruction " + leg.Instruction, false
+	}
+	return "", true
+}
+
+func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount) bool {
+	if f.failNext > 0 {
+		f.failNext--
+		traderError(w, http.StatusServiceUnavailable, "Service Unavailable", "The service is temporarily unavailable. Please try again later.")
+		return false
+	}
+	var body wireOrderRequest
+	dec := json.NewDecoder(r.Body)
+	if r.Header.Get("Content-Type") != "application/json" || dec.Decode(&body) != nil {
+		traderError(w, http.StatusBadRequest, "Invalid JSON body")
+		return false
+	}
+	if msg, ok := f.orderError(body, a); !ok {
+		traderError(w, http.StatusBadRequest, msg)
+		return false
+	}
+	leg := body.OrderLegCollection[0]
+	f.nextOrderID++
+	now := f.now().UTC()
+	o := &fakeOrder{id: f.nextOrderID, account: a, req: body, symbol: strings.ToUpper(leg.Instrument.Symbol),
+		instruction: leg.Instruction, qty: decimal.RequireFromString(string(leg.Quantity)), status: "WORKING", entered: now}
+	if body.Price != "" {
+		o.price = decimal.RequireFromString(string(body.Price))
+	}
+	if body.StopPrice != "" {
+		o.stop = decimal.RequireFromString(string(body.StopPrice))
+	}
+	switch body.OrderType {
+	case "STOP", "STOP_LIMIT", "TRAILING_STOP":
+		o.status = "PENDING_ACTIVATION"
+	}
+	a.orders = append(a.orders, o)
+	f.match(o)
+	if o.status == "WORKING" && body.Duration == "IMMEDIATE_OR_CANCEL" {
+		o.status, o.closed = "CANCELED", now
+	}
+	if f.dropNext {
+		f.dropNext = false
+		return true
+	}
+	w.Header().Set("Location", fmt.Sprintf("%s/trader/v1/accounts/%s/orders/%d", f.srv.URL, a.hash, o.id))
+	w.WriteHeader(http.StatusCreated)
+	return false
+}
+
+func fakeWorking(status string) bool {
+	return status == "WORKING" || status == "PENDING_ACTIVATION" || status == "QUEUED" || status == "ACCEPTED"
+}
+
+// match fills a working order when the price allows.
+func (f *Fake) match(o *fakeOrder) {
+	px := f.prices[o.symbol]
+	buy := o.instruction == "BUY"
+	fill := false
+	switch o.req.OrderType {
+	case "MARKET":
+		fill = true
+	case "LIMIT":
+		fill = (buy && px.LessThanOrEqual(o.price)) || (!buy && px.GreaterThanOrEqual(o.price))
+	case "STOP":
+		fill = (buy && px.GreaterThanOrEqual(o.stop)) || (!buy && px.LessThanOrEqual(o.stop))
+	case "STOP_LIMIT":
+		if (buy && px.GreaterThanOrEqual(o.stop)) || (!buy && px.LessThanOrEqual(o.stop)) {
+			o.status = "WORKING"
+			fill = (buy && px.LessThanOrEqual(o.price)) || (!buy && px.GreaterThanOrEqual(o.price))
+		}
+	}
+	if !fill {
+		return
+	}
+	a := o.account
+	qty := o.qty.Sub(o.filled)
+	p := a.positions[o.symbol]
+	if p == nil {
+		p = &fakePosition{}
+		a.positions[o.symbol] = p
+	}
+	if buy {
+		a.cash = a.cash.Sub(qty.Mul(px))
+		total := p.qty.Mul(p.avg).Add(qty.Mul(px))
+		p.qty = p.qty.Add(qty)
+		p.avg = total.Div(p.qty).Round(4)
+	} else {
+		a.cash = a.cash.Add(qty.Mul(px))
+		p.qty = p.qty.Sub(qty)
+	}
+	o.filled, o.fillPrice, o.status, o.closed = o.qty, px, "FILLED", f.now().UTC()
+}
+
+const schwabTimeLayout = "2006-01-02T15:04:05-0700"
+
+func (f *Fake) orderJSON(o *fakeOrder) map[string]any {
+	m := map[string]any{
+		"session": o.req.Session, "duration": o.req.Duration, "orderType": o.req.OrderType,
+		"complexOrderStrategyType": "NONE", "quantity": num(o.qty), "filledQuantity": num(o.filled),
+		"remainingQuantity": num(o.qty.Sub(o.filled)), "requestedDestination": "AUTO", "destinationLinkName": "CDRG",
+		"orderLegCollection": []map[string]any{{"orderLegType": "EQUITY", "legId": 1,
+			"instrument":  map[string]any{"assetType": "EQUITY", "cusip": "037833100", "symbol": o.symbol, "instrumentId": 1973757747},
+			"instruction": o.instruction, "positionEffect": "OPENING", "quantity": num(o.qty)}},
+		"orderStrategyType": "SINGLE", "orderId": o.id, "cancelable": fakeWorking(o.status), "editable": fakeWorking(o.status),
+		"status": o.status, "enteredTime": o.entered.Format(schwabTimeLayout), "tag": "API_TRADEEXEC",
+		"accountNumber": json.Number(o.account.number),
+	}
+	if o.price.IsPositive() {
+		m["price"] = num(o.price)
+	}
+	if o.stop.IsPositive() {
+		m["stopPrice"] = num(o.stop)
+	}
+	if o.req.OrderType == "TRAILING_STOP" {
+		m["stopPriceLinkBasis"], m["stopPriceLinkType"] = o.req.StopPriceLinkBasis, o.req.StopPriceLinkType
+		m["stopPriceOffset"] = o.req.StopPriceOffset
+	}
+	if !o.closed.IsZero() {
+		m["closeTime"] = o.closed.Format(schwabTimeLayout)
+	}
+	if o.filled.IsPositive() {
+		m["orderActivityCollection"] = []map[string]any{{"activityType": "EXECUTION", "activityId": o.id + 7,
+			"executionType": "FILL", "quantity": num(o.filled), "orderRemainingQuantity": num(o.qty.Sub(o.filled)),
+			"executionLegs": []map[string]any{{"legId": 1, "quantity": num(o.filled), "mismarkedQuantity": 0,
+				"price": num(o.fillPrice), "time": o.closed.Format(schwabTimeLayout), "instrumentId": 1973757747}}}}
+	}
+	return m
+}
+
+func (f *Fake) listOrders(w http.ResponseWriter, r *http.Request, a *fakeAccount) {
+	q := r.URL.Query()
+	from, err1 := time.Parse(queryTimeLayout, q.Get("fromEnteredTime"))
+	to, err2 := time.Parse(queryTimeLayout, q.Get("toEnteredTime"))
+	if err1 != nil || err2 != nil {
+		traderError(w, http.StatusBadRequest, "Bad Request",
+			"fromEnteredTime and toEnteredTime are required in the format yyyy-MM-dd'T'HH:mm:ss.SSSZ")
+		return
+	}
+	limit := 3000
+	if v := q.Get("maxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			traderError(w, http.StatusBadRequest, "Bad Request", "maxResults must be a positive integer")
+			return
+		}
+		limit = n
+	}
+	out := []map[string]any{}
+	for i := len(a.orders) - 1; i >= 0 && len(out) < limit; i-- {
+		o := a.orders[i]
+		if o.entered.Before(from) || o.entered.After(to) {
+			continue
+		}
+		if s := q.Get("status"); s != "" && s != o.status {
+			continue
+		}
+		out = append(out, f.orderJSON(o))
+	}
+	writeJSON(w, 200, out)
+}
+
+func (f *Fake) routeMarket(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/marketdata/v1/quotes":
+		f.quotes(w, r.URL.Query())
+	case r.Method == http.MethodGet && r.URL.Path == "/marketdata/v1/markets":
+		f.markets(w, r.URL.Query())
+	default:
+		marketDataError(w, http.StatusNotFound, "Not Found", "No such resource")
+	}
+}
+
+func (f *Fake) quotes(w http.ResponseWriter, q url.Values) {
+	raw := q.Get("symbols")
+	if raw == "" {
+		marketDataError(w, http.StatusBadRequest, "Bad Request", "symbols is required")
+		return
+	}
+	out := map[string]any{}
+	var invalid []string
+	now := f.now().UnixMilli()
+	for _, s := range strings.Split(raw, ",") {
+		s = strings.ToUpper(strings.TrimSpace(s))
+		px, ok := f.prices[s]
+		if !ok {
+			invalid = append(invalid, s)
+			continue
+		}
+		cent := decimal.RequireFromString("0.01")
+		out[s] = map[string]any{"assetMainType": "EQUITY", "assetSubType": "COE", "quoteType": "NBBO", "realtime": true,
+			"ssid": 1973757747, "symbol": s,
+			"quote": map[string]any{"askPrice": num(px.Add(cent)), "bidPrice": num(px.Sub(cent)), "lastPrice": num(px),
+				"mark": num(px), "closePrice": num(px), "quoteTime": now, "tradeTime": now, "securityStatus": "Normal"},
+			"reference": map[string]any{"cusip": "037833100", "description": s + " Inc", "exchange": "Q", "exchangeName": "NASDAQ"}}
+	}
+	if len(invalid) > 0 {
+		out["errors"] = map[string]any{"invalidSymbols": invalid}
+	}
+	writeJSON(w, 200, out)
+}
+
+func (f *Fake) markets(w http.ResponseWriter, q url.Values) {
+	if !strings.Contains(q.Get("markets"), "equity") {
+		marketDataError(w, http.StatusBadRequest, "Bad Request", "markets must name equity, option, bond, future or forex")
+		return
+	}
+	today := f.now().In(newYork)
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, newYork)
+	if v := q.Get("date"); v != "" {
+		d, err := time.ParseInLocation("2006-01-02", v, newYork)
+		if err != nil || d.Before(day) || d.After(day.AddDate(1, 0, 0)) {
+			marketDataError(w, http.StatusBadRequest, "Bad Request", "date must be yyyy-MM-dd between today and one year ahead")
+			return
+		}
+		day = d
+	}
+	date := day.Format("2006-01-02")
+	if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday || f.holidays[date] {
+		writeJSON(w, 200, map[string]any{"equity": map[string]any{"equity": map[string]any{
+			"date": date, "marketType": "EQUITY", "product": "equity", "isOpen": false}}})
+		return
+	}
+	at := func(h, m int) string {
+		return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, newYork).Format(time.RFC3339)
+	}
+	writeJSON(w, 200, map[string]any{"equity": map[string]any{"EQ": map[string]any{
+		"date": date, "marketType": "EQUITY", "exchange": "NULL", "category": "NULL", "product": "EQ",
+		"productName": "equity", "isOpen": true, "sessionHours": map[string]any{
+			"preMarket":     []map[string]string{{"start": at(7, 0), "end": at(9, 30)}},
+			"regularMarket": []map[string]string{{"start": at(9, 30), "end": at(16, 0)}},
+			"postMarket":    []map[string]string{{"start": at(16, 0), "end": at(20, 0)}},
+		}}}})
+}
