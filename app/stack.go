@@ -19,7 +19,13 @@ import (
 	"github.com/tradeexec/tradeexec/activities"
 	"github.com/tradeexec/tradeexec/api"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/broker/alpaca"
+	"github.com/tradeexec/tradeexec/internal/broker/binance"
+	"github.com/tradeexec/tradeexec/internal/broker/coinbase"
+	"github.com/tradeexec/tradeexec/internal/broker/ibkr"
+	"github.com/tradeexec/tradeexec/internal/broker/kraken"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
+	"github.com/tradeexec/tradeexec/internal/broker/schwab"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
 	"github.com/tradeexec/tradeexec/internal/vault"
 	"github.com/tradeexec/tradeexec/worker"
@@ -119,11 +125,19 @@ func (s *Stack) Stop() {
 	}
 }
 
-// DefaultRegistry registers every supported broker.
+// DefaultRegistry registers every supported broker with production
+// settings: real broker hosts only (no trader-supplied base URLs), public
+// IBKR gateways only.
 func DefaultRegistry(engine *paper.Engine) *broker.Registry {
 	reg := broker.NewRegistry()
 	if engine != nil {
-		reg.Register("paper", paper.Factory(engine))
+		reg.Register(paper.Name, paper.Factory(engine))
 	}
+	reg.Register(alpaca.Name, alpaca.Factory(alpaca.Options{}))
+	ibkr.Register(reg)
+	schwab.Register(reg)
+	reg.Register(coinbase.Name, coinbase.Factory(coinbase.Options{}))
+	reg.Register(kraken.Name, kraken.Factory(kraken.Options{}))
+	reg.Register(binance.Name, binance.Factory(binance.Options{}))
 	return reg
 }
