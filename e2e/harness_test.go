@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -22,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
@@ -79,9 +81,13 @@ func newHarness(t *testing.T, db *gorm.DB, d store.Dialect, o harnessOptions) *h
 	h.demo, err = app.EnsureDemo(ctx, db, kr, engine, t.TempDir(), "http://placeholder")
 	require.NoError(t, err)
 	if o.cash.IsPositive() {
-		acct, err := engine.Account(ctx, h.demo.PaperAccount)
+		// A fresh paper account with that cash behind the demo connection.
+		h.demo.PaperAccount = uuid.NewString()
+		require.NoError(t, engine.CreateAccount(ctx, h.demo.PaperAccount, o.cash))
+		blob, ver, err := kr.EncryptJSON(h.demo.UserID, h.demo.ConnectionID, broker.Credentials{"account_id": h.demo.PaperAccount})
 		require.NoError(t, err)
-		require.NoError(t, engine.Deposit(ctx, h.demo.PaperAccount, o.cash.Sub(acct.Cash)))
+		require.NoError(t, db.Model(&schema.BrokerConnection{}).Where("id = ?", h.demo.ConnectionID).
+			Updates(map[string]any{"credentials": blob, "key_version": ver}).Error)
 	}
 	h.start(zap.New(core))
 	return h

@@ -55,7 +55,7 @@ func TestWebhookToFilledOrder(t *testing.T) {
 
 		res, err := audit.Verify(context.Background(), db, h.demo.UserID)
 		require.NoError(t, err)
-		require.True(t, res.OK, "%+v", res)
+		require.True(t, res.Valid, "%+v", res)
 
 		evs, err := realtime.EventsSince(context.Background(), db, h.demo.UserID, 0, 100)
 		require.NoError(t, err)
@@ -227,7 +227,7 @@ func TestWebhookRejectsBadPayloads(t *testing.T) {
 		{`{"ticker":"TSLA","action":"buy","quantity":-5,"type":"market"}`, "quantity"},
 		{`{"action":"buy","quantity":5}`, "ticker"},
 		{`{"ticker":"TSLA","action":"hold","quantity":5}`, "action"},
-		{`{"ticker":"TSLA","action":"buy","quantity":5,"type":"limit"}`, "price"},
+		{`{"ticker":"TSLA","action":"buy","quantity":5,"type":"limit"}`, "limitPrice"},
 		{`not json`, ""},
 	}
 	for _, c := range cases {
