@@ -15,30 +15,6 @@ import (
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
-// MarketStatus asks the broker's clock whether the market for the trade is
-// open (FR-008). With extended hours opted in, the NYSE calendar's 4:00-20:00
-// ET window decides, since broker clocks report the regular session.
-func (a *Trading) MarketStatus(ctx context.Context, in workflows.MarketInput) (workflows.MarketResult, error) {
-	if in.ExtendedHours {
-		st := market.StatusAt(a.now(), in.AssetClass, true)
-		return workflows.MarketResult{Open: st.Open, NextOpen: st.NextOpen}, nil
-	}
-	var t schema.Trade
-	if err := a.DB.WithContext(ctx).First(&t, "id = ?", in.TradeID).Error; err != nil {
-		return workflows.MarketResult{}, err
-	}
-	t.BrokerConnectionID = in.ConnectionID
-	b, err := a.brokerFor(ctx, t)
-	if err != nil {
-		return workflows.MarketResult{}, err
-	}
-	clk, err := b.Clock(ctx, in.AssetClass)
-	if err != nil {
-		return workflows.MarketResult{}, brokerFailure(b.Name(), err)
-	}
-	return workflows.MarketResult{Open: clk.IsOpen, NextOpen: clk.NextOpen.UTC()}, nil
-}
-
 // MarkQueued records that the order waits for the next open and releases
 // its exposure reservation (risk is checked again at the open).
 func (a *Trading) MarkQueued(ctx context.Context, in workflows.QueueInput) (workflows.QueueResult, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/market"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -45,9 +46,11 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		res.Noop, res.Message = true, t.ErrorMessage
 		return res, nil
 	case trade.StatusSubmitted, trade.StatusPartialFill, trade.StatusFilled:
+		res.MarketOpen = true
 		return res, nil
 	case trade.StatusPending:
 		if !in.Recheck && t.BrokerConnectionID != "" && t.Quantity.IsPositive() && t.ReservedNotional.IsPositive() {
+			res.MarketOpen = true
 			return res, nil
 		}
 	}
@@ -90,6 +93,23 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	b, err := a.Brokers.Open(ctx, conn)
 	if err != nil {
 		return res, err
+	}
+
+	// Market hours (FR-008): the broker's clock; with extended hours opted
+	// in, the NYSE calendar's 4:00-20:00 ET window (broker clocks report the
+	// regular session). Closed: nothing is sized or reserved now.
+	if settings.ExtendedHours {
+		st := market.StatusAt(a.now(), class, true)
+		res.MarketOpen, res.NextOpen = st.Open, st.NextOpen
+	} else {
+		clk, err := b.Clock(ctx, class)
+		if err != nil {
+			return res, brokerFailure(conn.BrokerType, err)
+		}
+		res.MarketOpen, res.NextOpen = clk.IsOpen, clk.NextOpen.UTC()
+	}
+	if !res.MarketOpen {
+		return res, nil
 	}
 
 	// Reference price: the order's own price, else the last trade, else the
@@ -221,7 +241,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		}
 		res.Quantity = size.Quantity
 		res.Message = size.Note
-		return res, nil
+		return res, nil // res.MarketOpen is true here
 	}
 }
 

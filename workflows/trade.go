@@ -61,18 +61,6 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			MaximumInterval:    10 * time.Second,
 		},
 	})
-	// Broker reads (balance, clock): a few quick retries, then give up.
-	readCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        4 * time.Second,
-			MaximumAttempts:        3,
-			NonRetryableErrorTypes: nonRetryableSubmit,
-		},
-	})
-
 	fail := func(kind, msg string) (TradeResult, error) {
 		dctx, _ := workflow.NewDisconnectedContext(bookCtx)
 		if err := workflow.ExecuteActivity(dctx, ActRecordFailure, FailureInput{TradeID: in.TradeID, Kind: kind, Message: msg}).Get(dctx, nil); err != nil {
@@ -83,48 +71,55 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		return res, nil
 	}
 
-	// 1. PrepareOrder: routing, sizing, buying power, exposure reservation.
+	// 1+2. PrepareOrder (a local activity: it runs inside this workflow task,
+	// saving two server round trips on the hot path): market clock, routing,
+	// sizing, buying power, exposure reservation. A closed market queues the
+	// order on a durable, cancellable timer; at the open the whole check runs
+	// again against the account as it is then.
+	prepCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        4 * time.Second,
+			MaximumAttempts:        3,
+			NonRetryableErrorTypes: nonRetryableSubmit,
+		},
+	})
 	var prep PrepareResult
-	if err := workflow.ExecuteActivity(readCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual}).Get(ctx, &prep); err != nil {
-		kind, msg := failureOf(err)
-		return fail(kind, msg)
-	}
-	if prep.Broker != "" {
-		_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
-	}
-	if prep.Rejected {
-		setStatus(trade.StatusRejected)
-		res.Message = prep.Message
-		return res, nil
-	}
-	if prep.Noop {
-		setStatus(trade.StatusCancelled)
-		res.Message = prep.Message
-		return res, nil
-	}
-
-	// 2. Market hours: wait durably for the next open, cancellable.
-	for {
-		var mkt MarketResult
-		err := workflow.ExecuteActivity(readCtx, ActMarketStatus, MarketInput{
-			TradeID: in.TradeID, ConnectionID: prep.ConnectionID, AssetClass: prep.AssetClass, ExtendedHours: prep.ExtendedHours,
-		}).Get(ctx, &mkt)
-		if err != nil {
+	for recheck := false; ; recheck = true {
+		if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck}).Get(ctx, &prep); err != nil {
 			kind, msg := failureOf(err)
 			return fail(kind, msg)
 		}
-		if mkt.Open {
+		if prep.Broker != "" && !recheck {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
+		}
+		if prep.Rejected {
+			setStatus(trade.StatusRejected)
+			res.Message = prep.Message
+			return res, nil
+		}
+		if prep.Noop {
+			setStatus(trade.StatusCancelled)
+			res.Message = prep.Message
+			return res, nil
+		}
+		if prep.MarketOpen {
+			if recheck {
+				setStatus(trade.StatusPending)
+			}
 			break
 		}
 		var q QueueResult
-		if err := workflow.ExecuteActivity(bookCtx, ActMarkQueued, QueueInput{TradeID: in.TradeID, NextOpen: mkt.NextOpen}).Get(ctx, &q); err != nil {
+		if err := workflow.ExecuteActivity(bookCtx, ActMarkQueued, QueueInput{TradeID: in.TradeID, NextOpen: prep.NextOpen}).Get(ctx, &q); err != nil {
 			return res, err
 		}
 		setStatus(trade.StatusQueued)
 		res.Message = q.Message
-		logger.Info("order queued until market open", "nextOpen", mkt.NextOpen)
+		logger.Info("order queued until market open", "nextOpen", prep.NextOpen)
 
-		wait := mkt.NextOpen.Sub(workflow.Now(ctx))
+		wait := prep.NextOpen.Sub(workflow.Now(ctx))
 		if wait < time.Second {
 			wait = time.Second
 		}
@@ -141,22 +136,6 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		if cancelled {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
-		// Woke up at the open: re-check risk against the account as it is now.
-		if err := workflow.ExecuteActivity(readCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: true}).Get(ctx, &prep); err != nil {
-			kind, msg := failureOf(err)
-			return fail(kind, msg)
-		}
-		if prep.Rejected {
-			setStatus(trade.StatusRejected)
-			res.Message = prep.Message
-			return res, nil
-		}
-		if prep.Noop {
-			setStatus(trade.StatusCancelled)
-			res.Message = prep.Message
-			return res, nil
-		}
-		setStatus(trade.StatusPending)
 	}
 	// A cancel that arrived while the order was not queued is honoured only
 	// before submission.

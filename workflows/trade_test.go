@@ -25,7 +25,6 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 	reg(ActPrepareOrder, func(context.Context, PrepareInput) (PrepareResult, error) { return PrepareResult{}, nil })
-	reg(ActMarketStatus, func(context.Context, MarketInput) (MarketResult, error) { return MarketResult{}, nil })
 	reg(ActMarkQueued, func(context.Context, QueueInput) (QueueResult, error) { return QueueResult{}, nil })
 	reg(ActCancelQueued, func(context.Context, TradeRef) error { return nil })
 	reg(ActSubmitOrder, func(context.Context, SubmitInput) (SubmitResult, error) { return SubmitResult{}, nil })
@@ -58,9 +57,8 @@ func buyInput() TradeInput {
 }
 
 var (
-	prepOK   = PrepareResult{ConnectionID: "c1", Broker: "paper", AssetClass: signal.AssetStock, Quantity: decimal.NewFromInt(5)}
+	prepOK   = PrepareResult{ConnectionID: "c1", Broker: "paper", AssetClass: signal.AssetStock, Quantity: decimal.NewFromInt(5), MarketOpen: true}
 	filled   = FillResult{Status: string(broker.StatusFilled), FilledQuantity: decimal.NewFromInt(5), AvgFillPrice: decimal.NewFromInt(180)}
-	openMkt  = MarketResult{Open: true}
 	submitOK = SubmitResult{BrokerOrderID: "b1", Status: "new"}
 )
 
@@ -76,7 +74,6 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) TradeResult {
 func TestTradeWorkflow_HappyPath(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
 	var clientID string
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in SubmitInput) (SubmitResult, error) {
 		clientID = in.ClientOrderID
@@ -101,10 +98,8 @@ func TestTradeWorkflow_MarketClosedOverWeekend(t *testing.T) {
 	mondayOpen := time.Date(2026, 11, 30, 9, 30, 0, 0, ny).UTC()
 	env.SetStartTime(saturday8pm)
 
-	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(prepOK, nil).Once()
+	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(PrepareResult{Broker: "paper", MarketOpen: false, NextOpen: mondayOpen}, nil).Once()
 	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1", Recheck: true}).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(MarketResult{Open: false, NextOpen: mondayOpen}, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
 	env.OnActivity(ActMarkQueued, mock.Anything, QueueInput{TradeID: "t1", NextOpen: mondayOpen}).
 		Return(QueueResult{Message: "Order queued for Monday 9:30am ET"}, nil).Once()
 	var submittedAt time.Time
@@ -125,7 +120,6 @@ func TestTradeWorkflow_MarketClosedOverWeekend(t *testing.T) {
 func TestTradeWorkflow_Broker503TwiceThenSuccess(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
 	unavailable := temporal.NewApplicationError("Paper temporarily unavailable", string(broker.KindUnavailable))
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(SubmitResult{}, unavailable).Twice()
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(submitOK, nil).Once()
@@ -140,7 +134,6 @@ func TestTradeWorkflow_Broker503TwiceThenSuccess(t *testing.T) {
 func TestTradeWorkflow_BrokerUnavailableThreeTimesGivesUp(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
 	msg := "Schwab temporarily unavailable. Order not submitted."
 	unavailable := temporal.NewApplicationError(msg, string(broker.KindUnavailable))
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(SubmitResult{}, unavailable).Times(3)
@@ -155,7 +148,6 @@ func TestTradeWorkflow_BrokerUnavailableThreeTimesGivesUp(t *testing.T) {
 func TestTradeWorkflow_InsufficientFundsIsNotRetried(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
 	msg := "Insufficient buying power: $20,000 available, $50,000 required"
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).
 		Return(SubmitResult{}, temporal.NewApplicationError(msg, string(broker.KindInsufficientFunds))).Once()
@@ -181,7 +173,6 @@ func TestTradeWorkflow_RiskRejection(t *testing.T) {
 func TestTradeWorkflow_PartialFillThenTimeout(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(openMkt, nil).Once()
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(submitOK, nil).Once()
 	var deadline time.Time
 	var started time.Time
@@ -205,8 +196,7 @@ func TestTradeWorkflow_CancelWhileQueued(t *testing.T) {
 	env := newEnv(t)
 	nextOpen := time.Date(2026, 11, 30, 14, 30, 0, 0, time.UTC)
 	env.SetStartTime(nextOpen.Add(-37 * time.Hour))
-	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prepOK, nil).Once()
-	env.OnActivity(ActMarketStatus, mock.Anything, mock.Anything).Return(MarketResult{Open: false, NextOpen: nextOpen}, nil).Once()
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(PrepareResult{Broker: "paper", NextOpen: nextOpen}, nil).Once()
 	env.OnActivity(ActMarkQueued, mock.Anything, mock.Anything).Return(QueueResult{Message: "Order queued for Monday 9:30am ET"}, nil).Once()
 	env.OnActivity(ActCancelQueued, mock.Anything, TradeRef{TradeID: "t1"}).Return(nil).Once()
 	env.RegisterDelayedCallback(func() {

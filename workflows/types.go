@@ -23,7 +23,6 @@ const (
 	QueryStatus  = "status"
 
 	ActPrepareOrder    = "PrepareOrder"
-	ActMarketStatus    = "MarketStatus"
 	ActMarkQueued      = "MarkQueued"
 	ActCancelQueued    = "CancelQueued"
 	ActSubmitOrder     = "SubmitOrder"
@@ -89,20 +88,11 @@ type PrepareResult struct {
 	ExtendedHours bool              `json:"extendedHours"`
 	// Noop is true when there is nothing to do (exit with no position).
 	Noop bool `json:"noop"`
-}
-
-// MarketInput asks whether the market for the trade is open.
-type MarketInput struct {
-	TradeID       string            `json:"tradeId"`
-	ConnectionID  string            `json:"connectionId"`
-	AssetClass    signal.AssetClass `json:"assetClass"`
-	ExtendedHours bool              `json:"extendedHours"`
-}
-
-// MarketResult is the market clock as the broker reports it.
-type MarketResult struct {
-	Open     bool      `json:"open"`
-	NextOpen time.Time `json:"nextOpen"`
+	// MarketOpen is the broker clock's answer for the trade's asset class
+	// (FR-008); when false, nothing was sized or reserved and NextOpen says
+	// when to try again.
+	MarketOpen bool      `json:"marketOpen"`
+	NextOpen   time.Time `json:"nextOpen"`
 }
 
 // QueueInput records that the trade waits for the market.
