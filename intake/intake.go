@@ -156,6 +156,9 @@ func (s *Service) start(ctx context.Context, req Request, res Result) error {
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		// The API process also runs a worker in dev and single-binary
+		// deployments: the first workflow task is handed to it directly.
+		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SAUserID.ValueSet(req.UserID),
 			workflows.SASymbol.ValueSet(sig.Symbol),
