@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tradeexec/tradeexec/internal/devserver"
 )
@@ -54,15 +55,15 @@ func printTable(rows []row) {
 	cols := func(r row) []string { return []string{r.Figure, r.Samples, r.P50, r.P95, r.P99, r.Other, r.Target} }
 	for _, r := range all {
 		for i, c := range cols(r) {
-			if len(c) > w[i] {
-				w[i] = len(c)
+			if n := utf8.RuneCountInString(c); n > w[i] {
+				w[i] = n
 			}
 		}
 	}
 	line := func(r row) {
 		parts := cols(r)
 		for i := range parts {
-			parts[i] = parts[i] + strings.Repeat(" ", w[i]-len(parts[i]))
+			parts[i] = parts[i] + strings.Repeat(" ", w[i]-utf8.RuneCountInString(parts[i]))
 		}
 		fmt.Println("| " + strings.Join(parts, " | ") + " |")
 	}
