@@ -12,10 +12,10 @@ import (
 	"syscall"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/tradeexec/tradeexec/app"
 	"github.com/tradeexec/tradeexec/internal/config"
+	"github.com/tradeexec/tradeexec/internal/logging"
 )
 
 const usage = `usage: tradeexec <command>
@@ -76,18 +76,6 @@ func main() {
 }
 
 func newLogger(cfg config.Config) (*zap.Logger, error) {
-	var zc zap.Config
-	if cfg.LogFormat == "console" {
-		zc = zap.NewDevelopmentConfig()
-	} else {
-		zc = zap.NewProductionConfig()
-		zc.EncoderConfig.TimeKey = "ts"
-		zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	}
-	lvl, err := zapcore.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		lvl = zapcore.InfoLevel
-	}
-	zc.Level = zap.NewAtomicLevelAt(lvl)
-	return zc.Build()
+	// The redacting core keeps secrets out of every line (invariant 4).
+	return logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 }

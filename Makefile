@@ -1,0 +1,111 @@
+# tradeexec — the two commands are `make run` and `make test`.
+# A fresh machine needs only Go 1.26 and make: the tools below are built from
+# the Go module proxy into ./bin on first use, at the pinned versions.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+
+# Pinned tool versions (change here, nowhere else).
+TEMPORAL_CLI_VERSION := v1.5.1
+GOSEC_VERSION        := v2.30.0
+GOVULNCHECK_VERSION  := v1.9.0
+
+TEMPORAL_CLI_MODULE := github.com/temporalio/cli/cmd/temporal
+GOSEC_MODULE        := github.com/securego/gosec/v2/cmd/gosec
+GOVULNCHECK_MODULE  := golang.org/x/vuln/cmd/govulncheck
+
+BIN     := $(CURDIR)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# Tests and `tradeexec dev` find the dev server here (internal/devserver.FindBinary).
+export TEMPORAL_CLI := $(BIN)/temporal
+
+.PHONY: help
+help: ## show this help
+	@echo "tradeexec — make targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_\/.-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Start here: 'make run' (everything on this machine) and 'make test'."
+
+# ---------------------------------------------------------------- tools
+# install-tool NAME MODULE VERSION: go install MODULE@VERSION into bin/ unless
+# bin/NAME exists and the stamp bin/.NAME-VERSION says it is that version.
+define install-tool
+	if [ -x "$(BIN)/$(1)" ] && [ -f "$(BIN)/.$(1)-$(3)" ]; then exit 0; fi; \
+	echo "==> installing $(1) $(3) into bin/ (go install $(2)@$(3))"; \
+	mkdir -p "$(BIN)"; \
+	rm -f "$(BIN)"/.$(1)-*; \
+	GOBIN="$(BIN)" $(GO) install $(2)@$(3); \
+	touch "$(BIN)/.$(1)-$(3)"
+endef
+
+.PHONY: bin/temporal bin/gosec bin/govulncheck
+bin/temporal: ## build the pinned Temporal CLI (dev server) into bin/ (~3 min, once)
+	@$(call install-tool,temporal,$(TEMPORAL_CLI_MODULE),$(TEMPORAL_CLI_VERSION))
+
+bin/gosec:
+	@$(call install-tool,gosec,$(GOSEC_MODULE),$(GOSEC_VERSION))
+
+bin/govulncheck:
+	@$(call install-tool,govulncheck,$(GOVULNCHECK_MODULE),$(GOVULNCHECK_VERSION))
+
+# ---------------------------------------------------------------- build & run
+.PHONY: build
+build: ## build bin/tradeexec
+	@mkdir -p "$(BIN)"
+	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o "$(BIN)/tradeexec" ./cmd/tradeexec
+
+.PHONY: run
+run: build bin/temporal ## run everything locally: tradeexec dev (SQLite + embedded Temporal in .data/)
+	"$(BIN)/tradeexec" dev
+
+# ---------------------------------------------------------------- checks
+.PHONY: test
+test: bin/temporal ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+.PHONY: bench
+bench: bin/temporal ## run the benchmarks in bench/ (performance figures of README)
+	$(GO) run ./bench
+
+.PHONY: chaos
+chaos: bin/temporal ## run the chaos suite in chaos/ (worker crashes, restarts, duplicate deliveries)
+	@if [ ! -d chaos ]; then echo "make chaos: the chaos suite directory ./chaos does not exist" >&2; exit 1; fi
+	$(GO) test -race -count=1 -timeout 25m -run Chaos ./chaos/...
+
+.PHONY: audit
+audit: bin/gosec bin/govulncheck ## security audit: gosec + govulncheck (govulncheck needs network access to vuln.go.dev)
+	@rc_gosec=0; rc_vuln=0; \
+	echo "==> gosec $(GOSEC_VERSION)"; \
+	"$(BIN)/gosec" -quiet -exclude-generated ./... || rc_gosec=$$?; \
+	echo "==> govulncheck $(GOVULNCHECK_VERSION)"; \
+	"$(BIN)/govulncheck" ./... || rc_vuln=$$?; \
+	echo "==> audit summary"; \
+	if [ $$rc_gosec -eq 0 ]; then echo "  gosec:       no issues"; else echo "  gosec:       FAILED (exit $$rc_gosec): findings above"; fi; \
+	case $$rc_vuln in \
+	  0) echo "  govulncheck: no known vulnerabilities reached";; \
+	  3) echo "  govulncheck: FAILED: vulnerable code reached (listed above)";; \
+	  *) echo "  govulncheck: FAILED (exit $$rc_vuln): it could not complete; it downloads the vulnerability database from vuln.go.dev, so offline machines cannot run it (set GOVULNDB to a local copy)";; \
+	esac; \
+	[ $$rc_gosec -eq 0 ] && [ $$rc_vuln -eq 0 ]
+
+.PHONY: fmt
+fmt: ## gofmt -s every Go file
+	gofmt -s -w $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*' -not -path './.data/*')
+
+.PHONY: vet
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+.PHONY: clean
+clean: ## remove build outputs (keeps the tools in bin/ and the dev state in .data/)
+	rm -f "$(BIN)/tradeexec" coverage.out
+	rm -rf bench/out
+
+.PHONY: distclean
+distclean: clean ## also remove bin/ (tools are rebuilt on next use) and .data/ (dev database, Temporal state, dev secrets)
+	rm -rf "$(BIN)" .data

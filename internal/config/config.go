@@ -1,0 +1,146 @@
+// Package config loads tradeexec's configuration from the environment.
+//
+// Mode "dev" needs nothing: it defaults to SQLite and the embedded Temporal
+// dev server under DATA_DIR (.data) and generates its secrets there (0600).
+// The production modes (api, worker, bot, migrate) require what they use and
+// refuse to start otherwise; Load reports every problem at once, each naming
+// the variable and why, never a secret's value.
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tradeexec/tradeexec/internal/vault"
+)
+
+// Modes (tradeexec subcommands).
+const (
+	ModeDev     = "dev"
+	ModeAPI     = "api"
+	ModeWorker  = "worker"
+	ModeBot     = "bot"
+	ModeMigrate = "migrate"
+)
+
+// Modes lists the modes Load accepts.
+var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate}
+
+// Defaults.
+const (
+	DefaultDataDir           = ".data"
+	DefaultTemporalNamespace = "default"
+	DefaultTaskQueue         = "tradeexec"
+	DefaultHTTPAddr          = ":8080"
+	DefaultDevHTTPAddr       = "127.0.0.1:8080"
+	DefaultShutdownTimeout   = 30 * time.Second
+)
+
+// Billing providers (BILLING_PROVIDER).
+const (
+	BillingNone   = "none"
+	BillingStripe = "stripe"
+	BillingPolar  = "polar"
+)
+
+// Config is the process configuration. Secret fields print as "[redacted]";
+// use Reveal where the value is needed.
+type Config struct {
+	Mode string
+
+	// DatabaseURL: postgres://… (production) or sqlite://path (dev).
+	DatabaseURL Secret
+	// DatabaseDriver is "postgres" or "sqlite", from DatabaseURL's scheme.
+	DatabaseDriver string
+
+	// TemporalAddress is host:port of the Temporal frontend; empty in dev
+	// mode means "start the embedded dev server" (EmbeddedTemporal).
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	// TemporalAPIKey authenticates to Temporal Cloud; setting it turns on TLS.
+	TemporalAPIKey Secret
+	TemporalTLS    bool
+
+	HTTPAddr  string // listen address of the api
+	PublicURL string // external base URL (OAuth redirects, webhook URLs), no trailing slash
+
+	// VaultKeys is VAULT_KEYS as given ("2:base64,1:base64"); Keyring is it parsed.
+	VaultKeys Secret
+	Keyring   *vault.Keyring `json:"-"` // its String never prints keys; JSON would
+
+	JWTSecret Secret
+
+	DiscordBotToken     Secret
+	DiscordClientID     string
+	DiscordClientSecret Secret
+
+	// Schwab's Trader API app (optional; all three or none). The redirect
+	// URL defaults to PUBLIC_URL + /brokers/schwab/callback.
+	SchwabClientID     string
+	SchwabClientSecret Secret
+	SchwabRedirectURL  string
+
+	BillingProvider     string // none, stripe or polar
+	StripeSecretKey     Secret
+	StripeWebhookSecret Secret
+	PolarAccessToken    Secret
+	PolarWebhookSecret  Secret
+
+	LogLevel  string // debug, info, warn, error
+	LogFormat string // json or console
+
+	// DataDir holds dev-mode state (.data): SQLite, Temporal, generated secrets.
+	DataDir string
+
+	ShutdownTimeout time.Duration
+}
+
+// EmbeddedTemporal reports whether `tradeexec dev` should start the Temporal
+// dev server itself (no TEMPORAL_ADDRESS given in dev mode).
+func (c Config) EmbeddedTemporal() bool { return c.Mode == ModeDev && c.TemporalAddress == "" }
+
+// TemporalDBFile is where the embedded dev server keeps its state.
+func (c Config) TemporalDBFile() string { return filepath.Join(c.DataDir, "temporal.db") }
+
+// Load reads the configuration for mode from getenv (os.Getenv in main). In
+// dev mode it may create DATA_DIR and the secret files in it. The error, if
+// any, is an Errors listing every problem found.
+func Load(getenv func(string) string, mode string) (Config, error) {
+	if !slices.Contains(Modes, mode) {
+		return Config{}, fmt.Errorf("config: unknown mode %q (want one of %s)", mode, strings.Join(Modes, ", "))
+	}
+	l := loader{getenv: getenv, dev: mode == ModeDev, cfg: Config{Mode: mode}}
+	l.dataDir()
+	l.logging()
+	l.database()
+	l.temporal()
+	l.http()
+	l.vaultKeys()
+	l.jwt()
+	l.discord()
+	l.schwab()
+	l.billing()
+	l.shutdown()
+	if err := l.c.err(); err != nil {
+		return Config{}, err
+	}
+	return l.cfg, nil
+}
+
+// needs reports whether the current mode requires a setting used by the given modes.
+func (l *loader) needs(modes ...string) bool { return slices.Contains(modes, l.cfg.Mode) }
+
+type loader struct {
+	getenv func(string) string
+	dev    bool
+	cfg    Config
+	c      collector
+}
+
+func (l *loader) env(name string) string { return strings.TrimSpace(l.getenv(name)) }
+
+func (l *loader) required(name string) { l.c.add(name, "required in "+l.cfg.Mode+" mode") }
