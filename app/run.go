@@ -17,6 +17,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/config"
 	"github.com/tradeexec/tradeexec/internal/devserver"
+	"github.com/tradeexec/tradeexec/internal/logging"
 	"github.com/tradeexec/tradeexec/internal/market"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -40,7 +41,7 @@ func OpenDB(ctx context.Context, cfg config.Config, log *zap.Logger, migrate boo
 // DialTemporal connects to the Temporal frontend of cfg (TLS + API key for
 // Temporal Cloud when configured).
 func DialTemporal(cfg config.Config, address string, log *zap.Logger) (client.Client, error) {
-	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: newTemporalLogger(log.Named("temporal"))}
+	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: logging.Temporal(log.Named("temporal"))}
 	if cfg.TemporalAPIKey.IsSet() {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey.Reveal())
 	}
