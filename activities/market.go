@@ -30,6 +30,7 @@ func (a *Trading) MarkQueued(ctx context.Context, in workflows.QueueInput) (work
 		t.Status = string(trade.StatusQueued)
 		t.QueuedUntil = &next
 		t.ReservedNotional = decimal.Zero
+		t.ErrorMessage = msg // the trade's current note for the trader
 		return trade.Change{Action: audit.ActionTradeQueued, Message: msg, Event: realtime.EventTradeQueued,
 			Details: map[string]any{"nextOpen": next.Format(time.RFC3339)}}, nil
 	})

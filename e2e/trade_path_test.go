@@ -204,6 +204,8 @@ func TestQueuedOrderCancelledFromAPI(t *testing.T) {
 		body := h.waitStatus(tradeID, 20*time.Second, "queued")
 		tr := body["trade"].(map[string]any)
 		require.NotEmpty(t, tr["queuedUntil"])
+		require.Contains(t, tr["message"], "Order queued for ")
+		require.Contains(t, tr["message"], " ET")
 
 		c := h.do(http.MethodPost, h.stack.URL+"/api/v1/trades/"+tradeID+"/cancel", h.demo.APIToken, nil, "")
 		require.Equal(t, http.StatusAccepted, c.Status, c.Raw)
