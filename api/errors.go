@@ -45,6 +45,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 	var pe *signal.ParseError
 	switch {
 	case errors.As(err, &ae):
+	case authError(err) != nil:
+		ae = authError(err)
 	case errors.As(err, &pe):
 		ae = &Error{Status: http.StatusBadRequest, Code: "invalid_signal", Field: pe.Field, Message: pe.Error()}
 	default:

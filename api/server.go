@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/auth"
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
@@ -26,7 +27,25 @@ type Server struct {
 	Timeouts workflows.Timeouts
 	// Committed is called after a transaction wrote outbox events for a user.
 	Committed func(userID string)
-	started   time.Time
+	// Auth verifies tokens and signs users in (required).
+	Auth *auth.Service
+	// PublicURL is the external base URL; https makes cookies Secure.
+	PublicURL string
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed (CIDRs or IPs); none by default, so the client IP of rate
+	// limits and session binding cannot be spoofed.
+	TrustedProxies []string
+	// Limits are the per-IP rate limits; nil means DefaultRateLimits().
+	Limits *RateLimits
+	// Connections serve Settings → Brokers (api/brokers.go); nil leaves
+	// those routes out.
+	Connections *Connections
+	// Realtime serves /ws, the portfolio, manual orders and the dashboard
+	// (api/ws.go); nil serves only the dashboard page.
+	Realtime *Realtime
+
+	started time.Time
+	routes  []RouteSpec
 }
 
 const maxBodyBytes = 64 << 10
@@ -38,15 +57,41 @@ func (s *Server) Handler() http.Handler {
 	if s.TaskQueue == "" {
 		s.TaskQueue = workflows.DefaultTaskQueue
 	}
+	limits := DefaultRateLimits()
+	if s.Limits != nil {
+		limits = *s.Limits
+	}
 	r := gin.New()
-	r.Use(s.requestID(), s.recovery(), s.accessLog())
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		panic("api: invalid trusted proxies: " + err.Error())
+	}
+	r.Use(s.requestID(), s.recovery(), s.securityHeaders(), s.limitBody(), s.accessLog())
 	r.GET("/health", s.health)
+	// Webhooks authenticate by the secret in their URL (TradingView sends
+	// no cookies or headers of ours), so no session, CSRF or per-IP limit.
 	r.POST("/webhooks/tradingview/:token", s.tradingViewWebhook)
 
-	v1 := r.Group("/api/v1", s.requireToken())
-	v1.GET("/trades", s.listTrades)
-	v1.GET("/trades/:id", s.getTrade)
-	v1.POST("/trades/:id/cancel", s.cancelTrade)
+	// Sign-in, rate-limited per IP (FR-026).
+	loginLimit := s.rateLimit("login", limits.Login)
+	r.POST("/auth/register", s.rateLimit("register", limits.Register), s.register)
+	r.POST("/auth/login", loginLimit, s.login)
+	r.POST("/auth/refresh", s.rateLimit("refresh", limits.Refresh), s.refresh)
+	authLimit := s.rateLimit("auth", limits.Auth)
+	r.POST("/auth/logout", authLimit, s.logout)
+	r.GET("/auth/discord", authLimit, s.oauthStart(auth.ProviderDiscord))
+	r.GET("/auth/discord/callback", authLimit, s.oauthCallback(auth.ProviderDiscord))
+
+	// Every /api/v1 route names the roles it admits (middleware_roles.go).
+	v1 := apiRoutes{s: s, g: r.Group("/api/v1", s.rateLimit("api", limits.API), s.authenticate(), s.csrf())}
+	v1.GET("/me", allow(trader, support, admin), s.me)
+	v1.POST("/me/password", allow(trader, support, admin), loginLimit, s.changePassword)
+	v1.GET("/trades", allow(trader, support), s.listTrades)
+	v1.GET("/trades/:id", allow(trader, support), s.getTrade)
+	v1.POST("/trades/:id/cancel", allow(trader), s.cancelTrade)
+	v1.GET("/audit", allow(admin), s.listAudit)
+	s.brokerRoutes(r, v1, authLimit)
+	s.sourceRoutes(v1)
+	s.realtimeRoutes(r, v1, limits)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/auth"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -29,7 +30,11 @@ func (s *Server) listTrades(c *gin.Context) {
 		}
 		limit = n
 	}
-	q := s.DB.WithContext(c.Request.Context()).Where("user_id = ?", c.GetString(ctxUserID))
+	subject, ok := s.subjectUserID(c, "Trade")
+	if !ok {
+		return
+	}
+	q := s.DB.WithContext(c.Request.Context()).Where("user_id = ?", subject)
 	if v := c.Query("status"); v != "" {
 		if !validStatus(v) {
 			s.fail(c, badRequest("status", "status must be one of pending, queued, submitted, partial_fill, filled, rejected, cancelled."))
@@ -66,6 +71,8 @@ func validStatus(v string) bool {
 }
 
 // ownTrade loads a trade of the caller; another user's trade is "not found".
+// Support staff load any trade (forensics); each such read is audited on
+// the trade owner's chain.
 func (s *Server) ownTrade(c *gin.Context) (schema.Trade, bool) {
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
@@ -73,7 +80,15 @@ func (s *Server) ownTrade(c *gin.Context) (schema.Trade, bool) {
 		return schema.Trade{}, false
 	}
 	var t schema.Trade
-	err := s.DB.WithContext(c.Request.Context()).Where("id = ? AND user_id = ?", id, c.GetString(ctxUserID)).First(&t).Error
+	q := s.DB.WithContext(c.Request.Context()).Where("id = ?", id)
+	forensics := auth.Role(c.GetString(ctxRole)) == support
+	if !forensics {
+		q = q.Where("user_id = ?", c.GetString(ctxUserID))
+	}
+	err := q.First(&t).Error
+	if err == nil && forensics {
+		err = s.auditSupportAccess(c, t.UserID, "Trade", t.ID)
+	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		s.fail(c, errNotFound)
 		return t, false

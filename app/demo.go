@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/api"
+	"github.com/tradeexec/tradeexec/internal/auth"
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/risk"
@@ -36,10 +37,25 @@ type Demo struct {
 	Email        string `json:"email"`
 	WebhookURL   string `json:"webhook_url"`
 	WebhookToken string `json:"webhook_token"`
-	APIToken     string `json:"api_token"`
-	ConnectionID string `json:"connection_id"`
-	PaperAccount string `json:"paper_account"`
+	// APIToken is a JWT access token (1 hour) of the demo trader, written
+	// afresh by RefreshDemoToken at each start and every 30 minutes.
+	APIToken       string    `json:"api_token"`
+	APITokenExpiry time.Time `json:"api_token_expires_at"`
+	ConnectionID   string    `json:"connection_id"`
+	PaperAccount   string    `json:"paper_account"`
+	// Password is the demo trader's generated password, set only by the
+	// EnsureDemo call that created it (print it once; only its hash is
+	// stored, never in demo.json).
+	Password string `json:"-"`
 }
+
+// DemoTokenIssuer issues the demo's access token (*auth.Service).
+type DemoTokenIssuer interface {
+	IssueScriptToken(ctx context.Context, userID string) (auth.Tokens, error)
+}
+
+// DemoTokenRefresh is how often KeepDemoTokenFresh rewrites the token.
+const DemoTokenRefresh = 30 * time.Minute
 
 // Encrypter seals broker credentials for a row.
 type Encrypter interface {
@@ -57,14 +73,19 @@ func NewToken() (string, error) {
 
 // EnsureDemo creates the demo trader on first start (paper account with
 // $100,000, a paper broker connection, default risk settings, a webhook
-// token and an API token) and reuses it afterwards. The tokens are stored
-// hashed; their plain values live only in dataDir/demo.json.
+// token and a generated password, returned once in Demo.Password) and
+// reuses it afterwards. The webhook token is stored hashed, the password as
+// its argon2id hash; the webhook URL lives in dataDir/demo.json. The API
+// token is added by RefreshDemoToken once the API runs.
 func EnsureDemo(ctx context.Context, db *gorm.DB, vault Encrypter, engine *paper.Engine, dataDir, publicURL string) (Demo, error) {
 	path := filepath.Join(dataDir, "demo.json")
 	var d Demo
-	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &d) == nil && d.UserID != "" {
+	if b, err := os.ReadFile(path); err == nil /* #nosec G304 -- DATA_DIR/demo.json, a path from the operator's configuration */ && json.Unmarshal(b, &d) == nil && d.UserID != "" {
 		if demoValid(ctx, db, d) {
 			d.WebhookURL = webhookURL(publicURL, d.WebhookToken)
+			if d.Password, err = ensureDemoPassword(ctx, db, d.UserID); err != nil {
+				return d, err
+			}
 			return d, writeDemo(path, d)
 		}
 	}
@@ -82,13 +103,13 @@ func EnsureDemo(ctx context.Context, db *gorm.DB, vault Encrypter, engine *paper
 		return d, err
 	}
 	d = Demo{UserID: user.ID, Email: DemoEmail, PaperAccount: uuid.NewString()}
+	if d.Password, err = ensureDemoPassword(ctx, db, user.ID); err != nil {
+		return d, err
+	}
 	if err := engine.CreateAccount(ctx, d.PaperAccount, DemoCash); err != nil {
 		return d, fmt.Errorf("create paper account: %w", err)
 	}
 	if d.WebhookToken, err = NewToken(); err != nil {
-		return d, err
-	}
-	if d.APIToken, err = NewToken(); err != nil {
 		return d, err
 	}
 	err = store.InTx(ctx, db, func(tx *gorm.DB) error {
@@ -122,10 +143,7 @@ func EnsureDemo(ctx context.Context, db *gorm.DB, vault Encrypter, engine *paper
 		if err := tx.Model(&schema.WebhookToken{}).Where("user_id = ? AND revoked_at IS NULL", user.ID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&schema.WebhookToken{ID: uuid.NewString(), UserID: user.ID, TokenHash: api.HashToken(d.WebhookToken), CreatedAt: now}).Error; err != nil {
-			return err
-		}
-		return tx.Create(&schema.APIToken{ID: uuid.NewString(), UserID: user.ID, TokenHash: api.HashToken(d.APIToken), Name: "demo", CreatedAt: now}).Error
+		return tx.Create(&schema.WebhookToken{ID: uuid.NewString(), UserID: user.ID, TokenHash: api.HashToken(d.WebhookToken), CreatedAt: now}).Error
 	})
 	if err != nil {
 		return d, fmt.Errorf("create demo trader: %w", err)
@@ -134,14 +152,68 @@ func EnsureDemo(ctx context.Context, db *gorm.DB, vault Encrypter, engine *paper
 	return d, writeDemo(path, d)
 }
 
+// ensureDemoPassword gives the demo trader a generated password when it
+// has none and returns it; "" when one was set before.
+func ensureDemoPassword(ctx context.Context, db *gorm.DB, userID string) (string, error) {
+	var user schema.User
+	if err := db.WithContext(ctx).Select("id", "password_hash").Take(&user, "id = ?", userID).Error; err != nil {
+		return "", fmt.Errorf("load demo user: %w", err)
+	}
+	if user.PasswordHash != "" {
+		return "", nil
+	}
+	pw, err := auth.GeneratePassword()
+	if err != nil {
+		return "", err
+	}
+	hash, err := auth.HashPassword(pw, auth.DefaultPasswordParams)
+	if err != nil {
+		return "", err
+	}
+	res := db.WithContext(ctx).Model(&schema.User{}).Where("id = ? AND password_hash = ''", userID).Update("password_hash", hash)
+	if res.Error != nil {
+		return "", fmt.Errorf("set demo password: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return "", nil
+	}
+	return pw, nil
+}
+
 func demoValid(ctx context.Context, db *gorm.DB, d Demo) bool {
 	var n int64
 	db.WithContext(ctx).Model(&schema.WebhookToken{}).Where("user_id = ? AND token_hash = ? AND revoked_at IS NULL", d.UserID, api.HashToken(d.WebhookToken)).Count(&n)
-	if n != 1 {
-		return false
-	}
-	db.WithContext(ctx).Model(&schema.APIToken{}).Where("user_id = ? AND token_hash = ? AND revoked_at IS NULL", d.UserID, api.HashToken(d.APIToken)).Count(&n)
 	return n == 1
+}
+
+// RefreshDemoToken issues a fresh access token for the demo trader and
+// rewrites dataDir/demo.json with it (at each start of `tradeexec dev`).
+func RefreshDemoToken(ctx context.Context, issuer DemoTokenIssuer, dataDir string, d *Demo) error {
+	t, err := issuer.IssueScriptToken(ctx, d.UserID)
+	if err != nil {
+		return fmt.Errorf("demo api token: %w", err)
+	}
+	d.APIToken, d.APITokenExpiry = t.AccessToken, t.AccessExpiresAt.UTC()
+	return writeDemo(filepath.Join(dataDir, "demo.json"), *d)
+}
+
+// KeepDemoTokenFresh rewrites the demo token every DemoTokenRefresh until
+// ctx ends, so demo.json always holds a token valid for 30 minutes or
+// more. Failures are reported to onError (nil: ignored) and retried at the
+// next tick.
+func KeepDemoTokenFresh(ctx context.Context, issuer DemoTokenIssuer, dataDir string, d Demo, onError func(error)) {
+	t := time.NewTicker(DemoTokenRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := RefreshDemoToken(ctx, issuer, dataDir, &d); err != nil && onError != nil {
+				onError(err)
+			}
+		}
+	}
 }
 
 func webhookURL(publicURL, token string) string {
@@ -149,7 +221,7 @@ func webhookURL(publicURL, token string) string {
 }
 
 func writeDemo(path string, d Demo) error {
-	b, err := json.MarshalIndent(d, "", "  ")
+	b, err := json.MarshalIndent(d, "", "  ") // #nosec G117 -- demo.json is the demo's script credential by design (mode 0600, dev only)
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		go feed.Run(runCtx, time.Second)
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
-		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr})
+		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg)})
 	if err != nil {
 		return err
 	}
@@ -147,11 +147,15 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		return err
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
-		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr})
+		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg)})
 	if err != nil {
 		return err
 	}
 	defer st.Stop()
+	if err := RefreshDemoToken(ctx, st.Auth, cfg.DataDir, &demo); err != nil {
+		return err
+	}
+	go KeepDemoTokenFresh(runCtx, st.Auth, cfg.DataDir, demo, func(err error) { log.Warn("refresh demo token", zap.Error(err)) })
 	printBanner(out, cfg, uiURL, demo)
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nStopping tradeexec …")
@@ -167,7 +171,11 @@ func printBanner(out io.Writer, cfg config.Config, uiURL string, d Demo) {
 	}
 	fmt.Fprintf(&b, "  Health            %s/health\n", cfg.PublicURL)
 	fmt.Fprintf(&b, "  Demo trader       %s (paper account, $100,000)\n", d.Email)
-	fmt.Fprintf(&b, "  Scripts           %s (webhook_url, api_token; mode 0600)\n\n", filepath.Join(cfg.DataDir, "demo.json"))
+	if d.Password != "" {
+		fmt.Fprintf(&b, "  Demo password     %s   (shown once; only its hash is stored)\n", d.Password)
+	}
+	fmt.Fprintf(&b, "  Sign in           POST %s/auth/login {\"email\", \"password\"}\n", cfg.PublicURL)
+	fmt.Fprintf(&b, "  Scripts           %s (webhook_url, api_token renewed every 30 min; mode 0600)\n\n", filepath.Join(cfg.DataDir, "demo.json"))
 	fmt.Fprintf(&b, "  Send a TradingView-style signal:\n\n")
 	fmt.Fprintf(&b, "    curl -s -X POST '%s' \\\n      -H 'Content-Type: application/json' \\\n      -d '{\"ticker\":\"AAPL\",\"action\":\"buy\",\"quantity\":5,\"type\":\"market\"}'\n\n", d.WebhookURL)
 	fmt.Fprintf(&b, "  Then list the demo trader's trades:\n\n")

@@ -18,15 +18,11 @@ import (
 
 	"github.com/tradeexec/tradeexec/activities"
 	"github.com/tradeexec/tradeexec/api"
+	"github.com/tradeexec/tradeexec/internal/auth"
 	"github.com/tradeexec/tradeexec/internal/broker"
-	"github.com/tradeexec/tradeexec/internal/broker/alpaca"
-	"github.com/tradeexec/tradeexec/internal/broker/binance"
-	"github.com/tradeexec/tradeexec/internal/broker/coinbase"
-	"github.com/tradeexec/tradeexec/internal/broker/ibkr"
-	"github.com/tradeexec/tradeexec/internal/broker/kraken"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
-	"github.com/tradeexec/tradeexec/internal/broker/schwab"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/vault"
 	"github.com/tradeexec/tradeexec/worker"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -52,6 +48,14 @@ type Options struct {
 	RunAPI    bool
 	// HTTPAddr is where the API listens ("127.0.0.1:0" for a free port).
 	HTTPAddr string
+	// Auth configures accounts and sessions of the API (app/auth.go).
+	Auth AuthOptions
+	// Brokers configures adapters and connections (app/brokers.go).
+	Brokers BrokerOptions
+	// Realtime configures the WebSocket hub and dashboard (app/realtime.go).
+	Realtime RealtimeOptions
+	// Risk configures the account guard (app/risk.go).
+	Risk RiskOptions
 }
 
 // Stack is a running system.
@@ -61,9 +65,21 @@ type Stack struct {
 	Trading  *activities.Trading
 	Resolver *brokerconn.Resolver
 	URL      string // base URL of the API when RunAPI
+	// Auth is the accounts and sessions service when RunAPI.
+	Auth *auth.Service
+	// Connections manages broker connections (connect, disconnect, health).
+	Connections *brokerconn.Service
+	// Hub delivers outbox events to WebSockets when RunAPI (app/realtime.go).
+	Hub *realtime.Hub
+	// Guard are the account guard's activities when RunWorker (app/risk.go).
+	Guard *activities.Guard
 
-	http *http.Server
-	log  *zap.Logger
+	http     *http.Server
+	log      *zap.Logger
+	stopAuth context.CancelFunc
+
+	stopRealtime func()
+	stopGuards   context.CancelFunc
 }
 
 // Start builds and starts the requested parts.
@@ -80,19 +96,28 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	reg := o.Registry
 	if reg == nil {
-		reg = DefaultRegistry(o.Paper)
+		reg = NewRegistry(o.Paper, RegistryOptions{BrokerOptions: o.Brokers, DB: o.DB, Vault: o.Vault, Log: log})
 	}
 	st := &Stack{log: log}
 	st.Resolver = &brokerconn.Resolver{DB: o.DB, Registry: reg, Vault: o.Vault}
 	st.Trading = &activities.Trading{DB: o.DB, Brokers: st.Resolver, Log: log.Named("activities"), FillPoll: o.FillPoll}
+	st.Connections = connectionService(o, st.Resolver, log)
+	if o.RunAPI {
+		st.startRealtime(o)
+	}
 	if o.RunWorker {
-		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{})
+		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{Connections: connectionActivities(st.Connections),
+			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals")}, Guard: st.guardActivities(o)})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
+		if err := worker.EnsureSchedules(ctx, o.Temporal, o.TaskQueue); err != nil {
+			st.Stop()
+			return nil, err
+		}
+		st.startGuards(o)
 	}
 	if o.RunAPI {
-		st.API = &api.Server{DB: o.DB, Temporal: o.Temporal, TaskQueue: o.TaskQueue, Log: log.Named("api"), Timeouts: o.Timeouts}
 		addr := o.HTTPAddr
 		if addr == "" {
 			addr = "127.0.0.1:8080"
@@ -103,6 +128,15 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return nil, err
 		}
 		st.URL = "http://" + ln.Addr().String()
+		if err := st.startAuth(ctx, o.DB, o.Auth, st.URL); err != nil {
+			_ = ln.Close()
+			st.Stop()
+			return nil, err
+		}
+		st.API = &api.Server{DB: o.DB, Temporal: o.Temporal, TaskQueue: o.TaskQueue, Log: log.Named("api"), Timeouts: o.Timeouts,
+			Auth: st.Auth, PublicURL: o.Auth.publicURL(st.URL), TrustedProxies: o.Auth.TrustedProxies, Limits: o.Auth.RateLimits}
+		st.API.Connections = connectionsAPI(o, st.Connections, o.Auth.publicURL(st.URL))
+		st.API.Realtime, st.API.Committed = st.realtimeAPI(o), st.Hub.Committed
 		st.http = &http.Server{Handler: st.API.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
 		go func() {
 			if err := st.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -115,13 +149,22 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 
 // Stop drains HTTP requests, then stops the worker (graceful, FR-085).
 func (s *Stack) Stop() {
+	if s.stopRealtime != nil {
+		s.stopRealtime() // closes the WebSockets first (FR-085)
+	}
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = s.http.Shutdown(ctx)
 		cancel()
 	}
+	if s.stopGuards != nil {
+		s.stopGuards()
+	}
 	if s.Worker != nil {
 		s.Worker.Stop()
+	}
+	if s.stopAuth != nil {
+		s.stopAuth()
 	}
 }
 
@@ -129,15 +172,5 @@ func (s *Stack) Stop() {
 // settings: real broker hosts only (no trader-supplied base URLs), public
 // IBKR gateways only.
 func DefaultRegistry(engine *paper.Engine) *broker.Registry {
-	reg := broker.NewRegistry()
-	if engine != nil {
-		reg.Register(paper.Name, paper.Factory(engine))
-	}
-	reg.Register(alpaca.Name, alpaca.Factory(alpaca.Options{}))
-	ibkr.Register(reg)
-	schwab.Register(reg)
-	reg.Register(coinbase.Name, coinbase.Factory(coinbase.Options{}))
-	reg.Register(kraken.Name, kraken.Factory(kraken.Options{}))
-	reg.Register(binance.Name, binance.Factory(binance.Options{}))
-	return reg
+	return NewRegistry(engine, RegistryOptions{})
 }

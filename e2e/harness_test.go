@@ -6,15 +6,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -23,7 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/app"
-	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/apptest"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
@@ -37,6 +34,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 type harness struct {
 	t        *testing.T
+	env      *apptest.Env
 	db       *gorm.DB
 	dialect  store.Dialect
 	feed     *paper.StaticFeed
@@ -58,50 +56,17 @@ type harnessOptions struct {
 
 func newHarness(t *testing.T, db *gorm.DB, d store.Dialect, o harnessOptions) *harness {
 	t.Helper()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	kr, err := vault.ParseKeyring("1:" + base64.StdEncoding.EncodeToString(key))
-	require.NoError(t, err)
-	feed := paper.NewStaticFeed(map[string]decimal.Decimal{
-		"AAPL": decimal.NewFromInt(180), "MSFT": decimal.NewFromInt(200), "TSLA": decimal.NewFromInt(250),
-		"SPY": decimal.NewFromInt(500), "BTC-USD": decimal.NewFromInt(42150),
-	})
-	popts := []paper.Option{paper.WithMatchInterval(50 * time.Millisecond)}
-	if o.calendar != nil {
-		popts = append(popts, paper.WithCalendar(o.calendar))
-	}
-	engine := paper.NewEngine(paper.NewGormStore(db), feed, popts...)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go engine.Run(ctx)
-
 	core, logs := observer.New(zap.DebugLevel)
-	h := &harness{t: t, db: db, dialect: d, feed: feed, engine: engine, keyring: kr, temporal: testenv.Client(t),
-		queue: testenv.TaskQueue(t), logs: logs, opts: o}
-	h.demo, err = app.EnsureDemo(ctx, db, kr, engine, t.TempDir(), "http://placeholder")
-	require.NoError(t, err)
-	if o.cash.IsPositive() {
-		// A fresh paper account with that cash behind the demo connection.
-		h.demo.PaperAccount = uuid.NewString()
-		require.NoError(t, engine.CreateAccount(ctx, h.demo.PaperAccount, o.cash))
-		blob, ver, err := kr.EncryptJSON(h.demo.UserID, h.demo.ConnectionID, broker.Credentials{"account_id": h.demo.PaperAccount})
-		require.NoError(t, err)
-		require.NoError(t, db.Model(&schema.BrokerConnection{}).Where("id = ?", h.demo.ConnectionID).
-			Updates(map[string]any{"credentials": blob, "key_version": ver}).Error)
-	}
-	h.start(zap.New(core))
-	return h
+	env := apptest.Start(t, db, d, apptest.Options{Calendar: o.calendar, Timeouts: o.timeouts, Cash: o.cash, Log: zap.New(core)})
+	return &harness{t: t, env: env, db: db, dialect: d, feed: env.Feed, engine: env.Engine, keyring: env.Keyring,
+		temporal: env.Temporal, queue: env.Queue, stack: env.Stack, demo: env.Demo, logs: logs, opts: o}
 }
 
+// start restarts worker and API (after h.stack.Stop()).
 func (h *harness) start(log *zap.Logger) {
 	h.t.Helper()
-	st, err := app.Start(context.Background(), app.Options{
-		DB: h.db, Temporal: h.temporal, TaskQueue: h.queue, Vault: h.keyring, Paper: h.engine, Log: log,
-		Timeouts: h.opts.timeouts, FillPoll: 20 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
-	})
-	require.NoError(h.t, err)
-	h.stack = st
-	h.t.Cleanup(st.Stop)
+	h.env.StartStack(log)
+	h.stack = h.env.Stack
 }
 
 func (h *harness) webhookURL() string {

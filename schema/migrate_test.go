@@ -31,6 +31,12 @@ func allModels() []any {
 		&schema.RiskSettings{}, &schema.Signal{}, &schema.Trade{}, &schema.Position{},
 		&schema.AuditLog{}, &schema.AuditHead{}, &schema.OutboxEvent{}, &schema.EventSeq{},
 		&schema.Subscription{},
+		&schema.Session{}, &schema.RefreshToken{}, &schema.SigningKey{}, &schema.AuthIdentity{}, &schema.LoginAttempt{},
+		&schema.DiscordSource{}, &schema.DiscordSourceAuthor{}, &schema.SourceSubscription{}, &schema.NotificationPreference{},
+		&schema.DiscordMessage{}, &schema.DiscordNotification{}, &schema.DiscordCursor{},
+		&schema.SchwabOrderClaim{}, &schema.BrokerOAuthState{},
+		&schema.WSTicket{}, &schema.PortfolioBalance{}, &schema.EquityPoint{},
+		&schema.RiskGuard{}, &schema.StopLoss{},
 	}
 }
 
