@@ -52,9 +52,36 @@ bin/gosec:
 bin/govulncheck:
 	@$(call install-tool,govulncheck,$(GOVULNCHECK_MODULE),$(GOVULNCHECK_VERSION))
 
+# ---------------------------------------------------------------- dashboard
+# The dashboard (web/: TypeScript, Preact, lightweight-charts, built by Vite)
+# is built into web/dist, which the Go binary embeds (package web). The
+# lockfile web/package-lock.json pins every npm package; `npm ci` installs
+# exactly it. A fresh clone compiles without it (dist/ holds .gitkeep).
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json web/package-lock.json
+
+.PHONY: web
+web: web/dist/index.html ## build the dashboard (npm ci + vite build into web/dist, embedded by the Go build)
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make web: npm (Node.js 20+) is needed to build the dashboard" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+# Debian's Chromium for the browser tests (no browser download: the tests
+# drive /usr/bin/chromium over the DevTools protocol with chromedp).
+.PHONY: chromium
+chromium: ## install Debian's chromium for the browser tests (apt-get, needs root)
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	echo "==> installing Debian's chromium for the browser tests"; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+
 # ---------------------------------------------------------------- build & run
 .PHONY: build
-build: ## build bin/tradeexec
+build: web ## build bin/tradeexec (with the dashboard)
 	@mkdir -p "$(BIN)"
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o "$(BIN)/tradeexec" ./cmd/tradeexec
 
@@ -64,12 +91,12 @@ run: build bin/temporal ## run everything locally: tradeexec dev (SQLite + embed
 
 # ---------------------------------------------------------------- checks
 .PHONY: test
-test: bin/temporal ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)
+test: bin/temporal web chromium ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 .PHONY: bench
-bench: bin/temporal ## run the benchmarks in bench/ (performance figures of README)
+bench: bin/temporal web ## run the benchmarks in bench/ (performance figures of README)
 	$(GO) run ./bench
 
 .PHONY: chaos
@@ -104,7 +131,8 @@ vet: ## go vet ./...
 .PHONY: clean
 clean: ## remove build outputs (keeps the tools in bin/ and the dev state in .data/)
 	rm -f "$(BIN)/tradeexec" coverage.out
-	rm -rf bench/out
+	rm -rf bench/out test-artefacts
+	find web/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
 
 .PHONY: distclean
 distclean: clean ## also remove bin/ (tools are rebuilt on next use) and .data/ (dev database, Temporal state, dev secrets)

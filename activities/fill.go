@@ -116,6 +116,9 @@ func (a *Trading) recordPartial(ctx context.Context, tradeID string, o broker.Or
 		t.Status = string(trade.StatusPartialFill)
 		t.FilledQuantity = o.FilledQuantity
 		t.FillPrice = decimal.NewNullDecimal(o.AvgFillPrice)
+		if err := bumpExposureEpoch(tx, t.UserID); err != nil {
+			return trade.Change{}, err
+		}
 		msg := fmt.Sprintf("%s %s: %s of %s filled @ %s", t.Symbol, t.Side, o.FilledQuantity, o.Quantity, risk.FormatPrice(o.AvgFillPrice))
 		return trade.Change{Action: audit.ActionTradePartialFill, Message: msg, Event: realtime.EventTradePartialFill,
 			Details: map[string]any{"filledQuantity": o.FilledQuantity.String(), "avgFillPrice": o.AvgFillPrice.String()}}, nil
@@ -129,6 +132,11 @@ func (a *Trading) recordFinal(ctx context.Context, tradeID string, o broker.Orde
 			return trade.Change{}, trade.ErrNoChange
 		}
 		now := a.now()
+		if o.FilledQuantity.GreaterThan(t.FilledQuantity) {
+			if err := bumpExposureEpoch(tx, t.UserID); err != nil {
+				return trade.Change{}, err
+			}
+		}
 		t.FilledQuantity = o.FilledQuantity
 		t.ReservedNotional = decimal.Zero
 		switch {

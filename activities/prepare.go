@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
@@ -22,8 +23,9 @@ import (
 )
 
 // maxEpochRetries bounds how often PrepareOrder re-reads the balance because
-// another order of the same trader reached the broker meanwhile.
-const maxEpochRetries = 5
+// another order of the same trader reached the broker or filled meanwhile
+// (a burst of signals for one trader makes many such changes).
+const maxEpochRetries = 20
 
 // PrepareOrder routes the trade to a connection, sizes it under the risk
 // rules, checks buying power and reserves the exposure atomically per trader
@@ -55,7 +57,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		}
 	}
 
-	reject := func(msg string) (workflows.PrepareResult, error) {
+	reject := func(code, msg string) (workflows.PrepareResult, error) {
 		_, err := a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 			if trade.Status(tr.Status).Terminal() {
 				return trade.Change{}, trade.ErrNoChange
@@ -63,9 +65,10 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			tr.Status = string(trade.StatusRejected)
 			tr.ErrorMessage = msg
 			tr.ReservedNotional = decimal.Zero
-			return trade.Change{Action: audit.ActionTradeRejected, Failed: true, Message: msg, Event: realtime.EventTradeRejected}, nil
+			return trade.Change{Action: audit.ActionTradeRejected, Failed: true, Message: msg, Event: realtime.EventTradeRejected,
+				Details: map[string]any{"code": code}}, nil
 		})
-		return workflows.PrepareResult{Rejected: true, Message: msg, Broker: res.Broker, ConnectionID: res.ConnectionID}, err
+		return workflows.PrepareResult{Rejected: true, Code: code, Message: msg, Broker: res.Broker, ConnectionID: res.ConnectionID}, err
 	}
 
 	var user schema.User
@@ -73,7 +76,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		return res, err
 	}
 	if user.Locked {
-		return reject(risk.AccountLocked().Message)
+		return reject(risk.CodeAccountLocked, risk.AccountLocked().Message)
 	}
 	settingsRow, settings, err := a.settings(ctx, t.UserID)
 	if err != nil {
@@ -83,22 +86,34 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	conn, err := a.Brokers.Route(ctx, t.UserID, class, sig.Broker, settingsRow)
 	var noConn *brokerconn.ErrNoConnection
 	if errors.As(err, &noConn) {
-		return reject(noConn.Message)
+		return reject(codeNoConnection, noConn.Message)
 	}
 	if err != nil {
 		return res, err
 	}
 	res.ConnectionID, res.Broker = conn.ID, conn.BrokerType
-	res.ExtendedHours = settings.ExtendedHours
+	// The daily loss rules: a day the guard has blocked (on any of the
+	// trader's connections) refuses at once, before any broker call.
+	day, err := a.guardDay(ctx, t.UserID, conn.ID)
+	if err != nil {
+		return res, err
+	}
+	if err := risk.CheckTrading(false, day.block, a.now(), risk.LossState{Level: risk.LossOK}); err != nil {
+		return rejectRule(reject, err)
+	}
+	extended := extendedHoursOrder(settings, class, signal.OrderType(t.OrderType))
+	res.ExtendedHours = extended
 	b, err := a.Brokers.Open(ctx, conn)
 	if err != nil {
 		return res, err
 	}
 
-	// Market hours (FR-008): the broker's clock; with extended hours opted
-	// in, the NYSE calendar's 4:00-20:00 ET window (broker clocks report the
-	// regular session). Closed: nothing is sized or reserved now.
-	if settings.ExtendedHours {
+	// Market hours (FR-008): the broker's clock; for a limit order of a
+	// trader who opted in to extended hours (SPEC edge case 4), the NYSE
+	// calendar's 4:00-20:00 ET window (broker clocks report the regular
+	// session; brokers take only limit orders outside it). Closed: nothing
+	// is sized or reserved now.
+	if extended {
 		st := market.StatusAt(a.now(), class, true)
 		res.MarketOpen, res.NextOpen = st.Open, st.NextOpen
 	} else {
@@ -130,19 +145,12 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		}
 	}
 
-	var positionQty decimal.Decimal
-	positions, err := b.GetPositions(ctx)
+	positionQty, err := a.positionQty(ctx, b, conn.BrokerType, t.Symbol)
 	if err != nil {
-		return res, brokerFailure(conn.BrokerType, err)
+		return res, err
 	}
-	for _, p := range positions {
-		if p.Symbol == t.Symbol {
-			positionQty = p.Quantity
-		}
-	}
-
 	side, qty, qtyType, noop := intent(sig, positionQty)
-	if noop != "" {
+	recordNoop := func(noop string) (workflows.PrepareResult, error) {
 		_, err := a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 			if trade.Status(tr.Status).Terminal() {
 				return trade.Change{}, trade.ErrNoChange
@@ -155,29 +163,43 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		})
 		return workflows.PrepareResult{Noop: true, Message: noop, Broker: conn.BrokerType, ConnectionID: conn.ID}, err
 	}
+	if noop != "" {
+		return recordNoop(noop)
+	}
 
 	for attempt := 0; ; attempt++ {
+		// Everything read from the broker is read after the epoch: an
+		// order of this trader that reaches the broker meanwhile bumps it,
+		// and the transaction below then starts over (invariant 2).
 		epoch := user.ExposureEpoch
+		if attempt > 0 {
+			if positionQty, err = a.positionQty(ctx, b, conn.BrokerType, t.Symbol); err != nil {
+				return res, err
+			}
+			side, qty, qtyType, noop = intent(sig, positionQty)
+			if noop != "" {
+				return recordNoop(noop)
+			}
+		}
 		bal, err := b.GetBalance(ctx)
 		if err != nil {
 			return res, brokerFailure(conn.BrokerType, err)
 		}
-		size, sizeErr := risk.Size(risk.SizeRequest{
-			Symbol: t.Symbol, AssetClass: class, Side: side, QuantityType: qtyType, Quantity: qty,
-			Price: price, Equity: bal.Equity, CurrentPositionQty: positionQty, Settings: settings, Manual: in.Manual,
-		})
-		if sizeErr != nil {
-			var rj *risk.Rejection
-			if errors.As(sizeErr, &rj) {
-				return reject(rj.Message)
-			}
-			return res, sizeErr
+		// The day's drawdown as of this balance (the guard may not have
+		// seen it yet).
+		live := risk.LossState{Level: risk.LossOK}
+		if start := day.startEquity(bal, a.now()); start.IsPositive() {
+			live = risk.EvaluateDailyLoss(start, bal.Equity, settings)
 		}
-		reducing := reducesPosition(side, positionQty, size.Quantity)
-		var rejection string
+		if err := risk.CheckTrading(false, risk.DayState{}, a.now(), live); err != nil {
+			return rejectRule(reject, err)
+		}
+		reducing := false
+		var rejection, code string
+		var size risk.SizeResult
 		stale := false
 		_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
-			rejection, stale = "", false
+			rejection, code, stale, reducing = "", "", false, false
 			var u schema.User
 			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&u, "id = ?", tr.UserID).Error; err != nil {
 				return trade.Change{}, err
@@ -190,6 +212,52 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			if trade.Status(tr.Status).Terminal() {
 				return trade.Change{}, trade.ErrNoChange
 			}
+			refuse := func(err error, details map[string]any) (trade.Change, error) {
+				var rj *risk.Rejection
+				if !errors.As(err, &rj) {
+					return trade.Change{}, err
+				}
+				rejection, code = rj.Message, rj.Code
+				tr.Status = string(trade.StatusRejected)
+				tr.ErrorMessage = rj.Message
+				tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
+				tr.ReservedNotional = decimal.Zero
+				if details == nil {
+					details = map[string]any{}
+				}
+				details["code"] = rj.Code
+				return trade.Change{Action: audit.ActionTradeRejected, Failed: true, Message: rj.Message, Event: realtime.EventTradeRejected, Details: details}, nil
+			}
+			if u.Locked {
+				return refuse(risk.AccountLocked(), nil)
+			}
+			// SPEC edge case 6: other risk-checked orders in this symbol
+			// whose signals arrived within the window; under the user lock,
+			// so two concurrent signals see each other.
+			others, err := symbolOrders(tx, tr, conn.ID, risk.ConcurrentWindow)
+			if err != nil {
+				return trade.Change{}, err
+			}
+			combined, err := risk.CheckConcurrent(t.Symbol, side, others.recent)
+			if err != nil {
+				return refuse(err, nil)
+			}
+			// Max position counts what the trader's pending orders in this
+			// symbol may still add (they are not in the broker's position
+			// yet); an order against the position is sized on the position
+			// (reducing is never limited).
+			sizePos := positionQty
+			if !against(side, positionQty) {
+				sizePos = risk.ExposedPosition(side, positionQty, others.pending)
+			}
+			size, err = risk.Size(risk.SizeRequest{
+				Symbol: t.Symbol, AssetClass: class, Side: side, QuantityType: qtyType, Quantity: qty,
+				Price: price, Equity: bal.Equity, CurrentPositionQty: sizePos, Settings: settings, Manual: in.Manual,
+			})
+			if err != nil {
+				return refuse(err, map[string]any{"positionQuantity": positionQty.String(), "exposedQuantity": sizePos.String()})
+			}
+			reducing = reducesPosition(side, positionQty, size.Quantity)
 			notional := decimal.Zero
 			if !reducing {
 				notional = size.Notional
@@ -198,33 +266,28 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 					return trade.Change{}, err
 				}
 				if err := risk.CheckBuyingPower(risk.Available(bal.BuyingPower, reserved), notional); err != nil {
-					var rj *risk.Rejection
-					if !errors.As(err, &rj) {
-						return trade.Change{}, err
-					}
-					rejection = rj.Message
-					tr.Status = string(trade.StatusRejected)
-					tr.ErrorMessage = rj.Message
-					tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
-					tr.ReservedNotional = decimal.Zero
-					return trade.Change{Action: audit.ActionTradeRejected, Failed: true, Message: rj.Message, Event: realtime.EventTradeRejected,
-						Details: map[string]any{"available": risk.Available(bal.BuyingPower, reserved).String(), "required": notional.String()}}, nil
+					return refuse(err, map[string]any{"available": risk.Available(bal.BuyingPower, reserved).String(), "required": notional.String()})
 				}
+			}
+			note := size.Note
+			if c := risk.CombinedNote(t.Symbol, side, combined); c != "" {
+				note = strings.TrimSpace(note + " " + c)
 			}
 			tr.Status = string(trade.StatusPending)
 			tr.Side = string(side)
 			tr.Quantity = size.Quantity
 			tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
 			tr.ReservedNotional = notional
-			tr.SizingNote = size.Note
+			tr.SizingNote = note
 			tr.ErrorMessage = ""
 			msg := fmt.Sprintf("Risk check passed: %s %s %s at %s (equity %s).", side, size.Quantity.String(), t.Symbol, risk.FormatPrice(price), risk.FormatUSD(bal.Equity))
-			if size.Note != "" {
-				msg = size.Note
+			if note != "" {
+				msg = note
 			}
 			return trade.Change{Action: audit.ActionTradeSized, Message: msg, Event: realtime.EventTradeUpdated, Details: map[string]any{
 				"quantity": size.Quantity.String(), "requestedQuantity": tr.RequestedQuantity.String(), "price": price.String(),
 				"notional": size.Notional.String(), "reduced": size.Reduced, "connectionId": conn.ID, "recheck": in.Recheck,
+				"combinedWith": combined, "positionQuantity": positionQty.String(), "exposedQuantity": sizePos.String(),
 			}}, nil
 		})
 		if err != nil {
@@ -232,12 +295,22 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		}
 		if stale {
 			if attempt >= maxEpochRetries {
-				return res, errors.New("prepare: account changed too often while checking buying power")
+				return res, errAccountBusy
+			}
+			if err := epochBackoff(ctx, attempt); err != nil {
+				return res, err
 			}
 			continue
 		}
 		if rejection != "" {
-			return workflows.PrepareResult{Rejected: true, Message: rejection, Broker: conn.BrokerType, ConnectionID: conn.ID}, nil
+			return workflows.PrepareResult{Rejected: true, Code: code, Message: rejection, Broker: conn.BrokerType, ConnectionID: conn.ID}, nil
+		}
+		if reducing {
+			// The position's working stop holds the shares an exit sells:
+			// lift it; PlaceStopLoss protects what remains after the fill.
+			if err := a.liftStopForExit(ctx, b, conn.BrokerType, conn.ID, t, side); err != nil {
+				return res, err
+			}
 		}
 		res.Quantity = size.Quantity
 		res.Message = size.Note
@@ -280,6 +353,12 @@ func intent(sig signal.Signal, position decimal.Decimal) (signal.Side, decimal.D
 		return side, position.Abs(), signal.QtyFixed, ""
 	}
 	return side, qty, qt, ""
+}
+
+// against reports whether an order on side goes against the position
+// (closes or flips it) rather than opening or adding.
+func against(side signal.Side, position decimal.Decimal) bool {
+	return (side == signal.SideSell && position.IsPositive()) || (side == signal.SideBuy && position.IsNegative())
 }
 
 func reducesPosition(side signal.Side, position, qty decimal.Decimal) bool {

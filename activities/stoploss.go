@@ -2,9 +2,9 @@ package activities
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
@@ -17,83 +17,99 @@ import (
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
-// PlaceStopLoss places the broker-native stop after the entry filled
-// (FR-007): the signal's stop price or percentage, else the trader's default
-// (2%: below the fill for a long, above it for a short). Idempotent through
-// its own derived client order id.
+// PlaceStopLoss keeps the position's broker-native stop in step with a
+// fill (FR-007): after an opening fill it is placed (the signal's stop
+// price or percentage, else the trader's default: 2% below the average
+// entry for a long, above it for a short; a trailing stop when the trader
+// chose one); when the position grew it is amended to cover all of it;
+// when an exit shrank the position it is placed again on the remainder at
+// the same level; when the position is closed it is cancelled. Idempotent:
+// each placement has its own derived client order id. While the account is
+// blocked by its loss rules no stop is placed (the guard is closing the
+// positions).
 func (a *Trading) PlaceStopLoss(ctx context.Context, in workflows.TradeRef) (workflows.StopLossResult, error) {
 	l, err := a.load(ctx, in.TradeID)
 	if err != nil {
 		return workflows.StopLossResult{}, err
 	}
 	t, sig := l.Trade, l.Signal
-	if t.StopLossOrderID != "" {
-		return workflows.StopLossResult{Placed: true, StopPrice: t.StopLossPrice.Decimal, BrokerOrder: t.StopLossOrderID}, nil
-	}
 	if !t.FilledQuantity.IsPositive() || !t.FillPrice.Valid {
 		return workflows.StopLossResult{Message: "nothing filled"}, nil
+	}
+	blocked, err := a.tradingBlocked(ctx, t.UserID)
+	if err != nil {
+		return workflows.StopLossResult{}, err
+	}
+	if blocked {
+		return workflows.StopLossResult{Message: "No stop-loss placed: the account's open positions are being closed by its loss rules."}, nil
 	}
 	_, settings, err := a.settings(ctx, t.UserID)
 	if err != nil {
 		return workflows.StopLossResult{}, err
 	}
-	side := signal.Side(t.Side)
-	stop := sig.StopLossPrice
-	if stop.IsZero() {
-		pct := sig.StopLossPercent
-		if pct.IsZero() {
-			pct = settings.StopLossPct
-		}
-		tick := decimal.New(1, -2)
-		if t.AssetClass == string(signal.AssetStock) {
-			tick = risk.StockTick(t.FillPrice.Decimal)
-		}
-		stop, err = risk.StopLossPrice(side, t.FillPrice.Decimal, pct, tick)
-		if err != nil {
-			return workflows.StopLossResult{}, err
-		}
-	}
-	exitSide := signal.SideSell
-	if side == signal.SideSell {
-		exitSide = signal.SideBuy
-	}
 	b, err := a.brokerFor(ctx, t)
 	if err != nil {
 		return workflows.StopLossResult{}, err
 	}
-	clientID := trade.ClientOrderID(t.WorkflowID, "stop")
-	order, found, err := b.FindOrderByClientID(ctx, clientID)
-	if err != nil {
-		return workflows.StopLossResult{}, brokerFailure(t.Broker, err)
-	}
-	if !found {
-		order, err = b.PlaceOrder(ctx, broker.OrderRequest{
-			ClientOrderID: clientID, Symbol: t.Symbol, AssetClass: signal.AssetClass(t.AssetClass),
-			Side: exitSide, Type: signal.OrderStop, Quantity: t.FilledQuantity, StopPrice: stop, TimeInForce: broker.TIFGTC,
-		})
-		if err != nil {
-			return workflows.StopLossResult{}, brokerFailure(t.Broker, err)
-		}
-	}
-	msg := fmt.Sprintf("Stop-loss placed: %s %s %s @ %s", exitSide, t.FilledQuantity, t.Symbol, risk.FormatPrice(stop))
-	_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
-		if tr.StopLossOrderID != "" {
-			return trade.Change{}, trade.ErrNoChange
-		}
-		tr.StopLossOrderID = order.ID
-		tr.StopLossPrice = decimal.NewNullDecimal(stop)
-		if err := tx.Model(&schema.Position{}).
-			Where("user_id = ? AND broker_connection_id = ? AND symbol = ? AND closed_at IS NULL", tr.UserID, tr.BrokerConnectionID, tr.Symbol).
-			Update("stop_loss_price", decimal.NewNullDecimal(stop)).Error; err != nil {
-			return trade.Change{}, err
-		}
-		return trade.Change{Action: audit.ActionStopLossPlaced, Message: msg, Event: realtime.EventTradeUpdated,
-			Details: map[string]any{"stopPrice": stop.String(), "brokerOrderId": order.ID}}, nil
-	})
+	k, ok, err := a.openStop(ctx, b, t.Broker, t.UserID, t.BrokerConnectionID, t.Symbol, t.AssetClass, "trade:"+t.ID)
 	if err != nil {
 		return workflows.StopLossResult{}, err
 	}
-	return workflows.StopLossResult{Placed: true, StopPrice: stop, BrokerOrder: order.ID, Message: msg}, nil
+	if !ok {
+		return workflows.StopLossResult{}, errStopBusy(t.Symbol)
+	}
+	defer k.release(ctx)
+
+	pos, err := positionIn(ctx, b, t.Broker, t.Symbol)
+	if err != nil {
+		return workflows.StopLossResult{}, err
+	}
+	class := signal.AssetClass(t.AssetClass)
+	var desired risk.Stop
+	if !pos.Quantity.IsZero() {
+		if !pos.AvgEntry.IsPositive() {
+			pos.AvgEntry = t.FillPrice.Decimal
+		}
+		if signal.Side(t.Side) == risk.ExitSide(pos.Quantity) {
+			desired, err = keptStop(k.row, pos, class, settings)
+		} else {
+			pct := sig.StopLossPercent
+			if pct.IsZero() {
+				pct = settings.StopLossPct
+			}
+			desired, err = risk.DesiredStop(risk.StopRequest{AssetClass: class, Position: pos.Quantity, AvgEntry: pos.AvgEntry,
+				Price: sig.StopLossPrice, Pct: pct, Trailing: settings.TrailingStop})
+		}
+		if err != nil {
+			return workflows.StopLossResult{}, temporal.NewNonRetryableApplicationError(err.Error(), risk.CodeInvalidOrder, err)
+		}
+	}
+	note := func(ch stopChange) *stopNote {
+		switch {
+		case ch.Action == risk.StopReplace:
+			return &stopNote{Action: audit.ActionStopLossAmended, Message: risk.StopPlacedMessage("amended", t.Symbol, ch.Stop), TradeID: t.ID}
+		case ch.Action == risk.StopPlace:
+			return &stopNote{Action: audit.ActionStopLossPlaced, Message: risk.StopPlacedMessage("placed", t.Symbol, ch.Stop), TradeID: t.ID}
+		case ch.Action == risk.StopCancel:
+			return &stopNote{Action: audit.ActionStopLossCancelled, Message: risk.StopCancelledMessage(t.Symbol), TradeID: t.ID}
+		case ch.Triggered:
+			return &stopNote{Action: audit.ActionStopLossTriggered, Message: risk.StopTriggeredMessage(t.Symbol, k.row.Quantity), TradeID: t.ID}
+		}
+		return nil
+	}
+	ch, err := k.reconcile(ctx, pos.Quantity, desired, t.ID, note)
+	if err != nil {
+		return workflows.StopLossResult{}, err
+	}
+	res := workflows.StopLossResult{Placed: k.row.Status == stopActive, BrokerOrder: k.row.OrderID}
+	if res.Placed {
+		res.StopPrice = k.row.StopPrice.Decimal
+		res.Message = risk.StopPlacedMessage("placed", t.Symbol, stopOf(k.row))
+	}
+	if n := note(ch); n != nil {
+		res.Message = n.Message
+	}
+	return res, nil
 }
 
 // RecordFailure records a trade the broker path gave up on, with the

@@ -63,6 +63,7 @@ func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (wo
 			StopPrice:     t.StopPrice.Decimal,
 			TrailPercent:  l.Signal.TrailPercent,
 			TimeInForce:   broker.TIFDay,
+			ExtendedHours: a.extendedSession(ctx, t),
 		}
 		if req.AssetClass == signal.AssetCrypto {
 			req.TimeInForce = broker.TIFGTC
@@ -74,30 +75,36 @@ func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (wo
 		}
 	}
 
-	_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+	if err := a.recordSubmitted(ctx, t.ID, in.ClientOrderID, order); err != nil {
+		return workflows.SubmitResult{}, err
+	}
+	log.Info("order accepted by broker", zap.String("broker_order_id", order.ID))
+	return workflows.SubmitResult{BrokerOrderID: order.ID, Status: string(order.Status)}, nil
+}
+
+// recordSubmitted records the broker's acknowledgement of the entry order
+// (once): status submitted, the reservation released and the trader's
+// exposure epoch bumped, in one transaction with its audit entry and event.
+func (a *Trading) recordSubmitted(ctx context.Context, tradeID, clientOrderID string, order broker.Order) error {
+	_, err := a.record(ctx, tradeID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 		if tr.BrokerOrderID != "" {
 			return trade.Change{}, trade.ErrNoChange
 		}
 		now := a.now()
 		tr.Status = string(trade.StatusSubmitted)
 		tr.BrokerOrderID = order.ID
-		tr.ClientOrderID = in.ClientOrderID
+		tr.ClientOrderID = clientOrderID
 		tr.SubmittedAt = &now
 		tr.ReservedNotional = decimal.Zero
 		// The order now weighs on the broker's buying power: bump the
 		// trader's exposure epoch so concurrent PrepareOrders re-read it.
-		if err := tx.Model(&schema.User{}).Where("id = ?", tr.UserID).
-			UpdateColumn("exposure_epoch", gorm.Expr("exposure_epoch + 1")).Error; err != nil {
+		if err := bumpExposureEpoch(tx, tr.UserID); err != nil {
 			return trade.Change{}, err
 		}
 		return trade.Change{Action: audit.ActionTradeSubmitted, Message: submittedMessage(*tr), Event: realtime.EventTradeSubmitted,
-			Details: map[string]any{"brokerOrderId": order.ID, "clientOrderId": in.ClientOrderID, "quantity": tr.Quantity.String()}}, nil
+			Details: map[string]any{"brokerOrderId": order.ID, "clientOrderId": clientOrderID, "quantity": tr.Quantity.String()}}, nil
 	})
-	if err != nil {
-		return workflows.SubmitResult{}, err
-	}
-	log.Info("order accepted by broker", zap.String("broker_order_id", order.ID))
-	return workflows.SubmitResult{BrokerOrderID: order.ID, Status: string(order.Status)}, nil
+	return err
 }
 
 func submittedMessage(t schema.Trade) string {

@@ -112,6 +112,7 @@ func (a *Trading) settings(ctx context.Context, userID string) (schema.RiskSetti
 		CircuitBreakerPct:    row.CircuitBreakerPct,
 		StopLossPct:          row.StopLossPct,
 		ExtendedHours:        row.ExtendedHours,
+		TrailingStop:         row.TrailingStop,
 	}, nil
 }
 

@@ -92,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 	s.brokerRoutes(r, v1, authLimit)
 	s.sourceRoutes(v1)
 	s.realtimeRoutes(r, v1, limits)
+	s.riskRoutes(v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

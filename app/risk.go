@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tradeexec/tradeexec/activities"
+	"github.com/tradeexec/tradeexec/internal/config"
 )
 
 // RiskOptions configure the account guard (one AccountGuardWorkflow per
@@ -16,6 +17,11 @@ type RiskOptions struct {
 	// GuardStartEvery is how often the worker starts the guards of active
 	// connections that have none running; 0 means DefaultGuardStartEvery.
 	GuardStartEvery time.Duration
+}
+
+// RiskOptionsFrom maps the process configuration onto RiskOptions.
+func RiskOptionsFrom(cfg config.Config) RiskOptions {
+	return RiskOptions{GuardPoll: cfg.GuardPoll}
 }
 
 // DefaultGuardStartEvery is how often missing guards are started.

@@ -38,6 +38,10 @@ func main() {
 	var rows []row
 	rows = append(rows, env.sequentialRun(ctx, *sequential)...)
 	rows = append(rows, env.concurrentRun(ctx, *concurrent)...)
+	rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
+	rows = append(rows, fanoutRows(ctx, dir, srv.Address(), 1000)...)
+	rows = append(rows, brokerRows(ctx, dir, *sequential)...)
+	rows = append(rows, wsRun(ctx)...)
 
 	fmt.Printf("\ntradeexec benchmarks — %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Printf("embedded default: SQLite (file) + Temporal dev server (%s) + paper broker\n\n", srv.Address())

@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
@@ -68,9 +69,14 @@ func TestWebhookToFilledOrder(t *testing.T) {
 		require.GreaterOrEqual(t, indexOf(types, realtime.EventTradeSubmitted), 0, "%v", types)
 
 		// Support staff find it in Temporal by search attributes.
-		wf, err := h.temporal.DescribeWorkflowExecution(context.Background(), tr["workflowId"].(string), "")
-		require.NoError(t, err)
-		require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, wf.WorkflowExecutionInfo.Status)
+		// (The workflow completes once the account guard has been told of
+		// the fill, which runs beside the stop-loss placement.)
+		var wf *workflowservice.DescribeWorkflowExecutionResponse
+		require.Eventually(t, func() bool {
+			var err error
+			wf, err = h.temporal.DescribeWorkflowExecution(context.Background(), tr["workflowId"].(string), "")
+			return err == nil && wf.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		}, 10*time.Second, 20*time.Millisecond)
 		sa := wf.WorkflowExecutionInfo.SearchAttributes.IndexedFields
 		for _, k := range []string{"UserId", "Symbol", "Broker", "SignalSource", "TradeStatus"} {
 			require.Contains(t, sa, k)

@@ -73,66 +73,14 @@ func (s *Service) now() time.Time {
 // then starts the TradeWorkflow (once per workflow id) and returns when
 // Temporal has durably recorded the start.
 func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
-	sig := req.Signal
-	if sig.ExternalID == "" {
-		return Result{}, errors.New("intake: signal has no external id")
-	}
-	if err := sig.Validate(); err != nil {
-		return Result{}, err
-	}
-	payload, err := json.Marshal(sig)
+	payload, err := prepare(req)
 	if err != nil {
 		return Result{}, err
 	}
 	var res Result
 	err = store.InTx(ctx, s.DB, func(tx *gorm.DB) error {
-		res = Result{}
-		now := s.now()
-		row := schema.Signal{
-			ID: uuid.NewString(), Source: string(sig.Source), ExternalID: sig.ExternalID, UserID: req.UserID,
-			Symbol: sig.Symbol, Payload: string(payload), Text: sig.Text, ReceivedAt: now,
-		}
-		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-		if ins.Error != nil {
-			return ins.Error
-		}
-		if ins.RowsAffected == 0 {
-			var existing schema.Signal
-			if err := tx.Where("source = ? AND external_id = ?", sig.Source, sig.ExternalID).First(&existing).Error; err != nil {
-				return err
-			}
-			row = existing
-			res.Duplicate = true
-		}
-		res.SignalID = row.ID
-		res.WorkflowID = trade.WorkflowID(row.ID, req.UserID)
-
-		var t schema.Trade
-		err := tx.Where("signal_id = ? AND user_id = ?", row.ID, req.UserID).First(&t).Error
-		if err == nil {
-			res.TradeID = t.ID
-			res.Duplicate = true
-			return nil
-		}
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return err
-		}
-		t = newTrade(row.ID, req.UserID, sig, res.WorkflowID, now)
-		if err := tx.Create(&t).Error; err != nil {
-			return err
-		}
-		res.TradeID = t.ID
-		if _, err := audit.Append(tx, audit.Entry{
-			UserID: req.UserID, Action: audit.ActionSignalReceived, ResourceType: "Signal", ResourceID: row.ID,
-			IPAddress: req.IPAddress, UserAgent: req.UserAgent, Status: "success", At: now,
-			Details: map[string]any{"source": string(sig.Source), "text": sig.Text, "externalId": sig.ExternalID},
-		}); err != nil {
-			return err
-		}
-		return trade.AppendAuditAndEvent(tx, t, trade.Change{
-			Action: audit.ActionTradeCreated, Message: "Signal received: " + sig.Text, Event: realtime.EventTradeUpdated,
-			Details: map[string]any{"signalId": row.ID, "workflowId": res.WorkflowID},
-		})
+		res, err = record(tx, req, payload, s.now())
+		return err
 	})
 	if err != nil {
 		return Result{}, err
@@ -144,6 +92,108 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 		return res, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	return res, nil
+}
+
+// Record stores the signals and trades of several requests in ONE
+// transaction, with the same de-duplication as Submit, and starts no
+// workflow: the caller starts each TradeWorkflow under the returned
+// WorkflowID (SignalWorkflow starts them as child workflows). Results are
+// in the order of reqs.
+func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) {
+	payloads := make([][]byte, len(reqs))
+	for i, req := range reqs {
+		p, err := prepare(req)
+		if err != nil {
+			return nil, fmt.Errorf("intake: request %d (user %s): %w", i, req.UserID, err)
+		}
+		payloads[i] = p
+	}
+	var out []Result
+	err := store.InTx(ctx, s.DB, func(tx *gorm.DB) error {
+		out = make([]Result, len(reqs))
+		now := s.now()
+		for i, req := range reqs {
+			res, err := record(tx, req, payloads[i], now)
+			if err != nil {
+				return err
+			}
+			out[i] = res
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Committed != nil {
+		for _, req := range reqs {
+			s.Committed(req.UserID)
+		}
+	}
+	return out, nil
+}
+
+// prepare validates a request and encodes its signal for the signals row.
+func prepare(req Request) ([]byte, error) {
+	sig := req.Signal
+	if sig.ExternalID == "" {
+		return nil, errors.New("intake: signal has no external id")
+	}
+	if err := sig.Validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(sig)
+}
+
+// record stores one request's signal row and trade row (each once) with
+// their audit entries and outbox event inside tx.
+func record(tx *gorm.DB, req Request, payload []byte, now time.Time) (Result, error) {
+	sig := req.Signal
+	var res Result
+	row := schema.Signal{
+		ID: uuid.NewString(), Source: string(sig.Source), ExternalID: sig.ExternalID, UserID: req.UserID,
+		Symbol: sig.Symbol, Payload: string(payload), Text: sig.Text, ReceivedAt: now,
+	}
+	ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if ins.Error != nil {
+		return res, ins.Error
+	}
+	if ins.RowsAffected == 0 {
+		var existing schema.Signal
+		if err := tx.Where("source = ? AND external_id = ?", sig.Source, sig.ExternalID).First(&existing).Error; err != nil {
+			return res, err
+		}
+		row = existing
+		res.Duplicate = true
+	}
+	res.SignalID = row.ID
+	res.WorkflowID = trade.WorkflowID(row.ID, req.UserID)
+
+	var t schema.Trade
+	err := tx.Where("signal_id = ? AND user_id = ?", row.ID, req.UserID).First(&t).Error
+	if err == nil {
+		res.TradeID = t.ID
+		res.Duplicate = true
+		return res, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return res, err
+	}
+	t = newTrade(row.ID, req.UserID, sig, res.WorkflowID, now)
+	if err := tx.Create(&t).Error; err != nil {
+		return res, err
+	}
+	res.TradeID = t.ID
+	if _, err := audit.Append(tx, audit.Entry{
+		UserID: req.UserID, Action: audit.ActionSignalReceived, ResourceType: "Signal", ResourceID: row.ID,
+		IPAddress: req.IPAddress, UserAgent: req.UserAgent, Status: "success", At: now,
+		Details: map[string]any{"source": string(sig.Source), "text": sig.Text, "externalId": sig.ExternalID},
+	}); err != nil {
+		return res, err
+	}
+	return res, trade.AppendAuditAndEvent(tx, t, trade.Change{
+		Action: audit.ActionTradeCreated, Message: "Signal received: " + sig.Text, Event: realtime.EventTradeUpdated,
+		Details: map[string]any{"signalId": row.ID, "workflowId": res.WorkflowID},
+	})
 }
 
 func (s *Service) start(ctx context.Context, req Request, res Result) error {

@@ -64,7 +64,16 @@ type BrokerConnection struct {
 	KeyVersion      int    `gorm:"not null;default:0"`
 	IsActive        bool   `gorm:"not null;default:true"`
 	LastHealthCheck *time.Time
-	HealthStatus    string `gorm:"size:32"`
+	// HealthStatus: validating (new, being checked), healthy, unhealthy,
+	// disconnected (see internal/brokerconn).
+	HealthStatus string `gorm:"size:32"`
+	// HealthMessage is the trader-facing reason of an unhealthy connection
+	// (never a credential); empty when healthy.
+	HealthMessage string `gorm:"size:300"`
+	// AccountValue is the account's equity at the last successful check, in
+	// AccountCurrency.
+	AccountValue    decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	AccountCurrency string              `gorm:"size:8"`
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
@@ -78,6 +87,7 @@ type RiskSettings struct {
 	CircuitBreakerPct       decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 8 = -8%
 	StopLossPct             decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 2 = -2% long / +2% short
 	ExtendedHours           bool            `gorm:"not null;default:false"`
+	TrailingStop            bool            `gorm:"not null;default:false"` // stop-loss trails the price
 	DefaultStockConnection  *string         `gorm:"size:36"`
 	DefaultCryptoConnection *string         `gorm:"size:36"`
 	UpdatedAt               time.Time

@@ -37,12 +37,13 @@ func (s *suite) trade(owner *client, status string) string {
 // naming a resource of owner. A route without a fixture fails
 // TestEveryRouteIsCovered: whoever adds a route adds its IDOR case here.
 var idFixtures = map[string]func(s *suite, owner *client) string{
-	"/api/v1/trades/:id":           func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") },
-	"/api/v1/trades/:id/cancel":    func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/cancel" },
-	"/api/v1/brokers/:id":          func(s *suite, o *client) string { return "/api/v1/brokers/" + s.connection(o) },
-	"/api/v1/sources/:id":          func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) },
-	"/api/v1/sources/:id/messages": func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) + "/messages" },
-	"/api/v1/subscriptions/:id":    func(s *suite, o *client) string { return "/api/v1/subscriptions/" + s.subscription(o) },
+	"/api/v1/trades/:id":             func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") },
+	"/api/v1/trades/:id/cancel":      func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/cancel" },
+	"/api/v1/brokers/:id":            func(s *suite, o *client) string { return "/api/v1/brokers/" + s.connection(o) },
+	"/api/v1/sources/:id":            func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) },
+	"/api/v1/sources/:id/messages":   func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) + "/messages" },
+	"/api/v1/subscriptions/:id":      func(s *suite, o *client) string { return "/api/v1/subscriptions/" + s.subscription(o) },
+	"/api/v1/admin/users/:id/unlock": func(s *suite, o *client) string { return "/api/v1/admin/users/" + o.userID + "/unlock" },
 }
 
 // bodies are valid-looking bodies for state-changing routes.

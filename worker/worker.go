@@ -16,6 +16,15 @@ import (
 type Options struct {
 	// MaxConcurrentActivities bounds parallel activity executions (0: SDK default).
 	MaxConcurrentActivities int
+	// Connections are the broker connection activities (connect check,
+	// health sweep); nil leaves them unregistered.
+	Connections *activities.Connections
+	// Signals are the channel-signal fan-out activities (SignalWorkflow);
+	// nil leaves them unregistered.
+	Signals *activities.Signals
+	// Guard are the account guard activities (AccountGuardWorkflow);
+	// nil leaves them unregistered.
+	Guard *activities.Guard
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -31,5 +40,14 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	})
 	workflows.Register(w)
 	w.RegisterActivity(trading)
+	if o.Connections != nil {
+		w.RegisterActivity(o.Connections)
+	}
+	if o.Signals != nil {
+		w.RegisterActivity(o.Signals)
+	}
+	if o.Guard != nil {
+		w.RegisterActivity(o.Guard)
+	}
 	return w
 }

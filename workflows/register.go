@@ -14,4 +14,8 @@ type Registrar interface {
 // Register registers every workflow of the trade path on a worker.
 func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(TradeWorkflow, workflowRegisterOptions())
+	w.RegisterWorkflowWithOptions(SignalWorkflow, workflow.RegisterOptions{Name: SignalWorkflowName})
+	w.RegisterWorkflowWithOptions(ConnectBrokerWorkflow, ConnectBrokerWorkflowOptions())
+	w.RegisterWorkflowWithOptions(ConnectionHealthWorkflow, ConnectionHealthWorkflowOptions())
+	w.RegisterWorkflowWithOptions(AccountGuardWorkflow, workflow.RegisterOptions{Name: AccountGuardWorkflowName})
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/trade"
 )
@@ -15,7 +16,28 @@ import (
 const (
 	defaultSubmitTimeout = 15 * time.Second
 	defaultFillWindow    = 5 * time.Minute
+	// haltRetryInterval is how often an order waiting for a trading halt
+	// to end is tried again.
+	haltRetryInterval = 30 * time.Second
 )
+
+// Workflow versions (workflow.GetVersion change ids) of TradeWorkflow.
+const (
+	// versionRiskGuard: the stop-loss follows every fill (amend, cancel)
+	// and the account guard is signalled after fills and loss refusals.
+	versionRiskGuard = "risk-guard"
+	// versionMarketHalts: a halted symbol makes the order wait instead of
+	// failing it.
+	versionMarketHalts = "market-halts"
+	// versionConfirmSubmit: after SubmitOrder gave up on transient
+	// failures, the broker is asked whether the order arrived anyway.
+	versionConfirmSubmit = "confirm-submit"
+)
+
+// submitGrace is how long the workflow waits, after the last failed submit
+// attempt, for a request still in flight to reach the broker before asking
+// whether the order is there.
+const submitGrace = 5 * time.Second
 
 // nonRetryableSubmit are broker error kinds that no retry can fix (DESIGN §3).
 var nonRetryableSubmit = []string{
@@ -87,62 +109,8 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		},
 	})
 	var prep PrepareResult
-	for recheck := false; ; recheck = true {
-		if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck}).Get(ctx, &prep); err != nil {
-			kind, msg := failureOf(err)
-			return fail(kind, msg)
-		}
-		if prep.Broker != "" && !recheck {
-			_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
-		}
-		if prep.Rejected {
-			setStatus(trade.StatusRejected)
-			res.Message = prep.Message
-			return res, nil
-		}
-		if prep.Noop {
-			setStatus(trade.StatusCancelled)
-			res.Message = prep.Message
-			return res, nil
-		}
-		if prep.MarketOpen {
-			if recheck {
-				setStatus(trade.StatusPending)
-			}
-			break
-		}
-		var q QueueResult
-		if err := workflow.ExecuteActivity(bookCtx, ActMarkQueued, QueueInput{TradeID: in.TradeID, NextOpen: prep.NextOpen}).Get(ctx, &q); err != nil {
-			return res, err
-		}
-		setStatus(trade.StatusQueued)
-		res.Message = q.Message
-		logger.Info("order queued until market open", "nextOpen", prep.NextOpen)
-
-		wait := prep.NextOpen.Sub(workflow.Now(ctx))
-		if wait < time.Second {
-			wait = time.Second
-		}
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		cancelled := false
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(workflow.NewTimer(timerCtx, wait), func(workflow.Future) {})
-		sel.AddReceive(cancelCh, func(c workflow.ReceiveChannel, more bool) {
-			c.Receive(ctx, nil)
-			cancelled = true
-		})
-		sel.Select(ctx)
-		cancelTimer()
-		if cancelled {
-			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
-		}
-	}
-	// A cancel that arrived while the order was not queued is honoured only
-	// before submission.
-	if cancelCh.ReceiveAsync(nil) {
-		return cancelQueued(ctx, bookCtx, in, &res, setStatus)
-	}
-
+	var sub SubmitResult
+	wfID := workflow.GetInfo(ctx).WorkflowExecution.ID
 	// 3. SubmitOrder: idempotent by client order id; 3 attempts, 1s then 2s apart.
 	submitCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: submitTimeout,
@@ -154,13 +122,86 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			NonRetryableErrorTypes: nonRetryableSubmit,
 		},
 	})
-	wfID := workflow.GetInfo(ctx).WorkflowExecution.ID
-	var sub SubmitResult
-	if err := workflow.ExecuteActivity(submitCtx, ActSubmitOrder, SubmitInput{
-		TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"),
-	}).Get(ctx, &sub); err != nil {
+	for recheck := false; ; recheck = true {
+		if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck}).Get(ctx, &prep); err != nil {
+			kind, msg := failureOf(err)
+			return fail(kind, msg)
+		}
+		if prep.Broker != "" && !recheck {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
+		}
+		if prep.Rejected {
+			setStatus(trade.StatusRejected)
+			res.Message = prep.Message
+			if lossRule(prep.Code) && workflow.GetVersion(ctx, versionRiskGuard, workflow.DefaultVersion, 1) >= 1 {
+				// The account is over a loss rule the guard may not have
+				// seen yet: have it look now.
+				ensureGuard(ctx, prep.ConnectionID, in.UserID)
+			}
+			return res, nil
+		}
+		if prep.Noop {
+			setStatus(trade.StatusCancelled)
+			res.Message = prep.Message
+			return res, nil
+		}
+		if !prep.MarketOpen {
+			var q QueueResult
+			if err := workflow.ExecuteActivity(bookCtx, ActMarkQueued, QueueInput{TradeID: in.TradeID, NextOpen: prep.NextOpen}).Get(ctx, &q); err != nil {
+				return res, err
+			}
+			setStatus(trade.StatusQueued)
+			res.Message = q.Message
+			logger.Info("order queued until market open", "nextOpen", prep.NextOpen)
+			if waitOrCancel(ctx, cancelCh, prep.NextOpen.Sub(workflow.Now(ctx))) {
+				return cancelQueued(ctx, bookCtx, in, &res, setStatus)
+			}
+			continue
+		}
+		if recheck {
+			setStatus(trade.StatusPending)
+		}
+		// A cancel that arrived while the order was not waiting is
+		// honoured only before submission.
+		if cancelCh.ReceiveAsync(nil) {
+			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
+		}
+		err := workflow.ExecuteActivity(submitCtx, ActSubmitOrder, SubmitInput{
+			TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"),
+		}).Get(ctx, &sub)
+		if err == nil {
+			break
+		}
 		kind, msg := failureOf(err)
-		return fail(kind, msg)
+		if transient(kind) && workflow.GetVersion(ctx, versionConfirmSubmit, workflow.DefaultVersion, 1) >= 1 {
+			// Every attempt failed without an answer from the broker, yet
+			// one may have reached it: ask (never place) before telling the
+			// trader the order was not sent.
+			found, err := confirmSubmission(ctx, in.TradeID, trade.ClientOrderID(wfID, "entry"), &sub)
+			if err != nil {
+				return res, err
+			}
+			if found {
+				break
+			}
+			return fail(kind, msg)
+		}
+		if kind != string(broker.KindHalted) || workflow.GetVersion(ctx, versionMarketHalts, workflow.DefaultVersion, 1) < 1 {
+			return fail(kind, msg)
+		}
+		// SPEC edge case 1: trading in the symbol is halted. The order waits
+		// (market_halted, no reservation held) and goes through the whole
+		// check again when the broker lets it through.
+		var q QueueResult
+		if err := workflow.ExecuteActivity(bookCtx, ActMarkHalted, HaltInput{TradeID: in.TradeID, Message: msg}).Get(ctx, &q); err != nil {
+			return res, err
+		}
+		setStatus(trade.StatusHalted)
+		res.Message = q.Message
+		logger.Info("trading halted; order waits", "retryIn", haltRetryInterval)
+		if waitOrCancel(ctx, cancelCh, haltRetryInterval) {
+			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
+		}
 	}
 	res.BrokerOrderID = sub.BrokerOrderID
 	setStatus(trade.StatusSubmitted)
@@ -199,8 +240,16 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		return res, nil
 	}
 
-	// 5. PlaceStopLoss: broker-native stop for an opening trade.
-	if opensPosition(in.Signal) {
+	// 5. PlaceStopLoss: the position's broker-native stop, placed after an
+	// opening fill; since versionRiskGuard also amended after any fill that
+	// changed the position (cancelled when it closed), while the account
+	// guard is told about the fill (it checks the equity at once).
+	lifecycle := workflow.GetVersion(ctx, versionRiskGuard, workflow.DefaultVersion, 1)
+	var guardTold workflow.Future
+	if lifecycle >= 1 {
+		guardTold = startEnsureGuard(ctx, prep.ConnectionID, in.UserID)
+	}
+	if opensPosition(in.Signal) || lifecycle >= 1 {
 		var sl StopLossResult
 		slCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: submitTimeout,
@@ -220,7 +269,95 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			res.Message = "Order filled, but the stop-loss could not be placed: " + messageOf(err)
 		}
 	}
+	if guardTold != nil {
+		if err := guardTold.Get(ctx, nil); err != nil {
+			logger.Warn("account guard not signalled", "error", err)
+		}
+	}
 	return res, nil
+}
+
+// transient reports whether a submit failure left it unknown whether the
+// broker got the order (no answer, or a refusal to answer now).
+func transient(kind string) bool {
+	return kind == string(broker.KindUnavailable) || kind == string(broker.KindRateLimited)
+}
+
+// confirmSubmission waits submitGrace, then asks the broker (retrying until
+// it answers, for up to 15 minutes) whether the entry order is there; found
+// orders are recorded as submitted and returned in sub.
+func confirmSubmission(ctx workflow.Context, tradeID, clientOrderID string, sub *SubmitResult) (bool, error) {
+	if err := workflow.Sleep(ctx, submitGrace); err != nil {
+		return false, err
+	}
+	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    20 * time.Second,
+		ScheduleToCloseTimeout: 15 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			NonRetryableErrorTypes: []string{string(broker.KindAuthFailed), "TRADE_CLOSED"},
+		},
+	})
+	var cr ConfirmResult
+	if err := workflow.ExecuteActivity(cctx, ActConfirmSubmit, SubmitInput{TradeID: tradeID, ClientOrderID: clientOrderID}).Get(ctx, &cr); err != nil {
+		return false, err
+	}
+	if cr.Found {
+		*sub = cr.Submit
+	}
+	return cr.Found, nil
+}
+
+// waitOrCancel sleeps d (at least a second) on a durable timer and reports
+// whether a cancel signal arrived first.
+func waitOrCancel(ctx workflow.Context, cancelCh workflow.ReceiveChannel, d time.Duration) bool {
+	if d < time.Second {
+		d = time.Second
+	}
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	cancelled := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) {})
+	sel.AddReceive(cancelCh, func(c workflow.ReceiveChannel, more bool) {
+		c.Receive(ctx, nil)
+		cancelled = true
+	})
+	sel.Select(ctx)
+	cancelTimer()
+	return cancelled
+}
+
+// ensureGuard signals the account guard of the connection (starting it if
+// needed) and waits. Best effort: the guard also polls on its own.
+func ensureGuard(ctx workflow.Context, connectionID, userID string) {
+	if f := startEnsureGuard(ctx, connectionID, userID); f != nil {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("account guard not signalled", "error", err)
+		}
+	}
+}
+
+// startEnsureGuard starts the EnsureGuard activity; nil without a
+// connection.
+func startEnsureGuard(ctx workflow.Context, connectionID, userID string) workflow.Future {
+	if connectionID == "" {
+		return nil
+	}
+	gctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	})
+	return workflow.ExecuteActivity(gctx, ActEnsureGuard, GuardRef{ConnectionID: connectionID, UserID: userID})
+}
+
+// lossRule reports whether a risk rejection code comes from the daily loss
+// rules (which the account guard enforces).
+func lossRule(code string) bool {
+	switch code {
+	case risk.CodeDailyLossLimit, risk.CodeCircuitBreaker, risk.CodeAccountLocked:
+		return true
+	}
+	return false
 }
 
 func cancelQueued(ctx, bookCtx workflow.Context, in TradeInput, res *TradeResult, setStatus func(trade.Status)) (TradeResult, error) {

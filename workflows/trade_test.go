@@ -32,6 +32,9 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActCancelRemainder, func(context.Context, TradeRef) (FillResult, error) { return FillResult{}, nil })
 	reg(ActPlaceStopLoss, func(context.Context, TradeRef) (StopLossResult, error) { return StopLossResult{}, nil })
 	reg(ActRecordFailure, func(context.Context, FailureInput) error { return nil })
+	reg(ActMarkHalted, func(context.Context, HaltInput) (QueueResult, error) { return QueueResult{}, nil })
+	reg(ActEnsureGuard, func(context.Context, GuardRef) error { return nil })
+	reg(ActConfirmSubmit, func(context.Context, SubmitInput) (ConfirmResult, error) { return ConfirmResult{}, nil })
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
@@ -81,6 +84,7 @@ func TestTradeWorkflow_HappyPath(t *testing.T) {
 	}).Once()
 	env.OnActivity(ActAwaitFill, mock.Anything, mock.Anything).Return(filled, nil).Once()
 	env.OnActivity(ActPlaceStopLoss, mock.Anything, TradeRef{TradeID: "t1"}).Return(StopLossResult{Placed: true, StopPrice: decimal.RequireFromString("176.40")}, nil).Once()
+	env.OnActivity(ActEnsureGuard, mock.Anything, GuardRef{ConnectionID: "c1", UserID: "u1"}).Return(nil).Once()
 
 	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
 	r := result(t, env)
@@ -137,6 +141,7 @@ func TestTradeWorkflow_BrokerUnavailableThreeTimesGivesUp(t *testing.T) {
 	msg := "Schwab temporarily unavailable. Order not submitted."
 	unavailable := temporal.NewApplicationError(msg, string(broker.KindUnavailable))
 	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).Return(SubmitResult{}, unavailable).Times(3)
+	env.OnActivity(ActConfirmSubmit, mock.Anything, mock.Anything).Return(ConfirmResult{}, nil).Once()
 	env.OnActivity(ActRecordFailure, mock.Anything, FailureInput{TradeID: "t1", Kind: string(broker.KindUnavailable), Message: msg}).Return(nil).Once()
 
 	env.ExecuteWorkflow(TradeWorkflowName, buyInput())

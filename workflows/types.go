@@ -30,6 +30,8 @@ const (
 	ActCancelRemainder = "CancelRemainder"
 	ActPlaceStopLoss   = "PlaceStopLoss"
 	ActRecordFailure   = "RecordFailure"
+	ActMarkHalted      = "MarkHalted"
+	ActConfirmSubmit   = "ConfirmSubmission"
 )
 
 // TradeInput starts a TradeWorkflow. It carries no secret: credentials are
@@ -79,8 +81,10 @@ type PrepareInput struct {
 
 // PrepareResult is PrepareOrder's decision.
 type PrepareResult struct {
-	Rejected      bool              `json:"rejected"`
-	Message       string            `json:"message,omitempty"` // why rejected, or the sizing note
+	Rejected bool   `json:"rejected"`
+	Message  string `json:"message,omitempty"` // why rejected, or the sizing note
+	// Code is the risk rejection code (risk.Code*) when Rejected by a rule.
+	Code          string            `json:"code,omitempty"`
 	ConnectionID  string            `json:"connectionId"`
 	Broker        string            `json:"broker"`
 	AssetClass    signal.AssetClass `json:"assetClass"`
@@ -148,4 +152,17 @@ type StopLossResult struct {
 	StopPrice   decimal.Decimal `json:"stopPrice"`
 	BrokerOrder string          `json:"brokerOrderId,omitempty"`
 	Message     string          `json:"message,omitempty"`
+}
+
+// HaltInput records that the trade waits for a trading halt to end.
+type HaltInput struct {
+	TradeID string `json:"tradeId"`
+	// Message is the broker's trader-facing reason.
+	Message string `json:"message"`
+}
+
+// ConfirmResult says whether an unacknowledged entry order is at the broker.
+type ConfirmResult struct {
+	Found  bool         `json:"found"`
+	Submit SubmitResult `json:"submit"`
 }

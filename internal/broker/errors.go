@@ -20,6 +20,10 @@ const (
 	KindRejected          Kind = "ORDER_REJECTED"
 	KindNotFound          Kind = "NOT_FOUND"
 	KindInvalidOrder      Kind = "INVALID_ORDER" // precision, min notional, bad parameters
+	// KindHalted: trading in the symbol is halted (exchange halt or LULD
+	// pause). Not retried as such: the trade waits in market_halted and is
+	// submitted again when trading resumes.
+	KindHalted Kind = "MARKET_HALTED"
 )
 
 // Retryable reports whether an operation that failed with this kind may

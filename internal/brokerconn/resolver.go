@@ -2,7 +2,10 @@
 // it loads the row (scoped to its owner), decrypts the credentials with the
 // vault, builds the adapter through the broker registry and caches it so the
 // adapter's per-credential rate limiter survives between activities. It also
-// routes a signal to the trader's connection for its asset class.
+// routes a signal to the trader's connection for its asset class, and runs
+// a connection's life (Service): connecting with credentials checked at the
+// broker, Schwab's OAuth consent, disconnecting, default brokers per asset
+// class and health checks.
 package brokerconn
 
 import (

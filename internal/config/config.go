@@ -97,6 +97,10 @@ type Config struct {
 	DataDir string
 
 	ShutdownTimeout time.Duration
+
+	// GuardPoll is the account guard's interval between checks of an
+	// account (RISK_GUARD_POLL, default 30s).
+	GuardPoll time.Duration
 }
 
 // EmbeddedTemporal reports whether `tradeexec dev` should start the Temporal
@@ -125,6 +129,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.schwab()
 	l.billing()
 	l.shutdown()
+	l.risk()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}

@@ -31,6 +31,15 @@ const (
 	EventStateSync            = "state.sync"
 	EventConnectionAuthorized = "connection.authorized"
 	EventTokenExpiring        = "token.expiring"
+
+	// Broker connections (internal/brokerconn): a new connection confirmed
+	// or refused, one disconnected, a health check that failed, and the
+	// first successful check after a failure.
+	EventConnectionConnected    = "connection.connected"
+	EventConnectionFailed       = "connection.failed"
+	EventConnectionDisconnected = "connection.disconnected"
+	EventConnectionUnhealthy    = "connection.unhealthy"
+	EventConnectionRecovered    = "connection.recovered"
 )
 
 // Paging limits of EventsSince.
@@ -95,6 +104,13 @@ func AppendEvent(tx *gorm.DB, userID, eventType string, payload any) (schema.Out
 	}
 	if res.RowsAffected != 1 {
 		return schema.OutboxEvent{}, errors.New("realtime: event sequence moved during append")
+	}
+	if store.DialectOf(db) == store.Postgres {
+		// Delivered to every listening api replica when tx commits (and
+		// never if it rolls back); PostgreSQL folds repeats within a tx.
+		if err := db.Exec(notifySQL, Notice{Kind: NoticeEvents, UserID: userID}.encode()).Error; err != nil {
+			return schema.OutboxEvent{}, fmt.Errorf("realtime: notify: %w", err)
+		}
 	}
 	return ev, nil
 }

@@ -134,3 +134,77 @@ func baseAsset(symbol string) string {
 	}
 	return symbol
 }
+
+// SPEC edge case 6: conflicting directions within the window.
+func msgConflictingSignal(symbol string, existing, incoming signal.Side) string {
+	return fmt.Sprintf("Conflicting signals for %s within %d seconds: a %s is already being executed, so this %s was not placed.",
+		symbol, int(ConcurrentWindow.Seconds()), existing, incoming)
+}
+
+// SPEC edge case 6: same direction within the window.
+func msgCombined(symbol string, side signal.Side, n int) string {
+	what := "signal"
+	if n > 1 {
+		what = "signals"
+	}
+	return fmt.Sprintf("Combined with %d earlier %s %s for %s within %d seconds; the max position rule applies to the total.",
+		n, side, what, symbol, int(ConcurrentWindow.Seconds()))
+}
+
+// HaltedMessage tells the trader an order waits for a trading halt to end
+// (SPEC edge case 1).
+func HaltedMessage(symbol string) string {
+	return fmt.Sprintf("Trading in %s is halted. The order is waiting (market_halted) and will be sent automatically when trading resumes.", symbol)
+}
+
+// PositionsClosedMessage reports the orders that closed the positions of
+// an account stopped by its loss rules.
+func PositionsClosedMessage(orders []CloseOrder) string {
+	if len(orders) == 0 {
+		return "No open positions to close."
+	}
+	parts := make([]string, len(orders))
+	for i, o := range orders {
+		verb := "sold"
+		if o.Side == signal.SideBuy {
+			verb = "bought back"
+		}
+		what := quantityText(o.Quantity, o.AssetClass, o.Symbol)
+		if o.AssetClass != signal.AssetCrypto {
+			what += " of " + o.Symbol
+		}
+		parts[i] = verb + " " + what
+	}
+	return "Open positions closed: " + strings.Join(parts, ", ") + "."
+}
+
+// PositionsCloseDeferredMessage: a close could not be sent because the
+// market is closed; the guard sends it at the open.
+func PositionsCloseDeferredMessage(symbol string) string {
+	return fmt.Sprintf("The %s position will be closed when the market opens.", symbol)
+}
+
+// StopPlacedMessage announces a protective stop: "Stop-loss placed: sell 5
+// AAPL @ $176.40". verb is placed, amended or placed again.
+func StopPlacedMessage(verb, symbol string, s Stop) string {
+	if s.TrailPercent.IsPositive() {
+		return fmt.Sprintf("Stop-loss %s: %s %s %s, trailing %s%% (now %s)", verb, s.Side, s.Quantity, symbol,
+			formatPercent(s.TrailPercent), FormatPrice(s.StopPrice))
+	}
+	return fmt.Sprintf("Stop-loss %s: %s %s %s @ %s", verb, s.Side, s.Quantity, symbol, FormatPrice(s.StopPrice))
+}
+
+// StopCancelledMessage: the position is closed, its stop cancelled.
+func StopCancelledMessage(symbol string) string {
+	return fmt.Sprintf("Stop-loss cancelled: the %s position is closed.", symbol)
+}
+
+// StopTriggeredMessage: the broker executed the stop.
+func StopTriggeredMessage(symbol string, qty decimal.Decimal) string {
+	return fmt.Sprintf("Stop-loss triggered: %s %s closed by the broker.", qty, symbol)
+}
+
+// UnlockedMessage tells the trader an administrator unlocked the account.
+func UnlockedMessage() string {
+	return "Your account was reviewed and unlocked. Trading is enabled again."
+}

@@ -10,6 +10,9 @@ const (
 	CodeDailyLossLimit          = "DAILY_LOSS_LIMIT"
 	CodeCircuitBreaker          = "CIRCUIT_BREAKER"
 	CodeAccountLocked           = "ACCOUNT_LOCKED"
+	// CodeConflictingSignal: a signal for the other side of the same
+	// symbol arrived less than ConcurrentWindow earlier (SPEC edge case 6).
+	CodeConflictingSignal = "CONFLICTING_SIGNAL"
 	// CodeInvalidOrder: the order cannot be sized (no price, quantity not
 	// positive or rounding to zero, percent out of range, no position).
 	CodeInvalidOrder = "INVALID_ORDER"

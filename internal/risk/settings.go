@@ -16,11 +16,14 @@ type Settings struct {
 	CircuitBreakerPct    decimal.Decimal `json:"circuitBreakerPct"`
 	StopLossPct          decimal.Decimal `json:"stopLossPct"`
 	ExtendedHours        bool            `json:"extendedHours"`
+	// TrailingStop makes the automatic stop-loss a trailing stop that
+	// follows the price at StopLossPct instead of a fixed stop price.
+	TrailingStop bool `json:"trailingStop"`
 }
 
 // DefaultSettings are the rules of a new account: 10% max position, -5% daily
 // loss limit, no amount limit, -8% circuit breaker, 2% stop loss, regular
-// hours only (SPEC FR-005..FR-007, edge case 4).
+// hours only, fixed (not trailing) stops (SPEC FR-005..FR-007, edge case 4).
 func DefaultSettings() Settings {
 	return Settings{
 		MaxPositionPct:       decimal.NewFromInt(10),
@@ -29,6 +32,7 @@ func DefaultSettings() Settings {
 		CircuitBreakerPct:    decimal.NewFromInt(8),
 		StopLossPct:          decimal.NewFromInt(2),
 		ExtendedHours:        false,
+		TrailingStop:         false,
 	}
 }
 

@@ -304,3 +304,109 @@ func orderTypeWords(ot OrderType) string {
 		return string(ot)
 	}
 }
+
+// --- Discord free-form layout ---
+
+const freeformUsage = `e.g. "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500"`
+
+func errFreeformEncoding() *ParseError {
+	return perr("message", "is not valid text")
+}
+
+func errFreeformUnknownWord(got string) *ParseError {
+	return perr("message", "unknown word "+echo(got)+"; write the signal as symbol, side, Entry, SL and TP, "+freeformUsage)
+}
+
+func errFreeformNumber(got string) *ParseError {
+	return perr("message", "is not a number: "+echo(got))
+}
+
+func errFreeformLeverage(got string) *ParseError {
+	return perr("message", "leverage and margin ("+echo(got)+") are not supported; signals are executed spot only")
+}
+
+func errFreeformFutures(got string) *ParseError {
+	return perr("message", "futures and perpetual contracts ("+echo(got)+") are not supported; signals are executed spot only")
+}
+
+func errFreeformStrayShare(got string) *ParseError {
+	return perr("tp", "the share "+echo(got)+" must follow a target price, e.g. TP1 43000 (50%)")
+}
+
+func errFreeformStrayNumber(got string) *ParseError {
+	return perr("message", "unexpected number "+echo(got)+"; a number follows its label, e.g. Entry 42000, SL 41000, TP1 43000")
+}
+
+func errFreeformBothSides(first, second string) *ParseError {
+	return perr("side", "is given both as "+echo(first)+" and "+echo(second)+"; a signal is either long or short")
+}
+
+func errFreeformTwoSymbols(first, second string) *ParseError {
+	return perr("symbol", "two symbols "+echo(first)+" and "+echo(second)+"; a signal names one")
+}
+
+func errFreeformValueMissing(field, after, example string) *ParseError {
+	return perr(field, "value is missing after "+echo(after)+", e.g. "+example)
+}
+
+func errFreeformZoneOrder(lo, hi string) *ParseError {
+	return perr("entry", "zone "+lo+"-"+hi+" must go from the lower to the higher price")
+}
+
+func errFreeformShareRange(got string) *ParseError {
+	return perr("tp", "share "+echo(got)+" must be a percentage greater than 0 and at most 100")
+}
+
+func errFreeformTooManyTargets(max int) *ParseError {
+	return perr("tp", fmt.Sprintf("at most %d targets", max))
+}
+
+func errFreeformMixedTargets() *ParseError {
+	return perr("tp", "use either numbered targets (TP1, TP2) or one TP list, not both")
+}
+
+func errFreeformTargetNumber(got, want int) *ParseError {
+	return perr("tp", fmt.Sprintf("TP%d comes where TP%d is expected; number targets TP1, TP2, ... in order", got, want))
+}
+
+func errFreeformNoSymbol() *ParseError {
+	return perr("symbol", "is missing; name one, e.g. $TSLA, AAPL or BTC/USDT")
+}
+
+func errFreeformNoSide() *ParseError {
+	return perr("side", "is missing; say LONG or SHORT (or BUY or SELL)")
+}
+
+func errFreeformSharesSum(got string) *ParseError {
+	return perr("tp", "target shares must add up to 100%, got "+got)
+}
+
+func errFreeformSomeShares() *ParseError {
+	return perr("tp", "give a share for every target, e.g. TP1 43000 (50%) TP2 44500 (50%), or for none (equal shares)")
+}
+
+func errFreeformNotWithClose(field string) *ParseError {
+	return perr(field, "cannot be used with CLOSE")
+}
+
+func errFreeformCloseSize() *ParseError {
+	return perr("size", "with CLOSE only a quantity is allowed, together with LONG or SHORT, e.g. CLOSE LONG $TSLA Size 5")
+}
+
+func errFreeformTargetsOrder(prev, next string, side Side) *ParseError {
+	if side == SideBuy {
+		return perr("tp", "targets must rise for a long: "+echo(next)+" comes after "+echo(prev))
+	}
+	return perr("tp", "targets must fall for a short: "+echo(next)+" comes after "+echo(prev))
+}
+
+func errFreeformTargetKinds() *ParseError {
+	return perr("tp", "targets must all be prices or all be percentages")
+}
+
+func errFreeformStopBeyondTarget(sl, target string, side Side) *ParseError {
+	if side == SideBuy {
+		return perr("sl", sl+" must be below every target for a long (target "+target+")")
+	}
+	return perr("sl", sl+" must be above every target for a short (target "+target+")")
+}

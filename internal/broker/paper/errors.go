@@ -30,8 +30,8 @@ func storeErr(accountID string, err error) error {
 	case errors.As(err, &be):
 		return err
 	case errors.Is(err, ErrAccountNotFound):
-		return broker.NewError(Name, broker.KindAuthFailed,
-			fmt.Sprintf("paper account %s does not exist", printable(accountID)), err)
+		// The account id works as the connection's credential: never in a message.
+		return broker.NewError(Name, broker.KindAuthFailed, "paper account does not exist", err)
 	default:
 		return broker.NewError(Name, broker.KindUnavailable, "paper account store is unavailable", err)
 	}

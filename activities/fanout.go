@@ -1,0 +1,347 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/intake"
+	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/realtime"
+	"github.com/tradeexec/tradeexec/internal/risk"
+	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// Signals is the activity struct of the channel-signal fan-out
+// (workflows.SignalWorkflow): FanoutPage records a page of followers'
+// trades, FinishSignal records the outcome and queues the channel summary.
+type Signals struct {
+	DB  *gorm.DB
+	Log *zap.Logger
+	// Now is the clock (UTC); nil means time.Now.
+	Now func() time.Time
+	// Committed is called after a transaction that wrote outbox events for
+	// userID has committed; may be nil.
+	Committed func(userID string)
+}
+
+func (a *Signals) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (a *Signals) log() *zap.Logger {
+	if a.Log == nil {
+		return zap.NewNop()
+	}
+	return a.Log
+}
+
+// maxFanoutPage bounds a page whatever the workflow asks.
+const maxFanoutPage = 500
+
+// follower is one subscriber of the page with what eligibility needs.
+type follower struct {
+	sub        schema.SourceSubscription
+	user       schema.User
+	maxPosPct  decimal.Decimal
+	brokers    []string // active connection types
+	hasAccount bool
+}
+
+// FanoutPage takes the next page of the source's active followers (by user
+// id after the cursor), skips those who cannot trade (inactive plan, no
+// broker for the asset class, a size that rounds to zero) with a reason,
+// and records one signal row + trade row per follower and leg through
+// intake (one transaction, idempotent: a retried page returns the same
+// trades). It starts no workflow: the SignalWorkflow starts the trades.
+func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) (workflows.FanoutPageResult, error) {
+	var out workflows.FanoutPageResult
+	if len(in.Legs) == 0 {
+		return out, temporal.NewNonRetryableApplicationError("signal has no legs", "INVALID_SIGNAL", nil)
+	}
+	limit := in.Limit
+	if limit <= 0 || limit > maxFanoutPage {
+		limit = workflows.DefaultFanoutPageSize
+	}
+	src, err := sources.Get(ctx, a.DB, in.SourceID)
+	if errors.Is(err, sources.ErrSourceNotFound) {
+		// The provider deleted the source meanwhile: nobody left to trade.
+		out.Done = true
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	page, err := a.loadFollowers(ctx, in.SourceID, in.After, limit)
+	if err != nil {
+		return out, err
+	}
+	out.Done = len(page) < limit
+	if len(page) > 0 {
+		out.Next = page[len(page)-1].sub.UserID
+	}
+
+	var reqs []intake.Request
+	for _, f := range page {
+		legReqs, skip := followerRequests(f, in.MessageID, in.Legs)
+		if skip != "" {
+			// A retried page must not strand a trade an earlier attempt
+			// recorded before the follower became ineligible: such trades
+			// are started (their own risk check decides).
+			existing, err := a.existingTrades(ctx, f.sub.UserID, in.MessageID, in.Legs)
+			if err != nil {
+				return out, err
+			}
+			if len(existing) == 0 {
+				out.Skipped = append(out.Skipped, workflows.FanoutSkip{UserID: f.sub.UserID, Reason: skip})
+				continue
+			}
+			out.Trades = append(out.Trades, existing...)
+			continue
+		}
+		reqs = append(reqs, legReqs...)
+	}
+
+	if len(reqs) > 0 {
+		svc := &intake.Service{DB: a.DB, Committed: a.Committed, Now: a.Now}
+		results, err := svc.Record(ctx, reqs)
+		if err != nil {
+			return out, err
+		}
+		for i, r := range results {
+			out.Trades = append(out.Trades, workflows.FanoutTrade{
+				UserID: reqs[i].UserID, TradeID: r.TradeID, SignalID: r.SignalID, WorkflowID: r.WorkflowID, Signal: reqs[i].Signal,
+			})
+		}
+	}
+	if err := a.recordSkips(ctx, src, in.MessageID, out.Skipped); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// followerRequests builds one intake request per leg for an eligible
+// follower, or says why the follower is skipped.
+func followerRequests(f follower, messageID string, legs []signal.Leg) ([]intake.Request, string) {
+	if reason := eligibility(f, legs); reason != "" {
+		return nil, reason
+	}
+	reqs := make([]intake.Request, 0, len(legs))
+	for _, leg := range legs {
+		sig, err := sources.FollowerSignal(leg, sources.SizingOf(f.sub), f.maxPosPct, f.sub.Shadow)
+		if err != nil {
+			return nil, skipReason(err)
+		}
+		sig.ExternalID = followerExternalID(f.sub.UserID, messageID, leg.Key)
+		reqs = append(reqs, intake.Request{UserID: f.sub.UserID, Signal: sig})
+	}
+	return reqs, ""
+}
+
+// existingTrades returns the trades already recorded for a follower's copy
+// of the message.
+func (a *Signals) existingTrades(ctx context.Context, userID, messageID string, legs []signal.Leg) ([]workflows.FanoutTrade, error) {
+	ext := make([]string, len(legs))
+	for i, l := range legs {
+		ext[i] = followerExternalID(userID, messageID, l.Key)
+	}
+	var sigs []schema.Signal
+	if err := a.DB.WithContext(ctx).Where("source = ? AND external_id IN ?", string(signal.SourceDiscord), ext).
+		Order("external_id").Find(&sigs).Error; err != nil {
+		return nil, err
+	}
+	var out []workflows.FanoutTrade
+	for _, sg := range sigs {
+		var t schema.Trade
+		err := a.DB.WithContext(ctx).Where("signal_id = ? AND user_id = ?", sg.ID, userID).First(&t).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var parsed signal.Signal
+		if err := json.Unmarshal([]byte(sg.Payload), &parsed); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("stored signal is unreadable", "CORRUPT_SIGNAL", err)
+		}
+		out = append(out, workflows.FanoutTrade{UserID: userID, TradeID: t.ID, SignalID: sg.ID, WorkflowID: t.WorkflowID, Signal: parsed})
+	}
+	return out, nil
+}
+
+// followerExternalID is the de-duplication key of one follower's copy of
+// one leg: "<userID>:<messageID>" or "<userID>:<messageID>/tp2".
+func followerExternalID(userID, messageID, legKey string) string {
+	id := userID + ":" + messageID
+	if legKey != "" {
+		id += "/" + legKey
+	}
+	return id
+}
+
+func (a *Signals) loadFollowers(ctx context.Context, sourceID, after string, limit int) ([]follower, error) {
+	db := a.DB.WithContext(ctx)
+	var subs []schema.SourceSubscription
+	if err := db.Where("source_id = ? AND active = ? AND user_id > ?", sourceID, true, after).
+		Order("user_id").Limit(limit).Find(&subs).Error; err != nil {
+		return nil, err
+	}
+	if len(subs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(subs))
+	for i, s := range subs {
+		ids[i] = s.UserID
+	}
+	var users []schema.User
+	if err := db.Where("id IN ?", ids).Find(&users).Error; err != nil {
+		return nil, err
+	}
+	var settings []schema.RiskSettings
+	if err := db.Select("user_id", "max_position_pct").Where("user_id IN ?", ids).Find(&settings).Error; err != nil {
+		return nil, err
+	}
+	var conns []schema.BrokerConnection
+	if err := db.Select("user_id", "broker_type").Where("user_id IN ? AND is_active = ?", ids, true).Find(&conns).Error; err != nil {
+		return nil, err
+	}
+	byUser := make(map[string]*follower, len(subs))
+	out := make([]follower, len(subs))
+	def := risk.DefaultSettings().MaxPositionPct
+	for i, s := range subs {
+		out[i] = follower{sub: s, maxPosPct: def}
+		byUser[s.UserID] = &out[i]
+	}
+	for _, u := range users {
+		byUser[u.ID].user, byUser[u.ID].hasAccount = u, true
+	}
+	for _, rs := range settings {
+		byUser[rs.UserID].maxPosPct = rs.MaxPositionPct
+	}
+	for _, c := range conns {
+		f := byUser[c.UserID]
+		f.brokers = append(f.brokers, c.BrokerType)
+	}
+	return out, nil
+}
+
+// eligibility says why a follower cannot take the signal ("" when they
+// can): no active plan, or no active broker connection that trades every
+// leg's asset class (a paper account in shadow mode).
+func eligibility(f follower, legs []signal.Leg) string {
+	if !f.hasAccount {
+		return "Your tradeexec account no longer exists."
+	}
+	switch f.user.SubscriptionStatus {
+	case "active", "trial":
+	default:
+		return "Your subscription is not active, so signals you follow are not executed. Renew your plan in Settings → Billing."
+	}
+	for _, leg := range legs {
+		class := leg.Signal.AssetClass
+		if f.sub.Shadow {
+			if !hasBroker(f.brokers, "paper", class) {
+				return "Shadow mode trades on a paper account, and you have none. Add the paper broker in Settings → Brokers."
+			}
+			continue
+		}
+		if !hasBroker(f.brokers, leg.Signal.Broker, class) {
+			what := "stocks"
+			if class == signal.AssetCrypto {
+				what = "crypto"
+			}
+			if leg.Signal.Broker != "" {
+				return fmt.Sprintf("This signal is for %s and you have no active connection to it. Connect it in Settings → Brokers.", leg.Signal.Broker)
+			}
+			return fmt.Sprintf("No active broker connection for %s. Connect one in Settings → Brokers.", what)
+		}
+	}
+	return ""
+}
+
+func hasBroker(brokers []string, want string, class signal.AssetClass) bool {
+	for _, b := range brokers {
+		if (want == "" || b == want) && brokerconn.Supports(b, class) {
+			return true
+		}
+	}
+	return false
+}
+
+// skipReason words a sizing refusal for the trader.
+func skipReason(err error) string {
+	if e, ok := sources.AsError(err); ok {
+		return e.Message
+	}
+	var pe *signal.ParseError
+	if errors.As(err, &pe) {
+		return "Your sizing makes this signal invalid (" + pe.Error() + ")."
+	}
+	return "Your copy of this signal could not be sized."
+}
+
+// recordSkips writes, once per follower and message, the audit entry, the
+// dashboard event and (when the trader has Discord linked and wants it)
+// the DM of a skipped follower.
+func (a *Signals) recordSkips(ctx context.Context, src sources.Source, messageID string, skips []workflows.FanoutSkip) error {
+	var woken []string
+	for _, s := range skips {
+		fresh := false
+		err := store.InTx(ctx, a.DB, func(tx *gorm.DB) error {
+			fresh = false
+			var n int64
+			if err := tx.Model(&schema.AuditLog{}).Where("user_id = ? AND action = ? AND resource_id = ?",
+				s.UserID, sources.ActionSignalSkipped, messageID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			now := a.now()
+			if _, err := audit.Append(tx, audit.Entry{
+				UserID: s.UserID, Action: sources.ActionSignalSkipped, ResourceType: "Signal", ResourceID: messageID,
+				Status: audit.StatusFailure, ErrorMessage: s.Reason, At: now,
+				Details: map[string]any{"sourceId": src.ID, "source": src.Name, "messageId": messageID},
+			}); err != nil {
+				return err
+			}
+			if _, err := realtime.AppendEvent(tx, s.UserID, sources.EventSignalSkipped, map[string]any{
+				"sourceId": src.ID, "source": src.Name, "messageId": messageID, "reason": s.Reason,
+			}); err != nil {
+				return err
+			}
+			fresh = true
+			return queueSkipDM(ctx, tx, src, messageID, s, now)
+		})
+		if err != nil {
+			return err
+		}
+		if fresh {
+			woken = append(woken, s.UserID)
+		}
+	}
+	for _, u := range woken {
+		if a.Committed != nil {
+			a.Committed(u)
+		}
+	}
+	if len(skips) > 0 {
+		a.log().Info("followers skipped", zap.String("message_id", messageID), zap.Int("skipped", len(skips)))
+	}
+	return nil
+}

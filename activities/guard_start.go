@@ -1,0 +1,110 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// guardStartPage is how many connections StartGuards looks at per query.
+const guardStartPage = 200
+
+func (g *Guard) poll() time.Duration {
+	if g.Poll > 0 {
+		return g.Poll
+	}
+	return workflows.DefaultGuardPoll
+}
+
+func (g *Guard) options(connectionID string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:        workflows.GuardWorkflowID(connectionID),
+		TaskQueue: g.TaskQueue,
+		// One guard per connection: a running one is used, a finished one
+		// (connection disconnected, then connected again) is started anew.
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}
+}
+
+// EnsureGuard tells the connection's guard to check the account now,
+// starting the guard when it is not running (signal-with-start). The trade
+// path calls it after every fill and after a refusal by the loss rules.
+func (g *Guard) EnsureGuard(ctx context.Context, in workflows.GuardRef) error {
+	opts := g.options(in.ConnectionID)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
+	_, err := g.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalGuardCheck, nil, opts, workflows.AccountGuardWorkflowName,
+		workflows.GuardInput{ConnectionID: in.ConnectionID, UserID: in.UserID, Poll: g.poll()})
+	return err
+}
+
+// StartGuards starts the guard (g's task queue and poll) of every active
+// connection whose guard has not looked at its account for three poll
+// intervals (or ever): at worker start, and then periodically, so a new
+// connection, or one whose guard ended, is watched without waiting for its
+// first fill. Starting a guard that runs is a no-op. It returns how many
+// it started or found running.
+func StartGuards(ctx context.Context, g *Guard) (int, error) {
+	db := g.Trading.DB.WithContext(ctx)
+	stale := g.Trading.now().Add(-3 * g.poll())
+	started, after := 0, ""
+	for {
+		var conns []schema.BrokerConnection
+		if err := db.Select("id", "user_id").Where("is_active = ? AND id > ?", true, after).Order("id").Limit(guardStartPage).Find(&conns).Error; err != nil {
+			return started, err
+		}
+		if len(conns) == 0 {
+			return started, nil
+		}
+		ids := make([]string, len(conns))
+		for i, c := range conns {
+			ids[i] = c.ID
+		}
+		fresh := map[string]bool{}
+		var recent []string
+		if err := db.Model(&schema.RiskGuard{}).Where("connection_id IN ? AND observed_at > ?", ids, stale).Pluck("connection_id", &recent).Error; err != nil {
+			return started, err
+		}
+		for _, id := range recent {
+			fresh[id] = true
+		}
+		for _, c := range conns {
+			if fresh[c.ID] {
+				continue
+			}
+			if _, err := g.Temporal.ExecuteWorkflow(ctx, g.options(c.ID), workflows.AccountGuardWorkflowName,
+				workflows.GuardInput{ConnectionID: c.ID, UserID: c.UserID, Poll: g.poll()}); err != nil {
+				return started, err
+			}
+			started++
+		}
+		after = conns[len(conns)-1].ID
+	}
+}
+
+// RunGuardStarter calls StartGuards now and then every interval until ctx
+// ends; failures are logged and retried at the next interval. (Functions,
+// not methods: every exported method of Guard is registered as an
+// activity.)
+func RunGuardStarter(ctx context.Context, g *Guard, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := StartGuards(ctx, g); err != nil && ctx.Err() == nil {
+			g.Trading.log().Warn("account guards: start", zap.Error(err))
+		} else if n > 0 {
+			g.Trading.log().Info("account guards started", zap.Int("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

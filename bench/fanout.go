@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/bot"
+	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/broker/paper"
+	"github.com/tradeexec/tradeexec/internal/discordfake"
+	"github.com/tradeexec/tradeexec/internal/risk"
+	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/trade"
+	"github.com/tradeexec/tradeexec/internal/vault"
+	"github.com/tradeexec/tradeexec/schema"
+)
+
+// fanoutRows measures DESIGN §6 "one signal fanned out to 1,000 followers,
+// all orders accepted": a provider posts one message in a registered
+// channel of a local fake Discord; the bot starts the SignalWorkflow, which
+// records the followers' trades in pages and starts one TradeWorkflow each
+// on the worker built by app.Start; the clock stops when the paper broker
+// has accepted every follower's order. It reports the total and each
+// follower's latency (message posted → that order accepted).
+func fanoutRows(ctx context.Context, dir, temporalAddr string, followers int) []row {
+	f, err := newFanoutEnv(ctx, dir, temporalAddr)
+	must(err)
+	defer f.close()
+
+	// Warm-up: one follower of a second channel, one signal.
+	warm := f.channelSource(ctx, "warm-up")
+	w := f.followers(ctx, warm, 1)
+	start := time.Now()
+	f.fake.Post(warm.ChannelID, f.provider, "/buy AAPL 1")
+	if _, missing := f.waitAccepted(w, start, 60*time.Second); missing > 0 {
+		must(fmt.Errorf("fan-out warm-up: the order was not accepted"))
+	}
+
+	src := f.channelSource(ctx, "signals")
+	ids := f.followers(ctx, src, followers)
+	start = time.Now()
+	f.fake.Post(src.ChannelID, f.provider, "/buy AAPL 1")
+	lat, missing := f.waitAccepted(ids, start, 120*time.Second)
+	total := time.Since(start)
+	if len(lat) > 0 {
+		total = lat[len(lat)-1]
+	}
+	return []row{
+		stats(fmt.Sprintf("1 channel signal → %d followers: order accepted, per follower", followers), lat,
+			fmt.Sprintf("all accepted in %.2f s, %d not accepted", total.Seconds(), missing), "all ≤ 15 s"),
+	}
+}
+
+// fanoutEnv is a system of its own (database file, task queue, worker,
+// bot) next to the trade-path benchmark's.
+type fanoutEnv struct {
+	db       *gorm.DB
+	temporal client.Client
+	engine   *paper.Engine
+	keyring  *vault.Keyring
+	stack    *app.Stack
+	bot      *bot.Bot
+	fake     *discordfake.Server
+	cancel   context.CancelFunc
+	guild    string
+	provider string
+	owner    string
+
+	mu       sync.Mutex
+	accepted map[string]time.Time // client order id → accepted at
+}
+
+func newFanoutEnv(ctx context.Context, dir, temporalAddr string) (*fanoutEnv, error) {
+	db, dialect, err := store.Open(ctx, "sqlite://"+dir+"/fanout.db", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := schema.Migrate(ctx, db, dialect); err != nil {
+		return nil, err
+	}
+	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietLogger{}})
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	kr, err := vault.ParseKeyring("1:" + base64.StdEncoding.EncodeToString(key))
+	if err != nil {
+		return nil, err
+	}
+	engine := paper.NewEngine(paper.NewGormStore(db), paper.NewStaticFeed(map[string]decimal.Decimal{"AAPL": decimal.NewFromInt(180)}))
+	rctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = engine.Run(rctx) }()
+	f := &fanoutEnv{db: db, temporal: tc, engine: engine, keyring: kr, cancel: cancel, accepted: map[string]time.Time{}}
+
+	reg := broker.NewRegistry()
+	pf := paper.Factory(engine)
+	reg.Register("paper", func(cfg broker.Config) (broker.Broker, error) {
+		b, err := pf(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &acceptClock{Broker: b, f: f}, nil
+	})
+	const queue = "bench-fanout"
+	f.stack, err = app.Start(ctx, app.Options{DB: db, Temporal: tc, TaskQueue: queue, Vault: kr, Paper: engine, Registry: reg,
+		RunWorker: true})
+	if err != nil {
+		return nil, err
+	}
+
+	f.fake = discordfake.New(discordfake.Options{Token: "bench-token"})
+	f.guild, f.provider = f.fake.NewID(), f.fake.NewID()
+	f.fake.AddGuild(discordfake.Guild{ID: f.guild, Name: "bench", OwnerID: f.provider})
+	f.owner = uuid.NewString()
+	did := f.provider
+	if err := db.Create(&schema.User{ID: f.owner, DiscordID: &did, DisplayName: "provider", Role: "trader",
+		SubscriptionTier: "premium", SubscriptionStatus: "active", CreatedAt: time.Now().UTC()}).Error; err != nil {
+		return nil, err
+	}
+	f.bot, err = bot.New(bot.Options{Token: "bench-token", DB: db, Temporal: tc, TaskQueue: queue, HTTPClient: f.fake.HTTPClient(),
+		SourceRefresh: 200 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.bot.Start(ctx); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *fanoutEnv) close() {
+	f.bot.Stop()
+	f.fake.Close()
+	f.stack.Stop()
+	f.cancel()
+	f.temporal.Close()
+	_ = store.Close(f.db)
+}
+
+// acceptClock records when the paper broker accepted each order.
+type acceptClock struct {
+	broker.Broker
+	f *fanoutEnv
+}
+
+func (b *acceptClock) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
+	o, err := b.Broker.PlaceOrder(ctx, req)
+	if err == nil {
+		b.f.mu.Lock()
+		if _, ok := b.f.accepted[req.ClientOrderID]; !ok {
+			b.f.accepted[req.ClientOrderID] = time.Now()
+		}
+		b.f.mu.Unlock()
+	}
+	return o, err
+}
+
+// channelSource registers a new channel of the provider as a source and
+// waits until the bot has picked it up.
+func (f *fanoutEnv) channelSource(ctx context.Context, name string) sources.Source {
+	ch := f.fake.NewID()
+	f.fake.AddChannel(f.guild, ch, name)
+	src, err := sources.Register(ctx, f.db, sources.RegisterInput{GuildID: f.guild, ChannelID: ch, Name: "#" + name,
+		OwnerUserID: f.owner, RegisteredBy: f.provider, Mode: sources.ModeStrict, Verified: true})
+	must(err)
+	time.Sleep(time.Second) // the bot re-reads sources every 200 ms
+	return src
+}
+
+// followers creates n traders with a funded paper account each, following
+// the source; it returns their user ids.
+func (f *fanoutEnv) followers(ctx context.Context, src sources.Source, n int) []string {
+	now := time.Now().UTC()
+	def := risk.DefaultSettings()
+	ids := make([]string, n)
+	var users []schema.User
+	var settings []schema.RiskSettings
+	var conns []schema.BrokerConnection
+	var subs []schema.SourceSubscription
+	for i := range ids {
+		id, acct := uuid.NewString(), uuid.NewString()
+		ids[i] = id
+		must(f.engine.CreateAccount(ctx, acct, decimal.NewFromInt(100_000)))
+		users = append(users, schema.User{ID: id, DisplayName: "follower", Role: "trader", SubscriptionTier: "pro",
+			SubscriptionStatus: "active", CreatedAt: now})
+		settings = append(settings, schema.RiskSettings{UserID: id, MaxPositionPct: def.MaxPositionPct, DailyLossLimitPct: def.DailyLossLimitPct,
+			DailyLossLimitAmount: def.DailyLossLimitAmount, CircuitBreakerPct: def.CircuitBreakerPct, StopLossPct: def.StopLossPct, UpdatedAt: now})
+		c := schema.BrokerConnection{ID: uuid.NewString(), UserID: id, BrokerType: "paper", Label: "Paper", Paper: true, IsActive: true,
+			HealthStatus: "healthy", CreatedAt: now, UpdatedAt: now}
+		blob, ver, err := f.keyring.EncryptJSON(id, c.ID, broker.Credentials{"account_id": acct})
+		must(err)
+		c.Credentials, c.KeyVersion = blob, ver
+		conns = append(conns, c)
+		subs = append(subs, schema.SourceSubscription{ID: uuid.NewString(), SourceID: src.ID, UserID: id, SizingMode: sources.SizingMultiplier,
+			Multiplier: decimal.NewFromInt(1), FixedAmount: decimal.Zero, Active: true, CreatedAt: now, UpdatedAt: now})
+	}
+	must(store.InTx(ctx, f.db, func(tx *gorm.DB) error {
+		for _, batch := range []any{&users, &settings, &conns, &subs} {
+			if err := tx.CreateInBatches(batch, 200).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	return ids
+}
+
+// waitAccepted waits until every follower's order of the message is
+// accepted; it returns the sorted latencies and how many never were.
+func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.Duration) ([]time.Duration, int) {
+	want := map[string]bool{}
+	for _, u := range users {
+		want[u] = true
+	}
+	deadline := time.Now().Add(timeout)
+	got := map[string]time.Duration{}
+	for time.Now().Before(deadline) && len(got) < len(users) {
+		var rows []schema.Trade
+		must(f.db.Select("user_id", "workflow_id").Where("created_at >= ?", start.Add(-time.Second).UTC()).Find(&rows).Error)
+		f.mu.Lock()
+		for _, t := range rows {
+			if !want[t.UserID] {
+				continue
+			}
+			if _, done := got[t.UserID]; done {
+				continue
+			}
+			if at, ok := f.accepted[trade.ClientOrderID(t.WorkflowID, "entry")]; ok {
+				got[t.UserID] = at.Sub(start)
+			}
+		}
+		f.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	lat := make([]time.Duration, 0, len(got))
+	for _, d := range got {
+		lat = append(lat, d)
+	}
+	sortDurations(lat)
+	return lat, len(users) - len(got)
+}
+
+func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }

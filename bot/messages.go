@@ -1,0 +1,233 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+	"gorm.io/gorm/clause"
+
+	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// Message log statuses (schema.DiscordMessage.Status).
+const (
+	logFired   = "fired"
+	logRefused = "refused"
+	logStale   = "stale"
+)
+
+// errChatter: the message does not try to be a signal (ignored silently).
+var errChatter = errors.New("bot: not a signal")
+
+// signalTimeout bounds the handling of one signal message.
+const signalTimeout = 30 * time.Second
+
+// onMessageCreate turns a message of an authorized author in a registered
+// channel into a SignalWorkflow. Everything else is ignored without a
+// trace (content of other channels is neither logged nor stored).
+func (b *Bot) onMessageCreate(s *discordgo.Session, m *discordgo.MessageCreate) {
+	if m.Author == nil || m.GuildID == "" || m.Author.ID == b.UserID() {
+		return
+	}
+	src, ok := b.sources.get(m.ChannelID)
+	if !ok || src.Status != sources.StatusActive {
+		return
+	}
+	var roles []string
+	if m.Member != nil {
+		roles = m.Member.Roles
+	}
+	if !src.Authorized(m.Author.ID, roles) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, signalTimeout)
+	defer cancel()
+	b.handleSignal(ctx, s, src, m.Message)
+}
+
+func (b *Bot) handleSignal(ctx context.Context, s *discordgo.Session, src sources.Source, m *discordgo.Message) {
+	log := b.log.With(zap.String("message_id", m.ID), zap.String("source_id", src.ID), zap.String("channel_id", m.ChannelID))
+	received := b.now()
+	posted, ok := snowflakeTime(m.ID)
+	if !ok {
+		posted = m.Timestamp.UTC()
+	}
+	entry := schema.DiscordMessage{ID: uuid.NewString(), MessageID: m.ID, SourceID: src.ID, GuildID: m.GuildID,
+		ChannelID: m.ChannelID, AuthorID: m.Author.ID, Content: m.Content, PostedAt: posted, ReceivedAt: received}
+
+	// Stale signals are never executed (SPEC assumption 1): a message older
+	// than the source's limit when it reaches us — after an outage, a late
+	// redelivery — is logged and skipped.
+	if age := received.Sub(posted); age > src.MaxAge() {
+		entry.Status = logStale
+		entry.Reason = fmt.Sprintf("received %s after it was posted (limit %s); not executed", age.Round(time.Second), src.MaxAge())
+		log.Warn("stale signal skipped", zap.Duration("age", age), zap.Duration("max_age", src.MaxAge()))
+		b.logMessage(ctx, entry)
+		return
+	}
+	if strings.TrimSpace(m.Content) == "" {
+		// Without the MESSAGE_CONTENT intent Discord sends no content.
+		log.Warn("signal message without content: the bot lacks the message content intent")
+		return
+	}
+	legs, err := parseSignal(src.ParseMode, m.Content)
+	if errors.Is(err, errChatter) {
+		return
+	}
+	if err != nil {
+		entry.Status, entry.Reason = logRefused, err.Error()
+		log.Info("signal refused", zap.String("reason", err.Error()))
+		if b.logMessage(ctx, entry) {
+			b.reply(s, m, replyRefused(err.Error()))
+		}
+		return
+	}
+	wfID := workflows.SignalWorkflowID(signal.SourceDiscord, m.ID)
+	entry.Status, entry.WorkflowID = logFired, wfID
+	b.logMessage(ctx, entry)
+	if err := b.startSignal(ctx, src, m, legs, wfID, posted.Add(src.MaxAge())); err != nil {
+		log.Error("signal workflow not started", zap.Error(err))
+		b.o.DB.WithContext(ctx).Model(&schema.DiscordMessage{}).Where("message_id = ?", m.ID).
+			Updates(map[string]any{"status": logRefused, "reason": "not executed: the trading service was unavailable"})
+		b.reply(s, m, replyNotStarted())
+		return
+	}
+	log.Info("signal fired", zap.String("workflow_id", wfID), zap.Int("legs", len(legs)))
+}
+
+// parseSignal reads a message in the source's parse mode.
+func parseSignal(mode, content string) ([]signal.Leg, error) {
+	switch mode {
+	case sources.ModeFreeform:
+		f, err := signal.ParseFreeform(content)
+		if errors.Is(err, signal.ErrNoSignal) {
+			return nil, errChatter
+		}
+		if err != nil {
+			return nil, err
+		}
+		return f.Legs(), nil
+	default:
+		// The strict grammar: only messages written as a command are
+		// attempts; other chatter in the channel is not a signal.
+		if !strings.HasPrefix(strings.TrimSpace(content), "/") {
+			return nil, errChatter
+		}
+		s, err := signal.ParseDiscord(content)
+		if err != nil {
+			return nil, err
+		}
+		return signal.SingleLeg(s), nil
+	}
+}
+
+// startSignal starts the message's SignalWorkflow, retrying while Temporal
+// is unreachable but never past the signal's staleness deadline. A second
+// delivery of the message finds the workflow started: one signal.
+func (b *Bot) startSignal(ctx context.Context, src sources.Source, m *discordgo.Message, legs []signal.Leg, wfID string, deadline time.Time) error {
+	opts := client.StartWorkflowOptions{
+		ID:                                       wfID,
+		TaskQueue:                                b.o.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SASignalSource.ValueSet(string(signal.SourceDiscord)),
+			workflows.SASymbol.ValueSet(legs[0].Signal.Symbol),
+		),
+		Memo: map[string]any{"signal": m.Content, "sourceId": src.ID, "source": src.Name, "messageId": m.ID},
+	}
+	in := workflows.SignalInput{SourceID: src.ID, MessageID: m.ID, ChannelID: m.ChannelID, Legs: legs,
+		PageSize: b.o.FanoutPageSize, Timeouts: b.o.Timeouts}
+	wait := 250 * time.Millisecond
+	for {
+		_, err := b.o.Temporal.ExecuteWorkflow(ctx, opts, workflows.SignalWorkflowName, in)
+		if err == nil || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			if err != nil {
+				b.log.Info("duplicate delivery of a signal message ignored", zap.String("message_id", m.ID))
+			}
+			return nil
+		}
+		if b.now().Add(wait).After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// logMessage records what the bot made of a signal message, once per
+// message; it reports whether this delivery wrote the row (a duplicate
+// delivery does not reply twice).
+func (b *Bot) logMessage(ctx context.Context, e schema.DiscordMessage) bool {
+	res := b.o.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&e)
+	if res.Error != nil {
+		b.log.Error("log signal message", zap.Error(res.Error), zap.String("message_id", e.MessageID))
+		return false
+	}
+	return res.RowsAffected == 1
+}
+
+// reply answers under a message in its channel.
+func (b *Bot) reply(s *discordgo.Session, m *discordgo.Message, content string) {
+	ref := &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID}
+	if _, err := s.ChannelMessageSendReply(m.ChannelID, content, ref); err != nil {
+		b.log.Warn("reply in signal channel", zap.Error(err), zap.String("message_id", m.ID))
+	}
+}
+
+// onMessageUpdate logs an edit of a signal message; orders never change.
+func (b *Bot) onMessageUpdate(_ *discordgo.Session, m *discordgo.MessageUpdate) {
+	if m.Message == nil || m.EditedTimestamp == nil || m.Author != nil && m.Author.ID == b.UserID() {
+		return
+	}
+	if _, ok := b.sources.get(m.ChannelID); !ok {
+		return
+	}
+	now := b.now()
+	res := b.o.DB.WithContext(b.ctx).Model(&schema.DiscordMessage{}).Where("message_id = ?", m.ID).
+		Updates(map[string]any{"edited_at": now, "edited_content": m.Content})
+	if res.Error != nil {
+		b.log.Error("log signal edit", zap.Error(res.Error))
+		return
+	}
+	if res.RowsAffected > 0 {
+		b.log.Info("signal message edited after it was handled; orders are not changed", zap.String("message_id", m.ID))
+	}
+}
+
+// onMessageDelete logs the deletion of a signal message; orders never
+// change.
+func (b *Bot) onMessageDelete(_ *discordgo.Session, m *discordgo.MessageDelete) {
+	if m.Message == nil {
+		return
+	}
+	if _, ok := b.sources.get(m.ChannelID); !ok {
+		return
+	}
+	res := b.o.DB.WithContext(b.ctx).Model(&schema.DiscordMessage{}).Where("message_id = ? AND deleted_at IS NULL", m.ID).
+		Update("deleted_at", b.now())
+	if res.Error != nil {
+		b.log.Error("log signal deletion", zap.Error(res.Error))
+		return
+	}
+	if res.RowsAffected > 0 {
+		b.log.Info("signal message deleted after it was handled; orders are not changed", zap.String("message_id", m.ID))
+	}
+}

@@ -1,0 +1,125 @@
+package bot
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tradeexec/tradeexec/internal/realtime"
+	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/schema"
+)
+
+func TestParseSignalByMode(t *testing.T) {
+	tests := []struct {
+		mode, text string
+		legs       int
+		err        error
+		reason     string
+	}{
+		{sources.ModeStrict, "/buy AAPL 100 @market", 1, nil, ""},
+		{sources.ModeStrict, "gm everyone", 0, errChatter, ""},
+		{sources.ModeStrict, "BTC/USDT LONG Entry 42000", 0, errChatter, ""},
+		{sources.ModeStrict, "/buy AAPL", 0, nil, "quantity: is missing"},
+		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 2, nil, ""},
+		{sources.ModeFreeform, "gm everyone", 0, errChatter, ""},
+		{sources.ModeFreeform, "$TSLA Entry 250 SL 245", 0, nil, "side: is missing"},
+	}
+	for _, tt := range tests {
+		legs, err := parseSignal(tt.mode, tt.text)
+		switch {
+		case tt.err != nil:
+			require.True(t, errors.Is(err, tt.err), "%s %q: %v", tt.mode, tt.text, err)
+		case tt.reason != "":
+			require.ErrorContains(t, err, tt.reason, "%s %q", tt.mode, tt.text)
+		default:
+			require.NoError(t, err, "%s %q", tt.mode, tt.text)
+			require.Len(t, legs, tt.legs)
+		}
+	}
+}
+
+func cmdWith(name string, opts map[string]any) *command {
+	c := &command{name: name, opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}}
+	for k, v := range opts {
+		c.opts[k] = &discordgo.ApplicationCommandInteractionDataOption{Name: k, Value: v}
+	}
+	return c
+}
+
+func TestOrderTextUsesTheCommandGrammar(t *testing.T) {
+	tests := []struct {
+		name string
+		opts map[string]any
+		want string
+		err  string
+	}{
+		{cmdBuy, map[string]any{"symbol": "AAPL", "quantity": "100"}, "/buy AAPL 100", ""},
+		{cmdSell, map[string]any{"symbol": "BTC", "quantity": "0.5", "order_type": "limit", "price": "42000", "stop_loss": "2%"},
+			"/sell BTC 0.5 @limit 42000 sl:2%", ""},
+		{cmdBuy, map[string]any{"symbol": "$TSLA", "quantity": "10", "order_type": "stop_limit", "price": "251", "limit_price": "250",
+			"take_profit": "270", "broker": "ibkr"}, "/buy $TSLA 10 @stop_limit 251 250 tp:270 broker:ibkr", ""},
+		{cmdBuy, map[string]any{"symbol": "AAPL", "quantity": "1", "price": "5"}, "", "A market order takes no price"},
+		{cmdBuy, map[string]any{"symbol": "AAPL", "quantity": "1 sl:1%"}, "", "Quantity must be a single value"},
+		{cmdBuy, map[string]any{"symbol": "AAPL", "quantity": "1", "order_type": "limit", "price": "5", "limit_price": "4"}, "", "limit_price is only for stop_limit"},
+	}
+	for _, tt := range tests {
+		got, err := orderText(cmdWith(tt.name, tt.opts))
+		if tt.err != "" {
+			require.ErrorContains(t, err, tt.err)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got)
+	}
+}
+
+func TestRenderEvent(t *testing.T) {
+	payload := func(msg string) string {
+		return `{"trade":{"symbol":"AAPL","side":"buy","quantity":"10","broker":"alpaca"},"message":` + quote(msg) + `}`
+	}
+	tests := []struct{ typ, msg, want string }{
+		{realtime.EventTradeFilled, "AAPL buy 10 @ $180.00 filled", "✅ AAPL buy 10 @ $180.00 filled · Alpaca"},
+		{realtime.EventTradeRejected, "Insufficient buying power: $20,000 available, $50,000 required",
+			"❌ Order rejected — AAPL buy 10: Insufficient buying power: $20,000 available, $50,000 required"},
+		{realtime.EventTradeQueued, "Order queued for Monday 9:30am ET", "⏳ Order queued for Monday 9:30am ET — AAPL buy 10"},
+		{realtime.EventTradeUpdated, "x", ""},
+	}
+	for _, tt := range tests {
+		got := renderEvent(schema.OutboxEvent{Type: tt.typ, Payload: payload(tt.msg)})
+		require.Equal(t, tt.want, got, tt.typ)
+	}
+	stop := func(status string) string {
+		return `{"symbol":"AAPL","status":"` + status + `","side":"sell","quantity":"10","message":"AAPL stop-loss executed: 10 sold"}`
+	}
+	require.Equal(t, "🛑 Stop-loss triggered: AAPL stop-loss executed: 10 sold",
+		renderEvent(schema.OutboxEvent{Type: realtime.EventRiskStopLoss, Payload: stop("triggered")}))
+	require.Empty(t, renderEvent(schema.OutboxEvent{Type: realtime.EventRiskStopLoss, Payload: stop("active")}))
+}
+
+func quote(s string) string {
+	b := []byte{'"'}
+	for _, r := range s {
+		if r == '"' || r == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, string(r)...)
+	}
+	return string(append(b, '"'))
+}
+
+func TestPermissions(t *testing.T) {
+	roles := []*discordgo.Role{{ID: "g", Permissions: 1 << 10}, {ID: "mod", Permissions: permManageGuild}, {ID: "x", Permissions: permAdministrator}}
+	require.Zero(t, permissions("g", nil, roles)&permManageGuild)
+	require.NotZero(t, permissions("g", []string{"mod"}, roles)&permManageGuild)
+	require.NotZero(t, permissions("g", []string{"x"}, roles)&permAdministrator)
+}
+
+func TestSummaryWords(t *testing.T) {
+	require.Equal(t, "the provider's size", sizingWords(sources.DefaultSizing()))
+	require.Equal(t, "$250 per entry", sizingWords(sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(250)}))
+	require.Equal(t, "`abcdef12`", "`"+shortID("abcdef12-3456")+"`")
+}

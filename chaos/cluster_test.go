@@ -1,0 +1,409 @@
+package chaos
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/api"
+	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/internal/auth"
+	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/broker/alpaca"
+	"github.com/tradeexec/tradeexec/internal/devserver"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/store/storetest"
+	"github.com/tradeexec/tradeexec/internal/vault"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// workerEnv carries a workerConfig (JSON) to the worker subprocess: the
+// test binary started again, which TestMain turns into a worker.
+const workerEnv = "TRADEEXEC_CHAOS_WORKER"
+
+// Chaos settings of the system under test.
+const (
+	submitTimeout = 3 * time.Second // a submit attempt; the proxy holds accepted orders longer
+	proxyHold     = 4 * time.Second
+	guardPoll     = time.Second
+	maxPosition   = 20 // percent of equity
+	startingCash  = 20_000
+)
+
+// workerConfig is what the worker process needs.
+type workerConfig struct {
+	DSN       string        `json:"dsn"`
+	Temporal  string        `json:"temporal"`
+	TaskQueue string        `json:"taskQueue"`
+	Vault     string        `json:"vault"`
+	GuardPoll time.Duration `json:"guardPoll"`
+	Log       string        `json:"log"`
+}
+
+// runWorker is the worker process: the production worker (app.Start) on
+// the shared database and Temporal server until it is killed.
+func runWorker(raw string) int {
+	var cfg workerConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos worker: config:", err)
+		return 2
+	}
+	logCfg := zap.NewProductionConfig()
+	logCfg.OutputPaths, logCfg.ErrorOutputPaths = []string{cfg.Log}, []string{cfg.Log}
+	log, err := logCfg.Build()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos worker: log:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	kr, err := vault.ParseKeyring(cfg.Vault)
+	if err != nil {
+		log.Error("vault", zap.Error(err))
+		return 2
+	}
+	var db *gorm.DB
+	for db == nil {
+		d, _, err := store.Open(ctx, cfg.DSN, log.Named("db"))
+		if err != nil {
+			log.Warn("database not reachable yet", zap.Error(err))
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		db = d
+	}
+	var st *app.Stack
+	for st == nil {
+		tc, err := client.Dial(client.Options{HostPort: cfg.Temporal})
+		if err == nil {
+			st, err = app.Start(ctx, app.Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: kr, Log: log,
+				FillPoll: 50 * time.Millisecond, RunWorker: true,
+				Brokers: app.BrokerOptions{AllowCustomURLs: true, Unthrottled: true}, Risk: app.RiskOptions{GuardPoll: cfg.GuardPoll}})
+			if err != nil {
+				tc.Close()
+			}
+		}
+		if err != nil {
+			log.Warn("worker not started yet", zap.Error(err))
+			select {
+			case <-ctx.Done():
+				return 1
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	}
+	log.Info("chaos worker running")
+	<-ctx.Done()
+	st.Stop()
+	return 0
+}
+
+// trader is one account of the test: a user with an Alpaca (fake)
+// connection, a webhook token and an access token for the API.
+type trader struct {
+	UserID, ConnectionID   string
+	KeyID, Secret          string
+	WebhookToken, APIToken string
+	ws                     *wsClient
+}
+
+// cluster is the system under test.
+type cluster struct {
+	t        *testing.T
+	dir      string
+	dialect  store.Dialect
+	dsn      string
+	db       *gorm.DB
+	keySpec  string
+	keyring  *vault.Keyring
+	tport    int
+	temporal *devserver.Server
+	tc       client.Client
+	queue    string
+	fake     *alpaca.Fake
+	proxy    *faultProxy
+	stack    *app.Stack
+	traders  []*trader
+
+	wmu     sync.Mutex
+	worker  *workerProc
+	workerN int
+}
+
+// workerProc is a running worker process.
+type workerProc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it has exited
+}
+
+func newCluster(t *testing.T, dialect store.Dialect, seed uint64, nTraders int) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir(), dialect: dialect, queue: "chaos-" + string(dialect)}
+	ctx := context.Background()
+	c.openDB(ctx)
+
+	port, err := freePort()
+	require.NoError(t, err)
+	c.tport = port
+	c.startTemporal()
+	c.tc, err = client.Dial(client.Options{HostPort: c.temporal.Address(), Logger: quiet{}})
+	require.NoError(t, err)
+	t.Cleanup(c.tc.Close)
+
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	c.keySpec = "1:" + base64.StdEncoding.EncodeToString(key)
+	c.keyring, err = vault.ParseKeyring(c.keySpec)
+	require.NoError(t, err)
+
+	c.fake = alpaca.NewFake()
+	t.Cleanup(c.fake.Close)
+	c.proxy = newFaultProxy(c.fake.URL(), proxyHold, seed)
+	t.Cleanup(c.proxy.Close)
+	for i := 0; i < nTraders; i++ {
+		c.traders = append(c.traders, c.newTrader(ctx))
+	}
+
+	lim := api.DefaultRateLimits()
+	lim.API = api.Unlimited
+	secret := make([]byte, 48)
+	_, _ = rand.Read(secret)
+	c.stack, err = app.Start(ctx, app.Options{DB: c.db, Temporal: c.tc, TaskQueue: c.queue, Vault: c.keyring,
+		Timeouts: workflows.Timeouts{Submit: submitTimeout}, RunAPI: true, HTTPAddr: "127.0.0.1:0",
+		Auth:    app.AuthOptions{JWTSecret: secret, Password: auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}, RateLimits: &lim},
+		Brokers: app.BrokerOptions{AllowCustomURLs: true, Unthrottled: true}})
+	require.NoError(t, err)
+	t.Cleanup(c.stack.Stop)
+	for _, tr := range c.traders {
+		tok, err := c.stack.Auth.IssueScriptToken(ctx, tr.UserID)
+		require.NoError(t, err)
+		tr.APIToken = tok.AccessToken
+		tr.ws = newWSClient(c.stack.URL, tr.APIToken)
+		t.Cleanup(tr.ws.close)
+	}
+	c.startWorker()
+	t.Cleanup(c.stopWorker)
+	return c
+}
+
+// openDB opens a fresh SQLite file, or a fresh PostgreSQL schema.
+func (c *cluster) openDB(ctx context.Context) {
+	t := c.t
+	switch c.dialect {
+	case store.SQLite:
+		c.dsn = "sqlite://" + filepath.Join(c.dir, "tradeexec.db")
+	case store.Postgres:
+		base, ok := storetest.PostgresURL()
+		require.True(t, ok)
+		admin, _, err := store.Open(ctx, base, zap.NewNop())
+		require.NoError(t, err)
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		name := "chaos_" + hex.EncodeToString(b)
+		require.NoError(t, admin.Exec("CREATE SCHEMA "+name).Error)
+		t.Cleanup(func() {
+			_ = admin.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE").Error
+			_ = store.Close(admin)
+		})
+		u, err := url.Parse(base)
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
+		c.dsn = u.String()
+	}
+	db, d, err := store.Open(ctx, c.dsn, zap.NewNop())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close(db) })
+	require.NoError(t, schema.Migrate(ctx, db, d))
+	c.db = db
+}
+
+func (c *cluster) startTemporal() {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		c.temporal, err = devserver.Start(context.Background(), devserver.Options{DBFile: filepath.Join(c.dir, "temporal.db"),
+			Port: c.tport, Headless: true, StopTimeout: 5 * time.Second})
+		if err == nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	require.NoError(c.t, err, "Temporal dev server (needs bin/temporal: make bin/temporal)")
+}
+
+// restartTemporal stops the dev server and starts it again on the same
+// port and state file; clients reconnect.
+func (c *cluster) restartTemporal(down time.Duration) {
+	require.NoError(c.t, c.temporal.Stop())
+	time.Sleep(down)
+	c.startTemporal()
+}
+
+func (c *cluster) stopTemporal() {
+	if c.temporal != nil {
+		_ = c.temporal.Stop()
+	}
+}
+
+// newTrader opens a funded fake Alpaca account and stores its trader.
+func (c *cluster) newTrader(ctx context.Context) *trader {
+	t := c.t
+	tr := &trader{UserID: uuid.NewString(), ConnectionID: uuid.NewString()}
+	tr.KeyID, tr.Secret = c.fake.CreateAccount(decimal.NewFromInt(startingCash))
+	tok := make([]byte, 24)
+	_, _ = rand.Read(tok)
+	tr.WebhookToken = base64.RawURLEncoding.EncodeToString(tok)
+	now := time.Now().UTC()
+	email := tr.UserID + "@chaos.test"
+	creds := broker.Credentials{alpaca.CredAPIKey: tr.KeyID, alpaca.CredAPISecret: tr.Secret,
+		alpaca.CredBaseURL: c.proxy.URL(), alpaca.CredDataURL: c.proxy.URL()}
+	blob, ver, err := c.keyring.EncryptJSON(tr.UserID, tr.ConnectionID, creds)
+	require.NoError(t, err)
+	pct := func(n int64) decimal.Decimal { return decimal.NewFromInt(n) }
+	require.NoError(t, store.InTx(ctx, c.db, func(tx *gorm.DB) error {
+		if err := tx.Create(&schema.User{ID: tr.UserID, Email: &email, DisplayName: "Chaos trader", Role: "trader",
+			SubscriptionTier: "premium", SubscriptionStatus: "active", CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&schema.BrokerConnection{ID: tr.ConnectionID, UserID: tr.UserID, BrokerType: alpaca.Name, Label: "Chaos",
+			Paper: true, Credentials: blob, KeyVersion: ver, IsActive: true, HealthStatus: "healthy", CreatedAt: now, UpdatedAt: now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&schema.RiskSettings{UserID: tr.UserID, MaxPositionPct: pct(maxPosition), DailyLossLimitPct: pct(5),
+			DailyLossLimitAmount: decimal.Zero, CircuitBreakerPct: pct(8), StopLossPct: pct(2), DefaultStockConnection: &tr.ConnectionID,
+			UpdatedAt: now}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&schema.WebhookToken{ID: uuid.NewString(), UserID: tr.UserID, TokenHash: api.HashToken(tr.WebhookToken), CreatedAt: now}).Error
+	}))
+	return tr
+}
+
+// startWorker starts a worker process.
+func (c *cluster) startWorker() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.workerN++
+	cfg, _ := json.Marshal(workerConfig{DSN: c.workerDSN(), Temporal: c.temporal.Address(), TaskQueue: c.queue, Vault: c.keySpec,
+		GuardPoll: guardPoll, Log: filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", c.workerN))})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), workerEnv+"="+string(cfg))
+	out, err := os.Create(filepath.Join(c.dir, fmt.Sprintf("worker-%d.out", c.workerN)))
+	require.NoError(c.t, err)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(c.t, cmd.Start())
+	w := &workerProc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); _ = out.Close(); close(w.done) }()
+	c.worker = w
+}
+
+// workerDSN names the worker's PostgreSQL sessions, so the outage fault
+// can cut exactly them.
+func (c *cluster) workerDSN() string {
+	if c.dialect != store.Postgres {
+		return c.dsn
+	}
+	u, _ := url.Parse(c.dsn)
+	q := u.Query()
+	q.Set("application_name", "chaos-worker")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// killWorker kills the worker process at once (SIGKILL: no graceful stop).
+func (c *cluster) killWorker() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.worker != nil {
+		_ = c.worker.cmd.Process.Kill()
+		<-c.worker.done
+		c.worker = nil
+	}
+}
+
+func (c *cluster) stopWorker() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.worker != nil {
+		_ = c.worker.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.worker.done:
+		case <-time.After(15 * time.Second):
+			_ = c.worker.cmd.Process.Kill()
+			<-c.worker.done
+		}
+		c.worker = nil
+	}
+}
+
+// dbOutage makes the database unusable for d: on SQLite an exclusive lock
+// held by another connection (every writer and reader of the worker and
+// the API waits or fails); on PostgreSQL the worker's sessions are cut and
+// the busiest tables locked.
+func (c *cluster) dbOutage(d time.Duration) {
+	ctx := context.Background()
+	db, _, err := store.Open(ctx, c.dsn, zap.NewNop())
+	require.NoError(c.t, err)
+	defer store.Close(db)
+	sqlDB, err := db.DB()
+	require.NoError(c.t, err)
+	conn, err := sqlDB.Conn(ctx)
+	require.NoError(c.t, err)
+	defer conn.Close()
+	switch c.dialect {
+	case store.SQLite:
+		_, err = conn.ExecContext(ctx, "BEGIN EXCLUSIVE")
+		require.NoError(c.t, err)
+		time.Sleep(d)
+		_, _ = conn.ExecContext(ctx, "ROLLBACK")
+	case store.Postgres:
+		_, err = conn.ExecContext(ctx, "BEGIN")
+		require.NoError(c.t, err)
+		_, err = conn.ExecContext(ctx, "LOCK TABLE trades, users, audit_heads, event_seqs IN ACCESS EXCLUSIVE MODE")
+		require.NoError(c.t, err)
+		_, _ = sqlDB.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chaos-worker' AND datname = current_database()")
+		time.Sleep(d)
+		_, _ = conn.ExecContext(ctx, "ROLLBACK")
+	}
+}
+
+// freePort finds a free TCP port on the loopback interface.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// quiet silences the Temporal SDK's log (outages make it loud by design).
+type quiet struct{}
+
+func (quiet) Debug(string, ...interface{}) {}
+func (quiet) Info(string, ...interface{})  {}
+func (quiet) Warn(string, ...interface{})  {}
+func (quiet) Error(string, ...interface{}) {}

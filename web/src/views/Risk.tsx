@@ -1,0 +1,91 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, type RiskSettings } from "../api";
+import { toast } from "../store";
+
+interface GuardState {
+  connectionId: string;
+  level: string;
+  message?: string;
+}
+
+// Settings → Risk: max position %, daily loss limit, stop-loss %, extended
+// hours opt-in (GET/PUT /api/v1/risk), and today's state of the account
+// guard (locked, loss level per connection).
+export function Risk() {
+  const [s, setS] = useState<RiskSettings | null>(null);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [locked, setLocked] = useState(false);
+  const [accounts, setAccounts] = useState<GuardState[]>([]);
+
+  useEffect(() => {
+    api
+      .get<{ settings: RiskSettings; locked: boolean; accounts: GuardState[] }>("/api/v1/risk")
+      .then((r) => {
+        setS(r.settings);
+        setLocked(r.locked);
+        setAccounts(r.accounts ?? []);
+      })
+      .catch((e) => setError(e instanceof ApiError ? e.message : "Could not load the risk settings."));
+  }, []);
+
+  async function save(e: Event) {
+    e.preventDefault();
+    if (!s) return;
+    setBusy(true);
+    setError("");
+    try {
+      const r = await api.put<{ settings: RiskSettings }>("/api/v1/risk", {
+        maxPositionPct: s.maxPositionPct,
+        dailyLossLimitPct: s.dailyLossLimitPct,
+        stopLossPct: s.stopLossPct,
+        extendedHours: s.extendedHours,
+      });
+      setS(r.settings);
+      toast("Risk settings saved.", "success");
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "Could not save.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const num = (k: keyof RiskSettings, label: string, hint: string) => (
+    <label>
+      {label}
+      <input inputMode="decimal" required value={String(s?.[k] ?? "")} onInput={(e) => setS({ ...s!, [k]: e.currentTarget.value })} />
+      <span class="muted small">{hint}</span>
+    </label>
+  );
+
+  return (
+    <section class="card narrow">
+      <h2>Risk settings</h2>
+      {error && <p class="error">{error}</p>}
+      {locked && (
+        <p class="error" role="alert">
+          Trading is locked by the circuit breaker. An administrator must unlock the account.
+        </p>
+      )}
+      {accounts
+        .filter((a) => a.level !== "ok")
+        .map((a) => (
+          <p class="note">{a.message || `Loss level today: ${a.level}`}</p>
+        ))}
+      {s && (
+        <form class="form" onSubmit={save}>
+          {num("maxPositionPct", "Max position (% of equity)", "Automated orders are reduced to fit; manual orders above it are refused.")}
+          {num("dailyLossLimitPct", "Daily loss limit (%)", "New trades stop for the day when equity falls this far.")}
+          {num("stopLossPct", "Stop-loss (%)", "Placed at the broker after every entry fill.")}
+          <label class="check">
+            <input type="checkbox" checked={s.extendedHours} onChange={(e) => setS({ ...s, extendedHours: e.currentTarget.checked })} /> Trade in
+            extended hours (4:00–20:00 ET)
+          </label>
+          <button class="primary" type="submit" disabled={busy}>
+            Save
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}

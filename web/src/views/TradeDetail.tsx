@@ -1,0 +1,86 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, type Step, type Trade } from "../api";
+import { actionLabel, fmtMoney, fmtQty, fmtTime, statusLabel } from "../format";
+import { useStore } from "../store";
+
+// A trade's timeline: each workflow step with its time and reason (the
+// trade's audit entries), and for support staff a link to the workflow in
+// the Temporal UI.
+export function TradeDetail({ id }: { id: string }) {
+  const version = useStore((s) => s.tradeVersion[id] ?? 0);
+  const temporalUi = useStore((s) => s.config?.temporalUi);
+  const [data, setData] = useState<{ trade: Trade; timeline: Step[] } | null>(null);
+  const [error, setError] = useState("");
+
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .get<{ trade: Trade; timeline: Step[] }>(`/api/v1/trades/${encodeURIComponent(id)}`)
+      .then((r) => !cancelled && setData(r))
+      .catch((e) => !cancelled && setError(e instanceof ApiError ? e.message : "Could not load the trade."));
+    return () => {
+      cancelled = true;
+    };
+  }, [id, version]);
+
+  if (error) return <section class="card"><p class="error">{error}</p></section>;
+  if (!data) return <section class="card"><p class="muted">Loading…</p></section>;
+  const t = data.trade;
+  return (
+    <section class="card" data-testid="trade-detail">
+      <p>
+        <a href="#/trades">← Trade history</a>
+      </p>
+      <h2>
+        {t.side.toUpperCase()} {fmtQty(t.quantity)} {t.symbol} <span class={`pill ${t.status}`}>{statusLabel(t.status)}</span>
+      </h2>
+      <dl class="facts">
+        <dt>Broker</dt>
+        <dd>{t.broker || "—"}</dd>
+        <dt>Order</dt>
+        <dd>
+          {statusLabel(t.orderType)}
+          {t.limitPrice ? ` @ ${fmtMoney(t.limitPrice)}` : ""}
+        </dd>
+        <dt>Filled</dt>
+        <dd>
+          {fmtQty(t.filledQuantity)}
+          {t.fillPrice ? ` @ ${fmtMoney(t.fillPrice)}` : ""}
+        </dd>
+        <dt>Stop-loss</dt>
+        <dd>{fmtMoney(t.stopLossPrice)}</dd>
+        <dt>Source</dt>
+        <dd>{t.source}</dd>
+        {t.sizingNote && (
+          <>
+            <dt>Sizing</dt>
+            <dd>{t.sizingNote}</dd>
+          </>
+        )}
+        {t.message && (
+          <>
+            <dt>Reason</dt>
+            <dd>{t.message}</dd>
+          </>
+        )}
+      </dl>
+      {temporalUi && (
+        <p>
+          <a href={temporalUi + encodeURIComponent(t.workflowId)} target="_blank" rel="noopener noreferrer" data-testid="temporal-link">
+            Open workflow in Temporal UI
+          </a>
+        </p>
+      )}
+      <h3>Timeline</h3>
+      <ol class="timeline" data-testid="timeline">
+        {[...data.timeline].sort((a, b) => a.at.localeCompare(b.at)).map((s) => (
+          <li class={s.status === "failure" ? "failed" : ""}>
+            <time>{fmtTime(s.at)}</time>
+            <strong>{actionLabel(s.action)}</strong>
+            {s.message && <span class="reason">{s.message}</span>}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}

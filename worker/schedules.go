@@ -1,0 +1,82 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+// Schedules are created at worker start through the Temporal Schedules API,
+// idempotently: a schedule that exists already gets this release's spec and
+// action. Every replica may run this at once.
+
+// Schedule is one recurring workflow on a task queue.
+type Schedule struct {
+	ID       string
+	Spec     client.ScheduleSpec
+	Workflow string
+	Args     []any
+	Overlap  enumspb.ScheduleOverlapPolicy
+}
+
+// Schedules are the schedules of taskQueue. Their ids carry the task queue
+// unless it is the default one, so test workers sharing a server do not
+// collide.
+func Schedules(taskQueue string) []Schedule {
+	if taskQueue == "" {
+		taskQueue = workflows.DefaultTaskQueue
+	}
+	suffix := ""
+	if taskQueue != workflows.DefaultTaskQueue {
+		suffix = "/" + taskQueue
+	}
+	return []Schedule{{
+		ID:       workflows.HealthScheduleID + suffix,
+		Spec:     client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: workflows.HealthCheckInterval}}},
+		Workflow: workflows.ConnectionHealthWorkflowName,
+		Args:     []any{workflows.HealthSweepInput{}},
+		// A sweep still running when the next is due makes that one skip.
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	}}
+}
+
+// EnsureSchedules creates or updates the schedules of taskQueue.
+func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string) error {
+	if taskQueue == "" {
+		taskQueue = workflows.DefaultTaskQueue
+	}
+	for _, s := range Schedules(taskQueue) {
+		if err := ensure(ctx, c, taskQueue, s); err != nil {
+			return fmt.Errorf("schedule %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+func ensure(ctx context.Context, c client.Client, taskQueue string, s Schedule) error {
+	action := &client.ScheduleWorkflowAction{ID: s.ID, Workflow: s.Workflow, Args: s.Args, TaskQueue: taskQueue}
+	sc := c.ScheduleClient()
+	_, err := sc.Create(ctx, client.ScheduleOptions{ID: s.ID, Spec: s.Spec, Action: action, Overlap: s.Overlap})
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return err
+	}
+	return sc.GetHandle(ctx, s.ID).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			next := in.Description.Schedule
+			spec := s.Spec
+			next.Spec = &spec
+			next.Action = action
+			if next.Policy == nil {
+				next.Policy = &client.SchedulePolicies{}
+			}
+			next.Policy.Overlap = s.Overlap
+			return &client.ScheduleUpdate{Schedule: &next}, nil
+		},
+	})
+}

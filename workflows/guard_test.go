@@ -1,0 +1,128 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+func newGuardEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(AccountGuardWorkflow, workflow.RegisterOptions{Name: AccountGuardWorkflowName})
+	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg(ActGuardCheck, func(context.Context, GuardRef) (GuardCheckResult, error) { return GuardCheckResult{}, nil })
+	reg(ActGuardFlatten, func(context.Context, FlattenInput) (FlattenResult, error) { return FlattenResult{}, nil })
+	reg(ActReconcileStops, func(context.Context, GuardRef) (ReconcileStopsResult, error) { return ReconcileStopsResult{}, nil })
+	t.Cleanup(func() { env.AssertExpectations(t) })
+	return env
+}
+
+var guardIn = GuardInput{ConnectionID: "c1", UserID: "u1", Poll: time.Minute}
+
+// A healthy account: every poll checks the account and its stops; the
+// guard ends when the connection goes away.
+func TestAccountGuard_PollsUntilTheConnectionEnds(t *testing.T) {
+	env := newGuardEnv(t)
+	ref := GuardRef{ConnectionID: "c1", UserID: "u1"}
+	var checks []time.Time
+	env.OnActivity(ActGuardCheck, mock.Anything, ref).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
+		checks = append(checks, env.Now())
+		return GuardCheckResult{Level: "ok"}, nil
+	}).Times(3)
+	env.OnActivity(ActGuardCheck, mock.Anything, ref).Return(GuardCheckResult{Inactive: true}, nil).Once()
+	env.OnActivity(ActReconcileStops, mock.Anything, ref).Return(ReconcileStopsResult{Checked: 1}, nil).Times(3)
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, checks, 3)
+	require.Equal(t, time.Minute, checks[1].Sub(checks[0]))
+	require.Equal(t, time.Minute, checks[2].Sub(checks[1]))
+}
+
+// A fill signal makes the guard check at once instead of at the next poll.
+func TestAccountGuard_CheckSignalWakesIt(t *testing.T) {
+	env := newGuardEnv(t)
+	start := env.Now()
+	var checks []time.Duration
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
+		checks = append(checks, env.Now().Sub(start))
+		if len(checks) == 3 {
+			return GuardCheckResult{Inactive: true}, nil
+		}
+		return GuardCheckResult{Level: "ok"}, nil
+	})
+	env.OnActivity(ActReconcileStops, mock.Anything, mock.Anything).Return(ReconcileStopsResult{}, nil)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalGuardCheck, nil)
+	}, 10*time.Second)
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, checks, 3)
+	require.Equal(t, 10*time.Second, checks[1].Truncate(time.Second))
+	require.Equal(t, 70*time.Second, checks[2].Truncate(time.Second))
+}
+
+// A blocked account with positions is flattened round after round (one
+// round per poll) until nothing is left; stops are not reconciled then.
+func TestAccountGuard_FlattensABlockedAccount(t *testing.T) {
+	env := newGuardEnv(t)
+	n := 0
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
+		n++
+		switch n {
+		case 1:
+			return GuardCheckResult{Level: "limit", Blocking: true, Flatten: true, Round: 1}, nil
+		case 2:
+			return GuardCheckResult{Level: "limit", Blocking: true, Flatten: true, Round: 2}, nil
+		case 3:
+			return GuardCheckResult{Level: "limit", Blocking: true}, nil
+		}
+		return GuardCheckResult{Inactive: true}, nil
+	})
+	var rounds []int64
+	env.OnActivity(ActGuardFlatten, mock.Anything, mock.Anything).Return(func(_ context.Context, in FlattenInput) (FlattenResult, error) {
+		rounds = append(rounds, in.Round)
+		if in.Round == 1 {
+			return FlattenResult{}, errors.New("broker unavailable")
+		}
+		return FlattenResult{Orders: 2, Flat: true}, nil
+	})
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.NoError(t, env.GetWorkflowError())
+	// Round 1 fails its five attempts, round 2 succeeds.
+	require.Equal(t, []int64{1, 1, 1, 1, 1, 2}, rounds)
+}
+
+// A failing check does not end the guard.
+func TestAccountGuard_SurvivesFailedChecks(t *testing.T) {
+	env := newGuardEnv(t)
+	n := 0
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
+		n++
+		if n <= 3 {
+			return GuardCheckResult{}, errors.New("database unavailable")
+		}
+		return GuardCheckResult{Inactive: true}, nil
+	})
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, 4, n)
+}
+
+// The guard continues as new after guardChecksPerRun checks.
+func TestAccountGuard_ContinuesAsNew(t *testing.T) {
+	env := newGuardEnv(t)
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(GuardCheckResult{Level: "ok"}, nil).Times(guardChecksPerRun)
+	env.OnActivity(ActReconcileStops, mock.Anything, mock.Anything).Return(ReconcileStopsResult{}, nil).Times(guardChecksPerRun)
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.True(t, workflow.IsContinueAsNewError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
+}
