@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/bot"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/config"
 	"github.com/tradeexec/tradeexec/internal/devserver"
@@ -92,7 +93,8 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		go feed.Run(runCtx, time.Second)
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
-		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg)})
+		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)}})
 	if err != nil {
 		return err
 	}
@@ -101,6 +103,52 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	log.Info("shutting down")
 	st.Stop()
 	return nil
+}
+
+// RunBot runs the Discord gateway client (one shard) until ctx ends.
+func RunBot(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	db, err := OpenDB(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close(db)
+	tc, err := DialTemporal(cfg, cfg.TemporalAddress, log)
+	if err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	defer tc.Close()
+	return bot.Run(ctx, botOptions(cfg, db, tc, log, nil))
+}
+
+func botOptions(cfg config.Config, db *gorm.DB, tc client.Client, log *zap.Logger, st *Stack) bot.Options {
+	o := bot.Options{
+		Token: cfg.DiscordBotToken.Reveal(), DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log.Named("bot"),
+		ShardID: cfg.DiscordShardID, ShardCount: cfg.DiscordShardCount, CommandGuildID: cfg.DiscordCommandGuildID,
+		DashboardURL: cfg.PublicURL + "/dashboard",
+	}
+	if st != nil && st.Hub != nil {
+		o.Committed = st.Hub.Committed
+	}
+	return o
+}
+
+// TemporalUILink is the workflow URL prefix of the Temporal UI for a
+// namespace ("" when no UI is known).
+func TemporalUILink(base, namespace string) string {
+	if base == "" {
+		return ""
+	}
+	if namespace == "" {
+		namespace = "default"
+	}
+	return strings.TrimRight(base, "/") + "/namespaces/" + namespace + "/workflows/"
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // RunDev runs everything in one process on the embedded default: the
@@ -147,7 +195,8 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		return err
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
-		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg)})
+		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)}})
 	if err != nil {
 		return err
 	}
@@ -156,6 +205,13 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		return err
 	}
 	go KeepDemoTokenFresh(runCtx, st.Auth, cfg.DataDir, demo, func(err error) { log.Warn("refresh demo token", zap.Error(err)) })
+	if cfg.DiscordBotToken.IsSet() {
+		go func() {
+			if err := bot.Run(runCtx, botOptions(cfg, db, tc, log, st)); err != nil && runCtx.Err() == nil {
+				log.Error("discord bot stopped", zap.Error(err))
+			}
+		}()
+	}
 	printBanner(out, cfg, uiURL, demo)
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nStopping tradeexec …")

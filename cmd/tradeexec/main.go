@@ -24,6 +24,7 @@ commands:
   dev       everything in one process on the embedded default (SQLite + Temporal dev server)
   api       HTTP API, webhooks and WebSocket
   worker    Temporal worker: workflows and activities
+  bot       Discord gateway client (DISCORD_BOT_TOKEN; one shard per replica)
   migrate   apply database migrations and exit
 
 Configuration is read from the environment; see README.md.
@@ -63,6 +64,8 @@ func main() {
 		err = app.RunServer(ctx, cfg, log, true, false)
 	case config.ModeWorker:
 		err = app.RunServer(ctx, cfg, log, false, true)
+	case config.ModeBot:
+		err = app.RunBot(ctx, cfg, log)
 	case config.ModeMigrate:
 		err = app.RunMigrate(ctx, cfg, log)
 	default:

@@ -65,6 +65,10 @@ type Config struct {
 	TemporalAPIKey Secret
 	TemporalTLS    bool
 
+	// TemporalUIURL is the Temporal UI base URL linked from a trade's
+	// timeline for support staff (TEMPORAL_UI_URL; dev: the embedded UI).
+	TemporalUIURL string
+
 	HTTPAddr  string // listen address of the api
 	PublicURL string // external base URL (OAuth redirects, webhook URLs), no trailing slash
 
@@ -74,9 +78,14 @@ type Config struct {
 
 	JWTSecret Secret
 
-	DiscordBotToken     Secret
-	DiscordClientID     string
-	DiscordClientSecret Secret
+	DiscordBotToken Secret
+	// DiscordShardID / DiscordShardCount select this bot replica's gateway
+	// shard (DISCORD_SHARD_ID, DISCORD_SHARD_COUNT; default one shard).
+	DiscordShardID, DiscordShardCount int
+	// DiscordCommandGuildID registers slash commands in one guild (dev).
+	DiscordCommandGuildID string
+	DiscordClientID       string
+	DiscordClientSecret   Secret
 
 	// Schwab's Trader API app (optional; all three or none). The redirect
 	// URL defaults to PUBLIC_URL + /brokers/schwab/callback.

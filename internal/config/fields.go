@@ -112,6 +112,7 @@ func databaseDriver(raw string) (driver, reason string) {
 
 func (l *loader) temporal() {
 	l.cfg.TemporalAddress = l.env("TEMPORAL_ADDRESS")
+	l.cfg.TemporalUIURL = strings.TrimRight(l.env("TEMPORAL_UI_URL"), "/")
 	switch {
 	case l.cfg.TemporalAddress != "":
 		if reason := hostPort(l.cfg.TemporalAddress, false); reason != "" {
@@ -277,11 +278,32 @@ func (l *loader) jwt() {
 	l.cfg.JWTSecret = Secret(raw)
 }
 
+// intVar reads a whole-number variable (default def when unset) that must
+// be at least min.
+func (l *loader) intVar(name string, def, min int) int {
+	v := l.env(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		l.c.add(name, fmt.Sprintf("must be a whole number ≥ %d, got %q", min, v))
+		return def
+	}
+	return n
+}
+
 func (l *loader) discord() {
 	l.cfg.DiscordBotToken = Secret(l.env("DISCORD_BOT_TOKEN"))
 	if !l.cfg.DiscordBotToken.IsSet() && l.needs(ModeBot) {
 		l.required("DISCORD_BOT_TOKEN")
 	}
+	l.cfg.DiscordShardID = l.intVar("DISCORD_SHARD_ID", 0, 0)
+	l.cfg.DiscordShardCount = l.intVar("DISCORD_SHARD_COUNT", 1, 1)
+	if l.cfg.DiscordShardID >= l.cfg.DiscordShardCount {
+		l.c.add("DISCORD_SHARD_ID", fmt.Sprintf("must be below DISCORD_SHARD_COUNT (%d)", l.cfg.DiscordShardCount))
+	}
+	l.cfg.DiscordCommandGuildID = l.env("DISCORD_COMMAND_GUILD_ID")
 	l.cfg.DiscordClientID = l.env("DISCORD_CLIENT_ID")
 	l.cfg.DiscordClientSecret = Secret(l.env("DISCORD_CLIENT_SECRET"))
 	switch {
