@@ -20,7 +20,12 @@ import (
 func main() {
 	sequential := flag.Int("n", 200, "sequential signals for the latency run")
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
+	only := flag.String("only", "trade,stop,fanout,brokers,ws", "comma-separated sections to run")
 	flag.Parse()
+	want := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
 
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "tradeexec-bench-")
@@ -36,12 +41,22 @@ func main() {
 	defer env.close()
 
 	var rows []row
-	rows = append(rows, env.sequentialRun(ctx, *sequential)...)
-	rows = append(rows, env.concurrentRun(ctx, *concurrent)...)
-	rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
-	rows = append(rows, fanoutRows(ctx, dir, srv.Address(), 1000)...)
-	rows = append(rows, brokerRows(ctx, dir, *sequential)...)
-	rows = append(rows, wsRun(ctx)...)
+	if want["trade"] {
+		rows = append(rows, env.sequentialRun(ctx, *sequential)...)
+		rows = append(rows, env.concurrentRun(ctx, *concurrent)...)
+	}
+	if want["stop"] {
+		rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
+	}
+	if want["fanout"] {
+		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), 1000)...)
+	}
+	if want["brokers"] {
+		rows = append(rows, brokerRows(ctx, dir, *sequential)...)
+	}
+	if want["ws"] {
+		rows = append(rows, wsRun(ctx)...)
+	}
 
 	fmt.Printf("\ntradeexec benchmarks — %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Printf("embedded default: SQLite (file) + Temporal dev server (%s) + paper broker\n\n", srv.Address())
