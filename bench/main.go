@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,8 +21,15 @@ import (
 func main() {
 	sequential := flag.Int("n", 200, "sequential signals for the latency run")
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	only := flag.String("only", "trade,stop,fanout,brokers,ws", "comma-separated sections to run")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		must(err)
+		must(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
 		want[strings.TrimSpace(s)] = true
