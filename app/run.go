@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 	"gorm.io/gorm"
 
-	"github.com/tradeexec/tradeexec/bot"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/config"
 	"github.com/tradeexec/tradeexec/internal/devserver"
@@ -105,32 +104,10 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	return nil
 }
 
-// RunBot runs the Discord gateway client (one shard) until ctx ends.
-func RunBot(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	db, err := OpenDB(ctx, cfg, log, false)
-	if err != nil {
-		return err
-	}
-	defer store.Close(db)
-	tc, err := DialTemporal(cfg, cfg.TemporalAddress, log)
-	if err != nil {
-		return fmt.Errorf("temporal: %w", err)
-	}
-	defer tc.Close()
-	return bot.Run(ctx, botOptions(cfg, db, tc, log, nil))
-}
-
-func botOptions(cfg config.Config, db *gorm.DB, tc client.Client, log *zap.Logger, st *Stack) bot.Options {
-	o := bot.Options{
-		Token: cfg.DiscordBotToken.Reveal(), DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log.Named("bot"),
-		ShardID: cfg.DiscordShardID, ShardCount: cfg.DiscordShardCount, CommandGuildID: cfg.DiscordCommandGuildID,
-		DashboardURL: cfg.PublicURL + "/dashboard",
-	}
-	if st != nil && st.Hub != nil {
-		o.Committed = st.Hub.Committed
-	}
-	return o
-}
+// DevExtra starts an additional role inside `tradeexec dev` once the stack
+// runs (main passes the Discord bot: app cannot import it, since the bot's
+// tests build the system through app).
+type DevExtra func(ctx context.Context, db *gorm.DB, tc client.Client, st *Stack)
 
 // TemporalUILink is the workflow URL prefix of the Temporal UI for a
 // namespace ("" when no UI is known).
@@ -155,7 +132,7 @@ func firstNonEmpty(a, b string) string {
 // pinned Temporal dev server as a child process, SQLite, api + worker, the
 // paper broker and the demo trader. It prints where to look and how to send
 // a first signal, and stops everything on ctx's end (Ctrl-C).
-func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writer) error {
+func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writer, extras ...DevExtra) error {
 	address := cfg.TemporalAddress
 	uiURL := ""
 	if cfg.EmbeddedTemporal() {
@@ -205,12 +182,8 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		return err
 	}
 	go KeepDemoTokenFresh(runCtx, st.Auth, cfg.DataDir, demo, func(err error) { log.Warn("refresh demo token", zap.Error(err)) })
-	if cfg.DiscordBotToken.IsSet() {
-		go func() {
-			if err := bot.Run(runCtx, botOptions(cfg, db, tc, log, st)); err != nil && runCtx.Err() == nil {
-				log.Error("discord bot stopped", zap.Error(err))
-			}
-		}()
+	for _, extra := range extras {
+		extra(runCtx, db, tc, st)
 	}
 	printBanner(out, cfg, uiURL, demo)
 	<-ctx.Done()

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tradeexec/tradeexec/app"
+	"github.com/tradeexec/tradeexec/botrun"
 	"github.com/tradeexec/tradeexec/internal/config"
 	"github.com/tradeexec/tradeexec/internal/logging"
 )
@@ -59,13 +60,13 @@ func main() {
 
 	switch mode {
 	case config.ModeDev:
-		err = app.RunDev(ctx, cfg, log, os.Stdout)
+		err = app.RunDev(ctx, cfg, log, os.Stdout, botrun.DevExtra(cfg, log))
 	case config.ModeAPI:
 		err = app.RunServer(ctx, cfg, log, true, false)
 	case config.ModeWorker:
 		err = app.RunServer(ctx, cfg, log, false, true)
 	case config.ModeBot:
-		err = app.RunBot(ctx, cfg, log)
+		err = botrun.Run(ctx, cfg, log)
 	case config.ModeMigrate:
 		err = app.RunMigrate(ctx, cfg, log)
 	default:
