@@ -181,7 +181,9 @@ func TestInsufficientBuyingPower(t *testing.T) {
 		// $100,000 cash: 400 MSFT @ $200 leaves $20,000 cash, equity $100,000.
 		r := h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":400,"type":"market","id":"bp-0"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
-		h.waitStatus(r.Body["tradeId"].(string), 20*time.Second, "filled")
+		msft := r.Body["tradeId"].(string)
+		h.waitStatus(msft, 20*time.Second, "filled")
+		require.Eventually(t, func() bool { return h.trade(msft).StopLossOrderID != "" }, 10*time.Second, 20*time.Millisecond)
 
 		r = h.postWebhook(`{"ticker":"AAPL","action":"buy","quantity":250,"type":"limit","price":200,"id":"bp-1"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)

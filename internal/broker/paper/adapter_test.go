@@ -308,7 +308,7 @@ func TestFactoryAndConnect(t *testing.T) {
 	}
 	_, err = missing.Connect(ctx)
 	be := wantKind(t, err, broker.KindAuthFailed)
-	if be.Message != "paper account missing does not exist" {
+	if be.Message != "paper account does not exist" { // the id is a credential: never in a message
 		t.Fatalf("message = %q", be.Message)
 	}
 	_, err = missing.PlaceOrder(ctx, req(signal.SideBuy, signal.OrderMarket, "AAPL", "1"))
