@@ -99,6 +99,16 @@ func (g *Guard) GuardCheck(ctx context.Context, in workflows.GuardRef) (workflow
 	now := a.now()
 	var out workflows.GuardCheckResult
 	var escalated *risk.GuardDecision
+	// Most looks change nothing: decided on a plain read, they write
+	// nothing (the guard of every connection looks every poll).
+	quiet, out, err := g.unchanged(ctx, in, conn.ID, bal, settings, open+int(working), now)
+	if err != nil {
+		return workflows.GuardCheckResult{}, err
+	}
+	if quiet {
+		return out, nil
+	}
+	balanceMoved := true
 	err = store.InTx(ctx, a.DB, func(tx *gorm.DB) error {
 		out, escalated = workflows.GuardCheckResult{}, nil
 		// The trader's row first: the same lock order as PrepareOrder's
@@ -121,6 +131,7 @@ func (g *Guard) GuardCheck(ctx context.Context, in workflows.GuardRef) (workflow
 			until := d.State.BlockedUntil
 			row.BlockedUntil = &until
 		}
+		balanceMoved = !row.Equity.Equal(bal.Equity) || !row.Cash.Equal(bal.Cash) || !row.BuyingPower.Equal(bal.BuyingPower) || row.ObservedAt.IsZero()
 		row.Equity, row.Cash, row.BuyingPower = bal.Equity, bal.Cash, bal.BuyingPower
 		row.ObservedAt, row.UpdatedAt = now, now
 		if d.Escalated {
@@ -150,10 +161,43 @@ func (g *Guard) GuardCheck(ctx context.Context, in workflows.GuardRef) (workflow
 		}
 		a.committed(in.UserID)
 	}
-	if err := g.syncPortfolio(ctx, in.UserID, conn.ID, positions, bal, now); err != nil {
-		a.log().Warn("account guard: portfolio sync", zap.String("connection_id", conn.ID), zap.Error(err))
+	// The trade of a fill has synced the portfolio already.
+	if balanceMoved && !in.AfterFill {
+		if err := g.syncPortfolio(ctx, in.UserID, conn.ID, positions, bal, now); err != nil {
+			a.log().Warn("account guard: portfolio sync", zap.String("connection_id", conn.ID), zap.Error(err))
+		}
 	}
 	return out, nil
+}
+
+// unchanged reports, from a plain read, whether a look at the account
+// changes nothing worth a write: the guard row exists for today, the
+// balance is the one it holds, the loss level does not rise, nothing needs
+// closing, and the row was refreshed within two polls (StartGuards treats
+// a guard as gone after three). out is then the check's result.
+func (g *Guard) unchanged(ctx context.Context, in workflows.GuardRef, connectionID string, bal broker.Balance, settings risk.Settings, open int, now time.Time) (bool, workflows.GuardCheckResult, error) {
+	db := g.Trading.DB.WithContext(ctx)
+	var row schema.RiskGuard
+	err := db.Where("connection_id = ?", connectionID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, workflows.GuardCheckResult{}, nil
+	}
+	if err != nil {
+		return false, workflows.GuardCheckResult{}, err
+	}
+	var u schema.User
+	if err := db.Select("id", "locked").Take(&u, "id = ?", in.UserID).Error; err != nil {
+		return false, workflows.GuardCheckResult{}, err
+	}
+	d := risk.Decide(dayStateOf(row), risk.Observation{Now: now, Equity: bal.Equity, LastEquity: bal.LastEquity, Settings: settings})
+	blocking := d.Blocking || u.Locked
+	same := d.State.Day == row.Day && !d.Escalated && !(blocking && open > 0) &&
+		row.Equity.Equal(bal.Equity) && row.Cash.Equal(bal.Cash) && row.BuyingPower.Equal(bal.BuyingPower) &&
+		now.Sub(row.ObservedAt) < 2*g.poll() && (row.BlockedUntil == nil) == d.State.BlockedUntil.IsZero()
+	if !same {
+		return false, workflows.GuardCheckResult{}, nil
+	}
+	return true, workflows.GuardCheckResult{Level: row.Level, Locked: u.Locked, Blocking: blocking}, nil
 }
 
 // syncPortfolio keeps the dashboard's positions and balance current between
@@ -633,6 +677,15 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 	for _, r := range rows {
 		if tradeOwnsStop(recent, r) {
 			continue
+		}
+		// The usual case, decided without a write: the stop works and
+		// covers the position as it is.
+		if pos, ok := held[r.Symbol]; ok && r.Status == stopActive && r.Side == string(risk.ExitSide(pos.Quantity)) &&
+			r.Quantity.Equal(pos.Quantity.Abs()) {
+			if o, err := b.GetOrderStatus(ctx, r.OrderID); err == nil && !o.Status.Terminal() {
+				res.Checked++
+				continue
+			}
 		}
 		k, ok, err := a.openStop(ctx, b, conn.BrokerType, r.UserID, r.ConnectionID, r.Symbol, r.AssetClass, "guard:"+r.ConnectionID)
 		if err != nil {

@@ -37,7 +37,7 @@ func (s *Server) listTrades(c *gin.Context) {
 	q := s.DB.WithContext(c.Request.Context()).Where("user_id = ?", subject)
 	if v := c.Query("status"); v != "" {
 		if !validStatus(v) {
-			s.fail(c, badRequest("status", "status must be one of pending, queued, submitted, partial_fill, filled, rejected, cancelled."))
+			s.fail(c, badRequest("status", "status must be one of pending, queued, market_halted, submitted, partial_fill, filled, rejected, cancelled."))
 			return
 		}
 		q = q.Where("status = ?", v)
@@ -63,7 +63,7 @@ func (s *Server) listTrades(c *gin.Context) {
 
 func validStatus(v string) bool {
 	switch trade.Status(v) {
-	case trade.StatusPending, trade.StatusQueued, trade.StatusSubmitted, trade.StatusPartialFill,
+	case trade.StatusPending, trade.StatusQueued, trade.StatusHalted, trade.StatusSubmitted, trade.StatusPartialFill,
 		trade.StatusFilled, trade.StatusRejected, trade.StatusCancelled:
 		return true
 	}
@@ -135,7 +135,7 @@ func (s *Server) cancelTrade(c *gin.Context) {
 		return
 	}
 	switch trade.Status(t.Status) {
-	case trade.StatusQueued, trade.StatusPending:
+	case trade.StatusQueued, trade.StatusHalted, trade.StatusPending:
 	default:
 		s.fail(c, &Error{Status: http.StatusConflict, Code: "not_cancellable",
 			Message: "Only orders that have not reached the broker can be cancelled here; this order is " + strings.ReplaceAll(t.Status, "_", " ") + "."})

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -72,7 +74,9 @@ func oneStopTrigger(ctx context.Context, e *paper.Engine, st paper.Store, feed *
 		AssetClass: signal.AssetStock, Side: stop.Side, Type: signal.OrderStop, Quantity: stop.Quantity, StopPrice: stop.StopPrice, TimeInForce: broker.TIFGTC})
 	must(err)
 	// A random phase against the engine's ticker.
-	time.Sleep(time.Duration(time.Now().UnixNano()%int64(paper.DefaultMatchInterval)) + 10*time.Millisecond)
+	var r [8]byte
+	_, _ = rand.Read(r[:])
+	time.Sleep(time.Duration(binary.LittleEndian.Uint64(r[:])%uint64(paper.DefaultMatchInterval)) + 10*time.Millisecond)
 	crossed := time.Now()
 	feed.Set("AAPL", decimal.NewFromInt(175))
 	deadline := crossed.Add(10 * time.Second)

@@ -138,6 +138,8 @@ type cluster struct {
 	keySpec  string
 	keyring  *vault.Keyring
 	tport    int
+	taddr    string // the Temporal frontend; the same across restarts
+	tmu      sync.Mutex
 	temporal *devserver.Server
 	tc       client.Client
 	queue    string
@@ -166,8 +168,9 @@ func newCluster(t *testing.T, dialect store.Dialect, seed uint64, nTraders int) 
 	port, err := freePort()
 	require.NoError(t, err)
 	c.tport = port
-	c.startTemporal()
-	c.tc, err = client.Dial(client.Options{HostPort: c.temporal.Address(), Logger: quiet{}})
+	require.NoError(t, c.startTemporal())
+	c.taddr = c.temporal.Address()
+	c.tc, err = client.Dial(client.Options{HostPort: c.taddr, Logger: quiet{}})
 	require.NoError(t, err)
 	t.Cleanup(c.tc.Close)
 
@@ -240,28 +243,38 @@ func (c *cluster) openDB(ctx context.Context) {
 	c.db = db
 }
 
-func (c *cluster) startTemporal() {
+func (c *cluster) startTemporal() error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		c.temporal, err = devserver.Start(context.Background(), devserver.Options{DBFile: filepath.Join(c.dir, "temporal.db"),
+		var srv *devserver.Server
+		srv, err = devserver.Start(context.Background(), devserver.Options{DBFile: filepath.Join(c.dir, "temporal.db"),
 			Port: c.tport, Headless: true, StopTimeout: 5 * time.Second})
 		if err == nil {
-			return
+			c.temporal = srv
+			return nil
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	require.NoError(c.t, err, "Temporal dev server (needs bin/temporal: make bin/temporal)")
+	return fmt.Errorf("Temporal dev server (needs bin/temporal: make bin/temporal): %w", err)
 }
 
 // restartTemporal stops the dev server and starts it again on the same
 // port and state file; clients reconnect.
 func (c *cluster) restartTemporal(down time.Duration) {
-	require.NoError(c.t, c.temporal.Stop())
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	if err := c.temporal.Stop(); err != nil {
+		c.t.Errorf("stop Temporal: %v", err)
+	}
 	time.Sleep(down)
-	c.startTemporal()
+	if err := c.startTemporal(); err != nil {
+		c.t.Errorf("restart Temporal: %v", err)
+	}
 }
 
 func (c *cluster) stopTemporal() {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
 	if c.temporal != nil {
 		_ = c.temporal.Stop()
 	}
@@ -306,15 +319,22 @@ func (c *cluster) startWorker() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.workerN++
-	cfg, _ := json.Marshal(workerConfig{DSN: c.workerDSN(), Temporal: c.temporal.Address(), TaskQueue: c.queue, Vault: c.keySpec,
+	cfg, _ := json.Marshal(workerConfig{DSN: c.workerDSN(), Temporal: c.taddr, TaskQueue: c.queue, Vault: c.keySpec,
 		GuardPoll: guardPoll, Log: filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", c.workerN))})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), workerEnv+"="+string(cfg))
 	out, err := os.Create(filepath.Join(c.dir, fmt.Sprintf("worker-%d.out", c.workerN)))
-	require.NoError(c.t, err)
+	if err != nil {
+		c.t.Errorf("worker output: %v", err)
+		return
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	require.NoError(c.t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		_ = out.Close()
+		c.t.Errorf("start worker: %v", err)
+		return
+	}
 	w := &workerProc{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); _ = out.Close(); close(w.done) }()
 	c.worker = w
@@ -364,30 +384,46 @@ func (c *cluster) stopWorker() {
 // the API waits or fails); on PostgreSQL the worker's sessions are cut and
 // the busiest tables locked.
 func (c *cluster) dbOutage(d time.Duration) {
+	if err := c.holdDB(d); err != nil {
+		c.t.Errorf("database outage: %v", err)
+	}
+}
+
+func (c *cluster) holdDB(d time.Duration) error {
 	ctx := context.Background()
 	db, _, err := store.Open(ctx, c.dsn, zap.NewNop())
-	require.NoError(c.t, err)
+	if err != nil {
+		return err
+	}
 	defer store.Close(db)
 	sqlDB, err := db.DB()
-	require.NoError(c.t, err)
+	if err != nil {
+		return err
+	}
 	conn, err := sqlDB.Conn(ctx)
-	require.NoError(c.t, err)
+	if err != nil {
+		return err
+	}
 	defer conn.Close()
 	switch c.dialect {
 	case store.SQLite:
-		_, err = conn.ExecContext(ctx, "BEGIN EXCLUSIVE")
-		require.NoError(c.t, err)
-		time.Sleep(d)
-		_, _ = conn.ExecContext(ctx, "ROLLBACK")
+		if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+			return err
+		}
 	case store.Postgres:
-		_, err = conn.ExecContext(ctx, "BEGIN")
-		require.NoError(c.t, err)
-		_, err = conn.ExecContext(ctx, "LOCK TABLE trades, users, audit_heads, event_seqs IN ACCESS EXCLUSIVE MODE")
-		require.NoError(c.t, err)
-		_, _ = sqlDB.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chaos-worker' AND datname = current_database()")
-		time.Sleep(d)
-		_, _ = conn.ExecContext(ctx, "ROLLBACK")
+		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "LOCK TABLE trades, users, audit_heads, event_seqs IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		if _, err := sqlDB.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chaos-worker' AND datname = current_database()"); err != nil {
+			return err
+		}
 	}
+	time.Sleep(d)
+	_, err = conn.ExecContext(ctx, "ROLLBACK")
+	return err
 }
 
 // freePort finds a free TCP port on the loopback interface.

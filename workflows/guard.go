@@ -47,6 +47,9 @@ type GuardInput struct {
 type GuardRef struct {
 	ConnectionID string `json:"connectionId"`
 	UserID       string `json:"userId"`
+	// AfterFill: the check was asked for by a fill, whose trade has just
+	// synced the portfolio itself.
+	AfterFill bool `json:"afterFill,omitempty"`
 }
 
 // GuardCheckResult is one look at the account.
@@ -116,9 +119,14 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		},
 	})
 
+	// Started by a fill (signal-with-start): the first check is that one.
+	afterFill := false
+	for checkCh.ReceiveAsync(nil) {
+		afterFill = true
+	}
 	for i := 0; i < guardChecksPerRun; i++ {
 		var res GuardCheckResult
-		err := workflow.ExecuteActivity(checkCtx, ActGuardCheck, ref).Get(ctx, &res)
+		err := workflow.ExecuteActivity(checkCtx, ActGuardCheck, GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill}).Get(ctx, &res)
 		switch {
 		case err != nil:
 			logger.Warn("guard check failed; retrying at the next poll", "error", err)
@@ -142,11 +150,16 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		// several fills meanwhile make one check.
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
+		afterFill = false
 		sel.AddFuture(workflow.NewTimer(timerCtx, poll), func(workflow.Future) {})
-		sel.AddReceive(checkCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddReceive(checkCh, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			afterFill = true
+		})
 		sel.Select(ctx)
 		cancelTimer()
 		for checkCh.ReceiveAsync(nil) {
+			afterFill = true
 		}
 	}
 	// The next run checks at once, so a signal that arrives now is served.

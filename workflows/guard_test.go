@@ -52,8 +52,10 @@ func TestAccountGuard_CheckSignalWakesIt(t *testing.T) {
 	env := newGuardEnv(t)
 	start := env.Now()
 	var checks []time.Duration
-	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
+	var afterFill []bool
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(_ context.Context, ref GuardRef) (GuardCheckResult, error) {
 		checks = append(checks, env.Now().Sub(start))
+		afterFill = append(afterFill, ref.AfterFill)
 		if len(checks) == 3 {
 			return GuardCheckResult{Inactive: true}, nil
 		}
@@ -68,6 +70,7 @@ func TestAccountGuard_CheckSignalWakesIt(t *testing.T) {
 	require.Len(t, checks, 3)
 	require.Equal(t, 10*time.Second, checks[1].Truncate(time.Second))
 	require.Equal(t, 70*time.Second, checks[2].Truncate(time.Second))
+	require.Equal(t, []bool{false, true, false}, afterFill, "the check a fill asked for is marked")
 }
 
 // A blocked account with positions is flattened round after round (one
