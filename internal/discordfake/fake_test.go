@@ -97,7 +97,9 @@ func (r *recorder) msgs() []*discordgo.MessageCreate {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// discordgo reconnects with exponential backoff (1 s, 2 s, 4 s …): leave
+	// room for a retried reconnect on a loaded machine.
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
