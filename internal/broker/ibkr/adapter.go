@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -282,14 +281,18 @@ func (sh *shared) httpClient(base *url.URL, pin string) (*http.Client, error) {
 	}
 	switch {
 	case pin != "":
+		// Chain verification is replaced by the certificate pin. The pin is
+		// checked in VerifyConnection, which (unlike VerifyPeerCertificate)
+		// also runs on resumed TLS sessions, and session tickets are off.
 		tr.TLSClientConfig = &tls.Config{
-			MinVersion:         tls.VersionTLS12,
-			InsecureSkipVerify: true, // replaced by the pin check below
-			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-				if len(raw) == 0 {
+			MinVersion:             tls.VersionTLS12,
+			InsecureSkipVerify:     true, // #nosec G402 -- replaced by the pin check in VerifyConnection
+			SessionTicketsDisabled: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
 					return errors.New("ibkr: gateway sent no certificate")
 				}
-				sum := sha256.Sum256(raw[0])
+				sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
 				if hex.EncodeToString(sum[:]) != pin {
 					return errors.New("ibkr: gateway certificate does not match the pinned fingerprint")
 				}
@@ -298,7 +301,7 @@ func (sh *shared) httpClient(base *url.URL, pin string) (*http.Client, error) {
 		}
 	case sh.o.allowPrivate && isLoopback(base.Hostname()):
 		// The gateway on this machine uses its bundled self-signed certificate.
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true} //nolint:gosec // loopback only
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true} // #nosec G402 -- loopback gateway only (private gateways enabled)
 	}
 	c := &http.Client{Timeout: httpx.DefaultTimeout, Transport: tr}
 	sh.clients[key] = c
