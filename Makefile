@@ -105,20 +105,25 @@ chaos: bin/temporal ## run the chaos suite in chaos/ (worker crashes, restarts, 
 	$(GO) test -race -count=1 -timeout 25m -run Chaos ./chaos/...
 
 .PHONY: audit
-audit: bin/gosec bin/govulncheck ## security audit: gosec + govulncheck (govulncheck needs network access to vuln.go.dev)
+audit: bin/gosec bin/govulncheck ## security audit: gosec + govulncheck (govulncheck needs vuln.go.dev; AUDIT_SKIP_VULNCHECK=1 skips it, said so)
 	@rc_gosec=0; rc_vuln=0; \
 	echo "==> gosec $(GOSEC_VERSION)"; \
 	"$(BIN)/gosec" -quiet -exclude-generated ./... || rc_gosec=$$?; \
-	echo "==> govulncheck $(GOVULNCHECK_VERSION)"; \
-	"$(BIN)/govulncheck" ./... || rc_vuln=$$?; \
+	if [ "$${AUDIT_SKIP_VULNCHECK:-0}" != 0 ]; then \
+	  rc_vuln=skip; \
+	else \
+	  echo "==> govulncheck $(GOVULNCHECK_VERSION)"; \
+	  "$(BIN)/govulncheck" ./... || rc_vuln=$$?; \
+	fi; \
 	echo "==> audit summary"; \
 	if [ $$rc_gosec -eq 0 ]; then echo "  gosec:       no issues"; else echo "  gosec:       FAILED (exit $$rc_gosec): findings above"; fi; \
 	case $$rc_vuln in \
 	  0) echo "  govulncheck: no known vulnerabilities reached";; \
+	  skip) echo "  govulncheck: NOT RUN (AUDIT_SKIP_VULNCHECK set): dependencies were not checked for known vulnerabilities";; \
 	  3) echo "  govulncheck: FAILED: vulnerable code reached (listed above)";; \
-	  *) echo "  govulncheck: FAILED (exit $$rc_vuln): it could not complete; it downloads the vulnerability database from vuln.go.dev, so offline machines cannot run it (set GOVULNDB to a local copy)";; \
+	  *) echo "  govulncheck: FAILED (exit $$rc_vuln): it could not complete; it downloads the vulnerability database from vuln.go.dev, so offline machines cannot run it (set GOVULNDB to a local copy, or AUDIT_SKIP_VULNCHECK=1 to audit with gosec alone)";; \
 	esac; \
-	[ $$rc_gosec -eq 0 ] && [ $$rc_vuln -eq 0 ]
+	[ $$rc_gosec -eq 0 ] && { [ "$$rc_vuln" = 0 ] || [ "$$rc_vuln" = skip ]; }
 
 .PHONY: fmt
 fmt: ## gofmt -s every Go file

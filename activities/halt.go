@@ -27,6 +27,7 @@ func (a *Trading) MarkHalted(ctx context.Context, in workflows.HaltInput) (workf
 		}
 		t.Status = string(trade.StatusHalted)
 		t.ReservedNotional = decimal.Zero
+		t.ErrorMessage = msg // the trade's current note for the trader, as MarkQueued
 		return trade.Change{Action: audit.ActionTradeHalted, Message: msg, Event: realtime.EventTradeQueued,
 			Details: map[string]any{"brokerMessage": in.Message}}, nil
 	})

@@ -339,7 +339,10 @@ func intent(sig signal.Signal, position decimal.Decimal) (signal.Side, decimal.D
 			side = signal.SideBuy
 		}
 	case signal.ActionCancel:
-		return side, qty, qt, fmt.Sprintf("Cancel signal for %s recorded; no new order placed.", sig.Symbol)
+		// Only TradeWorkflows started before versionCancelSignal bring a
+		// cancel signal here; newer ones cancel the open orders in the
+		// symbol without PrepareOrder (activities.Cancels).
+		return side, qty, qt, trade.CancelSignalNotExecutedMessage(sig.Symbol)
 	}
 	if sig.Sentiment == "flat" {
 		// Close only: never open the opposite side.

@@ -63,31 +63,45 @@ func TestClientKey(t *testing.T) {
 }
 
 // X-Forwarded-For counts only from a trusted proxy: otherwise every
-// request could claim a fresh IP and escape its limit.
+// request could claim a fresh IP and escape its limit. X-Real-IP never
+// counts, and hops the client wrote before the proxy's are not believed.
 func TestRateLimitKeysOnTheRealClient(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		trusted []string
-		second  int
+		header  string
+		first   string // header values of the two requests
+		second  string
+		want    int // status of the second request
 	}{
-		{"no trusted proxy: header ignored", nil, http.StatusTooManyRequests},
-		{"trusted proxy: header believed", []string{"10.0.0.1"}, http.StatusOK},
+		{"no trusted proxy: header ignored", nil, "X-Forwarded-For", "198.51.100.1", "198.51.100.2", http.StatusTooManyRequests},
+		{"empty list: header ignored", []string{}, "X-Forwarded-For", "198.51.100.1", "198.51.100.2", http.StatusTooManyRequests},
+		{"other proxy trusted: header ignored", []string{"10.9.0.0/16"}, "X-Forwarded-For", "198.51.100.1", "198.51.100.2", http.StatusTooManyRequests},
+		{"trusted proxy: header believed", []string{"10.0.0.1"}, "X-Forwarded-For", "198.51.100.1", "198.51.100.2", http.StatusOK},
+		{"trusted CIDR: header believed", []string{"10.0.0.0/24"}, "X-Forwarded-For", "198.51.100.1", "198.51.100.2", http.StatusOK},
+		{"spoofed hop before the proxy's", []string{"10.0.0.1"}, "X-Forwarded-For", "192.0.2.1, 198.51.100.1", "192.0.2.2, 198.51.100.1", http.StatusTooManyRequests},
+		{"chain of trusted proxies", []string{"10.0.0.0/24"}, "X-Forwarded-For", "198.51.100.1, 10.0.0.7", "198.51.100.2, 10.0.0.7", http.StatusOK},
+		{"X-Real-IP ignored", []string{"10.0.0.1"}, "X-Real-IP", "198.51.100.1", "198.51.100.2", http.StatusTooManyRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Server{}
 			r := gin.New()
-			require.NoError(t, r.SetTrustedProxies(tc.trusted))
+			trustProxies(r, tc.trusted)
 			r.GET("/x", s.rateLimit("test", Limit{Events: 1, Per: time.Hour}), func(c *gin.Context) { c.Status(http.StatusOK) })
-			get := func(xff string) int {
+			get := func(v string) int {
 				req := httptest.NewRequest(http.MethodGet, "/x", nil)
 				req.RemoteAddr = "10.0.0.1:4242"
-				req.Header.Set("X-Forwarded-For", xff)
+				req.Header.Set(tc.header, v)
 				w := httptest.NewRecorder()
 				r.ServeHTTP(w, req)
 				return w.Code
 			}
-			require.Equal(t, http.StatusOK, get("198.51.100.1"))
-			require.Equal(t, tc.second, get("198.51.100.2"))
+			require.Equal(t, http.StatusOK, get(tc.first))
+			require.Equal(t, tc.want, get(tc.second))
 		})
 	}
+}
+
+func TestInvalidTrustedProxyPanics(t *testing.T) {
+	require.Panics(t, func() { trustProxies(gin.New(), []string{"lb.internal"}) })
 }

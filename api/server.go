@@ -62,9 +62,7 @@ func (s *Server) Handler() http.Handler {
 		limits = *s.Limits
 	}
 	r := gin.New()
-	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
-		panic("api: invalid trusted proxies: " + err.Error())
-	}
+	trustProxies(r, s.TrustedProxies)
 	r.Use(s.requestID(), s.recovery(), s.securityHeaders(), s.limitBody(), s.accessLog())
 	r.GET("/health", s.health)
 	// Webhooks authenticate by the secret in their URL (TradingView sends
@@ -96,6 +94,21 @@ func (s *Server) Handler() http.Handler {
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r
+}
+
+// trustProxies makes c.ClientIP() the TCP peer unless the peer is one of
+// proxies, and then the address its X-Forwarded-For names (walked from the
+// right past trusted hops). gin's defaults trust every peer and also read
+// X-Real-IP; here an empty list trusts none (a nil list clears gin's
+// 0.0.0.0/0, ::/0), and only X-Forwarded-For counts, which proxies append
+// to rather than pass through from the client.
+func trustProxies(r *gin.Engine, proxies []string) {
+	if err := r.SetTrustedProxies(proxies); err != nil {
+		panic("api: invalid trusted proxies (config validates TRUSTED_PROXIES): " + err.Error())
+	}
+	r.ForwardedByClientIP = true
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	r.TrustedPlatform = ""
 }
 
 const ctxRequestID = "request_id"

@@ -23,7 +23,8 @@ type AuthOptions struct {
 	PublicURL string
 	// Discord enables "Sign in with Discord" when set.
 	Discord *auth.DiscordConfig
-	// TrustedProxies are load balancers whose X-Forwarded-For is believed.
+	// TrustedProxies are load balancers whose X-Forwarded-For is believed
+	// (TRUSTED_PROXIES); empty trusts none.
 	TrustedProxies []string
 	// RateLimits override the per-IP limits (nil: the specification's).
 	RateLimits *api.RateLimits
@@ -42,7 +43,7 @@ func (o AuthOptions) publicURL(listenURL string) string {
 
 // AuthOptionsFrom maps the process configuration onto AuthOptions.
 func AuthOptionsFrom(cfg config.Config) AuthOptions {
-	o := AuthOptions{JWTSecret: []byte(cfg.JWTSecret.Reveal()), PublicURL: cfg.PublicURL}
+	o := AuthOptions{JWTSecret: []byte(cfg.JWTSecret.Reveal()), PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}
 	if cfg.DiscordClientID != "" && cfg.DiscordClientSecret.IsSet() {
 		o.Discord = &auth.DiscordConfig{ClientID: cfg.DiscordClientID, ClientSecret: cfg.DiscordClientSecret.Reveal(),
 			RedirectURL: cfg.PublicURL + "/auth/discord/callback"}

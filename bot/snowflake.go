@@ -23,12 +23,16 @@ func snowflakeTime(id string) (time.Time, bool) {
 // onShard reports whether a guild's events reach a shard:
 // (guild_id >> 22) % num_shards == shard_id.
 func onShard(guildID string, shard [2]int) bool {
-	if shard[1] <= 1 {
+	id, num := shard[0], shard[1]
+	if num <= 1 {
 		return true
+	}
+	if id < 0 {
+		return false
 	}
 	n, err := strconv.ParseUint(guildID, 10, 64)
 	if err != nil {
 		return false
 	}
-	return int((n>>22)%uint64(shard[1])) == shard[0]
+	return (n>>22)%uint64(num) == uint64(id)
 }

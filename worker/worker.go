@@ -25,6 +25,9 @@ type Options struct {
 	// Guard are the account guard activities (AccountGuardWorkflow);
 	// nil leaves them unregistered.
 	Guard *activities.Guard
+	// Cancels are the cancel signal's activities (they signal other
+	// TradeWorkflows); nil leaves them unregistered.
+	Cancels *activities.Cancels
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -48,6 +51,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Guard != nil {
 		w.RegisterActivity(o.Guard)
+	}
+	if o.Cancels != nil {
+		w.RegisterActivity(o.Cancels)
 	}
 	return w
 }

@@ -32,6 +32,13 @@ const (
 	// versionConfirmSubmit: after SubmitOrder gave up on transient
 	// failures, the broker is asked whether the order arrived anyway.
 	versionConfirmSubmit = "confirm-submit"
+	// versionCancelSignal: a cancel signal cancels the trader's open
+	// orders in its symbol (cancelOpenOrders) instead of only being
+	// recorded by PrepareOrder.
+	versionCancelSignal = "cancel-signal"
+	// versionCancelWorking: a `cancel` signal received while the entry
+	// order works at the broker cancels it (awaitFillOrCancel).
+	versionCancelWorking = "cancel-working"
 )
 
 // submitGrace is how long the workflow waits, after the last failed submit
@@ -72,6 +79,13 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	fillWindow := in.Timeouts.FillWindow
 	if fillWindow <= 0 {
 		fillWindow = defaultFillWindow
+	}
+	haltRetry := in.Timeouts.HaltRetry // tests only; same timer, shorter
+	if haltRetry <= 0 {
+		haltRetry = haltRetryInterval
+	}
+	if in.Signal.Action == signal.ActionCancel && workflow.GetVersion(ctx, versionCancelSignal, workflow.DefaultVersion, 1) >= 1 {
+		return cancelOpenOrders(ctx, in, &res, setStatus)
 	}
 
 	// Bookkeeping steps: database work, retried until it succeeds.
@@ -162,7 +176,9 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			setStatus(trade.StatusPending)
 		}
 		// A cancel that arrived while the order was not waiting is
-		// honoured only before submission.
+		// honoured here, before submission; one arriving during
+		// SubmitOrder is honoured once the order works at the broker
+		// (versionCancelWorking).
 		if cancelCh.ReceiveAsync(nil) {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
@@ -198,8 +214,8 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		}
 		setStatus(trade.StatusHalted)
 		res.Message = q.Message
-		logger.Info("trading halted; order waits", "retryIn", haltRetryInterval)
-		if waitOrCancel(ctx, cancelCh, haltRetryInterval) {
+		logger.Info("trading halted; order waits", "retryIn", haltRetry)
+		if waitOrCancel(ctx, cancelCh, haltRetry) {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
 	}
@@ -219,7 +235,11 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	})
 	deadline := workflow.Now(ctx).Add(fillWindow)
 	var fill FillResult
-	if err := workflow.ExecuteActivity(awaitCtx, ActAwaitFill, AwaitInput{TradeID: in.TradeID, Deadline: deadline}).Get(ctx, &fill); err != nil {
+	if workflow.GetVersion(ctx, versionCancelWorking, workflow.DefaultVersion, 1) >= 1 {
+		if err := awaitFillOrCancel(ctx, awaitCtx, in.TradeID, deadline, cancelCh, &fill); err != nil {
+			return res, err
+		}
+	} else if err := workflow.ExecuteActivity(awaitCtx, ActAwaitFill, AwaitInput{TradeID: in.TradeID, Deadline: deadline}).Get(ctx, &fill); err != nil {
 		return res, err
 	}
 	if fill.TimedOut {

@@ -35,6 +35,9 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActMarkHalted, func(context.Context, HaltInput) (QueueResult, error) { return QueueResult{}, nil })
 	reg(ActEnsureGuard, func(context.Context, GuardRef) error { return nil })
 	reg(ActConfirmSubmit, func(context.Context, SubmitInput) (ConfirmResult, error) { return ConfirmResult{}, nil })
+	reg(ActSelectCancelTargets, func(context.Context, TradeRef) (CancelSelection, error) { return CancelSelection{}, nil })
+	reg(ActCancelOpenOrders, func(context.Context, CancelOrdersInput) (CancelOrdersResult, error) { return CancelOrdersResult{}, nil })
+	reg(ActCancelEntry, func(context.Context, TradeRef) error { return nil })
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {

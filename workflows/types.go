@@ -54,6 +54,10 @@ type Timeouts struct {
 	// FillWindow is how long a partially filled order may work before the
 	// remainder is cancelled (DESIGN §3: 5 minutes).
 	FillWindow time.Duration `json:"fillWindow"`
+	// HaltRetry is how long an order refused for a trading halt waits
+	// before it is tried again (30 s). Only tests set it: no production
+	// configuration reaches Timeouts.
+	HaltRetry time.Duration `json:"haltRetry,omitempty"`
 }
 
 // TradeResult is what the workflow returns (and the status query answers).

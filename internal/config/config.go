@@ -71,6 +71,9 @@ type Config struct {
 
 	HTTPAddr  string // listen address of the api
 	PublicURL string // external base URL (OAuth redirects, webhook URLs), no trailing slash
+	// TrustedProxies are the load balancers whose X-Forwarded-For gives the
+	// client IP (TRUSTED_PROXIES: IPs or CIDRs); empty trusts none.
+	TrustedProxies []string
 
 	// VaultKeys is VAULT_KEYS as given ("2:base64,1:base64"); Keyring is it parsed.
 	VaultKeys Secret
@@ -132,6 +135,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.database()
 	l.temporal()
 	l.http()
+	l.trustedProxies()
 	l.vaultKeys()
 	l.jwt()
 	l.discord()

@@ -388,11 +388,15 @@ func onShard(guildID string, shard [2]int) bool {
 	if guildID == "" {
 		return shard[0] == 0
 	}
+	id, num := shard[0], shard[1]
+	if num < 1 || id < 0 { // identify validated it; guards the conversions
+		return false
+	}
 	n, err := strconv.ParseUint(guildID, 10, 64)
 	if err != nil {
 		return false
 	}
-	return int((n>>22)%uint64(shard[1])) == shard[0]
+	return (n>>22)%uint64(num) == uint64(id)
 }
 
 // dispatch sends an event to every valid session of the guild's shard that

@@ -103,8 +103,8 @@ func (w *world) changed() {
 // snowflake returns a new id whose timestamp is at; w.mu must be held.
 func (w *world) snowflake(at time.Time) string {
 	w.seq++
-	ms := uint64(at.UnixMilli() - DiscordEpoch)
-	return strconv.FormatUint(ms<<22|(1<<17)|(w.seq&0xfff), 10)
+	ms := max(at.UnixMilli()-DiscordEpoch, 0) // a clock before 2015 would wrap
+	return strconv.FormatUint(uint64(ms)<<22|(1<<17)|(w.seq&0xfff), 10)
 }
 
 // SnowflakeTime is the creation time encoded in a Discord id.

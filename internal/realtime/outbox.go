@@ -30,7 +30,7 @@ const (
 	EventMarketQuote          = "market.quote"
 	EventStateSync            = "state.sync"
 	EventConnectionAuthorized = "connection.authorized"
-	EventTokenExpiring        = "token.expiring"
+	EventTokenExpiring        = "token.expiring" // #nosec G101 -- event type name, not a credential
 
 	// Broker connections (internal/brokerconn): a new connection confirmed
 	// or refused, one disconnected, a health check that failed, and the

@@ -51,7 +51,7 @@ func InTx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 		if backoff > maxTxBackoffMs*time.Millisecond {
 			backoff = maxTxBackoffMs * time.Millisecond
 		}
-		backoff += time.Duration(rand.Int64N(int64(backoff)))
+		backoff += time.Duration(rand.Int64N(int64(backoff))) // #nosec G404 -- retry jitter, not a secret
 		timer := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():

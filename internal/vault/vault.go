@@ -19,6 +19,9 @@ const (
 	nonceSize       = 12
 	tagSize         = 16
 	maxVersion      = 1<<31 - 1
+	// maxBindingLen bounds a user or row id (ids are UUIDs); the associated
+	// data encodes each id's length in 4 bytes.
+	maxBindingLen = 1024
 )
 
 // hkdfInfo separates these keys from any other use of the master keys.
@@ -27,8 +30,17 @@ const hkdfInfo = "tradeexec/broker-credentials"
 // aadLabel starts the associated data of every blob.
 const aadLabel = "tradeexec/broker-credentials/aad"
 
-// ErrMissingBinding: Encrypt and Decrypt need both a user id and a row id.
-var ErrMissingBinding = errors.New("vault: user id and row id are required")
+// ErrMissingBinding: Encrypt and Decrypt need both a user id and a row id,
+// each at most maxBindingLen bytes.
+var ErrMissingBinding = errors.New("vault: user id and row id are required (at most 1024 bytes each)")
+
+// checkBinding validates the ids a blob is bound to.
+func checkBinding(userID, rowID string) error {
+	if userID == "" || rowID == "" || len(userID) > maxBindingLen || len(rowID) > maxBindingLen {
+		return ErrMissingBinding
+	}
+	return nil
+}
 
 // Encrypt seals plaintext for one user's row under the current master key. It
 // returns the blob (which embeds the key version and nonce) and the key
@@ -37,10 +49,13 @@ func (k *Keyring) Encrypt(userID, rowID string, plaintext []byte) ([]byte, int, 
 	if err := k.Validate(); err != nil {
 		return nil, 0, err
 	}
-	if userID == "" || rowID == "" {
-		return nil, 0, ErrMissingBinding
+	if err := checkBinding(userID, rowID); err != nil {
+		return nil, 0, err
 	}
 	v := k.Current
+	if v < 1 || v > maxVersion { // Validate checked it; the header holds 4 bytes
+		return nil, 0, fmt.Errorf("%w: current version %d out of range", ErrInvalidKeyring, v)
+	}
 	aead, err := k.aead(v, userID)
 	if err != nil {
 		return nil, 0, err
@@ -64,8 +79,8 @@ func (k *Keyring) Decrypt(userID, rowID string, blob []byte) ([]byte, error) {
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
-	if userID == "" || rowID == "" {
-		return nil, ErrMissingBinding
+	if err := checkBinding(userID, rowID); err != nil {
+		return nil, err
 	}
 	v, err := Version(blob)
 	if err != nil {
@@ -181,9 +196,19 @@ func associatedData(header []byte, userID, rowID string) []byte {
 	ad = append(ad, aadLabel...)
 	ad = append(ad, 0)
 	ad = append(ad, header...)
-	ad = binary.BigEndian.AppendUint32(ad, uint32(len(userID)))
-	ad = append(ad, userID...)
-	ad = binary.BigEndian.AppendUint32(ad, uint32(len(rowID)))
-	ad = append(ad, rowID...)
+	ad = appendField(ad, userID)
+	ad = appendField(ad, rowID)
 	return ad
+}
+
+// appendField appends s prefixed with its 4-byte length. checkBinding bounds
+// the ids to maxBindingLen; a longer s would make the encoding ambiguous, so
+// it panics rather than truncate.
+func appendField(ad []byte, s string) []byte {
+	n := len(s)
+	if n > maxBindingLen {
+		panic("vault: binding id longer than maxBindingLen")
+	}
+	ad = binary.BigEndian.AppendUint32(ad, uint32(n))
+	return append(ad, s...)
 }

@@ -73,6 +73,8 @@ func TestDecryptRefuses(t *testing.T) {
 		{"truncated", "user-1", "conn-1", blob[:headerSize+nonceSize+3], ErrTampered},
 		{"empty", "user-1", "conn-1", nil, ErrTampered},
 		{"missing row id", "user-1", "", blob, ErrMissingBinding},
+		{"user id too long", strings.Repeat("u", maxBindingLen+1), "conn-1", blob, ErrMissingBinding},
+		{"row id too long", "user-1", strings.Repeat("c", maxBindingLen+1), blob, ErrMissingBinding},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,5 +253,23 @@ func TestInvalidKeyringRefusesWork(t *testing.T) {
 		if _, _, err := kr.Encrypt("u", "r", []byte("x")); !errors.Is(err, ErrInvalidKeyring) {
 			t.Fatalf("%v: err = %v", kr, err)
 		}
+	}
+}
+
+func TestEncryptBindingBounds(t *testing.T) {
+	kr := ring(1, 1)
+	long := strings.Repeat("x", maxBindingLen+1)
+	for _, ids := range [][2]string{{"", "r"}, {"u", ""}, {long, "r"}, {"u", long}} {
+		if _, _, err := kr.Encrypt(ids[0], ids[1], []byte("pt")); !errors.Is(err, ErrMissingBinding) {
+			t.Errorf("Encrypt(%.8q, %.8q) err = %v, want ErrMissingBinding", ids[0], ids[1], err)
+		}
+	}
+	max := strings.Repeat("x", maxBindingLen)
+	blob, _, err := kr.Encrypt(max, max, []byte("pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := kr.Decrypt(max, max, blob); err != nil || string(pt) != "pt" {
+		t.Fatalf("Decrypt at the bound = %q, %v", pt, err)
 	}
 }

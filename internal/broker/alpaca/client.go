@@ -22,7 +22,7 @@ import (
 // Header names of Alpaca's key authentication.
 const (
 	headerKeyID  = "APCA-API-KEY-ID"
-	headerSecret = "APCA-API-SECRET-KEY"
+	headerSecret = "APCA-API-SECRET-KEY" // #nosec G101 -- header name, not a credential
 )
 
 // client speaks Alpaca's REST wire format for one credential.

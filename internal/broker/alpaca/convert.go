@@ -303,6 +303,12 @@ func classify(o op, status int, msg string) (broker.Kind, string) {
 	switch {
 	case status == http.StatusUnauthorized:
 		return broker.KindAuthFailed, "Alpaca rejected the API key and secret"
+	case o == opPlace && (has("halted") || has("trading halt") || has("trading pause") || has("luld")):
+		// Alpaca documents no distinct code for an order in a halted
+		// security; it arrives as a 403 40310000 (the code ccxt/ccxt#30103
+		// says also carries suspended-trade rejections) or a 422 whose
+		// message names the halt, so the message decides. See fake.go.
+		return broker.KindHalted, "trading in this symbol is halted at Alpaca; the order waits until trading resumes"
 	case has("insufficient buying power"), has("insufficient balance"), has("insufficient qty"), has("insufficient funds"):
 		return broker.KindInsufficientFunds, "not enough buying power at Alpaca for this order"
 	case has("market", "closed"), has("market hours"):

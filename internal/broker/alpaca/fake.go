@@ -57,6 +57,7 @@ type Fake struct {
 	failNext      int
 	dropNext      int
 	rateLimitNext int
+	halted        map[string]bool // wire symbols whose trading is halted
 }
 
 type fakeAsset struct {
@@ -105,6 +106,7 @@ func NewFake() *Fake {
 		accounts: map[string]*fakeAccount{},
 		assets:   map[string]*fakeAsset{},
 		open:     true,
+		halted:   map[string]bool{},
 	}
 	for sym, p := range fakePrices {
 		f.addAsset(sym, decimal.RequireFromString(p))
@@ -178,6 +180,23 @@ func (f *Fake) SetMarketOpen(open bool) {
 	defer f.mu.Unlock()
 	f.open = open
 	f.matchAll()
+}
+
+// SetHalted halts (true) or resumes (false) trading in a symbol ("AAPL",
+// "BTC-USD"). While halted, new orders for it are refused with
+// 403 {"code":40310000,"message":"asset \"AAPL\" is halted"}: Alpaca
+// documents no halt-specific answer; its account and trading restrictions
+// come as 403 40310000 classified by message (ccxt/ccxt#30103 lists
+// suspended-trade rejections there), so this is the assumed form. The
+// adapter keys on the word "halted" (convert.go).
+func (f *Fake) SetHalted(symbol string, halted bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if halted {
+		f.halted[toWireSymbol(symbol)] = true
+	} else {
+		delete(f.halted, toWireSymbol(symbol))
+	}
 }
 
 // FailNextOrders makes the next n order submissions answer 503.
@@ -305,6 +324,10 @@ func (f *Fake) createOrder(w http.ResponseWriter, r *http.Request, a *fakeAccoun
 	crypto := asset.class == "crypto"
 	if msg := validateOrder(&req, crypto); msg != "" {
 		unprocessable(w, 40010001, msg)
+		return
+	}
+	if f.halted[req.Symbol] {
+		writeJSON(w, http.StatusForbidden, map[string]any{"code": 40310000, "message": fmt.Sprintf("asset %q is halted", req.Symbol)})
 		return
 	}
 	if msg := subPenny(req.LimitPrice, "limit_price", crypto) + subPenny(req.StopPrice, "stop_price", crypto); msg != "" {

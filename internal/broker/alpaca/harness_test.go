@@ -55,6 +55,9 @@ func (h *harness) FailNext(_ *testing.T, n int)      { h.fake.FailNextOrders(n) 
 func (h *harness) DropNextResponse(_ *testing.T)     { h.fake.DropNextOrderResponse() }
 func (h *harness) RateLimitNext(_ *testing.T, n int) { h.fake.RateLimitNext(n) }
 func (h *harness) OrderCount(_ *testing.T) int       { return h.fake.OrderCount(h.lastKey) }
+func (h *harness) SetHalted(_ *testing.T, symbol string, halted bool) {
+	h.fake.SetHalted(symbol, halted)
+}
 
 func TestConformanceStocks(t *testing.T) {
 	brokertest.Run(t, newHarness(t, brokertest.Caps{

@@ -224,7 +224,19 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 		return broker.Order{}, err
 	}
 	if info.Status != "TRADING" {
-		return broker.Order{}, broker.NewError(Name, broker.KindMarketClosed, fmt.Sprintf("trading in %s is paused on Binance", info.Canonical), nil)
+		// The cached status may predate a resume: ask exchangeInfo again
+		// before refusing.
+		a.sh.rules.Invalidate(a.c.baseURL + "|" + wire)
+		if wire, info, err = a.symbol(ctx, req.Symbol); err != nil {
+			return broker.Order{}, err
+		}
+	}
+	if info.Status != "TRADING" {
+		// exchangeInfo symbol status HALT, BREAK, END_OF_DAY, ...: the
+		// symbol is not trading now (a halt, not a closed market: crypto
+		// trades around the clock), so the order waits for the resume.
+		return broker.Order{}, broker.NewError(Name, broker.KindHalted,
+			fmt.Sprintf("trading in %s is halted on Binance (symbol status %s); the order waits until trading resumes", info.Canonical, info.Status), nil)
 	}
 	typ, tif, err := wireOrderSpec(req)
 	if err != nil {

@@ -88,7 +88,8 @@ func TestClassify(t *testing.T) {
 		{"invalid symbol", apiError{Status: 400, Code: -1121, Msg: "Invalid symbol."}, broker.KindInvalidSymbol},
 		{"lot size", apiError{Status: 400, Code: -1013, Msg: "Filter failure: LOT_SIZE"}, broker.KindInvalidOrder},
 		{"notional", apiError{Status: 400, Code: -1013, Msg: "Filter failure: NOTIONAL"}, broker.KindInvalidOrder},
-		{"market closed", apiError{Status: 400, Code: -1013, Msg: "Market is closed."}, broker.KindMarketClosed},
+		{"symbol not trading", apiError{Status: 400, Code: -2010, Msg: "Market is closed."}, broker.KindHalted},
+		{"symbol not trading (-1013)", apiError{Status: 400, Code: -1013, Msg: "Market is closed."}, broker.KindHalted},
 		{"precision", apiError{Status: 400, Code: -1111, Msg: "Parameter 'quantity' has too much precision."}, broker.KindInvalidOrder},
 		{"bad key format", apiError{Status: 401, Code: -2014, Msg: "API-key format invalid."}, broker.KindAuthFailed},
 		{"bad key", apiError{Status: 401, Code: -2015, Msg: "Invalid API-key, IP, or permissions for action."}, broker.KindAuthFailed},
@@ -214,13 +215,28 @@ func TestPlaceOrderNormalisesAndChecksMinimums(t *testing.T) {
 	}
 }
 
-func TestMarketClosedSymbol(t *testing.T) {
+func TestSymbolNotTradingIsHalted(t *testing.T) {
 	f := NewFake()
 	defer f.Close()
-	f.SetStatus("BTCUSDT", "BREAK")
 	a, _ := newAccount(t, f, Options{}, "100000")
-	if _, err := a.PlaceOrder(testCtx(t), buy("tee-x", signal.OrderMarket, "0.01")); !errors.Is(err, broker.ErrMarketClosed) {
+	// Cache the symbol while it trades, then break it: the exchange's own
+	// refusal is MARKET_HALTED too.
+	if _, err := a.PlaceOrder(testCtx(t), buy("tee-a", signal.OrderMarket, "0.01")); err != nil {
+		t.Fatal(err)
+	}
+	f.SetStatus("BTCUSDT", "BREAK")
+	if _, err := a.PlaceOrder(testCtx(t), buy("tee-x", signal.OrderMarket, "0.01")); broker.KindOf(err) != broker.KindHalted {
 		t.Fatalf("err = %v", err)
+	}
+	// A fresh adapter reads BREAK from exchangeInfo and refuses before
+	// sending; after the resume the refreshed status lets the order through.
+	b, _ := newAccount(t, f, Options{}, "100000")
+	if _, err := b.PlaceOrder(testCtx(t), buy("tee-y", signal.OrderMarket, "0.01")); broker.KindOf(err) != broker.KindHalted {
+		t.Fatalf("err = %v", err)
+	}
+	f.SetStatus("BTCUSDT", "TRADING")
+	if _, err := b.PlaceOrder(testCtx(t), buy("tee-y", signal.OrderMarket, "0.01")); err != nil {
+		t.Fatalf("after resume: %v", err)
 	}
 }
 

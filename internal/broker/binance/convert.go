@@ -202,7 +202,10 @@ func classify(ae *apiError) (broker.Kind, string) {
 	case ae.Code == -2013 || ae.Code == -2011:
 		return broker.KindNotFound, "Binance has no open order with this id"
 	case strings.Contains(ae.Msg, "Market is closed"):
-		return broker.KindMarketClosed, "trading in this symbol is paused on Binance"
+		// -2010 NEW_ORDER_REJECTED "Market is closed.": "The symbol is not
+		// trading" (errors.md, messages for -1010/-2010/-2011), i.e. its
+		// exchangeInfo status is HALT or BREAK.
+		return broker.KindHalted, "trading in this symbol is halted on Binance; the order waits until trading resumes"
 	case ae.Code == -2010 && strings.Contains(ae.Msg, "insufficient balance"):
 		return broker.KindInsufficientFunds, "not enough balance on Binance for this order"
 	case ae.Code == -1013 || (ae.Code <= -1100 && ae.Code >= -1199):

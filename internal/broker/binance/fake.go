@@ -141,6 +141,25 @@ func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
 	}
 }
 
+// SetHalted halts (true: exchangeInfo status "HALT") or resumes ("TRADING")
+// a canonical symbol ("BTC-USD" is BTCUSDT). While halted, exchangeInfo
+// shows the status and a new order gets HTTP 400
+// {"code":-2010,"msg":"Market is closed."}, the matching engine's answer for
+// "The symbol is not trading" (errors.md, messages for -1010
+// ERROR_MSG_RECEIVED / -2010 NEW_ORDER_REJECTED; symbol statuses in
+// enums.md).
+func (f *Fake) SetHalted(symbol string, halted bool) {
+	base, quote, _ := strings.Cut(strings.ToUpper(symbol), "-")
+	if quote == usdQuote {
+		quote = cashAsset
+	}
+	status := "TRADING"
+	if halted {
+		status = "HALT"
+	}
+	f.SetStatus(base+quote, status)
+}
+
 // SetStatus sets a symbol's trading status ("TRADING", "BREAK", "HALT").
 func (f *Fake) SetStatus(wireSymbol, status string) {
 	f.mu.Lock()
@@ -233,7 +252,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	if drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
+				_ = conn.Close() // the simulated drop: a failed close leaves nothing to do
 				return
 			}
 		}
@@ -449,7 +468,7 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 		return errReply(400, -1116, "Invalid orderType.")
 	}
 	if s.status != "TRADING" {
-		return errReply(400, -1013, "Market is closed.")
+		return errReply(400, -2010, "Market is closed.")
 	}
 	cid := p.Get("newClientOrderId")
 	if cid == "" {

@@ -65,3 +65,6 @@ func (h *harness) FailNext(t *testing.T, n int)      { h.fake.FailNext(n) }
 func (h *harness) DropNextResponse(t *testing.T)     { h.fake.DropNextResponse() }
 func (h *harness) RateLimitNext(t *testing.T, n int) { h.fake.RateLimitNext(n) }
 func (h *harness) OrderCount(t *testing.T) int       { return h.fake.OrderCount() }
+func (h *harness) SetHalted(t *testing.T, symbol string, halted bool) {
+	h.fake.SetHalted(symbol, halted)
+}

@@ -39,6 +39,11 @@ type Harness interface {
 	// OrderCount is how many orders the fake has created for the most
 	// recently created account.
 	OrderCount(t *testing.T) int
+	// SetHalted halts (true) or resumes (false) trading in a canonical
+	// symbol at the fake: while halted, the fake answers orders for it the
+	// way that broker answers an order for a halted (suspended, paused,
+	// not currently tradable) instrument.
+	SetHalted(t *testing.T, symbol string, halted bool)
 }
 
 // Caps describes an adapter for the suite.

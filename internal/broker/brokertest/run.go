@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DroppedResponseThenRetryFindsOrder", s.droppedResponse)
 	t.Run("UnavailableSubmissionsAreNotRetriedByAdapter", s.failNext)
 	t.Run("RateLimitWaitsInsteadOfFailing", s.rateLimit)
+	t.Run("HaltedSymbolThenResumeAcceptsSameOrder", s.haltedSymbol)
 	if !s.caps.UnnormalisedQuantity.IsZero() {
 		t.Run("QuantityRoundedDownToStep", s.unnormalisedQuantity)
 	}
@@ -503,5 +504,40 @@ func (s *suite) unnormalisedQuantity(t *testing.T) {
 	}
 	if o.FilledQuantity.LessThan(q.Mul(decimal.RequireFromString("0.9"))) {
 		t.Fatalf("FilledQuantity %s rounded far below %s", o.FilledQuantity, q)
+	}
+}
+
+// haltedSymbol: an order for a halted symbol is refused with MARKET_HALTED
+// (not retryable as such: the workflow waits and submits it again), creates
+// nothing at the broker, and the very same order (same client order id) is
+// accepted and fills once trading resumes.
+func (s *suite) haltedSymbol(t *testing.T) {
+	b, _ := s.account(t)
+	req := s.marketBuy(s.caps.Quantity)
+	before := s.orderCount(t)
+	s.h.SetHalted(t, s.caps.Symbol, true)
+	t.Cleanup(func() { s.h.SetHalted(t, s.caps.Symbol, false) })
+	halted := &broker.Error{Kind: broker.KindHalted}
+	for i := 1; i <= 2; i++ {
+		_, err := b.PlaceOrder(ctx(t), req)
+		wantKind(t, err, halted)
+		if broker.KindOf(err).Retryable() {
+			t.Fatal("MARKET_HALTED must not be retried by the activity's retry policy")
+		}
+		if n := s.orderCount(t) - before; n != 0 {
+			t.Fatalf("attempt %d: %d orders at the broker for a halted symbol", i, n)
+		}
+	}
+	s.h.SetHalted(t, s.caps.Symbol, false)
+	o, err := b.PlaceOrder(ctx(t), req)
+	if err != nil {
+		t.Fatalf("PlaceOrder after resume: %v", err)
+	}
+	if o.ClientOrderID != req.ClientOrderID {
+		t.Fatalf("client id %q, sent %q", o.ClientOrderID, req.ClientOrderID)
+	}
+	waitStatus(t, b, o.ID, "filled", func(o broker.Order) bool { return o.Status == broker.StatusFilled })
+	if n := s.orderCount(t) - before; n != 1 {
+		t.Fatalf("%d orders at the broker after a halt and a resume, want 1", n)
 	}
 }

@@ -200,13 +200,23 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 	if err != nil {
 		return broker.Order{}, err
 	}
-	pr := info.Product
-	switch {
-	case pr.IsDisabled || pr.TradingDisabled || pr.CancelOnly || (pr.Status != "" && pr.Status != "online"):
-		return broker.Order{}, broker.NewError(Name, broker.KindMarketClosed, fmt.Sprintf("trading in %s is paused on Coinbase", pr.ProductID), nil)
-	case (pr.LimitOnly || pr.PostOnly) && req.Type != signal.OrderLimit:
-		return broker.Order{}, broker.NewError(Name, broker.KindMarketClosed, fmt.Sprintf("Coinbase accepts only limit orders in %s right now", pr.ProductID), nil)
+	if productRefuses(info.Product, req.Type) != "" {
+		// The cached product may predate a resume: ask again before
+		// refusing.
+		if p, perr := symbols.Parse(Name, req.Symbol); perr == nil {
+			a.sh.products.Invalidate(a.c.baseURL + "|" + p.String())
+		}
+		if info, err = a.product(ctx, req.Symbol); err != nil {
+			return broker.Order{}, err
+		}
 	}
+	if msg := productRefuses(info.Product, req.Type); msg != "" {
+		// trading_disabled, cancel_only, limit_only / post_only for a
+		// non-limit order, status other than "online" (get-product): the
+		// product is halted or re-opening; the order waits (market_halted).
+		return broker.Order{}, broker.NewError(Name, broker.KindHalted, msg, nil)
+	}
+	pr := info.Product
 	rules := info.Rules
 	qty := rules.NormalizeQty(req.Quantity)
 	limit := rules.NormalizePrice(req.LimitPrice, req.Side)
@@ -397,4 +407,16 @@ func (a *Adapter) LastPrice(ctx context.Context, symbol string) (decimal.Decimal
 		return decimal.Zero, productErr(err)
 	}
 	return dec(pr.Price), nil
+}
+
+// productRefuses says why Coinbase would not take an order of type typ in
+// the product now, or "" when it would.
+func productRefuses(pr wireProduct, typ signal.OrderType) string {
+	switch {
+	case pr.IsDisabled || pr.TradingDisabled || pr.CancelOnly || (pr.Status != "" && pr.Status != "online"):
+		return fmt.Sprintf("trading in %s is halted on Coinbase; the order waits until trading resumes", pr.ProductID)
+	case (pr.LimitOnly || pr.PostOnly) && typ != signal.OrderLimit:
+		return fmt.Sprintf("Coinbase accepts only limit orders in %s right now; the order waits until trading resumes", pr.ProductID)
+	}
+	return ""
 }

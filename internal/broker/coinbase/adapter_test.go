@@ -162,7 +162,8 @@ func TestMapError(t *testing.T) {
 		{"size precision", &orderError{Resp: wireErrorResponse{Error: "INVALID_SIZE_PRECISION"}}, broker.KindInvalidOrder},
 		{"price precision", &orderError{Resp: wireErrorResponse{Error: "INVALID_PRICE_PRECISION"}}, broker.KindInvalidOrder},
 		{"too small", &orderError{Resp: wireErrorResponse{PreviewFailureReason: "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL"}}, broker.KindInvalidOrder},
-		{"disabled", &orderError{Resp: wireErrorResponse{Error: "ORDER_ENTRY_DISABLED"}}, broker.KindMarketClosed},
+		{"disabled", &orderError{Resp: wireErrorResponse{Error: "ORDER_ENTRY_DISABLED"}}, broker.KindHalted},
+		{"ineligible", &orderError{Resp: wireErrorResponse{Error: "INELIGIBLE_PAIR"}}, broker.KindRejected},
 		{"unknown reason", &orderError{FailureReason: "UNKNOWN_FAILURE_REASON"}, broker.KindRejected},
 		{"401", &apiError{Status: 401, Message: "Unauthorized"}, broker.KindAuthFailed},
 		{"403", &apiError{Status: 403, Code: "PERMISSION_DENIED"}, broker.KindAuthFailed},
@@ -231,16 +232,21 @@ func TestOrdersAgainstFake(t *testing.T) {
 	if err != nil || len(positions) != 1 || positions[0].Symbol != "BTC-USD" || !positions[0].MarketValue.Equal(d("50000")) {
 		t.Fatalf("positions %+v %v", positions, err)
 	}
-	// A paused product: refused before sending (a new Factory fetches the
-	// product afresh; a cached one would get the exchange's own refusal,
-	// which maps to the same kind).
+	// A paused product: MARKET_HALTED, whether the product is fetched
+	// afresh (a new Factory) or cached as trading (the exchange's own
+	// refusal maps to the same kind).
 	f.SetTradingDisabled("BTC-USD", true)
 	b2, _ := newAccount(t, f, "1000")
-	if _, err := b2.PlaceOrder(ctx, order("halt", signal.SideBuy, signal.OrderMarket, "0.01")); !errors.Is(err, broker.ErrMarketClosed) {
+	if _, err := b2.PlaceOrder(ctx, order("halt", signal.SideBuy, signal.OrderMarket, "0.01")); broker.KindOf(err) != broker.KindHalted {
 		t.Fatalf("halted: %v", err)
 	}
-	if _, err := a.PlaceOrder(ctx, order("halt2", signal.SideBuy, signal.OrderMarket, "0.01")); !errors.Is(err, broker.ErrMarketClosed) {
+	if _, err := a.PlaceOrder(ctx, order("halt2", signal.SideBuy, signal.OrderMarket, "0.01")); broker.KindOf(err) != broker.KindHalted {
 		t.Fatalf("halted, cached product: %v", err)
+	}
+	// Resumed: the product cached as disabled is fetched again.
+	f.SetTradingDisabled("BTC-USD", false)
+	if _, err := b2.PlaceOrder(ctx, order("halt", signal.SideBuy, signal.OrderMarket, "0.01")); err != nil {
+		t.Fatalf("after resume: %v", err)
 	}
 }
 

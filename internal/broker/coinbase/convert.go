@@ -181,8 +181,13 @@ func classifyOrder(oe *orderError) (broker.Kind, string) {
 		return broker.KindInsufficientFunds, "not enough balance on Coinbase for this order"
 	case has("INVALID_PRODUCT_ID"):
 		return broker.KindInvalidSymbol, "Coinbase does not list this product"
-	case has("ORDER_ENTRY_DISABLED"), has("INELIGIBLE_PAIR"), has("TRADING_DISABLED"):
-		return broker.KindMarketClosed, "trading in this product is paused on Coinbase"
+	case has("ORDER_ENTRY_DISABLED"), has("TRADING_DISABLED"):
+		// Order entry is disabled for the product (halted, cancel-only):
+		// the order waits until the product trades again.
+		return broker.KindHalted, "trading in this product is halted on Coinbase; the order waits until trading resumes"
+	case has("INELIGIBLE_PAIR"):
+		// The account may not trade the pair: waiting does not help.
+		return broker.KindRejected, "this Coinbase account may not trade this product"
 	case has("PRECISION"), has("TOO_SMALL"), has("TOO_LARGE"), has("INVALID_LIMIT_PRICE"), has("INVALID_STOP_PRICE"),
 		has("UNSUPPORTED_ORDER_CONFIGURATION"), has("INVALID_SIDE"), has("INVALID_ORDER_CONFIG"), has("INVALID_ARGUMENT"):
 		msg := oe.Resp.Message

@@ -131,6 +131,14 @@ func (f *Fake) SetPrice(productID string, price decimal.Decimal) {
 	}
 }
 
+// SetHalted halts (true) or resumes (false) a product ("BTC-USD"): the
+// product shows trading_disabled (get-product) and a create-order answers
+// HTTP 200 {"success":false,"error_response":{"error":"ORDER_ENTRY_DISABLED",
+// ...}} (create-order, NewOrderFailureReason ORDER_ENTRY_DISABLED). Coinbase
+// has no separate "halted" flag: a halted product is trading_disabled (or
+// cancel_only) until it re-opens.
+func (f *Fake) SetHalted(productID string, halted bool) { f.SetTradingDisabled(productID, halted) }
+
 // SetTradingDisabled pauses or resumes a product.
 func (f *Fake) SetTradingDisabled(productID string, disabled bool) {
 	f.mu.Lock()
@@ -193,7 +201,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	if drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
+				_ = conn.Close() // the simulated drop: a failed close leaves nothing to do
 				return
 			}
 		}

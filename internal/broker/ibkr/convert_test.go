@@ -303,6 +303,8 @@ func TestErrorKind(t *testing.T) {
 		{"not authenticated", broker.KindAuthFailed},
 		{"OrderID 1 doesn't exist", broker.KindNotFound},
 		{"The market is closed", broker.KindMarketClosed},
+		{"Order rejected - reason:Trading in AAPL is halted.", broker.KindHalted},
+		{"Order rejected - reason:LULD trading pause; the exchange is not open for trading in this contract", broker.KindHalted},
 		{"The price does not conform to the minimum price variation for this contract.", ""},
 	}
 	for _, tt := range tests {

@@ -22,6 +22,7 @@ const (
 	msgMarketClosed  = "The market is closed for this order at Interactive Brokers."
 	msgRateLimited   = "Interactive Brokers rate limit reached; the request will be retried."
 	msgOrderNotFound = "Interactive Brokers has no such order."
+	msgHalted        = "Trading in this symbol is halted at Interactive Brokers; the order waits until trading resumes."
 )
 
 func newErr(kind broker.Kind, msg string, cause error) *broker.Error {
@@ -47,6 +48,11 @@ func errorKind(text string) (broker.Kind, bool) {
 		return false
 	}
 	switch {
+	// A halted contract (exchange halt, LULD pause): checked before the
+	// closed-market texts, which a halt message may also contain. The
+	// gateway's wording is assumed (see SetHalted in fake.go).
+	case has("halted", "trading halt", "trading pause", "luld"):
+		return broker.KindHalted, true
 	case has("not authenticated", "no bridge", "please log in", "session is not"):
 		return broker.KindAuthFailed, true
 	case has("equity with loan value", "initial margin", "insufficient", "available funds", "buying power", "not enough cash"):
@@ -115,6 +121,8 @@ func mapError(err error, what string) error {
 			msg = msgInsufficient
 		case broker.KindMarketClosed:
 			msg = msgMarketClosed
+		case broker.KindHalted:
+			msg = msgHalted
 		case broker.KindInvalidSymbol:
 			msg = "Interactive Brokers does not know this symbol."
 		case broker.KindNotFound:

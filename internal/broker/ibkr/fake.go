@@ -62,6 +62,7 @@ type Fake struct {
 	dropNext      bool
 	askNext       int
 	requests      int
+	halted        map[string]bool // symbols whose trading is halted
 }
 
 type fakeGateway struct {
@@ -119,6 +120,7 @@ func NewFake() *Fake {
 		conids:      map[string]int64{},
 		symbols:     map[int64]string{},
 		holidays:    map[string]bool{},
+		halted:      map[string]bool{},
 	}
 	for sym, c := range map[string]int64{"AAPL": 265598, "SPY": 756733, "NVDA": 4815747, "TSLA": 76792991, "MSFT": 272093} {
 		f.conids[sym], f.symbols[c] = c, sym
@@ -204,6 +206,24 @@ func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
 				f.match(g.account, o)
 			}
 		}
+	}
+}
+
+// SetHalted halts (true) or resumes (false) trading in a symbol. While
+// halted, an order ticket for it is refused like any gateway order
+// rejection, HTTP 400 {"error":"Order rejected - reason:Trading in AAPL is
+// halted."}. The "Order rejected - reason:<text>" form is the gateway's
+// (IB error 201, e.g. "Order rejected - reason:Exchange is closed." in
+// QuantConnect/Lean.Brokerages.InteractiveBrokers#204); IBKR documents no
+// halt-specific text for the Web API, so the reason text is assumed. The
+// adapter keys on "halted" (errors.go).
+func (f *Fake) SetHalted(symbol string, halted bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if halted {
+		f.halted[strings.ToUpper(symbol)] = true
+	} else {
+		delete(f.halted, strings.ToUpper(symbol))
 	}
 }
 
@@ -585,6 +605,10 @@ func (f *Fake) placeOrders(w http.ResponseWriter, r *http.Request, g *fakeGatewa
 	}
 	if msg, ok := f.ticketError(t, acct); !ok {
 		writeError(w, 400, msg)
+		return false
+	}
+	if sym := f.symbols[t.Conid]; f.halted[sym] {
+		writeError(w, 400, "Order rejected - reason:Trading in "+sym+" is halted.")
 		return false
 	}
 	o := f.newOrder(t, acct.id)

@@ -219,16 +219,25 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 	if err != nil {
 		return broker.Order{}, err
 	}
-	switch info.Status {
-	case "online":
-	case "limit_only", "post_only":
-		if ordertype != "limit" {
-			return broker.Order{}, broker.NewError(Name, broker.KindMarketClosed,
-				fmt.Sprintf("Kraken accepts only limit orders in %s right now", info.Canonical), nil)
+	if !pairAccepts(info.Status, ordertype) {
+		// The cached status may predate a resume: ask AssetPairs again
+		// before refusing.
+		if p, perr := symbols.Parse(Name, req.Symbol); perr == nil {
+			a.sh.pairs.Invalidate(a.c.baseURL + "|" + pairName(p))
 		}
-	default:
-		return broker.Order{}, broker.NewError(Name, broker.KindMarketClosed,
-			fmt.Sprintf("trading in %s is paused on Kraken (%s)", info.Canonical, info.Status), nil)
+		if info, err = a.pair(ctx, req.Symbol); err != nil {
+			return broker.Order{}, err
+		}
+	}
+	if !pairAccepts(info.Status, ordertype) {
+		// cancel_only / post_only / limit_only / reduce_only / maintenance:
+		// Kraken's restricted modes during a halt and the staged re-open
+		// after it. The order waits (market_halted) for the pair to trade.
+		msg := fmt.Sprintf("trading in %s is halted on Kraken (%s); the order waits until trading resumes", info.Canonical, info.Status)
+		if info.Status == "limit_only" || info.Status == "post_only" {
+			msg = fmt.Sprintf("Kraken accepts only limit orders in %s right now (%s); the order waits until trading resumes", info.Canonical, info.Status)
+		}
+		return broker.Order{}, broker.NewError(Name, broker.KindHalted, msg, nil)
 	}
 	rules := info.Rules
 	vol := rules.NormalizeQty(req.Quantity)
@@ -449,4 +458,19 @@ func (a *Adapter) LastPrice(ctx context.Context, symbol string) (decimal.Decimal
 		}
 	}
 	return decimal.Zero, broker.NewError(Name, broker.KindUnavailable, "Kraken sent no price", nil)
+}
+
+// pairAccepts reports whether a pair in AssetPairs status takes an order of
+// ordertype: "online" takes all; "limit_only" and "post_only" take limit
+// orders (post_only ones are sent without the post flag and may be
+// refused by the exchange, which maps to the same kind); anything else
+// (cancel_only, reduce_only, maintenance) takes none.
+func pairAccepts(status, ordertype string) bool {
+	switch status {
+	case "online":
+		return true
+	case "limit_only", "post_only":
+		return ordertype == "limit"
+	}
+	return false
 }

@@ -102,7 +102,8 @@ func TestClassify(t *testing.T) {
 		{[]string{"EService:Busy"}, 200, broker.KindUnavailable},
 		{[]string{"EService:Unavailable"}, 503, broker.KindUnavailable},
 		{[]string{"Bad Gateway"}, 502, broker.KindUnavailable},
-		{[]string{"EService:Market in cancel_only mode"}, 200, broker.KindMarketClosed},
+		{[]string{"EService:Market in cancel_only mode"}, 200, broker.KindHalted},
+		{[]string{"EService:Market in post_only mode"}, 200, broker.KindHalted},
 		{[]string{"EGeneral:Invalid arguments:volume"}, 200, broker.KindInvalidOrder},
 		{[]string{"EOrder:Order minimum not met"}, 200, broker.KindInvalidOrder},
 		{[]string{"EOrder:Cost minimum not met"}, 200, broker.KindInvalidOrder},
@@ -231,7 +232,7 @@ func TestRestrictedMarket(t *testing.T) {
 	defer f.Close()
 	f.SetStatus("XBTUSD", "limit_only")
 	a, _ := newAccount(t, f, "100000")
-	if _, err := a.PlaceOrder(testCtx(t), buy("m", signal.OrderMarket, "0.01")); !errors.Is(err, broker.ErrMarketClosed) {
+	if _, err := a.PlaceOrder(testCtx(t), buy("m", signal.OrderMarket, "0.01")); broker.KindOf(err) != broker.KindHalted {
 		t.Fatalf("market in limit_only: %v", err)
 	}
 	lim := buy("l", signal.OrderLimit, "0.01")

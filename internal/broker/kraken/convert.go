@@ -213,7 +213,10 @@ func classify(ae *apiError) (broker.Kind, string) {
 		return broker.KindInsufficientFunds, "not enough balance on Kraken for this order"
 	case ae.has("EService:Market in cancel_only mode"), ae.has("EService:Market in post_only mode"),
 		ae.has("EService:Market in limit_only mode"), ae.has("EGeneral:Market halted"):
-		return broker.KindMarketClosed, "trading in this pair is restricted on Kraken right now"
+		// "Request can't be made at this time" (Kraken's API error
+		// messages, service status errors): the pair is halted or
+		// re-opening in stages; the order waits until it trades again.
+		return broker.KindHalted, "trading in this pair is halted on Kraken right now; the order waits until trading resumes"
 	case ae.has("EOrder:Unknown order"), ae.has("EOrder:Invalid order"):
 		return broker.KindNotFound, "Kraken has no open order with this id"
 	case ae.has("EGeneral:Invalid arguments"), ae.has("EOrder:Invalid price"), ae.has("EOrder:Order minimum not met"),

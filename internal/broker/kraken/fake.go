@@ -138,6 +138,24 @@ func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
 	}
 }
 
+// SetHalted halts (true: AssetPairs status "cancel_only") or resumes
+// ("online") a canonical symbol ("BTC-USD" is XBTUSD). While halted,
+// AssetPairs shows the status and AddOrder answers HTTP 200
+// {"error":["EService:Market in cancel_only mode"],"result":{}}, Kraken's
+// refusal while a market takes only cancellations (get-tradable-asset-pairs
+// status values; spot-errors and support.kraken.com "API error messages",
+// service status errors). Kraken documents no separate "halted" status: a
+// halted pair is put in cancel_only, then re-opens through post_only /
+// limit_only.
+func (f *Fake) SetHalted(symbol string, halted bool) {
+	base, quote, _ := strings.Cut(strings.ToUpper(symbol), "-")
+	status := "online"
+	if halted {
+		status = "cancel_only"
+	}
+	f.SetStatus(krakenAsset(base)+krakenAsset(quote), status)
+}
+
 // SetStatus sets a pair's status ("online", "cancel_only", "limit_only", ...).
 func (f *Fake) SetStatus(altname, status string) {
 	f.mu.Lock()
@@ -213,7 +231,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	if drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
+				_ = conn.Close() // the simulated drop: a failed close leaves nothing to do
 				return
 			}
 		}

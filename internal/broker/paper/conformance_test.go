@@ -73,6 +73,13 @@ func (h *harness) OrderCount(t *testing.T) int {
 	return n
 }
 
+func (h *harness) SetHalted(t *testing.T, symbol string, halted bool) {
+	t.Helper()
+	if err := h.e.SetHalted(symbol, halted); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConformance(t *testing.T) {
 	t.Run("stock", func(t *testing.T) {
 		brokertest.Run(t, newHarness(brokertest.Caps{

@@ -40,7 +40,8 @@ type Engine struct {
 	mu        sync.Mutex
 	liquidity map[string]decimal.Decimal // symbol → max quantity per order per matching pass
 	faults    map[string]*Faults
-	calls     map[string]int // PlaceOrder calls per account, this process
+	calls     map[string]int  // PlaceOrder calls per account, this process
+	halted    map[string]bool // canonical symbols halted in this process (halt.go)
 }
 
 // Option configures an Engine.

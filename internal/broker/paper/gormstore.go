@@ -195,7 +195,7 @@ func (s *GormStore) retry(ctx context.Context, op func() error) error {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
 		backoff := min(baseUpdateBackoff<<min(attempt-1, 10), maxUpdateBackoff)
-		backoff = backoff/2 + rand.N(backoff)
+		backoff = backoff/2 + rand.N(backoff) // #nosec G404 -- retry jitter, not a secret
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():

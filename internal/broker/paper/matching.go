@@ -64,12 +64,13 @@ type pass struct {
 	q        *quotes
 	sessions map[bool]bool              // extended → stock market open
 	budget   map[string]decimal.Decimal // symbol → liquidity left in this pass
+	halted   map[string]bool            // symbols halted for this pass (nil: none)
 }
 
 // matchOrders runs one matching pass over the account's working orders, in
 // submission order.
 func (e *Engine) matchOrders(st *AccountState, now time.Time, q *quotes) bool {
-	p := &pass{now: now, q: q, sessions: map[bool]bool{}, budget: map[string]decimal.Decimal{}}
+	p := &pass{now: now, q: q, sessions: map[bool]bool{}, budget: map[string]decimal.Decimal{}, halted: e.haltedSet()}
 	changed := false
 	for i := range st.Orders {
 		if st.Orders[i].Status.Terminal() {
@@ -100,6 +101,9 @@ func (e *Engine) matchOrder(st *AccountState, o *OrderState, p *pass) bool {
 	}
 	if o.AssetClass == signal.AssetStock && !e.sessionOpen(p, o.ExtendedHours) {
 		return false
+	}
+	if p.halted[o.Symbol] {
+		return false // no executions while trading is halted
 	}
 	price, err := p.q.price(o.Symbol)
 	if err != nil {

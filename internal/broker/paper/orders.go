@@ -128,6 +128,7 @@ func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.Or
 		open, nextOpen, nextClose = e.calendar.Status(now, signal.AssetStock, tmpl.ExtendedHours)
 	}
 	q := newQuotes(e.feed)
+	halted := e.isHalted(tmpl.Symbol)
 	var out broker.Order
 	err = e.store.Update(ctx, accountID, func(st *AccountState) error {
 		e.rollDay(st, now, q)
@@ -141,6 +142,9 @@ func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.Or
 		price, err := q.price(tmpl.Symbol)
 		if err != nil {
 			return feedErr(tmpl.Symbol, err)
+		}
+		if halted {
+			return errHalted(tmpl.Symbol)
 		}
 		if !open {
 			return marketClosed(nextOpen)

@@ -102,7 +102,7 @@ func WalkStartPrices(prices map[string]decimal.Decimal) WalkOption {
 // NewRandomWalkFeed returns a random-walk feed seeded with seed.
 func NewRandomWalkFeed(seed uint64, opts ...WalkOption) *RandomWalkFeed {
 	f := &RandomWalkFeed{
-		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), // #nosec G404 -- simulated prices, seeded for reproducibility, not a secret
 		prices:     map[string]decimal.Decimal{},
 		start:      make(map[string]decimal.Decimal, len(StartingPrices)),
 		volatility: defaultWalkVolatility,

@@ -239,6 +239,8 @@ func TestErrorTextAndKind(t *testing.T) {
 		{`{"message":"No trades are allowed for ZZZQX: the symbol is not valid.","errors":[]}`,
 			"No trades are allowed for ZZZQX: the symbol is not valid.", broker.KindInvalidSymbol},
 		{`{"errors":[{"id":"x","status":"404","title":"Not Found","detail":"Order not found"}]}`, "Order not found", broker.KindNotFound},
+		{`{"message":"Trading in AAPL is halted. No orders are accepted for this security at this time.","errors":["Trading in AAPL is halted. No orders are accepted for this security at this time."]}`,
+			"Trading in AAPL is halted. No orders are accepted for this security at this time.", broker.KindHalted},
 		{`{"message":"Order cannot be canceled in status FILLED"}`, "Order cannot be canceled in status FILLED", ""},
 		{`<html>503</html>`, "<html>503</html>", ""},
 	}

@@ -17,6 +17,7 @@ const (
 	msgRateLimited  = "Schwab rate limit reached; the request will be retried."
 	msgMarketClosed = "The market is closed for this order at Schwab."
 	msgForbidden    = "Schwab refused access to this account. Reconnect Schwab in Settings → Brokers."
+	msgHalted       = "Trading in this symbol is halted at Schwab; the order waits until trading resumes."
 )
 
 func newErr(kind broker.Kind, msg string, cause error) *broker.Error {
@@ -41,6 +42,11 @@ func errorKind(text string) (broker.Kind, bool) {
 		return false
 	}
 	switch {
+	// A halted security (exchange halt, LULD pause), checked before the
+	// closed-market texts a halt rejection may also contain. Schwab's
+	// wording is assumed (see SetHalted in fake.go).
+	case has("halted", "trading halt", "trading pause", "luld"):
+		return broker.KindHalted, true
 	case has("buying power", "available cash", "insufficient funds", "not enough funds"):
 		return broker.KindInsufficientFunds, true
 	case has("no such security", "invalid instrument", "unknown symbol", "invalid symbol") ||
@@ -94,6 +100,8 @@ func mapError(err error, what string) error {
 			msg = "Schwab does not know this symbol."
 		case broker.KindMarketClosed:
 			msg = msgMarketClosed
+		case broker.KindHalted:
+			msg = msgHalted
 		case broker.KindNotFound:
 			msg = "Schwab could not find the " + what + "."
 		}

@@ -72,6 +72,7 @@ type Fake struct {
 	dropNext      bool
 	refreshes     int
 	requests      int
+	halted        map[string]bool // symbols whose trading is halted
 }
 
 type fakeToken struct {
@@ -116,6 +117,7 @@ func NewFake() *Fake {
 		codes:       map[string]*fakeAccount{},
 		accounts:    map[string]*fakeAccount{},
 		holidays:    map[string]bool{},
+		halted:      map[string]bool{},
 		nextOrderID: 1000000000,
 		retryAfter:  "1",
 		prices: map[string]decimal.Decimal{
@@ -252,6 +254,23 @@ func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
 				f.match(o)
 			}
 		}
+	}
+}
+
+// SetHalted halts (true) or resumes (false) trading in a symbol. While
+// halted, an order for it is refused like Schwab's other order rejections:
+// HTTP 400 with the Accounts and Trading error body {"message": "...",
+// "errors": ["..."]} (the documented shape, as for the other refusals
+// here). Schwab documents no halt-specific text; "Trading in AAPL is
+// halted. No orders are accepted for this security at this time." is
+// assumed. The adapter keys on "halted" (errors.go).
+func (f *Fake) SetHalted(symbol string, halted bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if halted {
+		f.halted[strings.ToUpper(symbol)] = true
+	} else {
+		delete(f.halted, strings.ToUpper(symbol))
 	}
 }
 
@@ -422,7 +441,7 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 	access := "I0." + randomToken(24) + "@"
 	f.access[access] = fakeToken{acct, now.Add(f.accessTTL)}
 	writeJSON(w, http.StatusOK, map[string]any{"expires_in": int(f.accessTTL / time.Second), "token_type": "Bearer",
-		"scope": "api", "refresh_token": refreshToken, "access_token": access, "id_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake.sig"})
+		"scope": "api", "refresh_token": refreshToken, "access_token": access, "id_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake.sig"}) // #nosec G101 -- the fake's dummy token
 }
 
 func (f *Fake) routeTrader(w http.ResponseWriter, r *http.Request, login *fakeAccount) bool {
@@ -640,6 +659,10 @@ func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount
 	}
 	if msg, ok := f.orderError(body, a); !ok {
 		traderError(w, http.StatusBadRequest, msg)
+		return false
+	}
+	if sym := strings.ToUpper(body.OrderLegCollection[0].Instrument.Symbol); f.halted[sym] {
+		traderError(w, http.StatusBadRequest, "Trading in "+sym+" is halted. No orders are accepted for this security at this time.")
 		return false
 	}
 	leg := body.OrderLegCollection[0]

@@ -94,6 +94,9 @@ func (h *harness) FailNext(_ *testing.T, n int)      { h.fake.FailNext(n) }
 func (h *harness) DropNextResponse(_ *testing.T)     { h.fake.DropNextResponse() }
 func (h *harness) RateLimitNext(_ *testing.T, n int) { h.fake.RateLimitNext(n) }
 func (h *harness) OrderCount(_ *testing.T) int       { return h.fake.OrderCount() }
+func (h *harness) SetHalted(_ *testing.T, symbol string, halted bool) {
+	h.fake.SetHalted(symbol, halted)
+}
 
 func TestConformance(t *testing.T) {
 	brokertest.Run(t, newHarness(t))

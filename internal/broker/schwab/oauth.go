@@ -28,7 +28,7 @@ const (
 	refreshBefore = 5 * time.Minute
 
 	authorizePath = "/v1/oauth/authorize"
-	tokenPath     = "/v1/oauth/token"
+	tokenPath     = "/v1/oauth/token" // #nosec G101 -- URL path, not a credential
 )
 
 // Credential keys of a Schwab connection.
