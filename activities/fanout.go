@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/intake"
@@ -35,7 +37,15 @@ type Signals struct {
 	// Committed is called after a transaction that wrote outbox events for
 	// userID has committed; may be nil.
 	Committed func(userID string)
+	// Temporal and TaskQueue start the page's TradeWorkflows when the
+	// workflow asks (FanoutPageInput.Start); nil Temporal leaves starting
+	// to the workflow.
+	Temporal  client.Client
+	TaskQueue string
 }
+
+// fanoutStarters bounds the TradeWorkflow starts one page runs at once.
+const fanoutStarters = 16
 
 func (a *Signals) now() time.Time {
 	if a.Now != nil {
@@ -132,7 +142,34 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 	if err := a.recordSkips(ctx, src, in.MessageID, out.Skipped); err != nil {
 		return out, err
 	}
+	if in.Start && a.Temporal != nil {
+		if err := a.startTrades(ctx, in, out.Trades); err != nil {
+			return out, err
+		}
+		out.Started = true
+	}
 	return out, nil
+}
+
+// startTrades starts the TradeWorkflow of every trade of the page, a few at
+// a time, each eagerly on this worker (intake.Service.Start). Starting is
+// idempotent (one workflow id per trade, never reused), so a retried page
+// starts nothing twice.
+func (a *Signals) startTrades(ctx context.Context, in workflows.FanoutPageInput, trades []workflows.FanoutTrade) error {
+	svc := &intake.Service{DB: a.DB, Temporal: a.Temporal, TaskQueue: a.TaskQueue, Timeouts: in.Timeouts, Now: a.Now}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fanoutStarters)
+	for _, t := range trades {
+		g.Go(func() error {
+			req := intake.Request{UserID: t.UserID, Signal: t.Signal,
+				Memo: map[string]any{"sourceId": in.SourceID, "messageId": in.MessageID}}
+			if err := svc.Start(gctx, req, intake.Result{SignalID: t.SignalID, TradeID: t.TradeID, WorkflowID: t.WorkflowID}); err != nil {
+				return fmt.Errorf("start trade %s: %w", t.TradeID, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // followerRequests builds one intake request per leg for an eligible

@@ -107,7 +107,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if o.RunWorker {
 		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{Connections: connectionActivities(st.Connections),
-			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed}, Guard: st.guardActivities(o),
+			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed,
+				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
 			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal}})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err

@@ -54,6 +54,9 @@ func fanoutRows(ctx context.Context, dir, temporalAddr string, followers int) []
 	f.fake.Post(src.ChannelID, f.provider, "/buy AAPL 1")
 	lat, missing := f.waitAccepted(ids, start, 120*time.Second)
 	total := time.Since(start)
+	var wfIDs []string
+	must(f.db.Model(&schema.Trade{}).Where("user_id IN ?", ids).Order("created_at").Pluck("workflow_id", &wfIDs).Error)
+	fmt.Println("fan-out phases:", tradePhases(ctx, f.temporal, start, wfIDs, 50))
 	if len(lat) > 0 {
 		total = lat[len(lat)-1]
 	}

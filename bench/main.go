@@ -22,6 +22,7 @@ func main() {
 	sequential := flag.Int("n", 200, "sequential signals for the latency run")
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
+	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
 	only := flag.String("only", "trade,stop,fanout,brokers,ws", "comma-separated sections to run")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -57,7 +58,7 @@ func main() {
 		rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
 	}
 	if want["fanout"] {
-		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), 1000)...)
+		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), *followers)...)
 	}
 	if want["brokers"] {
 		rows = append(rows, brokerRows(ctx, dir, *sequential)...)

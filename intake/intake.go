@@ -47,6 +47,9 @@ type Request struct {
 	// IP and UserAgent of the sender, for the audit log.
 	IPAddress string
 	UserAgent string
+	// Memo adds entries to the TradeWorkflow's memo (shown in the Temporal
+	// UI), e.g. the channel source of a fanned-out signal.
+	Memo map[string]any
 }
 
 // Result identifies the signal and trade; Duplicate is true when this
@@ -88,7 +91,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	if s.Committed != nil {
 		s.Committed(req.UserID)
 	}
-	if err := s.start(ctx, req, res); err != nil {
+	if err := s.Start(ctx, req, res); err != nil {
 		return res, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	return res, nil
@@ -97,7 +100,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 // Record stores the signals and trades of several requests in ONE
 // transaction, with the same de-duplication as Submit, and starts no
 // workflow: the caller starts each TradeWorkflow under the returned
-// WorkflowID (SignalWorkflow starts them as child workflows). Results are
+// WorkflowID (the channel fan-out with Start). Results are
 // in the order of reqs.
 func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) {
 	payloads := make([][]byte, len(reqs))
@@ -196,8 +199,16 @@ func record(tx *gorm.DB, req Request, payload []byte, now time.Time) (Result, er
 	})
 }
 
-func (s *Service) start(ctx context.Context, req Request, res Result) error {
+// Start starts the TradeWorkflow of a recorded request (res from Record or
+// Submit) under res.WorkflowID, eagerly on the local worker when this
+// process runs one. A workflow already started under that id — a
+// redelivery, a retried fan-out page — is not an error.
+func (s *Service) Start(ctx context.Context, req Request, res Result) error {
 	sig := req.Signal
+	memo := map[string]any{"signal": sig.Text, "tradeId": res.TradeID, "signalId": res.SignalID}
+	for k, v := range req.Memo {
+		memo[k] = v
+	}
 	opts := client.StartWorkflowOptions{
 		ID:        res.WorkflowID,
 		TaskQueue: s.TaskQueue,
@@ -215,7 +226,7 @@ func (s *Service) start(ctx context.Context, req Request, res Result) error {
 			workflows.SASignalSource.ValueSet(string(sig.Source)),
 			workflows.SATradeStatus.ValueSet(string(trade.StatusPending)),
 		),
-		Memo: map[string]any{"signal": sig.Text, "tradeId": res.TradeID, "signalId": res.SignalID},
+		Memo: memo,
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.TradeWorkflowName, workflows.TradeInput{
 		TradeID: res.TradeID, SignalID: res.SignalID, UserID: req.UserID, Signal: sig, Manual: req.Manual, Timeouts: s.Timeouts,

@@ -149,3 +149,28 @@ func TestSignalWorkflow_AlreadyStartedChildIsNotAnError(t *testing.T) {
 func TestSignalWorkflowID(t *testing.T) {
 	require.Equal(t, "signal/discord/42", SignalWorkflowID(signal.SourceDiscord, "42"))
 }
+
+// TestSignalWorkflow_EagerPagesStartNoChildren: since versionEagerFanout the
+// page activity is asked to start the trades itself; a page that did so is
+// counted and no child workflow is started by the workflow.
+func TestSignalWorkflow_EagerPagesStartNoChildren(t *testing.T) {
+	env, rec := newSignalEnv(t)
+	in := signalInput()
+	in.Timeouts = Timeouts{FillWindow: 7}
+	first := page(in.Legs, 0, 2, false)
+	first.Started = true
+	last := page(in.Legs, 2, 3, true)
+	last.Started = true
+	asked := mock.MatchedBy(func(p FanoutPageInput) bool { return p.Start && p.Timeouts == in.Timeouts })
+	env.OnActivity(ActFanoutPage, mock.Anything, asked).Return(first, nil).Once()
+	env.OnActivity(ActFanoutPage, mock.Anything, asked).Return(last, nil).Once()
+	env.OnActivity(ActFinishSignal, mock.Anything, mock.MatchedBy(func(fi FinishSignalInput) bool { return fi.Followers == 3 })).Return(nil).Once()
+
+	env.ExecuteWorkflow(SignalWorkflowName, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res SignalResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 3, res.Followers)
+	require.Empty(t, rec.ids, "the activity started the trades; the workflow starts no children")
+}

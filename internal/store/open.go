@@ -218,6 +218,10 @@ func openSQLite(ctx context.Context, databaseURL string, cfg *gorm.Config) (*gor
 		_ = sqlDB.Close()
 		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 	}
+	if err := registerGateCallbacks(db); err != nil {
+		_ = sqlDB.Close()
+		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
+	}
 	registerWriteGate(sqlDB)
 	return db, nil
 }

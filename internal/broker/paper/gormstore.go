@@ -10,6 +10,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/tradeexec/tradeexec/internal/store"
 )
 
 // Table holding paper accounts. The schema migrations create it as
@@ -56,11 +58,12 @@ func (e fnError) Error() string { return e.err.Error() }
 type GormStore struct {
 	db        *gorm.DB
 	forUpdate bool // lock the row on read (PostgreSQL)
+	cache     *stateCache
 }
 
 // NewGormStore returns a store on db. The paper_accounts table must exist.
 func NewGormStore(db *gorm.DB) *GormStore {
-	return &GormStore{db: db, forUpdate: db.Dialector.Name() == "postgres"}
+	return &GormStore{db: db, forUpdate: db.Dialector.Name() == "postgres", cache: newStateCache(stateCacheSize)}
 }
 
 // Create implements Store.
@@ -94,13 +97,15 @@ func (s *GormStore) Load(ctx context.Context, accountID string) (AccountState, e
 	if len(rows) == 0 {
 		return AccountState{}, ErrAccountNotFound
 	}
-	return decodeRow(rows[0])
+	return s.decodeRow(rows[0])
 }
 
 // Update implements Store.
 func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*AccountState) error) error {
 	err := s.retry(ctx, func() error {
-		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// store.InTx queues SQLite writers of this process on one gate
+		// instead of SQLite's sleeping busy handler.
+		return store.InTx(ctx, s.db, func(tx *gorm.DB) error {
 			q := tx
 			if s.forUpdate {
 				q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
@@ -112,7 +117,7 @@ func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*Accou
 			if len(rows) == 0 {
 				return fnError{ErrAccountNotFound}
 			}
-			st, err := decodeRow(rows[0])
+			st, err := s.decodeRow(rows[0])
 			if err != nil {
 				return fnError{err}
 			}
@@ -139,6 +144,7 @@ func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*Accou
 			if res.RowsAffected != 1 {
 				return errVersionConflict
 			}
+			s.cache.put(accountID, string(b), st)
 			return nil
 		})
 	})
@@ -165,7 +171,7 @@ func (s *GormStore) ListWorking(ctx context.Context) ([]AccountState, error) {
 	}
 	out := make([]AccountState, 0, len(rows))
 	for _, r := range rows {
-		st, err := decodeRow(r)
+		st, err := s.decodeRow(r)
 		if err != nil {
 			return nil, err
 		}
@@ -174,8 +180,8 @@ func (s *GormStore) ListWorking(ctx context.Context) ([]AccountState, error) {
 	return out, nil
 }
 
-func decodeRow(r accountRow) (AccountState, error) {
-	st, err := decodeState([]byte(r.State))
+func (s *GormStore) decodeRow(r accountRow) (AccountState, error) {
+	st, err := s.cache.decode(r.ID, r.State)
 	if err != nil {
 		return AccountState{}, fmt.Errorf("paper store: account %s: corrupt state: %w", r.ID, err)
 	}

@@ -1,0 +1,62 @@
+package activities
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/store/storetest"
+	"github.com/tradeexec/tradeexec/internal/testenv"
+	"github.com/tradeexec/tradeexec/workflows"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestFanoutPageStartsTradesOnce: asked to start (versionEagerFanout), the
+// page activity starts one TradeWorkflow per recorded trade on the real
+// dev server, with the source in its memo; a retried page starts none again
+// (invariant 1: one workflow id per trade, never reused).
+func TestFanoutPageStartsTradesOnce(t *testing.T) {
+	c, queue := testenv.Client(t), testenv.TaskQueue(t)
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		f := newFanoutFixture(t, db)
+		for range 3 {
+			f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false)
+		}
+		// No worker serves the queue: the workflows stay started and the
+		// test looks at their start only.
+		a := &Signals{DB: db, Temporal: c, TaskQueue: queue}
+		in := workflows.FanoutPageInput{SourceID: f.source.ID, MessageID: "1300000000000000777", Legs: buyLegs(t), Limit: 10,
+			Start: true}
+		p, err := a.FanoutPage(ctx, in)
+		require.NoError(t, err)
+		require.True(t, p.Started)
+		require.Len(t, p.Trades, 3)
+		runs := map[string]string{}
+		for _, tr := range p.Trades {
+			d, err := c.DescribeWorkflowExecution(ctx, tr.WorkflowID, "")
+			require.NoError(t, err)
+			info := d.GetWorkflowExecutionInfo()
+			require.Equal(t, workflows.TradeWorkflowName, info.GetType().GetName())
+			require.Contains(t, info.GetMemo().GetFields(), "sourceId")
+			require.Contains(t, info.GetMemo().GetFields(), "tradeId")
+			runs[tr.WorkflowID] = info.GetExecution().GetRunId()
+		}
+
+		again, err := a.FanoutPage(ctx, in)
+		require.NoError(t, err, "a retried page is not an error")
+		require.True(t, again.Started)
+		require.Len(t, again.Trades, 3)
+		for _, tr := range again.Trades {
+			d, err := c.DescribeWorkflowExecution(ctx, tr.WorkflowID, "")
+			require.NoError(t, err)
+			require.Equal(t, runs[tr.WorkflowID], d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "started again")
+			require.NoError(t, c.TerminateWorkflow(ctx, tr.WorkflowID, "", "test done"))
+		}
+	})
+}

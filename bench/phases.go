@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// tradePhases reads the Temporal histories of (a sample of) trade workflows
+// and reports where the time between the message and the order went, as
+// medians and p95 per phase:
+//
+//	start   message posted → TradeWorkflow started (bot, SignalWorkflow, paging)
+//	task    started → first workflow task started (matching, worker pickup)
+//	prepare first task started → SubmitOrder scheduled (PrepareOrder, local)
+//	submit  SubmitOrder scheduled → started (activity dispatch)
+func tradePhases(ctx context.Context, c client.Client, posted time.Time, workflowIDs []string, sample int) string {
+	if len(workflowIDs) == 0 {
+		return ""
+	}
+	step := max(1, len(workflowIDs)/sample)
+	phases := map[string][]time.Duration{}
+	order := []string{"start", "task", "prepare", "submit"}
+	for i := 0; i < len(workflowIDs); i += step {
+		var started, firstTask, scheduled, actStarted time.Time
+		it := c.GetWorkflowHistory(ctx, workflowIDs[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break
+			}
+			at := ev.GetEventTime().AsTime()
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+				started = at
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+				if firstTask.IsZero() {
+					firstTask = at
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				if scheduled.IsZero() && isSubmit(ev) {
+					scheduled = at
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				if actStarted.IsZero() && !scheduled.IsZero() {
+					actStarted = at
+				}
+			}
+		}
+		if started.IsZero() || firstTask.IsZero() || scheduled.IsZero() || actStarted.IsZero() {
+			continue
+		}
+		phases["start"] = append(phases["start"], started.Sub(posted))
+		phases["task"] = append(phases["task"], firstTask.Sub(started))
+		phases["prepare"] = append(phases["prepare"], scheduled.Sub(firstTask))
+		phases["submit"] = append(phases["submit"], actStarted.Sub(scheduled))
+	}
+	var parts []string
+	for _, name := range order {
+		d := phases[name]
+		if len(d) == 0 {
+			continue
+		}
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		parts = append(parts, fmt.Sprintf("%s p50 %.0f/p95 %.0f ms", name, msf(d[len(d)/2]), msf(d[len(d)*95/100])))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func isSubmit(ev *historypb.HistoryEvent) bool {
+	a := ev.GetActivityTaskScheduledEventAttributes()
+	return a != nil && a.GetActivityType().GetName() == "SubmitOrder"
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
