@@ -79,7 +79,20 @@ func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (wo
 		return workflows.SubmitResult{}, err
 	}
 	log.Info("order accepted by broker", zap.String("broker_order_id", order.ID))
-	return workflows.SubmitResult{BrokerOrderID: order.ID, Status: string(order.Status)}, nil
+	res := workflows.SubmitResult{BrokerOrderID: order.ID, Status: string(order.Status)}
+	if in.RecordFill && order.Status.Terminal() {
+		// Final in the broker's answer (a market order filled at once):
+		// record it here as AwaitFill would. If this fails the attempt is
+		// retried, finds the order recorded and returns no Fill, and the
+		// workflow falls back to AwaitFill.
+		if err := a.recordFinal(ctx, t.ID, order, ""); err != nil {
+			return workflows.SubmitResult{}, err
+		}
+		a.syncPortfolio(ctx, t, b)
+		f := fillResult(order, false)
+		res.Fill = &f
+	}
+	return res, nil
 }
 
 // recordSubmitted records the broker's acknowledgement of the entry order

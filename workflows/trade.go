@@ -39,6 +39,12 @@ const (
 	// versionCancelWorking: a `cancel` signal received while the entry
 	// order works at the broker cancels it (awaitFillOrCancel).
 	versionCancelWorking = "cancel-working"
+	// versionFillAtSubmit: an order the broker reports final in its answer
+	// to the submission (a paper market order fills at once) is recorded by
+	// SubmitOrder, and AwaitFill is skipped — one activity and one workflow
+	// task less per trade, which is what bounds the channel fan-out on the
+	// embedded dev server.
+	versionFillAtSubmit = "fill-at-submit"
 )
 
 // submitGrace is how long the workflow waits, after the last failed submit
@@ -182,8 +188,9 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		if cancelCh.ReceiveAsync(nil) {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
+		fillAtSubmit := workflow.GetVersion(ctx, versionFillAtSubmit, workflow.DefaultVersion, 1) >= 1
 		err := workflow.ExecuteActivity(submitCtx, ActSubmitOrder, SubmitInput{
-			TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"),
+			TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: fillAtSubmit,
 		}).Get(ctx, &sub)
 		if err == nil {
 			break
@@ -220,32 +227,12 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		}
 	}
 	res.BrokerOrderID = sub.BrokerOrderID
-	setStatus(trade.StatusSubmitted)
-
-	// 4. AwaitFill: heartbeating poll; a remainder still working after the
-	// fill window is cancelled.
-	awaitCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: fillWindow + time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    10 * time.Second,
-		},
-	})
-	deadline := workflow.Now(ctx).Add(fillWindow)
 	var fill FillResult
-	if workflow.GetVersion(ctx, versionCancelWorking, workflow.DefaultVersion, 1) >= 1 {
-		if err := awaitFillOrCancel(ctx, awaitCtx, in.TradeID, deadline, cancelCh, &fill); err != nil {
-			return res, err
-		}
-	} else if err := workflow.ExecuteActivity(awaitCtx, ActAwaitFill, AwaitInput{TradeID: in.TradeID, Deadline: deadline}).Get(ctx, &fill); err != nil {
+	if sub.Fill != nil {
+		// Final at submission and already recorded (versionFillAtSubmit).
+		fill = *sub.Fill
+	} else if err := awaitFill(ctx, bookCtx, in, fillWindow, cancelCh, &fill, setStatus); err != nil {
 		return res, err
-	}
-	if fill.TimedOut {
-		if err := workflow.ExecuteActivity(bookCtx, ActCancelRemainder, TradeRef{TradeID: in.TradeID}).Get(ctx, &fill); err != nil {
-			return res, err
-		}
 	}
 	res.FilledQuantity = fill.FilledQuantity
 	res.FillPrice = fill.AvgFillPrice
@@ -295,6 +282,36 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// awaitFill is step 4 for an order working at the broker: AwaitFill polls
+// it (heartbeating) until it is final, a `cancel` signal cancels it
+// (versionCancelWorking), and a remainder still working after the fill
+// window is cancelled.
+func awaitFill(ctx, bookCtx workflow.Context, in TradeInput, fillWindow time.Duration, cancelCh workflow.ReceiveChannel,
+	fill *FillResult, setStatus func(trade.Status)) error {
+	setStatus(trade.StatusSubmitted)
+	awaitCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: fillWindow + time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+		},
+	})
+	deadline := workflow.Now(ctx).Add(fillWindow)
+	if workflow.GetVersion(ctx, versionCancelWorking, workflow.DefaultVersion, 1) >= 1 {
+		if err := awaitFillOrCancel(ctx, awaitCtx, in.TradeID, deadline, cancelCh, fill); err != nil {
+			return err
+		}
+	} else if err := workflow.ExecuteActivity(awaitCtx, ActAwaitFill, AwaitInput{TradeID: in.TradeID, Deadline: deadline}).Get(ctx, fill); err != nil {
+		return err
+	}
+	if fill.TimedOut {
+		return workflow.ExecuteActivity(bookCtx, ActCancelRemainder, TradeRef{TradeID: in.TradeID}).Get(ctx, fill)
+	}
+	return nil
 }
 
 // transient reports whether a submit failure left it unknown whether the

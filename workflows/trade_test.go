@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -225,4 +226,30 @@ func TestTradeWorkflow_ExitWithNoPositionIsNoop(t *testing.T) {
 	env.ExecuteWorkflow(TradeWorkflowName, in)
 	r := result(t, env)
 	require.Equal(t, string(trade.StatusCancelled), r.Status)
+}
+
+// TestTradeWorkflow_FilledAtSubmission: the workflow asks SubmitOrder to
+// record a fill that is final in the broker's answer (versionFillAtSubmit);
+// then no AwaitFill runs and the stop-loss follows at once.
+func TestTradeWorkflow_FilledAtSubmission(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(prepOK, nil).Once()
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.MatchedBy(func(in SubmitInput) bool { return in.RecordFill })).
+		Return(SubmitResult{BrokerOrderID: "b1", Status: string(broker.StatusFilled), Fill: &filled}, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, TradeRef{TradeID: "t1"}).Return(StopLossResult{Placed: true, StopPrice: decimal.RequireFromString("176.40")}, nil).Once()
+	env.OnActivity(ActEnsureGuard, mock.Anything, GuardRef{ConnectionID: "c1", UserID: "u1"}).Return(nil).Once()
+	awaited := false
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == ActAwaitFill {
+			awaited = true
+		}
+	})
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+	require.Equal(t, "b1", r.BrokerOrderID)
+	require.True(t, r.FilledQuantity.Equal(decimal.NewFromInt(5)))
+	require.True(t, r.FillPrice.Equal(decimal.NewFromInt(180)))
+	require.False(t, awaited, "AwaitFill ran for an order filled at submission")
 }

@@ -118,12 +118,19 @@ type QueueResult struct {
 type SubmitInput struct {
 	TradeID       string `json:"tradeId"`
 	ClientOrderID string `json:"clientOrderId"`
+	// RecordFill (versionFillAtSubmit): when the broker's answer is already
+	// final (a market order filled at once), record the fill and return it
+	// in SubmitResult.Fill, so the workflow skips AwaitFill.
+	RecordFill bool `json:"recordFill,omitempty"`
 }
 
 // SubmitResult is the broker's acknowledgement.
 type SubmitResult struct {
 	BrokerOrderID string `json:"brokerOrderId"`
 	Status        string `json:"status"`
+	// Fill is the recorded final state when the order was final at
+	// submission (RecordFill); nil otherwise.
+	Fill *FillResult `json:"fill,omitempty"`
 }
 
 // AwaitInput is AwaitFill's input.
