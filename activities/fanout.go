@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -149,6 +150,43 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 		out.Started = true
 	}
 	return out, nil
+}
+
+// FanoutPages records and starts up to in.Pages pages of followers (each
+// as FanoutPage with Start), heartbeating its progress after every page:
+// a retried attempt resumes after the last page it reported (pages are
+// idempotent, so one redone after a lost heartbeat changes nothing).
+func (a *Signals) FanoutPages(ctx context.Context, in workflows.FanoutPagesInput) (workflows.FanoutPagesResult, error) {
+	prog := workflows.FanoutPagesResult{Next: in.After}
+	if activity.HasHeartbeatDetails(ctx) {
+		var saved workflows.FanoutPagesResult
+		if err := activity.GetHeartbeatDetails(ctx, &saved); err == nil {
+			prog = saved
+		}
+	}
+	if a.Temporal == nil {
+		return prog, temporal.NewNonRetryableApplicationError("fan-out worker has no Temporal client", "CONFIG", nil)
+	}
+	for !prog.Done && prog.Pages < max(in.Pages, 1) {
+		out, err := a.FanoutPage(ctx, workflows.FanoutPageInput{SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs,
+			After: prog.Next, Limit: in.Limit, Start: true, Timeouts: in.Timeouts})
+		if err != nil {
+			return prog, err
+		}
+		seen := make(map[string]bool, len(out.Trades))
+		for _, t := range out.Trades {
+			seen[t.UserID] = true
+		}
+		prog.Pages++
+		prog.Followers += len(seen)
+		prog.Skipped += len(out.Skipped)
+		if out.Next != "" {
+			prog.Next = out.Next
+		}
+		prog.Done = out.Done
+		activity.RecordHeartbeat(ctx, prog)
+	}
+	return prog, nil
 }
 
 // startTrades starts the TradeWorkflow of every trade of the page, a few at

@@ -17,18 +17,22 @@ const (
 	SignalWorkflowName = "SignalWorkflow"
 
 	ActFanoutPage   = "FanoutPage"
+	ActFanoutPages  = "FanoutPages"
 	ActFinishSignal = "FinishSignal"
 )
 
-// versionEagerFanout: the page activity starts the page's TradeWorkflows
-// with eager workflow start instead of the workflow starting them as child
-// workflows. Measured on the embedded default (bench, 300 followers): child
-// starts are recorded on the one parent one after another and every child's
-// first workflow task then queues in matching behind the others — together
-// about 16 s of the 30 s the fan-out took; eager starts hand the first task
-// to the local worker in the start response. Support staff find a signal's
-// trades by the SignalSource search attribute and the sourceId/signalId memo
-// instead of the parent/child links.
+// versionEagerFanout: one activity (FanoutPages) records and starts all
+// pages of a run, each TradeWorkflow with eager workflow start, instead of
+// the workflow starting the trades as child workflows a page at a time.
+// Measured on the embedded default (bench, 300 followers, 2 cores): the
+// child starts are recorded on the one parent one after another and each
+// child's first workflow task then queues in matching behind the others
+// (about 16 s of the 30 s the fan-out took); with 1,000 followers the
+// parent's own workflow task between pages waited ~2 s behind the trades'
+// tasks on the shared sticky queue. Eager starts hand each trade's first
+// task to the local worker in the start response. Support staff find a
+// signal's trades by the SignalSource search attribute and the
+// sourceId/messageId/signalId memo instead of parent/child links.
 const versionEagerFanout = "eager-fanout"
 
 // Fan-out paging defaults: children started per workflow task, and pages
@@ -80,9 +84,31 @@ type FanoutPageInput struct {
 	After     string       `json:"after"` // cursor: "" for the first page
 	Limit     int          `json:"limit"` // followers per page
 	// Start asks the activity to start the page's TradeWorkflows itself
-	// (eagerly, on its own worker) with Timeouts; see versionEagerFanout.
+	// (eagerly, on its own worker) with Timeouts; FanoutPages sets it.
 	Start    bool     `json:"start,omitempty"`
 	Timeouts Timeouts `json:"timeouts,omitempty"`
+}
+
+// FanoutPagesInput asks FanoutPages for up to Pages pages of Limit
+// followers after the cursor, each recorded and started.
+type FanoutPagesInput struct {
+	SourceID  string       `json:"sourceId"`
+	MessageID string       `json:"messageId"`
+	Legs      []signal.Leg `json:"legs"`
+	After     string       `json:"after"`
+	Limit     int          `json:"limit"`
+	Pages     int          `json:"pages"`
+	Timeouts  Timeouts     `json:"timeouts"`
+}
+
+// FanoutPagesResult counts what FanoutPages did (it is also the progress
+// it heartbeats, so a retried attempt resumes after the last page done).
+type FanoutPagesResult struct {
+	Pages     int    `json:"pages"`     // pages done
+	Followers int    `json:"followers"` // followers with at least one trade started
+	Skipped   int    `json:"skipped"`
+	Next      string `json:"next"` // cursor after the last page done
+	Done      bool   `json:"done"` // no followers left
 }
 
 // FanoutPageResult is one page: the trades recorded (trade + signal row
@@ -121,15 +147,15 @@ type FinishSignalInput struct {
 }
 
 // SignalWorkflow fans one channel signal out to every active follower of
-// its source, a page at a time: an activity records the page's trades
-// (through the same intake as every other entry point) and the workflow
-// starts one TradeWorkflow per trade as an abandoned child, so each trade
+// its source, a page at a time: each page's trades are recorded through
+// the same intake as every other entry point and one TradeWorkflow is
+// started per trade (since versionEagerFanout by the FanoutPages activity,
+// eagerly; before, as abandoned children of this workflow), so each trade
 // lives on when the fan-out is done. After PagesPerRun pages it continues
-// as new. Child ids are trade.WorkflowID(signalID, userID) and are never
-// reused, so a replayed page or a redelivered message starts nothing twice
-// (invariant 1).
+// as new. Trade workflow ids are trade.WorkflowID(signalID, userID) and
+// are never reused, so a retried page or a redelivered message starts
+// nothing twice (invariant 1).
 func SignalWorkflow(ctx workflow.Context, in SignalInput) (SignalResult, error) {
-	logger := workflow.GetLogger(ctx)
 	pageSize := in.PageSize
 	if pageSize <= 0 {
 		pageSize = DefaultFanoutPageSize
@@ -147,11 +173,13 @@ func SignalWorkflow(ctx workflow.Context, in SignalInput) (SignalResult, error) 
 		},
 	})
 
-	// Since versionEagerFanout the page activity starts the trades itself
-	// (see the const); histories recorded before start them as children.
-	eager := workflow.GetVersion(ctx, versionEagerFanout, workflow.DefaultVersion, 1) >= 1
-
 	res := SignalResult{Followers: in.Followers, Skipped: in.Skipped}
+	// Since versionEagerFanout one activity records and starts a run's
+	// pages itself (see the const); histories recorded before start the
+	// trades as children, a page per activity.
+	if workflow.GetVersion(ctx, versionEagerFanout, workflow.DefaultVersion, 1) >= 1 {
+		return fanoutEager(ctx, in, pageSize, pagesPerRun, res)
+	}
 	after := in.After
 	for page := 0; ; page++ {
 		if page == pagesPerRun {
@@ -162,18 +190,12 @@ func SignalWorkflow(ctx workflow.Context, in SignalInput) (SignalResult, error) 
 		var out FanoutPageResult
 		if err := workflow.ExecuteActivity(bookCtx, ActFanoutPage, FanoutPageInput{
 			SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs, After: after, Limit: pageSize,
-			Start: eager, Timeouts: in.Timeouts,
 		}).Get(ctx, &out); err != nil {
 			return res, err
 		}
-		var followers int
-		if eager && out.Started {
-			followers = distinctFollowers(out.Trades)
-		} else {
-			var err error
-			if followers, err = startTrades(ctx, in, out.Trades); err != nil {
-				return res, err
-			}
+		followers, err := startTrades(ctx, in, out.Trades)
+		if err != nil {
+			return res, err
 		}
 		res.Followers += followers
 		res.Skipped += len(out.Skipped)
@@ -182,21 +204,54 @@ func SignalWorkflow(ctx workflow.Context, in SignalInput) (SignalResult, error) 
 			break
 		}
 	}
-	logger.Info("signal fanned out", "followers", res.Followers, "skipped", res.Skipped)
+	return finishSignal(ctx, bookCtx, in, res)
+}
+
+// fanoutEager is the fan-out since versionEagerFanout: FanoutPages records
+// and starts up to pagesPerRun pages in one activity (heartbeating its
+// progress), then the run continues as new or finishes.
+func fanoutEager(ctx workflow.Context, in SignalInput, pageSize, pagesPerRun int, res SignalResult) (SignalResult, error) {
+	pagesCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    500 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+		},
+	})
+	var out FanoutPagesResult
+	if err := workflow.ExecuteActivity(pagesCtx, ActFanoutPages, FanoutPagesInput{
+		SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs, After: in.After, Limit: pageSize, Pages: pagesPerRun,
+		Timeouts: in.Timeouts,
+	}).Get(ctx, &out); err != nil {
+		return res, err
+	}
+	res.Followers += out.Followers
+	res.Skipped += out.Skipped
+	if !out.Done {
+		next := in
+		next.After, next.Followers, next.Skipped = out.Next, res.Followers, res.Skipped
+		return res, workflow.NewContinueAsNewError(ctx, SignalWorkflowName, next)
+	}
+	bookCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    500 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+		},
+	})
+	return finishSignal(ctx, bookCtx, in, res)
+}
+
+// finishSignal records the outcome and queues the channel summary.
+func finishSignal(ctx, bookCtx workflow.Context, in SignalInput, res SignalResult) (SignalResult, error) {
+	workflow.GetLogger(ctx).Info("signal fanned out", "followers", res.Followers, "skipped", res.Skipped)
 	err := workflow.ExecuteActivity(bookCtx, ActFinishSignal, FinishSignalInput{
 		SourceID: in.SourceID, MessageID: in.MessageID, ChannelID: in.ChannelID, Followers: res.Followers, Skipped: res.Skipped,
 	}).Get(ctx, nil)
 	return res, err
-}
-
-// distinctFollowers counts the followers the trades belong to (a split
-// signal gives a follower one trade per leg).
-func distinctFollowers(trades []FanoutTrade) int {
-	seen := make(map[string]bool, len(trades))
-	for _, t := range trades {
-		seen[t.UserID] = true
-	}
-	return len(seen)
 }
 
 // startTrades starts one abandoned child TradeWorkflow per trade, all in

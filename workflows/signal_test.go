@@ -44,6 +44,9 @@ func newSignalEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *childRecor
 		activity.RegisterOptions{Name: ActFanoutPage})
 	env.RegisterActivityWithOptions(func(context.Context, FinishSignalInput) error { return nil },
 		activity.RegisterOptions{Name: ActFinishSignal})
+	// These tests cover the fan-out as histories before versionEagerFanout
+	// run it (children started by the workflow, a page per activity).
+	env.OnGetVersion(versionEagerFanout, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env, rec
 }
@@ -150,27 +153,55 @@ func TestSignalWorkflowID(t *testing.T) {
 	require.Equal(t, "signal/discord/42", SignalWorkflowID(signal.SourceDiscord, "42"))
 }
 
-// TestSignalWorkflow_EagerPagesStartNoChildren: since versionEagerFanout the
-// page activity is asked to start the trades itself; a page that did so is
-// counted and no child workflow is started by the workflow.
-func TestSignalWorkflow_EagerPagesStartNoChildren(t *testing.T) {
-	env, rec := newSignalEnv(t)
+// TestSignalWorkflow_EagerFanout: since versionEagerFanout one FanoutPages
+// activity records and starts a run's pages; the workflow starts no child,
+// continues as new while followers remain, then records the outcome.
+func TestSignalWorkflow_EagerFanout(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(SignalWorkflow, workflow.RegisterOptions{Name: SignalWorkflowName})
+	rec := &childRecorder{}
+	env.RegisterWorkflowWithOptions(rec.run, workflow.RegisterOptions{Name: TradeWorkflowName})
+	env.RegisterActivityWithOptions(func(context.Context, FanoutPagesInput) (FanoutPagesResult, error) { return FanoutPagesResult{}, nil },
+		activity.RegisterOptions{Name: ActFanoutPages})
+	env.RegisterActivityWithOptions(func(context.Context, FinishSignalInput) error { return nil },
+		activity.RegisterOptions{Name: ActFinishSignal})
+	t.Cleanup(func() { env.AssertExpectations(t) })
+
 	in := signalInput()
 	in.Timeouts = Timeouts{FillWindow: 7}
-	first := page(in.Legs, 0, 2, false)
-	first.Started = true
-	last := page(in.Legs, 2, 3, true)
-	last.Started = true
-	asked := mock.MatchedBy(func(p FanoutPageInput) bool { return p.Start && p.Timeouts == in.Timeouts })
-	env.OnActivity(ActFanoutPage, mock.Anything, asked).Return(first, nil).Once()
-	env.OnActivity(ActFanoutPage, mock.Anything, asked).Return(last, nil).Once()
-	env.OnActivity(ActFinishSignal, mock.Anything, mock.MatchedBy(func(fi FinishSignalInput) bool { return fi.Followers == 3 })).Return(nil).Once()
+	in.PagesPerRun = 3
+	env.OnActivity(ActFanoutPages, mock.Anything, mock.MatchedBy(func(p FanoutPagesInput) bool {
+		return p.After == "" && p.Limit == 2 && p.Pages == 3 && p.Timeouts == in.Timeouts && p.MessageID == in.MessageID
+	})).Return(FanoutPagesResult{Pages: 3, Followers: 5, Skipped: 1, Next: "u5"}, nil).Once()
 
 	env.ExecuteWorkflow(SignalWorkflowName, in)
 	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	var res SignalResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, 3, res.Followers)
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, env.GetWorkflowError(), &can, "followers remain: the run continues as new")
+	var next SignalInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Equal(t, "u5", next.After)
+	require.Equal(t, 5, next.Followers)
+	require.Equal(t, 1, next.Skipped)
 	require.Empty(t, rec.ids, "the activity started the trades; the workflow starts no children")
+
+	// The next run finds the rest and finishes.
+	env2 := suite.NewTestWorkflowEnvironment()
+	env2.RegisterWorkflowWithOptions(SignalWorkflow, workflow.RegisterOptions{Name: SignalWorkflowName})
+	env2.RegisterActivityWithOptions(func(context.Context, FanoutPagesInput) (FanoutPagesResult, error) { return FanoutPagesResult{}, nil },
+		activity.RegisterOptions{Name: ActFanoutPages})
+	env2.RegisterActivityWithOptions(func(context.Context, FinishSignalInput) error { return nil },
+		activity.RegisterOptions{Name: ActFinishSignal})
+	env2.OnActivity(ActFanoutPages, mock.Anything, mock.MatchedBy(func(p FanoutPagesInput) bool { return p.After == "u5" })).
+		Return(FanoutPagesResult{Pages: 1, Followers: 1, Next: "u6", Done: true}, nil).Once()
+	env2.OnActivity(ActFinishSignal, mock.Anything, mock.MatchedBy(func(fi FinishSignalInput) bool { return fi.Followers == 6 && fi.Skipped == 1 })).
+		Return(nil).Once()
+	env2.ExecuteWorkflow(SignalWorkflowName, next)
+	require.True(t, env2.IsWorkflowCompleted())
+	require.NoError(t, env2.GetWorkflowError())
+	var res SignalResult
+	require.NoError(t, env2.GetWorkflowResult(&res))
+	require.Equal(t, SignalResult{Followers: 6, Skipped: 1}, res)
+	env2.AssertExpectations(t)
 }
