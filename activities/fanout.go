@@ -144,7 +144,7 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 		return out, err
 	}
 	if in.Start && a.Temporal != nil {
-		if err := a.startTrades(ctx, in, out.Trades); err != nil {
+		if err := a.startTrades(ctx, in.SourceID, in.MessageID, in.Timeouts, out.Trades); err != nil {
 			return out, err
 		}
 		out.Started = true
@@ -152,10 +152,11 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 	return out, nil
 }
 
-// FanoutPages records and starts up to in.Pages pages of followers (each
-// as FanoutPage with Start), heartbeating its progress after every page:
-// a retried attempt resumes after the last page it reported (pages are
-// idempotent, so one redone after a lost heartbeat changes nothing).
+// FanoutPages records and starts up to in.Pages pages of followers,
+// heartbeating its progress after every page started: a retried attempt
+// resumes after the last page it reported (pages are idempotent, so one
+// redone after a lost heartbeat changes nothing). The next page is recorded
+// while the current one's trades are being started.
 func (a *Signals) FanoutPages(ctx context.Context, in workflows.FanoutPagesInput) (workflows.FanoutPagesResult, error) {
 	prog := workflows.FanoutPagesResult{Next: in.After}
 	if activity.HasHeartbeatDetails(ctx) {
@@ -167,23 +168,52 @@ func (a *Signals) FanoutPages(ctx context.Context, in workflows.FanoutPagesInput
 	if a.Temporal == nil {
 		return prog, temporal.NewNonRetryableApplicationError("fan-out worker has no Temporal client", "CONFIG", nil)
 	}
-	for !prog.Done && prog.Pages < max(in.Pages, 1) {
-		out, err := a.FanoutPage(ctx, workflows.FanoutPageInput{SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs,
-			After: prog.Next, Limit: in.Limit, Start: true, Timeouts: in.Timeouts})
-		if err != nil {
+	if prog.Done || prog.Pages >= max(in.Pages, 1) {
+		return prog, nil
+	}
+
+	type recorded struct {
+		out workflows.FanoutPageResult
+		err error
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pages := make(chan recorded, 1)
+	go func() {
+		defer close(pages)
+		after := prog.Next
+		for n := prog.Pages; n < max(in.Pages, 1); n++ {
+			out, err := a.FanoutPage(rctx, workflows.FanoutPageInput{SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs,
+				After: after, Limit: in.Limit})
+			select {
+			case pages <- recorded{out, err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil || out.Done {
+				return
+			}
+			after = out.Next
+		}
+	}()
+	for r := range pages {
+		if r.err != nil {
+			return prog, r.err
+		}
+		if err := a.startTrades(ctx, in.SourceID, in.MessageID, in.Timeouts, r.out.Trades); err != nil {
 			return prog, err
 		}
-		seen := make(map[string]bool, len(out.Trades))
-		for _, t := range out.Trades {
+		seen := make(map[string]bool, len(r.out.Trades))
+		for _, t := range r.out.Trades {
 			seen[t.UserID] = true
 		}
 		prog.Pages++
 		prog.Followers += len(seen)
-		prog.Skipped += len(out.Skipped)
-		if out.Next != "" {
-			prog.Next = out.Next
+		prog.Skipped += len(r.out.Skipped)
+		if r.out.Next != "" {
+			prog.Next = r.out.Next
 		}
-		prog.Done = out.Done
+		prog.Done = r.out.Done
 		activity.RecordHeartbeat(ctx, prog)
 	}
 	return prog, nil
@@ -193,14 +223,14 @@ func (a *Signals) FanoutPages(ctx context.Context, in workflows.FanoutPagesInput
 // a time, each eagerly on this worker (intake.Service.Start). Starting is
 // idempotent (one workflow id per trade, never reused), so a retried page
 // starts nothing twice.
-func (a *Signals) startTrades(ctx context.Context, in workflows.FanoutPageInput, trades []workflows.FanoutTrade) error {
-	svc := &intake.Service{DB: a.DB, Temporal: a.Temporal, TaskQueue: a.TaskQueue, Timeouts: in.Timeouts, Now: a.Now}
+func (a *Signals) startTrades(ctx context.Context, sourceID, messageID string, timeouts workflows.Timeouts, trades []workflows.FanoutTrade) error {
+	svc := &intake.Service{DB: a.DB, Temporal: a.Temporal, TaskQueue: a.TaskQueue, Timeouts: timeouts, Now: a.Now}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fanoutStarters)
 	for _, t := range trades {
 		g.Go(func() error {
 			req := intake.Request{UserID: t.UserID, Signal: t.Signal,
-				Memo: map[string]any{"sourceId": in.SourceID, "messageId": in.MessageID}}
+				Memo: map[string]any{"sourceId": sourceID, "messageId": messageID}}
 			if err := svc.Start(gctx, req, intake.Result{SignalID: t.SignalID, TradeID: t.TradeID, WorkflowID: t.WorkflowID}); err != nil {
 				return fmt.Errorf("start trade %s: %w", t.TradeID, err)
 			}
