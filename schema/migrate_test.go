@@ -27,7 +27,7 @@ import (
 // model without a tested table.
 func allModels() []any {
 	return []any{
-		&schema.User{}, &schema.APIToken{}, &schema.WebhookToken{}, &schema.BrokerConnection{},
+		&schema.User{}, &schema.WebhookToken{}, &schema.BrokerConnection{},
 		&schema.RiskSettings{}, &schema.Signal{}, &schema.Trade{}, &schema.Position{},
 		&schema.AuditLog{}, &schema.AuditHead{}, &schema.OutboxEvent{}, &schema.EventSeq{},
 		&schema.Subscription{},
@@ -264,7 +264,7 @@ func TestForeignKeysAreEnforced(t *testing.T) {
 		}
 		// Deleting a user removes their tokens but not their trades.
 		now := time.Now().UTC()
-		if err := db.Create(&schema.APIToken{ID: "k1", UserID: "u1", TokenHash: "h1", CreatedAt: now}).Error; err != nil {
+		if err := db.Create(&schema.WebhookToken{ID: "k1", UserID: "u1", TokenHash: "h1", CreatedAt: now}).Error; err != nil {
 			t.Fatal(err)
 		}
 		trade.UserID = "u1"
@@ -281,9 +281,9 @@ func TestForeignKeysAreEnforced(t *testing.T) {
 			t.Fatal(err)
 		}
 		var tokens int64
-		db.Model(&schema.APIToken{}).Where("user_id = ?", "u1").Count(&tokens)
+		db.Model(&schema.WebhookToken{}).Where("user_id = ?", "u1").Count(&tokens)
 		if tokens != 0 {
-			t.Error("api token survived its user")
+			t.Error("webhook token survived its user")
 		}
 	})
 }

@@ -29,17 +29,6 @@ type User struct {
 	LastLoginAt   *time.Time
 }
 
-// APIToken is a bearer token for /api/v1 (stored as SHA-256 hex).
-type APIToken struct {
-	ID        string `gorm:"primaryKey;size:36"`
-	UserID    string `gorm:"index;size:36;not null"`
-	TokenHash string `gorm:"uniqueIndex;size:64;not null"`
-	Name      string `gorm:"size:100"`
-	CreatedAt time.Time
-	ExpiresAt *time.Time
-	RevokedAt *time.Time
-}
-
 // WebhookToken is the per-user secret in the TradingView webhook URL
 // (/webhooks/tradingview/{token}); stored as SHA-256 hex.
 type WebhookToken struct {
