@@ -9,10 +9,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/auth"
+	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -127,23 +129,71 @@ func (s *Server) getTrade(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"trade": trade.ViewOf(t), "timeline": timeline})
 }
 
-// cancelTrade: POST /api/v1/trades/{id}/cancel — cancels an order that has
-// not reached the broker (queued for the market open, or still pending).
+// cancelTrade: POST /api/v1/trades/{id}/cancel — cancels an open order:
+// one waiting in its workflow (pending, queued, market_halted) or working
+// at the broker (submitted, partial_fill). It only sends the trade's
+// workflow its `cancel` signal and answers 202; the workflow cancels the
+// order (at the broker: its own entry order, never the position's
+// stop-loss, which is placed only once the entry has ended) and the outcome
+// — cancelled, or filled if the fill came first — arrives as the trade's
+// own events. Ended orders and cancel signals get 409.
 func (s *Server) cancelTrade(c *gin.Context) {
 	t, ok := s.ownTrade(c)
 	if !ok {
 		return
 	}
-	switch trade.Status(t.Status) {
-	case trade.StatusQueued, trade.StatusHalted, trade.StatusPending:
-	default:
-		s.fail(c, &Error{Status: http.StatusConflict, Code: "not_cancellable",
-			Message: "Only orders that have not reached the broker can be cancelled here; this order is " + strings.ReplaceAll(t.Status, "_", " ") + "."})
+	status := trade.Status(t.Status)
+	if !trade.Cancellable(status) {
+		s.fail(c, notCancellable(status))
 		return
 	}
-	if err := s.Temporal.SignalWorkflow(c.Request.Context(), t.WorkflowID, "", workflows.SignalCancel, nil); err != nil {
+	isCancel, err := s.isCancelSignal(c, t)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"status": "cancelling", "tradeId": t.ID})
+	if isCancel {
+		s.fail(c, &Error{Status: http.StatusConflict, Code: "not_cancellable", Message: trade.CancelSignalNotCancellableMessage})
+		return
+	}
+	if err := s.Temporal.SignalWorkflow(c.Request.Context(), t.WorkflowID, "", workflows.SignalCancel, nil); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			// The workflow ended between the read and the signal (a fill
+			// came first): answer with the trade as it is now.
+			var now schema.Trade
+			if rerr := s.DB.WithContext(c.Request.Context()).Select("status").Where("id = ?", t.ID).First(&now).Error; rerr == nil &&
+				!trade.Cancellable(trade.Status(now.Status)) {
+				s.fail(c, notCancellable(trade.Status(now.Status)))
+				return
+			}
+		}
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "cancelling", "tradeId": t.ID, "message": trade.CancelAcceptedMessage(status)})
+}
+
+func notCancellable(s trade.Status) *Error {
+	return &Error{Status: http.StatusConflict, Code: "not_cancellable", Message: trade.NotCancellableMessage(s)}
+}
+
+// isCancelSignal reports whether t is a cancel signal's own trade (it
+// places no order; its workflow cancels other trades and ends on its own).
+func (s *Server) isCancelSignal(c *gin.Context, t schema.Trade) (bool, error) {
+	var row schema.Signal
+	err := s.DB.WithContext(c.Request.Context()).Select("id", "payload").Where("id = ?", t.SignalID).First(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var sig struct {
+		Action signal.Action `json:"action"`
+	}
+	if json.Unmarshal([]byte(row.Payload), &sig) != nil {
+		return false, nil
+	}
+	return sig.Action == signal.ActionCancel, nil
 }

@@ -94,7 +94,7 @@ func commandDefinitions() []*discordgo.ApplicationCommand {
 		{Name: cmdSell, Description: "Sell for your own account", Options: orderOptions()},
 		{Name: cmdPositions, Description: "Your open positions"},
 		{Name: cmdStatus, Description: "Your last trades"},
-		{Name: cmdCancel, Description: "Cancel an order that has not reached the broker", Options: []*discordgo.ApplicationCommandOption{
+		{Name: cmdCancel, Description: "Cancel one of your open orders (queued, halted or working at the broker)", Options: []*discordgo.ApplicationCommandOption{
 			stringOpt("trade", "Trade id from /status (first 8 characters are enough)", true)}},
 		{Name: cmdFollow, Description: "Copy the signals of a channel", Options: followOptions()},
 		{Name: cmdUnfollow, Description: "Stop copying a channel's signals", Options: sourceOption()},

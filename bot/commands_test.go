@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/discordfake"
 	"github.com/tradeexec/tradeexec/internal/sources"
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -45,8 +45,9 @@ func TestSlashBuyIsDeferredThenAnswered(t *testing.T) {
 		// /status lists it, /positions shows the position once synced.
 		r = h.slash(tr.DiscordID, discordfake.Command{Name: cmdStatus})
 		require.Contains(t, r.Content, "`"+shortID(ts[0].ID)+"` AAPL buy 2")
+		require.Eventually(t, func() bool { return h.trades(tr.UserID)[0].Status == "filled" }, 10*time.Second, 20*time.Millisecond)
 		r = h.slash(tr.DiscordID, discordfake.Command{Name: cmdCancel, Options: []discordfake.Option{str("trade", shortID(ts[0].ID))}})
-		require.True(t, strings.HasPrefix(r.Content, "Only orders that have not reached the broker can be cancelled here"), r.Content)
+		require.Equal(t, "Only open orders can be cancelled; this order is filled.", r.Content)
 		r = h.slash(tr.DiscordID, discordfake.Command{Name: cmdCancel, Options: []discordfake.Option{str("trade", "zz")}})
 		require.Equal(t, "Give the trade id shown by /status (at least its first 8 characters).", r.Content)
 		r = h.slash(tr.DiscordID, discordfake.Command{Name: cmdPositions})
@@ -135,4 +136,27 @@ func TestSlashAuthorizeAndUnregister(t *testing.T) {
 	var n int64
 	db.Model(&schema.SourceSubscription{}).Count(&n)
 	require.Zero(t, n)
+}
+
+// /cancel reaches an order working at the broker (like the dashboard's
+// cancel): the workflow cancels its own order and the trade ends cancelled.
+func TestSlashCancelWorkingOrder(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+		h := newHarness(t, db, d, harnessOptions{})
+		tr := h.newTrader(true)
+		r := h.slash(tr.DiscordID, discordfake.Command{Name: cmdBuy, Options: []discordfake.Option{
+			str("symbol", "AAPL"), str("quantity", "1"), str("order_type", "limit"), str("price", "100")}})
+		require.Contains(t, r.Content, "submitted", r.Content)
+		ts := h.trades(tr.UserID)
+		require.Len(t, ts, 1)
+		require.Equal(t, "submitted", ts[0].Status)
+
+		r = h.slash(tr.DiscordID, discordfake.Command{Name: cmdCancel, Options: []discordfake.Option{str("trade", shortID(ts[0].ID))}})
+		require.Contains(t, r.Content, "Cancel requested. The order is being cancelled at the broker.", r.Content)
+		require.Eventually(t, func() bool { return h.trades(tr.UserID)[0].Status == "cancelled" }, 10*time.Second, 20*time.Millisecond)
+		var requested int64
+		require.NoError(t, db.Model(&schema.AuditLog{}).Where("resource_id = ? AND action = ?", ts[0].ID, audit.ActionOrderCancelRequested).
+			Count(&requested).Error)
+		require.EqualValues(t, 1, requested, "cancelled by the trader's /cancel, not by the fill window")
+	})
 }

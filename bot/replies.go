@@ -86,8 +86,7 @@ func cancelAnswer(t schema.Trade) string {
 }
 
 func notCancellable(t schema.Trade) string {
-	return "Only orders that have not reached the broker can be cancelled here; this order is " +
-		strings.ReplaceAll(t.Status, "_", " ") + "."
+	return trade.NotCancellableMessage(trade.Status(t.Status))
 }
 
 func positionsAnswer(ps []schema.Position) string {

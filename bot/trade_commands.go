@@ -151,8 +151,9 @@ func (b *Bot) cmdStatus(ctx context.Context, user schema.User) (string, error) {
 
 var tradeRef = regexp.MustCompile(`^[0-9a-f-]{8,36}$`)
 
-// cmdCancel cancels one of the trader's orders that has not reached the
-// broker, like the dashboard's cancel.
+// cmdCancel cancels one of the trader's open orders (queued, halted or
+// working at the broker), like the dashboard's cancel: the trade's
+// workflow is sent its cancel signal and the outcome follows as a DM.
 func (b *Bot) cmdCancel(ctx context.Context, c *command, user schema.User) (string, error) {
 	ref := strings.ToLower(strings.Trim(strings.TrimSpace(c.str("trade")), "`"))
 	if !tradeRef.MatchString(ref) {
@@ -169,10 +170,12 @@ func (b *Bot) cmdCancel(ctx context.Context, c *command, user schema.User) (stri
 		return "Several trades start with `" + ref + "`; give more of the id.", nil
 	}
 	t := ts[0]
-	switch trade.Status(t.Status) {
-	case trade.StatusQueued, trade.StatusPending:
-	default:
+	if !trade.Cancellable(trade.Status(t.Status)) {
 		return notCancellable(t), nil
+	}
+	if t.OrderType == "" {
+		// A cancel signal's own trade: it places no order.
+		return trade.CancelSignalNotCancellableMessage, nil
 	}
 	if err := b.o.Temporal.SignalWorkflow(ctx, t.WorkflowID, "", workflows.SignalCancel, nil); err != nil {
 		var nf *serviceerror.NotFound
@@ -181,5 +184,5 @@ func (b *Bot) cmdCancel(ctx context.Context, c *command, user schema.User) (stri
 		}
 		return msgUnavailable, nil
 	}
-	return cancelAnswer(t), nil
+	return cancelAnswer(t) + " " + trade.CancelAcceptedMessage(trade.Status(t.Status)), nil
 }

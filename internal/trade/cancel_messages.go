@@ -48,6 +48,30 @@ func CancelRequestedMessage(brokerName string) string {
 	return "Cancel requested: cancelling the order at " + BrokerDisplayName(brokerName) + "."
 }
 
+// CancelAcceptedMessage answers a cancel from the dashboard or the API
+// (POST /api/v1/trades/{id}/cancel, 202) for a trade in status s; the
+// outcome follows as the trade's own events.
+func CancelAcceptedMessage(s Status) string {
+	switch s {
+	case StatusSubmitted:
+		return "Cancel requested. The order is being cancelled at the broker."
+	case StatusPartialFill:
+		return "Cancel requested. The rest of the order is being cancelled at the broker; the quantity already filled stays in your position."
+	case StatusQueued, StatusHalted:
+		return "Cancel requested. The order will not be sent to the broker."
+	}
+	return "Cancel requested. The order is being cancelled."
+}
+
+// NotCancellableMessage refuses a cancel of a trade that has ended (409).
+func NotCancellableMessage(s Status) string {
+	return "Only open orders can be cancelled; this order is " + strings.ReplaceAll(string(s), "_", " ") + "."
+}
+
+// CancelSignalNotCancellableMessage refuses a cancel of a cancel signal's
+// own trade (409): it places no order and ends on its own.
+const CancelSignalNotCancellableMessage = "This is a cancel signal, not an order; it ends on its own."
+
 // CancelSignalNotExecutedMessage is what a cancel signal said before cancel
 // signals cancelled orders; only TradeWorkflows started before that (the
 // workflow version "cancel-signal") still end with it.

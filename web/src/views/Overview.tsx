@@ -203,14 +203,19 @@ function QueuedOrders() {
   );
 }
 
+// Orders the trader can cancel (POST /api/v1/trades/{id}/cancel): waiting
+// for the open or a halt, or working at the broker. A cancel signal (no
+// order type) places no order, so it has nothing to cancel.
+const CANCELLABLE = new Set(["pending", "queued", "market_halted", "submitted", "partial_fill"]);
+
 function PendingRow({ t }: { t: Trade }) {
   const [busy, setBusy] = useState(false);
-  const cancellable = t.status === "queued" || t.status === "pending";
+  const cancellable = CANCELLABLE.has(t.status) && t.orderType !== "";
   async function cancel() {
     setBusy(true);
     try {
-      await api.post(`/api/v1/trades/${t.id}/cancel`);
-      toast(`Cancelling ${t.symbol}…`);
+      const r = await api.post<{ message?: string }>(`/api/v1/trades/${t.id}/cancel`);
+      toast(r.message ? `${t.symbol}: ${r.message}` : `Cancelling ${t.symbol}…`);
     } catch (err) {
       toast(err instanceof ApiError ? err.message : "Could not cancel.", "error");
     } finally {
