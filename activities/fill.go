@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -48,7 +49,7 @@ func (a *Trading) AwaitFill(ctx context.Context, in workflows.AwaitInput) (workf
 		} else {
 			activity.RecordHeartbeat(ctx, o.FilledQuantity.String())
 			if o.Status.Terminal() {
-				if err := a.recordFinal(ctx, in.TradeID, o, ""); err != nil {
+				if err := a.recordFinal(ctx, in.TradeID, o, remainderNote(o)); err != nil {
 					return workflows.FillResult{}, err
 				}
 				a.syncPortfolio(ctx, l.Trade, b)
@@ -102,6 +103,17 @@ func (a *Trading) CancelRemainder(ctx context.Context, in workflows.TradeRef) (w
 	}
 	a.syncPortfolio(ctx, l.Trade, b)
 	return fillResult(o, false), nil
+}
+
+// remainderNote explains an order that ended partly filled (cancelled at
+// the trader's request or by the broker, or expired): what filled and what
+// did not. "" for any other final state.
+func remainderNote(o broker.Order) string {
+	if !o.FilledQuantity.IsPositive() || !o.FilledQuantity.LessThan(o.Quantity) || o.Status == broker.StatusFilled {
+		return ""
+	}
+	return fmt.Sprintf("Filled %s of %s; the remaining %s %s.", o.FilledQuantity, o.Quantity, o.Quantity.Sub(o.FilledQuantity),
+		strings.ReplaceAll(string(o.Status), "_", " "))
 }
 
 func fillResult(o broker.Order, timedOut bool) workflows.FillResult {
