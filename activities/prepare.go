@@ -273,22 +273,43 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			if c := risk.CombinedNote(t.Symbol, side, combined); c != "" {
 				note = strings.TrimSpace(note + " " + c)
 			}
-			tr.Status = string(trade.StatusPending)
+			// A retry while the symbol is halted (SPEC edge case 1): every
+			// rule above ran and the exposure is reserved again in this
+			// transaction, but the trade keeps waiting in market_halted
+			// with its message; only a sizing outcome that differs from
+			// the one recorded is a change worth an entry (DESIGN §8 Halts).
+			halted := trade.Status(tr.Status) == trade.StatusHalted
+			if halted && sameSizing(*tr, side, size.Quantity, conn.ID, note) {
+				if err := holdReservation(tx, tr.ID, notional); err != nil {
+					return trade.Change{}, err
+				}
+				tr.ReservedNotional = notional
+				return trade.Change{}, trade.ErrNoChange
+			}
+			previous := tr.Quantity
+			if !halted {
+				tr.Status = string(trade.StatusPending)
+				tr.ErrorMessage = ""
+			}
 			tr.Side = string(side)
 			tr.Quantity = size.Quantity
 			tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
 			tr.ReservedNotional = notional
 			tr.SizingNote = note
-			tr.ErrorMessage = ""
 			msg := fmt.Sprintf("Risk check passed: %s %s %s at %s (equity %s).", side, size.Quantity.String(), t.Symbol, risk.FormatPrice(price), risk.FormatUSD(bal.Equity))
 			if note != "" {
 				msg = note
 			}
-			return trade.Change{Action: audit.ActionTradeSized, Message: msg, Event: realtime.EventTradeUpdated, Details: map[string]any{
+			details := map[string]any{
 				"quantity": size.Quantity.String(), "requestedQuantity": tr.RequestedQuantity.String(), "price": price.String(),
 				"notional": size.Notional.String(), "reduced": size.Reduced, "connectionId": conn.ID, "recheck": in.Recheck,
 				"combinedWith": combined, "positionQuantity": positionQty.String(), "exposedQuantity": sizePos.String(),
-			}}, nil
+			}
+			if halted {
+				msg = haltedResizeMessage(t.Symbol, side, previous, size.Quantity, price, bal.Equity, note)
+				details["previousQuantity"] = previous.String()
+			}
+			return trade.Change{Action: audit.ActionTradeSized, Message: msg, Event: realtime.EventTradeUpdated, Details: details}, nil
 		})
 		if err != nil {
 			return res, err
@@ -371,11 +392,14 @@ func reducesPosition(side signal.Side, position, qty decimal.Decimal) bool {
 	return position.IsNegative() && qty.LessThanOrEqual(position.Abs())
 }
 
-// reservedByOthers sums the exposure other in-flight trades of the user hold.
+// reservedByOthers sums the exposure other in-flight trades of the user
+// hold. A market_halted trade holds one only between its re-check and the
+// broker's answer (it waits with none), so it is counted like a pending one.
 func reservedByOthers(tx *gorm.DB, userID, tradeID string) (decimal.Decimal, error) {
 	var rows []schema.Trade
 	if err := tx.Select("reserved_notional").
-		Where("user_id = ? AND id <> ? AND status IN ?", userID, tradeID, []string{string(trade.StatusPending), string(trade.StatusSubmitted)}).
+		Where("user_id = ? AND id <> ? AND status IN ?", userID, tradeID,
+			[]string{string(trade.StatusPending), string(trade.StatusHalted), string(trade.StatusSubmitted)}).
 		Find(&rows).Error; err != nil {
 		return decimal.Zero, err
 	}

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -129,7 +130,7 @@ type symbolView struct {
 func symbolOrders(tx *gorm.DB, t *schema.Trade, connectionID string, window time.Duration) (symbolView, error) {
 	var v symbolView
 	var rows []schema.Trade
-	err := tx.Select("id", "side", "status", "quantity", "filled_quantity", "broker_connection_id", "created_at").
+	err := tx.Select("id", "side", "status", "quantity", "filled_quantity", "reserved_notional", "broker_connection_id", "created_at").
 		Where("user_id = ? AND symbol = ? AND id <> ? AND broker_connection_id <> '' AND status IN ?", t.UserID, t.Symbol, t.ID,
 			[]string{string(trade.StatusPending), string(trade.StatusSubmitted), string(trade.StatusPartialFill), string(trade.StatusFilled), string(trade.StatusHalted)}).
 		Where("(status <> ? OR created_at >= ?)", string(trade.StatusFilled), t.CreatedAt.Add(-window)).
@@ -151,9 +152,43 @@ func symbolOrders(tx *gorm.DB, t *schema.Trade, connectionID string, window time
 		switch trade.Status(r.Status) {
 		case trade.StatusPending, trade.StatusSubmitted, trade.StatusPartialFill:
 			v.pending = append(v.pending, risk.PendingOrder{Side: signal.Side(r.Side), Quantity: r.Quantity.Sub(r.FilledQuantity)})
+		case trade.StatusHalted:
+			// Re-checked and on its way to the broker (it holds its
+			// reservation until the broker answers): it may add to the
+			// position like a pending order. One waiting for the halt to
+			// end holds none and is checked again before it is sent.
+			if r.ReservedNotional.IsPositive() {
+				v.pending = append(v.pending, risk.PendingOrder{Side: signal.Side(r.Side), Quantity: r.Quantity.Sub(r.FilledQuantity)})
+			}
 		}
 	}
 	return v, nil
+}
+
+// sameSizing reports whether a re-check sized the trade as last recorded:
+// same side, quantity, connection and sizing note. The price, equity and
+// notional behind it move with the market and are not compared.
+func sameSizing(t schema.Trade, side signal.Side, qty decimal.Decimal, connectionID, note string) bool {
+	return t.Side == string(side) && t.Quantity.Equal(qty) && t.BrokerConnectionID == connectionID && t.SizingNote == note
+}
+
+// holdReservation sets, inside tx, the exposure a trade holds without
+// recording a change of the trade: a market_halted trade re-reserves on
+// each re-check and releases when the broker still refuses (DESIGN §8
+// Halts). Bookkeeping of invariant 2, not a state change the trader sees.
+func holdReservation(tx *gorm.DB, tradeID string, notional decimal.Decimal) error {
+	return tx.Model(&schema.Trade{}).Where("id = ?", tradeID).UpdateColumn("reserved_notional", notional).Error
+}
+
+// haltedResizeMessage is the timeline entry of a halted trade whose size
+// changed on a re-check (the trade's own message stays the halt's).
+func haltedResizeMessage(symbol string, side signal.Side, was, qty, price, equity decimal.Decimal, note string) string {
+	msg := fmt.Sprintf("Re-checked while trading in %s is halted: %s %s %s (was %s) at %s (equity %s).",
+		symbol, side, qty.String(), symbol, was.String(), risk.FormatPrice(price), risk.FormatUSD(equity))
+	if note != "" {
+		msg += " " + note
+	}
+	return msg
 }
 
 // liftStopForExit cancels the position's working stop before an exit of

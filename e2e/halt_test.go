@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +24,8 @@ import (
 
 // SPEC edge case 1 end to end: a webhook for a halted symbol ends in
 // market_halted with the queued message; the order is tried again while the
-// halt lasts (nothing reaches the broker), and after the resume the trade
+// halt lasts (nothing reaches the broker) without the trade leaving
+// market_halted or adding to its timeline, and after the resume the trade
 // fills with exactly one order at the broker. The 30 s retry interval is
 // shortened through workflows.Timeouts.HaltRetry (tests only).
 
@@ -51,16 +54,109 @@ func haltedTrade(t *testing.T, post func(string) response, wait func(string) map
 	return tradeID
 }
 
-// stillWaiting checks the trade is neither finished nor at the broker.
-func stillWaiting(t *testing.T, get func(string) response, tradeID string) {
+// stillWaiting checks the trade still waits for the halt to end, with the
+// halt's message.
+func stillWaiting(t *testing.T, get func(string) response, tradeID, symbol string) {
 	t.Helper()
 	r := get(tradeID)
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	switch s := r.Body["trade"].(map[string]any)["status"]; s {
-	case "market_halted", "pending":
-	default:
-		t.Fatalf("trade %s is %v while the symbol is halted", tradeID, s)
+	tr := r.Body["trade"].(map[string]any)
+	require.Equal(t, "market_halted", tr["status"], "trade %s while the symbol is halted: %v", tradeID, tr)
+	require.Equal(t, risk.HaltedMessage(symbol), tr["message"])
+}
+
+// watchStatus reads the trade's status every few milliseconds until the
+// returned function is called, which returns every status seen (first
+// appearance order).
+func watchStatus(t *testing.T, db *gorm.DB, tradeID string) func() []string {
+	t.Helper()
+	done, stopped := make(chan struct{}), make(chan struct{})
+	var seen []string
+	var readErr error
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(3 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var tr schema.Trade
+			if err := db.Select("status").First(&tr, "id = ?", tradeID).Error; err != nil {
+				readErr = err
+				return
+			}
+			if !slices.Contains(seen, tr.Status) {
+				seen = append(seen, tr.Status)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() []string {
+		close(done)
+		<-stopped
+		require.NoError(t, readErr)
+		return seen
 	}
+}
+
+// haltSubmitFailures counts SubmitOrder's logged refusals of the trade
+// because of the halt: one per try.
+func haltSubmitFailures(logs *observer.ObservedLogs, tradeID string) int {
+	return logs.FilterMessage("order submission failed").
+		FilterField(zap.String("trade_id", tradeID)).
+		FilterField(zap.String("kind", "MARKET_HALTED")).Len()
+}
+
+// requireQuietHalt checks what a trader and a support agent see of a halt
+// the order waited through (its size unchanged): one TRADE_HALTED entry,
+// no entry between it and the submission, and no event telling the
+// dashboard the trade was anything but market_halted until it was
+// submitted.
+func requireQuietHalt(t *testing.T, db *gorm.DB, userID, tradeID string) {
+	t.Helper()
+	var entries []schema.AuditLog
+	require.NoError(t, db.Where("resource_id = ?", tradeID).Order("seq").Find(&entries).Error)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	halted := slices.Index(actions, audit.ActionTradeHalted)
+	require.GreaterOrEqual(t, halted, 0, "%v", actions)
+	require.Equal(t, 1, countOf(actions, audit.ActionTradeHalted), "one %s entry for the halt: %v", audit.ActionTradeHalted, actions)
+	require.Less(t, halted+1, len(actions), "%v", actions)
+	require.Equal(t, audit.ActionTradeSubmitted, actions[halted+1], "the entry after the halt: %v", actions)
+
+	var events []schema.OutboxEvent
+	require.NoError(t, db.Where("user_id = ?", userID).Order("seq").Find(&events).Error)
+	var statuses []string
+	for _, e := range events {
+		var p struct {
+			Trade struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"trade"`
+		}
+		if json.Unmarshal([]byte(e.Payload), &p) != nil || p.Trade.ID != tradeID {
+			continue
+		}
+		statuses = append(statuses, p.Trade.Status)
+	}
+	from := slices.Index(statuses, "market_halted")
+	require.GreaterOrEqual(t, from, 0, "%v", statuses)
+	require.Less(t, from+1, len(statuses), "%v", statuses)
+	require.Equal(t, "submitted", statuses[from+1], "the trade's events after the halt: %v", statuses)
+}
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
 
 func TestHaltedSymbolWaitsThenFillsPaper(t *testing.T) {
@@ -72,12 +168,15 @@ func TestHaltedSymbolWaitsThenFillsPaper(t *testing.T) {
 		tradeID := haltedTrade(t, h.postWebhook, wait, "AAPL",
 			`{"ticker":"AAPL","action":"buy","quantity":2,"type":"market","id":"halt-paper-1"}`)
 
-		// Tried again every HaltRetry while halted; no order is created.
+		// Tried again every HaltRetry while halted; no order is created,
+		// and the trade stays market_halted throughout.
+		statuses := watchStatus(t, db, tradeID)
 		calls := h.engine.PlaceCalls(h.demo.PaperAccount)
 		require.Eventually(t, func() bool { return h.engine.PlaceCalls(h.demo.PaperAccount) >= calls+3 },
 			20*time.Second, 20*time.Millisecond, "the order is not tried again while halted")
 		require.Equal(t, 0, h.orderCount())
-		stillWaiting(t, h.getTrade, tradeID)
+		stillWaiting(t, h.getTrade, tradeID, "AAPL")
+		require.Equal(t, []string{"market_halted"}, statuses(), "the trade's status during the halt")
 
 		require.NoError(t, h.engine.SetHalted("AAPL", false))
 		body := h.waitStatus(tradeID, 20*time.Second, "filled", "rejected", "cancelled")
@@ -86,6 +185,7 @@ func TestHaltedSymbolWaitsThenFillsPaper(t *testing.T) {
 		require.Equal(t, "2", tr["filledQuantity"])
 		waitStopLoss(t, db, tradeID)
 		require.Equal(t, 2, h.orderCount(), "one entry order (and its stop-loss) at the broker after the halt")
+		requireQuietHalt(t, db, h.demo.UserID, tradeID)
 
 		v, err := audit.Verify(context.Background(), db, h.demo.UserID)
 		require.NoError(t, err)
@@ -133,15 +233,16 @@ func TestHaltedSymbolWaitsThenFillsAlpaca(t *testing.T) {
 		tradeID := haltedTrade(t, h.postWebhook, wait, "AAPL",
 			`{"ticker":"AAPL","action":"buy","quantity":5,"type":"market","id":"halt-alpaca-1"}`)
 
-		// Alpaca's halt answer comes on every try (each one recorded); no
-		// order exists.
-		require.Eventually(t, func() bool {
-			var halts int64
-			require.NoError(t, db.Model(&schema.AuditLog{}).Where("resource_id = ? AND action = ?", tradeID, audit.ActionTradeHalted).Count(&halts).Error)
-			return halts >= 3
-		}, 20*time.Second, 20*time.Millisecond, "the order is not tried again while halted")
+		// Alpaca's halt answer comes on every try (SubmitOrder logs each
+		// one; the timeline does not); no order exists and the trade stays
+		// market_halted throughout.
+		statuses := watchStatus(t, db, tradeID)
+		tries := haltSubmitFailures(h.logs, tradeID)
+		require.Eventually(t, func() bool { return haltSubmitFailures(h.logs, tradeID) >= tries+3 },
+			20*time.Second, 20*time.Millisecond, "the order is not tried again while halted")
 		require.Equal(t, 0, h.fakes.alpaca.OrderCount(key))
-		stillWaiting(t, h.getTrade, tradeID)
+		stillWaiting(t, h.getTrade, tradeID, "AAPL")
+		require.Equal(t, []string{"market_halted"}, statuses(), "the trade's status during the halt")
 
 		h.fakes.alpaca.SetHalted("AAPL", false)
 		body := h.waitStatus(tradeID, 20*time.Second, "filled", "rejected", "cancelled")
@@ -151,6 +252,7 @@ func TestHaltedSymbolWaitsThenFillsAlpaca(t *testing.T) {
 		require.Equal(t, "5", tr["filledQuantity"])
 		waitStopLoss(t, db, tradeID)
 		require.Equal(t, 2, h.fakes.alpaca.OrderCount(key), "one entry order (and its stop-loss) at Alpaca after the halt")
+		requireQuietHalt(t, db, h.demo.UserID, tradeID)
 	})
 }
 
