@@ -14,6 +14,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -75,23 +76,34 @@ func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (wo
 		}
 	}
 
-	if err := a.recordSubmitted(ctx, t.ID, in.ClientOrderID, order); err != nil {
-		return workflows.SubmitResult{}, err
-	}
-	log.Info("order accepted by broker", zap.String("broker_order_id", order.ID))
 	res := workflows.SubmitResult{BrokerOrderID: order.ID, Status: string(order.Status)}
-	if in.RecordFill && order.Status.Terminal() {
-		// Final in the broker's answer (a market order filled at once):
-		// record it here as AwaitFill would. If this fails the attempt is
-		// retried, finds the order recorded and returns no Fill, and the
-		// workflow falls back to AwaitFill.
-		if err := a.recordFinal(ctx, t.ID, order, ""); err != nil {
+	if !in.RecordFill || !order.Status.Terminal() {
+		if err := a.recordSubmitted(ctx, t.ID, in.ClientOrderID, order); err != nil {
 			return workflows.SubmitResult{}, err
 		}
-		a.syncPortfolio(ctx, t, b)
-		f := fillResult(order, false)
-		res.Fill = &f
+		log.Info("order accepted by broker", zap.String("broker_order_id", order.ID))
+		return res, nil
 	}
+	// Final in the broker's answer (a market order filled at once): record
+	// the submission and the outcome as AwaitFill would, in one transaction
+	// (two audit entries and events, in order). If this fails the attempt
+	// is retried, finds the order at the broker and records it again.
+	both := *a
+	both.Committed = nil
+	if err := store.InTx(ctx, a.DB, func(tx *gorm.DB) error {
+		both.DB = tx
+		if err := both.recordSubmitted(ctx, t.ID, in.ClientOrderID, order); err != nil {
+			return err
+		}
+		return both.recordFinal(ctx, t.ID, order, remainderNote(order))
+	}); err != nil {
+		return workflows.SubmitResult{}, err
+	}
+	a.committed(t.UserID)
+	log.Info("order accepted by broker", zap.String("broker_order_id", order.ID), zap.String("status", string(order.Status)))
+	a.syncPortfolio(ctx, t, b)
+	f := fillResult(order, false)
+	res.Fill = &f
 	return res, nil
 }
 
