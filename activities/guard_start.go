@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -33,14 +35,29 @@ func (g *Guard) options(connectionID string) client.StartWorkflowOptions {
 	}
 }
 
-// EnsureGuard tells the connection's guard to check the account now,
-// starting the guard when it is not running (signal-with-start). The trade
-// path calls it after every fill and after a refusal by the loss rules.
+// EnsureGuard tells the connection's guard to check the account now: a
+// running guard gets the check signal; a guard that is not running is
+// started eagerly on this worker (its first workflow task comes back in the
+// start response), told that a fill started it. A start that loses a race
+// with another EnsureGuard signals the guard that won. The trade path calls
+// it after every fill and after a refusal by the loss rules.
 func (g *Guard) EnsureGuard(ctx context.Context, in workflows.GuardRef) error {
+	id := workflows.GuardWorkflowID(in.ConnectionID)
+	err := g.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalGuardCheck, nil)
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return err
+	}
 	opts := g.options(in.ConnectionID)
-	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
-	_, err := g.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalGuardCheck, nil, opts, workflows.AccountGuardWorkflowName,
-		workflows.GuardInput{ConnectionID: in.ConnectionID, UserID: in.UserID, Poll: g.poll()})
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	opts.EnableEagerStart = true
+	_, err = g.Temporal.ExecuteWorkflow(ctx, opts, workflows.AccountGuardWorkflowName,
+		workflows.GuardInput{ConnectionID: in.ConnectionID, UserID: in.UserID, Poll: g.poll(), AfterFill: true})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return g.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalGuardCheck, nil)
+	}
 	return err
 }
 

@@ -41,6 +41,10 @@ type GuardInput struct {
 	UserID       string `json:"userId"`
 	// Poll is the interval between checks; zero means DefaultGuardPoll.
 	Poll time.Duration `json:"poll"`
+	// AfterFill: started by a fill (EnsureGuard's eager start), so the
+	// first check is that fill's — as a check signal sent with the start
+	// would say. Not carried across continue-as-new.
+	AfterFill bool `json:"afterFill,omitempty"`
 }
 
 // GuardRef names the connection a guard activity works on.
@@ -119,8 +123,10 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		},
 	})
 
-	// Started by a fill (signal-with-start): the first check is that one.
-	afterFill := false
+	// Started by a fill (signal-with-start, or an eager start saying so):
+	// the first check is that one.
+	afterFill := in.AfterFill
+	in.AfterFill = false
 	for checkCh.ReceiveAsync(nil) {
 		afterFill = true
 	}

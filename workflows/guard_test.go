@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
@@ -128,4 +129,27 @@ func TestAccountGuard_ContinuesAsNew(t *testing.T) {
 	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
 	require.True(t, env.IsWorkflowCompleted())
 	require.True(t, workflow.IsContinueAsNewError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
+}
+
+// A guard started eagerly by a fill (GuardInput.AfterFill) makes that its
+// first check, marked as the fill's; later checks and the next run are not.
+func TestAccountGuard_StartedByAFill(t *testing.T) {
+	env := newGuardEnv(t)
+	var afterFill []bool
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(_ context.Context, ref GuardRef) (GuardCheckResult, error) {
+		afterFill = append(afterFill, ref.AfterFill)
+		return GuardCheckResult{Level: "ok"}, nil
+	}).Times(guardChecksPerRun)
+	env.OnActivity(ActReconcileStops, mock.Anything, mock.Anything).Return(ReconcileStopsResult{}, nil).Times(guardChecksPerRun)
+	in := guardIn
+	in.AfterFill = true
+	env.ExecuteWorkflow(AccountGuardWorkflowName, in)
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, env.GetWorkflowError(), &can)
+	require.True(t, afterFill[0])
+	require.NotContains(t, afterFill[1:], true)
+	var next GuardInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.False(t, next.AfterFill, "the next run does not start with a fill's check")
+	require.Equal(t, guardIn, next)
 }
