@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
@@ -29,4 +30,30 @@ func (h *harness) recordHistory(workflowID, name string) {
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&hist)
 	require.NoError(h.t, err)
 	require.NoError(h.t, os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644))
+}
+
+// waitGuardIdle waits until an account guard has finished its current
+// check and waits on its poll timer (a timer started last, no activity
+// running), so its recorded history ends at a quiet point.
+func (h *harness) waitGuardIdle(workflowID string) {
+	h.t.Helper()
+	if os.Getenv("TRADEEXEC_RECORD_HISTORY") != "1" {
+		return
+	}
+	require.Eventually(h.t, func() bool {
+		d, err := h.temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		if err != nil || len(d.GetPendingActivities()) > 0 {
+			return false
+		}
+		iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var last enums.EventType
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				return false
+			}
+			last = ev.GetEventType()
+		}
+		return last == enums.EVENT_TYPE_TIMER_STARTED
+	}, 20*time.Second, 50*time.Millisecond, "guard %s does not go idle", workflowID)
 }

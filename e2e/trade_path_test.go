@@ -22,6 +22,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
 )
 
 // Webhook in → order at the paper broker → trade filled → stop-loss placed →
@@ -84,6 +85,10 @@ func TestWebhookToFilledOrder(t *testing.T) {
 		require.Contains(t, string(sa["TradeStatus"].Data), "filled")
 		if d == store.SQLite {
 			h.recordHistory(tr["workflowId"].(string), "trade_filled")
+			// The account guard the fill started: its first check and
+			// stop reconciliation, then the wait for the next poll.
+			h.waitGuardIdle(workflows.GuardWorkflowID(h.demo.ConnectionID))
+			h.recordHistory(workflows.GuardWorkflowID(h.demo.ConnectionID), "guard_after_fill")
 		}
 	})
 }

@@ -26,7 +26,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			hist, err := client.HistoryFromJSON(r, client.HistoryJSONOptions{})
 			require.NoError(t, err)
 			replayer := worker.NewWorkflowReplayer()
-			replayer.RegisterWorkflowWithOptions(TradeWorkflow, workflowRegisterOptions())
+			Register(replayer)
 			require.NoError(t, replayer.ReplayWorkflowHistory(nil, hist))
 		})
 	}
