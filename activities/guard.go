@@ -60,6 +60,22 @@ const (
 // orders left it starts a new round of closing them. The balance and
 // positions are then synced to the dashboard.
 func (g *Guard) GuardCheck(ctx context.Context, in workflows.GuardRef) (workflows.GuardCheckResult, error) {
+	res, err := g.check(ctx, in)
+	if err != nil || !in.Reconcile || res.Inactive || res.Flatten || res.Blocking {
+		return res, err
+	}
+	// versionGuardOneActivity: keep the position stops working in the
+	// same activity. A failure is logged and tried again at the next
+	// check, as the separate ReconcileStops activity's was.
+	if _, err := g.ReconcileStops(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID}); err != nil {
+		g.Trading.log().Warn("stop-loss reconciliation failed; retrying at the next check",
+			zap.String("connection_id", in.ConnectionID), zap.Error(err))
+	}
+	return res, nil
+}
+
+// check is one look at the account (GuardCheck without the stops).
+func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.GuardCheckResult, error) {
 	a := g.Trading
 	conn, err := a.Brokers.Load(ctx, in.UserID, in.ConnectionID)
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !conn.IsActive) {

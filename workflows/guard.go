@@ -30,6 +30,11 @@ const (
 	// guardChecksPerRun bounds a run's history (about ten events per
 	// check); the guard then continues as new.
 	guardChecksPerRun = 200
+	// versionGuardOneActivity: one GuardCheck activity per look at the
+	// account also reconciles the stops (before, a ReconcileStops activity
+	// followed each unblocked check) — one activity and one workflow task
+	// less per check, for every account every poll.
+	versionGuardOneActivity = "guard-one-activity"
 )
 
 // GuardWorkflowID is the id of the guard of one broker connection.
@@ -54,6 +59,10 @@ type GuardRef struct {
 	// AfterFill: the check was asked for by a fill, whose trade has just
 	// synced the portfolio itself.
 	AfterFill bool `json:"afterFill,omitempty"`
+	// Reconcile (versionGuardOneActivity): GuardCheck also keeps the
+	// position stops working (ReconcileStops) when the account is not
+	// blocked, in the same activity.
+	Reconcile bool `json:"reconcile,omitempty"`
 }
 
 // GuardCheckResult is one look at the account.
@@ -123,6 +132,16 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		},
 	})
 
+	merged := workflow.GetVersion(ctx, versionGuardOneActivity, workflow.DefaultVersion, 1) >= 1
+	if merged {
+		checkCtx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 3,
+			},
+		})
+	}
+
 	// Started by a fill (signal-with-start, or an eager start saying so):
 	// the first check is that one.
 	afterFill := in.AfterFill
@@ -132,7 +151,8 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 	}
 	for i := 0; i < guardChecksPerRun; i++ {
 		var res GuardCheckResult
-		err := workflow.ExecuteActivity(checkCtx, ActGuardCheck, GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill}).Get(ctx, &res)
+		err := workflow.ExecuteActivity(checkCtx, ActGuardCheck,
+			GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill, Reconcile: merged}).Get(ctx, &res)
 		switch {
 		case err != nil:
 			logger.Warn("guard check failed; retrying at the next poll", "error", err)
@@ -146,7 +166,7 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 			}).Get(ctx, &fr); err != nil {
 				logger.Error("closing positions failed; retrying at the next poll", "error", err)
 			}
-		case !res.Blocking:
+		case !res.Blocking && !merged:
 			if err := workflow.ExecuteActivity(checkCtx, ActReconcileStops, ref).Get(ctx, nil); err != nil {
 				logger.Warn("stop-loss reconciliation failed; retrying at the next poll", "error", err)
 			}

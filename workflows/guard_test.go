@@ -26,12 +26,20 @@ func newGuardEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// newGuardEnvBeforeOneActivity runs the guard as runs started before
+// versionGuardOneActivity do (a ReconcileStops activity after each check).
+func newGuardEnvBeforeOneActivity(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := newGuardEnv(t)
+	env.OnGetVersion(versionGuardOneActivity, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	return env
+}
+
 var guardIn = GuardInput{ConnectionID: "c1", UserID: "u1", Poll: time.Minute}
 
 // A healthy account: every poll checks the account and its stops; the
 // guard ends when the connection goes away.
 func TestAccountGuard_PollsUntilTheConnectionEnds(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeOneActivity(t)
 	ref := GuardRef{ConnectionID: "c1", UserID: "u1"}
 	var checks []time.Time
 	env.OnActivity(ActGuardCheck, mock.Anything, ref).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
@@ -50,7 +58,7 @@ func TestAccountGuard_PollsUntilTheConnectionEnds(t *testing.T) {
 
 // A fill signal makes the guard check at once instead of at the next poll.
 func TestAccountGuard_CheckSignalWakesIt(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeOneActivity(t)
 	start := env.Now()
 	var checks []time.Duration
 	var afterFill []bool
@@ -77,7 +85,7 @@ func TestAccountGuard_CheckSignalWakesIt(t *testing.T) {
 // A blocked account with positions is flattened round after round (one
 // round per poll) until nothing is left; stops are not reconciled then.
 func TestAccountGuard_FlattensABlockedAccount(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeOneActivity(t)
 	n := 0
 	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
 		n++
@@ -107,7 +115,7 @@ func TestAccountGuard_FlattensABlockedAccount(t *testing.T) {
 
 // A failing check does not end the guard.
 func TestAccountGuard_SurvivesFailedChecks(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeOneActivity(t)
 	n := 0
 	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
 		n++
@@ -123,7 +131,7 @@ func TestAccountGuard_SurvivesFailedChecks(t *testing.T) {
 
 // The guard continues as new after guardChecksPerRun checks.
 func TestAccountGuard_ContinuesAsNew(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeOneActivity(t)
 	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(GuardCheckResult{Level: "ok"}, nil).Times(guardChecksPerRun)
 	env.OnActivity(ActReconcileStops, mock.Anything, mock.Anything).Return(ReconcileStopsResult{}, nil).Times(guardChecksPerRun)
 	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
@@ -134,7 +142,7 @@ func TestAccountGuard_ContinuesAsNew(t *testing.T) {
 // A guard started eagerly by a fill (GuardInput.AfterFill) makes that its
 // first check, marked as the fill's; later checks and the next run are not.
 func TestAccountGuard_StartedByAFill(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeOneActivity(t)
 	var afterFill []bool
 	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(_ context.Context, ref GuardRef) (GuardCheckResult, error) {
 		afterFill = append(afterFill, ref.AfterFill)
@@ -152,4 +160,37 @@ func TestAccountGuard_StartedByAFill(t *testing.T) {
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	require.False(t, next.AfterFill, "the next run does not start with a fill's check")
 	require.Equal(t, guardIn, next)
+}
+
+// Since versionGuardOneActivity one GuardCheck per look at the account also
+// reconciles the stops: no ReconcileStops activity runs, and a blocked
+// account is still flattened.
+func TestAccountGuard_OneActivityPerCheck(t *testing.T) {
+	env := newGuardEnv(t)
+	var refs []GuardRef
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(_ context.Context, ref GuardRef) (GuardCheckResult, error) {
+		refs = append(refs, ref)
+		switch len(refs) {
+		case 1:
+			return GuardCheckResult{Level: "ok"}, nil
+		case 2:
+			return GuardCheckResult{Level: "limit", Blocking: true, Flatten: true, Round: 1}, nil
+		}
+		return GuardCheckResult{Inactive: true}, nil
+	}).Times(3)
+	env.OnActivity(ActGuardFlatten, mock.Anything, FlattenInput{ConnectionID: "c1", UserID: "u1", Round: 1}).Return(FlattenResult{}, nil).Once()
+	reconciled := false
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == ActReconcileStops {
+			reconciled = true
+		}
+	})
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, refs, 3)
+	for _, r := range refs {
+		require.True(t, r.Reconcile, "every check reconciles the stops itself")
+	}
+	require.False(t, reconciled, "no separate ReconcileStops activity")
 }
