@@ -1,6 +1,9 @@
 package store
 
 import (
+	"sync"
+	"time"
+
 	"gorm.io/gorm"
 )
 
@@ -16,6 +19,13 @@ import (
 
 const gateReleaseKey = "store:write_gate_release"
 
+// gateLease bounds how long one statement may hold the gate: if a panic
+// between the two callbacks (recovered further up, e.g. by the activity
+// worker) skipped the release, the gate frees itself instead of failing
+// every later write. No single statement holds SQLite's write lock that
+// long (the busy timeout is 10 s).
+var gateLease = 30 * time.Second
+
 func registerGateCallbacks(db *gorm.DB) error {
 	acquire := func(tx *gorm.DB) {
 		if tx.Error != nil || InTransaction(tx) {
@@ -26,7 +36,12 @@ func registerGateCallbacks(db *gorm.DB) error {
 			_ = tx.AddError(err)
 			return
 		}
-		tx.InstanceSet(gateReleaseKey, release)
+		var once sync.Once
+		lease := time.AfterFunc(gateLease, func() { once.Do(release) })
+		tx.InstanceSet(gateReleaseKey, func() {
+			lease.Stop()
+			once.Do(release)
+		})
 	}
 	release := func(tx *gorm.DB) {
 		if v, ok := tx.InstanceGet(gateReleaseKey); ok {
