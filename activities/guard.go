@@ -618,6 +618,19 @@ func (g *Guard) cancelStopForFlatten(ctx context.Context, b broker.Broker, broke
 	return k.save(ctx, note)
 }
 
+// heldPositions reads the broker's positions by symbol.
+func heldPositions(ctx context.Context, b broker.Broker) (map[string]stopPosition, error) {
+	positions, err := b.GetPositions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	held := make(map[string]stopPosition, len(positions))
+	for _, p := range positions {
+		held[p.Symbol] = stopPosition{Quantity: p.Quantity, AvgEntry: p.AvgEntryPrice}
+	}
+	return held, nil
+}
+
 // tradeOwnsStop reports whether a trade in flight in the row's symbol, or
 // one filled after the row last changed, will set the stop itself.
 func tradeOwnsStop(recent []schema.Trade, row schema.StopLoss) bool {
@@ -671,13 +684,9 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 	if err != nil {
 		return res, err
 	}
-	positions, err := b.GetPositions(ctx)
+	held, err := heldPositions(ctx, b)
 	if err != nil {
 		return res, brokerFailure(conn.BrokerType, err)
-	}
-	held := map[string]stopPosition{}
-	for _, p := range positions {
-		held[p.Symbol] = stopPosition{Quantity: p.Quantity, AvgEntry: p.AvgEntryPrice}
 	}
 	// A trade in flight sets its position's stop itself after its fill
 	// (PlaceStopLoss), and so does one that filled since the stop last
@@ -694,14 +703,27 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 		if tradeOwnsStop(recent, r) {
 			continue
 		}
+		// The broker's word on the stop comes first: the positions were
+		// read before it, and a stop that executed in between would
+		// otherwise be placed again for shares no longer held (a sell
+		// stop that could open a short). An ended stop means reading the
+		// positions again, after it.
+		var order broker.Order
+		orderErr := errors.New("no order")
+		if r.OrderID != "" {
+			order, orderErr = b.GetOrderStatus(ctx, r.OrderID)
+			if orderErr == nil && order.Status.Terminal() {
+				if held, err = heldPositions(ctx, b); err != nil {
+					return res, brokerFailure(conn.BrokerType, err)
+				}
+			}
+		}
 		// The usual case, decided without a write: the stop works and
 		// covers the position as it is.
 		if pos, ok := held[r.Symbol]; ok && r.Status == stopActive && r.Side == string(risk.ExitSide(pos.Quantity)) &&
-			r.Quantity.Equal(pos.Quantity.Abs()) {
-			if o, err := b.GetOrderStatus(ctx, r.OrderID); err == nil && !o.Status.Terminal() {
-				res.Checked++
-				continue
-			}
+			r.Quantity.Equal(pos.Quantity.Abs()) && orderErr == nil && !order.Status.Terminal() {
+			res.Checked++
+			continue
 		}
 		k, ok, err := a.openStop(ctx, b, conn.BrokerType, r.UserID, r.ConnectionID, r.Symbol, r.AssetClass, "guard:"+r.ConnectionID)
 		if err != nil {
