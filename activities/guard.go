@@ -745,7 +745,21 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 				return res, temporal.NewNonRetryableApplicationError(err.Error(), risk.CodeInvalidOrder, err)
 			}
 		}
-		symbol := r.Symbol
+		symbol, class := r.Symbol, signal.AssetClass(r.AssetClass)
+		// fresh: the position read again, after the stop's order, when
+		// reconcile finds the stop executed.
+		fresh := func() (decimal.Decimal, risk.Stop, error) {
+			now, err := heldPositions(ctx, b)
+			if err != nil {
+				return decimal.Zero, risk.Stop{}, brokerFailure(conn.BrokerType, err)
+			}
+			p, ok := now[symbol]
+			if !ok || p.Quantity.IsZero() {
+				return decimal.Zero, risk.Stop{}, nil
+			}
+			d, err := keptStop(k.row, p, class, settings)
+			return p.Quantity, d, err
+		}
 		ch, err := k.reconcile(ctx, pos.Quantity, desired, "", func(ch stopChange) *stopNote {
 			switch {
 			case ch.Action == risk.StopPlace:
@@ -758,7 +772,7 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 				return &stopNote{Action: audit.ActionStopLossCancelled, Message: risk.StopCancelledMessage(symbol)}
 			}
 			return nil
-		})
+		}, fresh)
 		k.release(ctx)
 		if err != nil {
 			a.log().Warn("account guard: stop-loss reconciliation", zap.String("connection_id", in.ConnectionID),

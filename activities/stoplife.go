@@ -391,10 +391,19 @@ type stopChange struct {
 // (cancel, then place: brokers hold the shares a working stop covers) or
 // cancels the stop. The row is saved with note(change) when note is not
 // nil, else without an audit entry (the caller records one on its trade).
-func (k *stopKeeper) reconcile(ctx context.Context, position decimal.Decimal, desired risk.Stop, tradeID string, note func(stopChange) *stopNote) (stopChange, error) {
+func (k *stopKeeper) reconcile(ctx context.Context, position decimal.Decimal, desired risk.Stop, tradeID string, note func(stopChange) *stopNote,
+	fresh func() (decimal.Decimal, risk.Stop, error)) (stopChange, error) {
 	active, seen, err := k.working(ctx)
 	if err != nil {
 		return stopChange{}, err
+	}
+	if seen == seenTriggered && fresh != nil {
+		// The stop executed, perhaps after the caller read the position:
+		// decide from the position as it is now, read after the order,
+		// never place a stop for shares the execution already sold.
+		if position, desired, err = fresh(); err != nil {
+			return stopChange{Seen: seen, Triggered: true}, err
+		}
 	}
 	ch := stopChange{Seen: seen, Triggered: seen == seenTriggered}
 	ch.Action = risk.PlanStop(stopOf(k.row), active, position, desired)

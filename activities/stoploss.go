@@ -60,16 +60,21 @@ func (a *Trading) PlaceStopLoss(ctx context.Context, in workflows.TradeRef) (wor
 	}
 	defer k.release(ctx)
 
-	pos, err := positionIn(ctx, b, t.Broker, t.Symbol)
-	if err != nil {
-		return workflows.StopLossResult{}, err
-	}
 	class := signal.AssetClass(t.AssetClass)
-	var desired risk.Stop
-	if !pos.Quantity.IsZero() {
+	// compute reads the position and the stop it wants; reconcile calls it
+	// again when it finds the old stop executed after the first read.
+	compute := func() (decimal.Decimal, risk.Stop, error) {
+		pos, err := positionIn(ctx, b, t.Broker, t.Symbol)
+		if err != nil {
+			return decimal.Zero, risk.Stop{}, err
+		}
+		if pos.Quantity.IsZero() {
+			return pos.Quantity, risk.Stop{}, nil
+		}
 		if !pos.AvgEntry.IsPositive() {
 			pos.AvgEntry = t.FillPrice.Decimal
 		}
+		var desired risk.Stop
 		if signal.Side(t.Side) == risk.ExitSide(pos.Quantity) {
 			desired, err = keptStop(k.row, pos, class, settings)
 		} else {
@@ -81,8 +86,13 @@ func (a *Trading) PlaceStopLoss(ctx context.Context, in workflows.TradeRef) (wor
 				Price: sig.StopLossPrice, Pct: pct, Trailing: settings.TrailingStop})
 		}
 		if err != nil {
-			return workflows.StopLossResult{}, temporal.NewNonRetryableApplicationError(err.Error(), risk.CodeInvalidOrder, err)
+			return pos.Quantity, risk.Stop{}, temporal.NewNonRetryableApplicationError(err.Error(), risk.CodeInvalidOrder, err)
 		}
+		return pos.Quantity, desired, nil
+	}
+	position, desired, err := compute()
+	if err != nil {
+		return workflows.StopLossResult{}, err
 	}
 	note := func(ch stopChange) *stopNote {
 		switch {
@@ -97,7 +107,7 @@ func (a *Trading) PlaceStopLoss(ctx context.Context, in workflows.TradeRef) (wor
 		}
 		return nil
 	}
-	ch, err := k.reconcile(ctx, pos.Quantity, desired, t.ID, note)
+	ch, err := k.reconcile(ctx, position, desired, t.ID, note, compute)
 	if err != nil {
 		return workflows.StopLossResult{}, err
 	}
