@@ -2,19 +2,14 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/broker"
-	"github.com/tradeexec/tradeexec/internal/broker/paper"
-	"github.com/tradeexec/tradeexec/internal/brokerconn"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
@@ -40,73 +35,61 @@ func (s *staleOnce) GetPositions(ctx context.Context) ([]broker.Position, error)
 	return ps, err
 }
 
+// staleFixture is a paper trader whose broker can be made to move on
+// right after a positions read (wrap.hook).
+func staleFixture(t *testing.T, db *gorm.DB) (*haltFixture, *staleOnce) {
+	wrap := &staleOnce{}
+	f := newPaperFixture(t, db, 100_000, func(b broker.Broker) broker.Broker { wrap.Broker = b; return wrap })
+	return f, wrap
+}
+
+// buyFilled buys qty AAPL at market (filled at once, recorded by
+// SubmitOrder) and returns the trade id.
+func (f *haltFixture) buyFilled(qty int64) string {
+	f.t.Helper()
+	id := f.trade("AAPL", signal.QtyFixed, qty, time.Now().UTC())
+	f.prepare(id, false)
+	_, err := f.submit.ExecuteActivity(f.a.SubmitOrder, workflows.SubmitInput{TradeID: id, ClientOrderID: "entry-" + id, RecordFill: true})
+	require.NoError(f.t, err)
+	return id
+}
+
+// stopExecutesAfterNextRead makes the price fall through a 98 stop and the
+// broker execute it right after the next positions read.
+func (f *haltFixture) stopExecutesAfterNextRead(wrap *staleOnce) {
+	wrap.hook = func() {
+		f.feed.Set("AAPL", decimal.NewFromInt(90))
+		require.NoError(f.t, f.engine.MatchAll(f.ctx))
+	}
+}
+
 // The stop executes between the guard's read of the positions and its
 // look at the stop order: the guard records the stop as triggered and
 // places nothing (before, it placed the stop again for shares no longer
-// held — a sell stop that could open a short).
+// held — a sell stop that sold the position short).
 func TestReconcileStopsStopExecutedBetweenReads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
-		ctx := context.Background()
-		now := time.Now().UTC()
-		feed := paper.NewStaticFeed(map[string]decimal.Decimal{"AAPL": decimal.NewFromInt(100)})
-		engine := paper.NewEngine(paper.NewMemoryStore(), feed)
-		wrap := &staleOnce{}
-		reg := broker.NewRegistry()
-		reg.Register(paper.Name, func(cfg broker.Config) (broker.Broker, error) {
-			b, err := paper.Factory(engine)(cfg)
-			if err != nil {
-				return nil, err
-			}
-			wrap.Broker = b
-			return wrap, nil
-		})
-		a := &Trading{DB: db, Brokers: &brokerconn.Resolver{DB: db, Registry: reg, Vault: plainVault{}}}
-		user, account, connID := uuid.NewString(), uuid.NewString(), uuid.NewString()
-		require.NoError(t, db.Create(&schema.User{ID: user, DisplayName: "T", SubscriptionStatus: "active", CreatedAt: now}).Error)
-		creds, err := json.Marshal(broker.Credentials{paper.CredentialAccountID: account})
+		f, wrap := staleFixture(t, db)
+		id := f.buyFilled(10)
+		_, err := f.a.PlaceStopLoss(f.ctx, workflows.TradeRef{TradeID: id})
 		require.NoError(t, err)
-		require.NoError(t, db.Create(&schema.BrokerConnection{ID: connID, UserID: user, BrokerType: paper.Name, Paper: true,
-			Credentials: creds, IsActive: true, HealthStatus: "healthy", CreatedAt: now, UpdatedAt: now}).Error)
-		require.NoError(t, engine.CreateAccount(ctx, account, decimal.NewFromInt(100_000)))
-
-		// Buy 10 AAPL (filled at once) and place its stop (-2%: 98).
-		f := &haltFixture{t: t, ctx: ctx, db: db, a: a, engine: engine, feed: feed, user: user, now: now}
-		var suite testsuite.WorkflowTestSuite
-		f.submit = suite.NewTestActivityEnvironment()
-		f.submit.RegisterActivity(a.SubmitOrder)
-		id := f.trade("AAPL", signal.QtyFixed, 10, now)
-		f.prepare(id, false)
-		_, err = f.submit.ExecuteActivity(a.SubmitOrder, workflows.SubmitInput{TradeID: id, ClientOrderID: "entry-" + id, RecordFill: true})
-		require.NoError(t, err)
-		_, err = a.PlaceStopLoss(ctx, workflows.TradeRef{TradeID: id})
-		require.NoError(t, err)
+		connID := f.row(id).BrokerConnectionID
 		var stop schema.StopLoss
 		require.NoError(t, db.Where("connection_id = ? AND symbol = ?", connID, "AAPL").Take(&stop).Error)
 		require.Equal(t, "active", stop.Status)
 		// The trade handed its stop over long ago.
-		old := now.Add(-time.Hour)
-		require.NoError(t, db.Model(&schema.Trade{}).Where("id = ?", id).Update("filled_at", old).Error)
+		require.NoError(t, db.Model(&schema.Trade{}).Where("id = ?", id).Update("filled_at", time.Now().UTC().Add(-time.Hour)).Error)
 
-		// The guard reads the positions (10 held), then the price falls
-		// through the stop and the broker executes it.
-		wrap.hook = func() {
-			feed.Set("AAPL", decimal.NewFromInt(90))
-			require.NoError(t, engine.MatchAll(ctx))
-		}
-		g := &Guard{Trading: a}
-		_, err = g.ReconcileStops(ctx, workflows.GuardRef{ConnectionID: connID, UserID: user})
+		f.stopExecutesAfterNextRead(wrap)
+		_, err = (&Guard{Trading: f.a}).ReconcileStops(f.ctx, workflows.GuardRef{ConnectionID: connID, UserID: f.user})
 		require.NoError(t, err)
 
-		st, err := engine.Account(ctx, account)
+		st, err := f.engine.Account(f.ctx, f.accountOf(id))
 		require.NoError(t, err)
-		require.True(t, st.Positions["AAPL"].Quantity.IsZero(), "the stop sold the position")
-		working := 0
+		require.True(t, st.Positions["AAPL"].Quantity.IsZero(), "position %s: the stop sold it, nothing else may", st.Positions["AAPL"].Quantity)
 		for _, o := range st.Orders {
-			if !o.Status.Terminal() {
-				working++
-			}
+			require.True(t, o.Status.Terminal(), "stop placed again for shares no longer held: %+v", o.Order)
 		}
-		require.Zero(t, working, "no stop placed again for shares no longer held")
 		require.NoError(t, db.Where("connection_id = ? AND symbol = ?", connID, "AAPL").Take(&stop).Error)
 		require.Equal(t, "triggered", stop.Status)
 	})
@@ -117,58 +100,22 @@ func TestReconcileStopsStopExecutedBetweenReads(t *testing.T) {
 // stop it places covers what is left, so nothing is sold short.
 func TestPlaceStopLossOldStopExecutedBetweenReads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
-		ctx := context.Background()
-		now := time.Now().UTC()
-		feed := paper.NewStaticFeed(map[string]decimal.Decimal{"AAPL": decimal.NewFromInt(100)})
-		engine := paper.NewEngine(paper.NewMemoryStore(), feed)
-		wrap := &staleOnce{}
-		reg := broker.NewRegistry()
-		reg.Register(paper.Name, func(cfg broker.Config) (broker.Broker, error) {
-			b, err := paper.Factory(engine)(cfg)
-			if err != nil {
-				return nil, err
-			}
-			wrap.Broker = b
-			return wrap, nil
-		})
-		a := &Trading{DB: db, Brokers: &brokerconn.Resolver{DB: db, Registry: reg, Vault: plainVault{}}}
-		user, account := uuid.NewString(), uuid.NewString()
-		require.NoError(t, db.Create(&schema.User{ID: user, DisplayName: "T", SubscriptionStatus: "active", CreatedAt: now}).Error)
-		creds, err := json.Marshal(broker.Credentials{paper.CredentialAccountID: account})
+		f, wrap := staleFixture(t, db)
+		first := f.buyFilled(10)
+		_, err := f.a.PlaceStopLoss(f.ctx, workflows.TradeRef{TradeID: first})
 		require.NoError(t, err)
-		require.NoError(t, db.Create(&schema.BrokerConnection{ID: uuid.NewString(), UserID: user, BrokerType: paper.Name, Paper: true,
-			Credentials: creds, IsActive: true, HealthStatus: "healthy", CreatedAt: now, UpdatedAt: now}).Error)
-		require.NoError(t, engine.CreateAccount(ctx, account, decimal.NewFromInt(100_000)))
-		f := &haltFixture{t: t, ctx: ctx, db: db, a: a, engine: engine, feed: feed, user: user, now: now}
-		var suite testsuite.WorkflowTestSuite
-		f.submit = suite.NewTestActivityEnvironment()
-		f.submit.RegisterActivity(a.SubmitOrder)
-		buy := func(qty int64) string {
-			id := f.trade("AAPL", signal.QtyFixed, qty, time.Now().UTC())
-			f.prepare(id, false)
-			_, err := f.submit.ExecuteActivity(a.SubmitOrder, workflows.SubmitInput{TradeID: id, ClientOrderID: "entry-" + id, RecordFill: true})
-			require.NoError(t, err)
-			return id
-		}
-		first := buy(10)
-		_, err = a.PlaceStopLoss(ctx, workflows.TradeRef{TradeID: first})
-		require.NoError(t, err)
-		second := buy(5)
+		second := f.buyFilled(5)
 
-		// PlaceStopLoss reads 15 held; then the first stop (98) executes.
-		wrap.hook = func() {
-			feed.Set("AAPL", decimal.NewFromInt(90))
-			require.NoError(t, engine.MatchAll(ctx))
-		}
-		_, err = a.PlaceStopLoss(ctx, workflows.TradeRef{TradeID: second})
+		f.stopExecutesAfterNextRead(wrap)
+		_, err = f.a.PlaceStopLoss(f.ctx, workflows.TradeRef{TradeID: second})
 		require.NoError(t, err)
-		require.NoError(t, engine.MatchAll(ctx))
+		require.NoError(t, f.engine.MatchAll(f.ctx))
 
-		st, err := engine.Account(ctx, account)
+		st, err := f.engine.Account(f.ctx, f.accountOf(first))
 		require.NoError(t, err)
 		require.False(t, st.Positions["AAPL"].Quantity.IsNegative(), "sold short: %s", st.Positions["AAPL"].Quantity)
 		var stop schema.StopLoss
-		require.NoError(t, db.Where("user_id = ? AND symbol = ?", user, "AAPL").Take(&stop).Error)
+		require.NoError(t, db.Where("user_id = ? AND symbol = ?", f.user, "AAPL").Take(&stop).Error)
 		require.True(t, stop.Quantity.LessThanOrEqual(decimal.NewFromInt(5)), "stop for %s shares after the first stop sold 10", stop.Quantity)
 	})
 }

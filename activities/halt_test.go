@@ -48,13 +48,25 @@ type haltFixture struct {
 }
 
 func newHaltFixture(t *testing.T, db *gorm.DB, cash int64) *haltFixture {
+	return newPaperFixture(t, db, cash, nil)
+}
+
+// newPaperFixture is newHaltFixture whose paper broker is passed through
+// wrap (when not nil) each time the trade path opens it.
+func newPaperFixture(t *testing.T, db *gorm.DB, cash int64, wrap func(broker.Broker) broker.Broker) *haltFixture {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	feed := paper.NewStaticFeed(map[string]decimal.Decimal{"AAPL": decimal.NewFromInt(100), "MSFT": decimal.NewFromInt(100)})
 	engine := paper.NewEngine(paper.NewMemoryStore(), feed)
 	reg := broker.NewRegistry()
-	reg.Register(paper.Name, paper.Factory(engine))
+	reg.Register(paper.Name, func(cfg broker.Config) (broker.Broker, error) {
+		b, err := paper.Factory(engine)(cfg)
+		if err != nil || wrap == nil {
+			return b, err
+		}
+		return wrap(b), nil
+	})
 	a := &Trading{DB: db, Brokers: &brokerconn.Resolver{DB: db, Registry: reg, Vault: plainVault{}}}
 
 	user, account := uuid.NewString(), uuid.NewString()
