@@ -63,10 +63,10 @@ func TestFanoutPageStartsTradesOnce(t *testing.T) {
 	})
 }
 
-// TestFanoutPagesResumesAndCounts: FanoutPages does up to Pages pages per
+// TestFanoutPagesCountsAndContinuesFromCursor: FanoutPages does up to Pages pages per
 // call, counts followers and skips, and a call from the returned cursor
 // finishes the rest; every trade is started once.
-func TestFanoutPagesResumesAndCounts(t *testing.T) {
+func TestFanoutPagesCountsAndContinuesFromCursor(t *testing.T) {
 	c, queue := testenv.Client(t), testenv.TaskQueue(t)
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
 		ctx := context.Background()
