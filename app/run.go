@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,9 +40,14 @@ func OpenDB(ctx context.Context, cfg config.Config, log *zap.Logger, migrate boo
 }
 
 // DialTemporal connects to the Temporal frontend of cfg (TLS + API key for
-// Temporal Cloud when configured).
+// Temporal Cloud when configured). Every payload the client and its workers
+// send is encrypted with cfg.PayloadCodec; without it there is no client.
 func DialTemporal(cfg config.Config, address string, log *zap.Logger) (client.Client, error) {
+	if cfg.PayloadCodec == nil {
+		return nil, errors.New("config: TEMPORAL_PAYLOAD_KEYS: required: Temporal payloads are encrypted with it (e.g. 1:$(openssl rand -base64 32))")
+	}
 	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: logging.Temporal(log.Named("temporal"))}
+	cfg.PayloadCodec.Apply(&opts)
 	if cfg.TemporalAPIKey.IsSet() {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey.Reveal())
 	}
@@ -93,7 +99,8 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)},
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}})
 	if err != nil {
 		return err
 	}
@@ -143,7 +150,7 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		defer logFile.Close()
 		fmt.Fprintln(out, "Starting the Temporal dev server (state in "+cfg.TemporalDBFile()+") …")
 		srv, err := devserver.Start(ctx, devserver.Options{DBFile: cfg.TemporalDBFile(), Port: 7233, UIPort: 8233,
-			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile})
+			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile, UICodecEndpoint: CodecEndpoint(cfg.PublicURL)})
 		if err != nil {
 			return fmt.Errorf("temporal dev server: %w", err)
 		}
@@ -173,7 +180,8 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)},
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, uiURL))}})
 	if err != nil {
 		return err
 	}

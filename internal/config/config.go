@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradeexec/tradeexec/internal/payloadcodec"
 	"github.com/tradeexec/tradeexec/internal/vault"
 )
 
@@ -79,6 +80,11 @@ type Config struct {
 	VaultKeys Secret
 	Keyring   *vault.Keyring `json:"-"` // its String never prints keys; JSON would
 
+	// TemporalPayloadKeys is TEMPORAL_PAYLOAD_KEYS as given (VAULT_KEYS'
+	// format); PayloadCodec encrypts every Temporal payload with it.
+	TemporalPayloadKeys Secret
+	PayloadCodec        *payloadcodec.Codec `json:"-"`
+
 	JWTSecret Secret
 
 	DiscordBotToken Secret
@@ -137,6 +143,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.http()
 	l.trustedProxies()
 	l.vaultKeys()
+	l.payloadKeys()
 	l.jwt()
 	l.discord()
 	l.schwab()

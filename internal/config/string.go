@@ -29,6 +29,11 @@ func (c Config) String() string {
 		keys = fmt.Sprintf("current v%d of %v", c.Keyring.Current, c.Keyring.Versions())
 	}
 	field("vault_keys", keys)
+	payloadKeys := "unset"
+	if c.PayloadCodec != nil {
+		payloadKeys = fmt.Sprintf("current v%d", c.PayloadCodec.Current())
+	}
+	field("temporal_payload_keys", payloadKeys)
 	field("jwt_secret", setOrUnset(c.JWTSecret))
 	field("discord_bot_token", setOrUnset(c.DiscordBotToken))
 	field("discord_client_id", c.DiscordClientID)

@@ -104,6 +104,17 @@ func Parse(keys string) (*Codec, error) {
 	return New(kr)
 }
 
+// String never prints key material.
+func (c *Codec) String() string {
+	if c == nil {
+		return "payloadcodec.Codec(nil)"
+	}
+	return "payloadcodec.Codec{current: " + strconv.Itoa(c.current) + "}"
+}
+
+// GoString never prints key material.
+func (c *Codec) GoString() string { return c.String() }
+
 // Current is the key version new payloads are encrypted with.
 func (c *Codec) Current() int { return c.current }
 
