@@ -75,6 +75,13 @@ func RunMigrate(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return err
 	}
 	log.Info("migrations applied")
+	if cfg.DatabaseAppRole != "" {
+		if err := schema.GrantAppRole(ctx, db, cfg.DatabaseAppRole); err != nil {
+			_ = store.Close(db)
+			return err
+		}
+		log.Info("app role granted table access", zap.String("role", cfg.DatabaseAppRole))
+	}
 	return store.Close(db)
 }
 
@@ -85,6 +92,9 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		return err
 	}
 	defer store.Close(db)
+	if owns, err := schema.OwnsAuditLog(ctx, db); err == nil && owns {
+		log.Warn("the database role owns the tables and could disable the audit log's triggers; connect the app as a non-owner role (README: Deployment, DATABASE_APP_ROLE)")
+	}
 	tc, err := DialTemporal(cfg, cfg.TemporalAddress, log)
 	if err != nil {
 		return fmt.Errorf("temporal: %w", err)

@@ -56,6 +56,9 @@ type Config struct {
 	DatabaseURL Secret
 	// DatabaseDriver is "postgres" or "sqlite", from DatabaseURL's scheme.
 	DatabaseDriver string
+	// DatabaseAppRole (DATABASE_APP_ROLE) is the non-owner role the app
+	// connects as; `migrate` grants it table access after migrating.
+	DatabaseAppRole string
 
 	// TemporalAddress is host:port of the Temporal frontend; empty in dev
 	// mode means "start the embedded dev server" (EmbeddedTemporal).
@@ -139,6 +142,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.dataDir()
 	l.logging()
 	l.database()
+	l.databaseAppRole()
 	l.temporal()
 	l.http()
 	l.trustedProxies()

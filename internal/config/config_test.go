@@ -168,6 +168,8 @@ func TestLoadInvalidValues(t *testing.T) {
 			`config: VAULT_KEYS: key version 1 is 5 bytes, want 32 (format "2:base64key,1:base64key", 32-byte keys)`},
 		{"vault dup", ModeWorker, []string{"VAULT_KEYS", "1:" + testKey1 + ",1:" + testKey2},
 			`config: VAULT_KEYS: key version 1 listed twice (format "2:base64key,1:base64key", 32-byte keys)`},
+		{"app role", ModeMigrate, []string{"DATABASE_APP_ROLE", "App-Role"},
+			`config: DATABASE_APP_ROLE: invalid role "App-Role" (a plain lower-case identifier: a-z, 0-9, _)`},
 		{"payload short key", ModeBot, []string{"TEMPORAL_PAYLOAD_KEYS", "1:" + base64.StdEncoding.EncodeToString([]byte("short"))},
 			`config: TEMPORAL_PAYLOAD_KEYS: key version 1 is 5 bytes, want 32 (format "2:base64key,1:base64key", 32-byte keys)`},
 		{"payload not base64", ModeWorker, []string{"TEMPORAL_PAYLOAD_KEYS", "1:%%%"},

@@ -13,6 +13,9 @@ func (c Config) String() string {
 	field := func(k string, v any) { fmt.Fprintf(&b, " %s=%v", k, v) }
 	field("mode", c.Mode)
 	field("database", RedactURL(c.DatabaseURL.Reveal()))
+	if c.DatabaseAppRole != "" {
+		field("database_app_role", c.DatabaseAppRole)
+	}
 	if c.EmbeddedTemporal() {
 		field("temporal", "embedded")
 	} else {
