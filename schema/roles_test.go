@@ -2,9 +2,6 @@ package schema_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"testing"
 	"time"
 
@@ -23,37 +20,13 @@ import (
 // normal writes work; switching off or dropping the audit log's
 // append-only triggers, truncating or rewriting the log fails.
 func TestAppRoleCannotDisableAuditTriggers(t *testing.T) {
-	base, ok := storetest.PostgresURL()
-	if !ok {
+	if _, ok := storetest.PostgresURL(); !ok {
 		t.Skip(storetest.EnvPostgresURL + " is not set: the app role is a PostgreSQL feature (SQLite has no roles)")
 	}
 	ctx := context.Background()
-	owner := storetest.OpenPostgres(t) // migrated, in a throwaway schema, as the owner
-	var schemaName string
-	require.NoError(t, owner.Raw("SELECT current_schema()").Scan(&schemaName).Error)
-
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	role, password := "te_app_"+hex.EncodeToString(b), hex.EncodeToString(b)+"-pw"
-	require.NoError(t, owner.Exec("CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'").Error)
-	t.Cleanup(func() {
-		// Runs before the schema is dropped: revoke the grants, then the role.
-		owner.Exec("DROP OWNED BY " + role)
-		owner.Exec("DROP ROLE " + role)
-	})
+	owner, app, role := storetest.OpenPostgresAppRole(t) // migrated throwaway schema; app is a role created here
 	require.ErrorIs(t, schema.GrantAppRole(ctx, owner, "Robert'); DROP TABLE users;--"), schema.ErrInvalidRoleName)
-	require.NoError(t, schema.GrantAppRole(ctx, owner, role))
 	require.NoError(t, schema.GrantAppRole(ctx, owner, role), "idempotent")
-
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	u.User = url.UserPassword(role, password)
-	q := u.Query()
-	q.Set("search_path", schemaName)
-	u.RawQuery = q.Encode()
-	app, _, err := store.Open(ctx, u.String(), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { store.Close(app) })
 	owns, err := schema.OwnsAuditLog(ctx, app)
 	require.NoError(t, err)
 	require.False(t, owns)
