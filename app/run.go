@@ -215,6 +215,9 @@ func printBanner(out io.Writer, cfg config.Config, uiURL string, d Demo) {
 	fmt.Fprintf(&b, "  Dashboard / API   %s\n", cfg.PublicURL)
 	if uiURL != "" {
 		fmt.Fprintf(&b, "  Temporal UI       %s\n", uiURL)
+		fmt.Fprintf(&b, "  Payload codec     %s (payloads are encrypted; support/admin staff signed in to the\n", CodecEndpoint(cfg.PublicURL))
+		fmt.Fprintf(&b, "                    dashboard read them in the UI after ticking \"Include cross-origin credentials\"\n")
+		fmt.Fprintf(&b, "                    in its Codec Server settings, with the UI opened as http://localhost:<port>)\n")
 	}
 	fmt.Fprintf(&b, "  Health            %s/health\n", cfg.PublicURL)
 	fmt.Fprintf(&b, "  Demo trader       %s (paper account, $100,000)\n", d.Email)

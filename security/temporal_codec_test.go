@@ -16,13 +16,16 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tradeexec/tradeexec/api"
 	"github.com/tradeexec/tradeexec/internal/apptest"
 	"github.com/tradeexec/tradeexec/internal/auth"
 	"github.com/tradeexec/tradeexec/internal/payloadcodec"
+	"github.com/tradeexec/tradeexec/internal/testenv"
 	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
 )
 
 // Issue 13 item 8: a webhook's trade runs to completion with every
@@ -78,6 +81,13 @@ func TestTemporalHistoriesAreEncryptedAndDecodedForStaffOnly(t *testing.T) {
 	}))
 	require.Zero(t, clear, "payloads in clear")
 	require.Greater(t, encrypted, 3)
+
+	// The encrypted history replays deterministically under the codec.
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter: testenv.Codec().DataConverter(), FailureConverter: testenv.Codec().FailureConverter()})
+	require.NoError(t, err)
+	workflows.Register(replayer)
+	require.NoError(t, replayer.ReplayWorkflowHistory(nil, &hist))
 
 	// Search attributes stay in clear (the UI's search); everything else
 	// is scanned byte for byte. The workflow id names the user (trade/
