@@ -8,8 +8,8 @@
 # the app can neither disable nor drop the audit log's triggers.
 # An existing volume skips this script: see README, Deployment.
 set -eu
-psql -v ON_ERROR_STOP=1 -v app_password="${TRADEEXEC_APP_DB_PASSWORD:?set TRADEEXEC_APP_DB_PASSWORD}" \
+psql -v ON_ERROR_STOP=1 -v app_password="${TRADEEXEC_APP_DB_PASSWORD:?set TRADEEXEC_APP_DB_PASSWORD}" -v db="$POSTGRES_DB" \
 	--username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
 CREATE ROLE tradeexec_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD :'app_password';
-GRANT CONNECT ON DATABASE tradeexec TO tradeexec_app;
+GRANT CONNECT ON DATABASE :"db" TO tradeexec_app;
 SQL
