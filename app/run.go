@@ -138,6 +138,14 @@ func TemporalUILink(base, namespace string) string {
 	return strings.TrimRight(base, "/") + "/namespaces/" + namespace + "/workflows/"
 }
 
+// devUI is the proxied UI's URL when the embedded UI runs, else "".
+func devUI(embeddedUI string) string {
+	if embeddedUI == "" {
+		return ""
+	}
+	return DevUIURL
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
@@ -159,8 +167,10 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		}
 		defer logFile.Close()
 		fmt.Fprintln(out, "Starting the Temporal dev server (state in "+cfg.TemporalDBFile()+") …")
-		srv, err := devserver.Start(ctx, devserver.Options{DBFile: cfg.TemporalDBFile(), Port: 7233, UIPort: 8233,
-			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile, UICodecEndpoint: CodecEndpoint(cfg.PublicURL)})
+		// The UI itself runs on a free port behind the proxy on DevUIAddr
+		// (app/devui.go), which also serves the codec on the UI's origin.
+		srv, err := devserver.Start(ctx, devserver.Options{DBFile: cfg.TemporalDBFile(), Port: 7233,
+			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile, UICodecEndpoint: CodecEndpoint(DevUIURL)})
 		if err != nil {
 			return fmt.Errorf("temporal dev server: %w", err)
 		}
@@ -190,12 +200,18 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)},
-		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, uiURL))}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)), cfg.TemporalNamespace)},
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)))}})
 	if err != nil {
 		return err
 	}
 	defer st.Stop()
+	if uiURL != "" {
+		if err := startDevUIProxy(runCtx, uiURL, st.URL, log); err != nil {
+			return err
+		}
+		uiURL = DevUIURL
+	}
 	if err := RefreshDemoToken(ctx, st.Auth, cfg.DataDir, &demo); err != nil {
 		return err
 	}
@@ -215,9 +231,8 @@ func printBanner(out io.Writer, cfg config.Config, uiURL string, d Demo) {
 	fmt.Fprintf(&b, "  Dashboard / API   %s\n", cfg.PublicURL)
 	if uiURL != "" {
 		fmt.Fprintf(&b, "  Temporal UI       %s\n", uiURL)
-		fmt.Fprintf(&b, "  Payload codec     %s (payloads are encrypted; support/admin staff signed in to the\n", CodecEndpoint(cfg.PublicURL))
-		fmt.Fprintf(&b, "                    dashboard read them in the UI after ticking \"Include cross-origin credentials\"\n")
-		fmt.Fprintf(&b, "                    in its Codec Server settings, with the UI opened as http://localhost:<port>)\n")
+		fmt.Fprintf(&b, "                    payloads are encrypted: support/admin staff signed in to the dashboard\n")
+		fmt.Fprintf(&b, "                    read them decrypted there (codec %s)\n", CodecEndpoint(uiURL))
 	}
 	fmt.Fprintf(&b, "  Health            %s/health\n", cfg.PublicURL)
 	fmt.Fprintf(&b, "  Demo trader       %s (paper account, $100,000)\n", d.Email)
