@@ -64,9 +64,9 @@ func (a apiRoutes) DELETE(path string, roles []auth.Role, h gin.HandlerFunc) {
 
 func (a apiRoutes) handle(method, path string, roles []auth.Role, h ...gin.HandlerFunc) {
 	if len(roles) == 0 {
-		panic("api: route " + method + " /api/v1" + path + " declares no role")
+		panic("api: route " + method + " " + a.g.BasePath() + path + " declares no role")
 	}
-	a.s.routes = append(a.s.routes, RouteSpec{Method: method, Path: "/api/v1" + path, Roles: slices.Clone(roles)})
+	a.s.routes = append(a.s.routes, RouteSpec{Method: method, Path: a.g.BasePath() + path, Roles: slices.Clone(roles)})
 	a.g.Handle(method, path, append([]gin.HandlerFunc{a.s.requireRole(roles)}, h...)...)
 }
 

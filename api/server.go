@@ -43,6 +43,9 @@ type Server struct {
 	// Realtime serves /ws, the portfolio, manual orders and the dashboard
 	// (api/ws.go); nil serves only the dashboard page.
 	Realtime *Realtime
+	// Codec serves the Temporal UI's codec endpoint (api/temporal_codec.go);
+	// nil leaves it out.
+	Codec *TemporalCodec
 
 	started time.Time
 	routes  []RouteSpec
@@ -91,6 +94,7 @@ func (s *Server) Handler() http.Handler {
 	s.sourceRoutes(v1)
 	s.realtimeRoutes(r, v1, limits)
 	s.riskRoutes(v1)
+	s.codecRoutes(r, s.rateLimit("api", limits.API))
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

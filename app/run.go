@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,9 +40,14 @@ func OpenDB(ctx context.Context, cfg config.Config, log *zap.Logger, migrate boo
 }
 
 // DialTemporal connects to the Temporal frontend of cfg (TLS + API key for
-// Temporal Cloud when configured).
+// Temporal Cloud when configured). Every payload the client and its workers
+// send is encrypted with cfg.PayloadCodec; without it there is no client.
 func DialTemporal(cfg config.Config, address string, log *zap.Logger) (client.Client, error) {
+	if cfg.PayloadCodec == nil {
+		return nil, errors.New("config: TEMPORAL_PAYLOAD_KEYS: required: Temporal payloads are encrypted with it (e.g. 1:$(openssl rand -base64 32))")
+	}
 	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: logging.Temporal(log.Named("temporal"))}
+	cfg.PayloadCodec.Apply(&opts)
 	if cfg.TemporalAPIKey.IsSet() {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey.Reveal())
 	}
@@ -69,6 +75,13 @@ func RunMigrate(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		return err
 	}
 	log.Info("migrations applied")
+	if cfg.DatabaseAppRole != "" {
+		if err := schema.GrantAppRole(ctx, db, cfg.DatabaseAppRole); err != nil {
+			_ = store.Close(db)
+			return err
+		}
+		log.Info("app role granted table access", zap.String("role", cfg.DatabaseAppRole))
+	}
 	return store.Close(db)
 }
 
@@ -79,6 +92,9 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		return err
 	}
 	defer store.Close(db)
+	if owns, err := schema.OwnsAuditLog(ctx, db); err == nil && owns {
+		log.Warn("the database role owns the tables and could disable the audit log's triggers; connect the app as a non-owner role (README: Deployment, DATABASE_APP_ROLE)")
+	}
 	tc, err := DialTemporal(cfg, cfg.TemporalAddress, log)
 	if err != nil {
 		return fmt.Errorf("temporal: %w", err)
@@ -93,7 +109,8 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)},
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}})
 	if err != nil {
 		return err
 	}
@@ -121,6 +138,14 @@ func TemporalUILink(base, namespace string) string {
 	return strings.TrimRight(base, "/") + "/namespaces/" + namespace + "/workflows/"
 }
 
+// devUI is the proxied UI's URL when the embedded UI runs, else "".
+func devUI(embeddedUI string) string {
+	if embeddedUI == "" {
+		return ""
+	}
+	return DevUIURL
+}
+
 func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
@@ -142,8 +167,10 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 		}
 		defer logFile.Close()
 		fmt.Fprintln(out, "Starting the Temporal dev server (state in "+cfg.TemporalDBFile()+") …")
-		srv, err := devserver.Start(ctx, devserver.Options{DBFile: cfg.TemporalDBFile(), Port: 7233, UIPort: 8233,
-			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile})
+		// The UI itself runs on a free port behind the proxy on DevUIAddr
+		// (app/devui.go), which also serves the codec on the UI's origin.
+		srv, err := devserver.Start(ctx, devserver.Options{DBFile: cfg.TemporalDBFile(), Port: 7233,
+			Namespace: cfg.TemporalNamespace, Stdout: logFile, Stderr: logFile, UICodecEndpoint: CodecEndpoint(DevUIURL)})
 		if err != nil {
 			return fmt.Errorf("temporal dev server: %w", err)
 		}
@@ -173,11 +200,18 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)), cfg.TemporalNamespace)},
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)))}})
 	if err != nil {
 		return err
 	}
 	defer st.Stop()
+	if uiURL != "" {
+		if err := startDevUIProxy(runCtx, uiURL, st.URL, log); err != nil {
+			return err
+		}
+		uiURL = DevUIURL
+	}
 	if err := RefreshDemoToken(ctx, st.Auth, cfg.DataDir, &demo); err != nil {
 		return err
 	}
@@ -197,6 +231,8 @@ func printBanner(out io.Writer, cfg config.Config, uiURL string, d Demo) {
 	fmt.Fprintf(&b, "  Dashboard / API   %s\n", cfg.PublicURL)
 	if uiURL != "" {
 		fmt.Fprintf(&b, "  Temporal UI       %s\n", uiURL)
+		fmt.Fprintf(&b, "                    payloads are encrypted: support/admin staff signed in to the dashboard\n")
+		fmt.Fprintf(&b, "                    read them decrypted there (codec %s)\n", CodecEndpoint(uiURL))
 	}
 	fmt.Fprintf(&b, "  Health            %s/health\n", cfg.PublicURL)
 	fmt.Fprintf(&b, "  Demo trader       %s (paper account, $100,000)\n", d.Email)

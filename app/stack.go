@@ -56,6 +56,8 @@ type Options struct {
 	Realtime RealtimeOptions
 	// Risk configures the account guard (app/risk.go).
 	Risk RiskOptions
+	// Codec serves the Temporal UI's codec endpoint (app/codec.go).
+	Codec CodecOptions
 }
 
 // Stack is a running system.
@@ -139,6 +141,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			Auth: st.Auth, PublicURL: o.Auth.publicURL(st.URL), TrustedProxies: o.Auth.TrustedProxies, Limits: o.Auth.RateLimits}
 		st.API.Connections = connectionsAPI(o, st.Connections, o.Auth.publicURL(st.URL))
 		st.API.Realtime, st.API.Committed = st.realtimeAPI(o), st.Hub.Committed
+		st.API.Codec = o.Codec.api()
 		st.http = &http.Server{Handler: st.API.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
 		go func() {
 			if err := st.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

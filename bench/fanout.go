@@ -93,7 +93,7 @@ func newFanoutEnv(ctx context.Context, dir, temporalAddr string) (*fanoutEnv, er
 	if err := schema.Migrate(ctx, db, dialect); err != nil {
 		return nil, err
 	}
-	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietLogger{}})
+	tc, err := encryptedClient(temporalAddr)
 	if err != nil {
 		return nil, err
 	}

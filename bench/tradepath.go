@@ -64,7 +64,7 @@ func newEnv(ctx context.Context, dir, temporalAddr string) (*env, error) {
 	if err := schema.Migrate(ctx, db, dialect); err != nil {
 		return nil, err
 	}
-	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: quietLogger{}})
+	tc, err := encryptedClient(temporalAddr)
 	if err != nil {
 		return nil, err
 	}

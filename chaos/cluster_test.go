@@ -31,6 +31,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/alpaca"
 	"github.com/tradeexec/tradeexec/internal/devserver"
+	"github.com/tradeexec/tradeexec/internal/payloadcodec"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
 	"github.com/tradeexec/tradeexec/internal/vault"
@@ -57,6 +58,7 @@ type workerConfig struct {
 	Temporal  string        `json:"temporal"`
 	TaskQueue string        `json:"taskQueue"`
 	Vault     string        `json:"vault"`
+	Payload   string        `json:"payload"` // TEMPORAL_PAYLOAD_KEYS
 	GuardPoll time.Duration `json:"guardPoll"`
 	Log       string        `json:"log"`
 }
@@ -95,7 +97,14 @@ func runWorker(raw string) int {
 	}
 	var st *app.Stack
 	for st == nil {
-		tc, err := client.Dial(client.Options{HostPort: cfg.Temporal})
+		codec, err := payloadcodec.Parse(cfg.Payload)
+		if err != nil {
+			log.Error("payload keys", zap.Error(err))
+			return 2
+		}
+		opts := client.Options{HostPort: cfg.Temporal}
+		codec.Apply(&opts)
+		tc, err := client.Dial(opts)
 		if err == nil {
 			st, err = app.Start(ctx, app.Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: kr, Log: log,
 				FillPoll: 50 * time.Millisecond, RunWorker: true,
@@ -130,23 +139,25 @@ type trader struct {
 
 // cluster is the system under test.
 type cluster struct {
-	t        *testing.T
-	dir      string
-	dialect  store.Dialect
-	dsn      string
-	db       *gorm.DB
-	keySpec  string
-	keyring  *vault.Keyring
-	tport    int
-	taddr    string // the Temporal frontend; the same across restarts
-	tmu      sync.Mutex
-	temporal *devserver.Server
-	tc       client.Client
-	queue    string
-	fake     *alpaca.Fake
-	proxy    *faultProxy
-	stack    *app.Stack
-	traders  []*trader
+	t       *testing.T
+	dir     string
+	dialect store.Dialect
+	dsn     string
+	db      *gorm.DB
+	keySpec string
+	// payloadSpec are the Temporal payload keys, shared with the worker process.
+	payloadSpec string
+	keyring     *vault.Keyring
+	tport       int
+	taddr       string // the Temporal frontend; the same across restarts
+	tmu         sync.Mutex
+	temporal    *devserver.Server
+	tc          client.Client
+	queue       string
+	fake        *alpaca.Fake
+	proxy       *faultProxy
+	stack       *app.Stack
+	traders     []*trader
 
 	wmu     sync.Mutex
 	worker  *workerProc
@@ -170,7 +181,14 @@ func newCluster(t *testing.T, dialect store.Dialect, seed uint64, nTraders int) 
 	c.tport = port
 	require.NoError(t, c.startTemporal())
 	c.taddr = c.temporal.Address()
-	c.tc, err = client.Dial(client.Options{HostPort: c.taddr, Logger: quiet{}})
+	pkey := make([]byte, 32)
+	_, _ = rand.Read(pkey)
+	c.payloadSpec = "1:" + base64.StdEncoding.EncodeToString(pkey)
+	codec, err := payloadcodec.Parse(c.payloadSpec)
+	require.NoError(t, err)
+	topts := client.Options{HostPort: c.taddr, Logger: quiet{}}
+	codec.Apply(&topts)
+	c.tc, err = client.Dial(topts)
 	require.NoError(t, err)
 	t.Cleanup(c.tc.Close)
 
@@ -319,7 +337,7 @@ func (c *cluster) startWorker() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.workerN++
-	cfg, _ := json.Marshal(workerConfig{DSN: c.workerDSN(), Temporal: c.taddr, TaskQueue: c.queue, Vault: c.keySpec,
+	cfg, _ := json.Marshal(workerConfig{DSN: c.workerDSN(), Temporal: c.taddr, TaskQueue: c.queue, Vault: c.keySpec, Payload: c.payloadSpec,
 		GuardPoll: guardPoll, Log: filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", c.workerN))})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), workerEnv+"="+string(cfg))

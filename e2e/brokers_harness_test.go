@@ -120,8 +120,8 @@ func newBrokerHarness(t *testing.T, db *gorm.DB, d store.Dialect) *brokerHarness
 
 	sdkLog := &sdkLogBuffer{}
 	srv := testenv.Temporal(t)
-	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(),
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(sdkLog, &slog.HandlerOptions{Level: slog.LevelDebug})))})
+	tc, err := client.Dial(testenv.Encrypted(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(),
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(sdkLog, &slog.HandlerOptions{Level: slog.LevelDebug})))}))
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/tradeexec/tradeexec/internal/testenv"
 )
 
 // secretSet finds credential values in text, however the text encodes
@@ -92,9 +94,9 @@ func excerpt(text string, at int) string {
 }
 
 // workflowHistories renders every workflow on the task queue, with every
-// string and byte field of every event (payloads decoded as stored: the
-// JSON of activity inputs, results and failures), and returns how many
-// workflows there were.
+// string and byte field of every event, as stored (encrypted) and
+// decrypted (the JSON of activity inputs, results and failures), and
+// returns how many workflows there were.
 func workflowHistories(t *testing.T, c client.Client, queue string) (string, int) {
 	t.Helper()
 	ctx := context.Background()
@@ -111,6 +113,10 @@ func workflowHistories(t *testing.T, c client.Client, queue string) (string, int
 			for iter.HasNext() {
 				ev, err := iter.Next()
 				require.NoError(t, err)
+				// Scan what support staff see through the codec endpoint,
+				// not only the ciphertext: no credential in either.
+				protoStrings(ev.ProtoReflect(), &b)
+				require.NoError(t, testenv.Decrypt(ev))
 				protoStrings(ev.ProtoReflect(), &b)
 			}
 		}

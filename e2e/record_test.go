@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/tradeexec/tradeexec/internal/testenv"
 )
 
 // recordHistory writes a workflow's history to workflows/testdata/<name>.json
@@ -27,6 +29,8 @@ func (h *harness) recordHistory(workflowID, name string) {
 		require.NoError(h.t, err)
 		hist.Events = append(hist.Events, ev)
 	}
+	// Recorded decrypted: the replay tests read them with any key.
+	require.NoError(h.t, testenv.Decrypt(&hist))
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&hist)
 	require.NoError(h.t, err)
 	require.NoError(h.t, os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644))

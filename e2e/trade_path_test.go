@@ -21,6 +21,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/testenv"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
 )
@@ -289,6 +290,10 @@ func TestNoCredentialLeaks(t *testing.T) {
 		ev, err := iter.Next()
 		require.NoError(t, err)
 		b, _ := json.Marshal(ev)
+		history.Write(b)
+		// And decrypted, as support staff read it through the codec.
+		require.NoError(t, testenv.Decrypt(ev))
+		b, _ = json.Marshal(ev)
 		history.Write(b)
 	}
 	var logs strings.Builder

@@ -43,6 +43,10 @@ func DefaultPrices() map[string]decimal.Decimal {
 	}
 }
 
+// TemporalUIOrigin is the Temporal UI origin a test system's codec
+// endpoint admits (CORS with credentials).
+const TemporalUIOrigin = "http://127.0.0.1:8233"
+
 // Options shape a test system; the zero value is the e2e default.
 type Options struct {
 	Calendar paper.Calendar
@@ -131,7 +135,7 @@ func (e *Env) StartStack(log *zap.Logger) {
 	st, err := app.Start(context.Background(), app.Options{
 		DB: e.DB, Temporal: e.Temporal, TaskQueue: e.Queue, Vault: e.Keyring, Paper: e.Engine, Log: log,
 		Timeouts: e.Opts.Timeouts, FillPoll: 20 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
-		Auth: e.Opts.Auth,
+		Auth: e.Opts.Auth, Codec: app.CodecOptions{Codec: testenv.Codec(), UIOrigins: []string{TemporalUIOrigin}},
 	})
 	require.NoError(e.T, err)
 	e.Stack = st

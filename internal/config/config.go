@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tradeexec/tradeexec/internal/payloadcodec"
 	"github.com/tradeexec/tradeexec/internal/vault"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	DatabaseURL Secret
 	// DatabaseDriver is "postgres" or "sqlite", from DatabaseURL's scheme.
 	DatabaseDriver string
+	// DatabaseAppRole (DATABASE_APP_ROLE) is the non-owner role the app
+	// connects as; `migrate` grants it table access after migrating.
+	DatabaseAppRole string
 
 	// TemporalAddress is host:port of the Temporal frontend; empty in dev
 	// mode means "start the embedded dev server" (EmbeddedTemporal).
@@ -78,6 +82,11 @@ type Config struct {
 	// VaultKeys is VAULT_KEYS as given ("2:base64,1:base64"); Keyring is it parsed.
 	VaultKeys Secret
 	Keyring   *vault.Keyring `json:"-"` // its String never prints keys; JSON would
+
+	// TemporalPayloadKeys is TEMPORAL_PAYLOAD_KEYS as given (VAULT_KEYS'
+	// format); PayloadCodec encrypts every Temporal payload with it.
+	TemporalPayloadKeys Secret
+	PayloadCodec        *payloadcodec.Codec `json:"-"`
 
 	JWTSecret Secret
 
@@ -133,10 +142,12 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.dataDir()
 	l.logging()
 	l.database()
+	l.databaseAppRole()
 	l.temporal()
 	l.http()
 	l.trustedProxies()
 	l.vaultKeys()
+	l.payloadKeys()
 	l.jwt()
 	l.discord()
 	l.schwab()

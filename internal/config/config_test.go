@@ -15,6 +15,7 @@ import (
 var (
 	testKey1 = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
 	testKey2 = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("K", 32)))
+	testKey3 = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("p", 32)))
 )
 
 const (
@@ -30,12 +31,13 @@ func envOf(m map[string]string) func(string) string {
 // productionEnv is a complete, valid environment for every production mode.
 func productionEnv() map[string]string {
 	return map[string]string{
-		"DATABASE_URL":      "postgres://trader:" + pgPassword + "@db.internal:5432/tradeexec?sslmode=require",
-		"TEMPORAL_ADDRESS":  "temporal.internal:7233",
-		"PUBLIC_URL":        "https://trade.example.com/",
-		"VAULT_KEYS":        "2:" + testKey2 + ",1:" + testKey1,
-		"JWT_SECRET":        jwtValue,
-		"DISCORD_BOT_TOKEN": botToken,
+		"DATABASE_URL":          "postgres://trader:" + pgPassword + "@db.internal:5432/tradeexec?sslmode=require",
+		"TEMPORAL_ADDRESS":      "temporal.internal:7233",
+		"PUBLIC_URL":            "https://trade.example.com/",
+		"VAULT_KEYS":            "2:" + testKey2 + ",1:" + testKey1,
+		"JWT_SECRET":            jwtValue,
+		"DISCORD_BOT_TOKEN":     botToken,
+		"TEMPORAL_PAYLOAD_KEYS": "3:" + testKey3 + ",2:" + testKey2,
 	}
 }
 
@@ -65,6 +67,7 @@ func TestLoadProduction(t *testing.T) {
 		{"http addr", cfg.HTTPAddr, ":8080"},
 		{"public url trimmed", cfg.PublicURL, "https://trade.example.com"},
 		{"current key", cfg.Keyring.Current, 2},
+		{"payload key", cfg.PayloadCodec.Current(), 3},
 		{"log level", cfg.LogLevel, "info"},
 		{"log format", cfg.LogFormat, "json"},
 		{"billing", cfg.BillingProvider, BillingNone},
@@ -86,14 +89,16 @@ func TestLoadModeRequirements(t *testing.T) {
 		env     map[string]string
 		missing []string // variables reported as required
 	}{
-		{ModeAPI, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PUBLIC_URL", "VAULT_KEYS", "JWT_SECRET"}},
-		{ModeWorker, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "VAULT_KEYS"}},
-		{ModeBot, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "DISCORD_BOT_TOKEN"}},
+		{ModeAPI, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PUBLIC_URL", "VAULT_KEYS", "TEMPORAL_PAYLOAD_KEYS", "JWT_SECRET"}},
+		{ModeWorker, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "VAULT_KEYS", "TEMPORAL_PAYLOAD_KEYS"}},
+		{ModeBot, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_PAYLOAD_KEYS", "DISCORD_BOT_TOKEN"}},
+		{ModeWorker, with(productionEnv(), "TEMPORAL_PAYLOAD_KEYS", ""), []string{"TEMPORAL_PAYLOAD_KEYS"}},
+		{ModeBot, with(productionEnv(), "TEMPORAL_PAYLOAD_KEYS", ""), []string{"TEMPORAL_PAYLOAD_KEYS"}},
 		{ModeMigrate, map[string]string{}, []string{"DATABASE_URL"}},
 		{ModeWorker, with(productionEnv(), "PUBLIC_URL", "", "JWT_SECRET", "", "DISCORD_BOT_TOKEN", ""), nil},
 		{ModeMigrate, map[string]string{"DATABASE_URL": "postgres://u@h/db"}, nil},
 	}
-	all := []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PUBLIC_URL", "VAULT_KEYS", "JWT_SECRET", "DISCORD_BOT_TOKEN"}
+	all := []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PUBLIC_URL", "VAULT_KEYS", "TEMPORAL_PAYLOAD_KEYS", "JWT_SECRET", "DISCORD_BOT_TOKEN"}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%d-missing", tt.mode, len(tt.missing)), func(t *testing.T) {
 			_, err := Load(envOf(tt.env), tt.mode)
@@ -163,6 +168,12 @@ func TestLoadInvalidValues(t *testing.T) {
 			`config: VAULT_KEYS: key version 1 is 5 bytes, want 32 (format "2:base64key,1:base64key", 32-byte keys)`},
 		{"vault dup", ModeWorker, []string{"VAULT_KEYS", "1:" + testKey1 + ",1:" + testKey2},
 			`config: VAULT_KEYS: key version 1 listed twice (format "2:base64key,1:base64key", 32-byte keys)`},
+		{"app role", ModeMigrate, []string{"DATABASE_APP_ROLE", "App-Role"},
+			`config: DATABASE_APP_ROLE: invalid role "App-Role" (a plain lower-case identifier: a-z, 0-9, _)`},
+		{"payload short key", ModeBot, []string{"TEMPORAL_PAYLOAD_KEYS", "1:" + base64.StdEncoding.EncodeToString([]byte("short"))},
+			`config: TEMPORAL_PAYLOAD_KEYS: key version 1 is 5 bytes, want 32 (format "2:base64key,1:base64key", 32-byte keys)`},
+		{"payload not base64", ModeWorker, []string{"TEMPORAL_PAYLOAD_KEYS", "1:%%%"},
+			`config: TEMPORAL_PAYLOAD_KEYS: key version 1 is not base64 (format "2:base64key,1:base64key", 32-byte keys)`},
 		{"jwt short", ModeAPI, []string{"JWT_SECRET", "tooshort"},
 			"config: JWT_SECRET: the value is 8 bytes, want at least 32 (e.g. openssl rand -base64 48)"},
 		{"log level", ModeAPI, []string{"LOG_LEVEL", "verbose"},
@@ -252,6 +263,7 @@ func TestLoadDev(t *testing.T) {
 		{"public url", cfg.PublicURL, "http://localhost:8080"},
 		{"log", cfg.LogLevel + "/" + cfg.LogFormat, "debug/console"},
 		{"keyring", cfg.Keyring != nil && cfg.Keyring.Current == 1, true},
+		{"payload codec", cfg.PayloadCodec != nil && cfg.PayloadCodec.Current() == 1, true},
 		{"jwt length ok", len(cfg.JWTSecret.Reveal()) >= 32, true},
 	}
 	for _, c := range checks {
@@ -262,7 +274,7 @@ func TestLoadDev(t *testing.T) {
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data dir: %v %v", fi.Mode(), err)
 	}
-	for _, f := range []string{"vault.keys", "jwt.secret"} {
+	for _, f := range []string{"vault.keys", "jwt.secret", "temporal-payload.keys"} {
 		fi, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: mode %v err %v, want 0600", f, fi.Mode().Perm(), err)
@@ -274,7 +286,7 @@ func TestLoadDev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.VaultKeys != cfg.VaultKeys || again.JWTSecret != cfg.JWTSecret {
+	if again.VaultKeys != cfg.VaultKeys || again.JWTSecret != cfg.JWTSecret || again.TemporalPayloadKeys != cfg.TemporalPayloadKeys {
 		t.Fatal("dev secrets changed between loads")
 	}
 
@@ -345,7 +357,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	}
 	s := cfg.String()
 	for _, want := range []string{"postgres://trader:xxxxx@db.internal:5432/tradeexec?sslmode=require", "jwt_secret=set",
-		"vault_keys=current v2 of [1 2]", "temporal=temporal.internal:7233", "polar_access_token=unset"} {
+		"vault_keys=current v2 of [1 2]", "temporal_payload_keys=current v3", "temporal=temporal.internal:7233", "polar_access_token=unset"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("String() lacks %q:\n%s", want, s)
 		}
@@ -389,7 +401,7 @@ func assertNoSecrets(t *testing.T, out string, env map[string]string) {
 			t.Errorf("%s value leaked in: %s", k, out)
 		}
 	}
-	for _, v := range []string{pgPassword, testKey1, testKey2} {
+	for _, v := range []string{pgPassword, testKey1, testKey2, testKey3} {
 		if strings.Contains(out, v) {
 			t.Errorf("secret %q leaked in: %s", v[:4]+"…", out)
 		}

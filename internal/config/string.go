@@ -13,6 +13,9 @@ func (c Config) String() string {
 	field := func(k string, v any) { fmt.Fprintf(&b, " %s=%v", k, v) }
 	field("mode", c.Mode)
 	field("database", RedactURL(c.DatabaseURL.Reveal()))
+	if c.DatabaseAppRole != "" {
+		field("database_app_role", c.DatabaseAppRole)
+	}
 	if c.EmbeddedTemporal() {
 		field("temporal", "embedded")
 	} else {
@@ -29,6 +32,11 @@ func (c Config) String() string {
 		keys = fmt.Sprintf("current v%d of %v", c.Keyring.Current, c.Keyring.Versions())
 	}
 	field("vault_keys", keys)
+	payloadKeys := "unset"
+	if c.PayloadCodec != nil {
+		payloadKeys = fmt.Sprintf("current v%d", c.PayloadCodec.Current())
+	}
+	field("temporal_payload_keys", payloadKeys)
 	field("jwt_secret", setOrUnset(c.JWTSecret))
 	field("discord_bot_token", setOrUnset(c.DiscordBotToken))
 	field("discord_client_id", c.DiscordClientID)

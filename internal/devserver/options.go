@@ -49,6 +49,10 @@ type Options struct {
 	// lines of stderr are always kept for error messages.
 	Stdout, Stderr io.Writer
 
+	// UICodecEndpoint points the web UI at a codec server (tradeexec's
+	// api.TemporalCodecPath) that decrypts payloads for staff; empty = none.
+	UICodecEndpoint string
+
 	// DynamicConfig adds to or overrides DefaultDynamicConfig. Values are JSON
 	// (e.g. "10000", "true", `"text"`).
 	DynamicConfig map[string]string
@@ -157,6 +161,9 @@ func (o Options) args(port, uiPort int) []string {
 		args = append(args, "--headless")
 	} else {
 		args = append(args, "--ui-port", strconv.Itoa(uiPort))
+		if o.UICodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+		}
 	}
 	if o.DBFile != "" {
 		// WAL + synchronous=normal: durable across a crash of the process,

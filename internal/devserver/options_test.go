@@ -28,7 +28,18 @@ func TestArgs(t *testing.T) {
 				"--dynamic-config-value matching.numTaskqueueWritePartitions=1",
 				"--dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=true",
 			},
-			wantNot: []string{"--headless", "--db-filename", "--namespace"},
+			wantNot: []string{"--headless", "--db-filename", "--namespace", "--ui-codec-endpoint"},
+		},
+		{
+			name:    "codec endpoint for the UI",
+			opts:    Options{UICodecEndpoint: "http://localhost:8080/api/v1/temporal-codec"},
+			want:    []string{"--ui-codec-endpoint http://localhost:8080/api/v1/temporal-codec"},
+			wantNot: []string{"--headless"},
+		},
+		{
+			name:    "headless has no UI to configure",
+			opts:    Options{Headless: true, UICodecEndpoint: "http://localhost:8080/api/v1/temporal-codec"},
+			wantNot: []string{"--ui-codec-endpoint"},
 		},
 		{
 			name:    "headless persistent namespace",

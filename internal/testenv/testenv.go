@@ -105,16 +105,16 @@ func serverOptions() devserver.Options {
 }
 
 // Client returns an SDK client connected to the shared server's default
-// namespace, closed when the test ends. The SDK's own log goes to the test
+// namespace, encrypting payloads with Codec, closed when the test ends. The SDK's own log goes to the test
 // log at warn level and above.
 func Client(t testing.TB) client.Client {
 	t.Helper()
 	s := Temporal(t)
-	c, err := client.Dial(client.Options{
+	c, err := client.Dial(Encrypted(client.Options{
 		HostPort:  s.Address(),
 		Namespace: s.Namespace(),
 		Logger:    Logger(t),
-	})
+	}))
 	if err != nil {
 		t.Fatalf("testenv: dial %s: %v", s.Address(), err)
 	}
