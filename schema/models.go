@@ -206,4 +206,29 @@ type Subscription struct {
 	CurrentPeriodEnd              time.Time
 	CancelledAt                   *time.Time
 	CreatedAt                     time.Time
+	// PriceID is the provider's price of the plan (Stripe price id, Polar
+	// product id); the tier is derived from it through the configured map.
+	PriceID           string `gorm:"size:100;not null;default:''"`
+	CancelAtPeriodEnd bool   `gorm:"not null;default:false"`
+	// LastEventAt is the creation time of the newest provider event
+	// applied; an older event arriving late changes nothing.
+	LastEventAt *time.Time
+	// FailedInvoiceID is the unpaid invoice dunning retries, empty when
+	// the subscription is paid up.
+	FailedInvoiceID string `gorm:"size:100;not null;default:''"`
+	UpdatedAt       *time.Time
+}
+
+// BillingEvent is one webhook event of a billing provider, stored before
+// it is processed (by BillingEventWorkflow) and unique per provider and
+// event id, so a redelivery changes nothing.
+type BillingEvent struct {
+	ID          string `gorm:"primaryKey;size:36"`
+	Provider    string `gorm:"size:16;not null"`
+	EventID     string `gorm:"size:255;not null"`
+	Type        string `gorm:"size:100;not null"`
+	Payload     string `gorm:"type:text;not null"` // the normalized event (billing.Event), no card data
+	CreatedAt   time.Time
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
 }
