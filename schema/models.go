@@ -231,4 +231,7 @@ type BillingEvent struct {
 	CreatedAt   time.Time
 	ReceivedAt  time.Time
 	ProcessedAt *time.Time
+	// Outcome is what processing decided (billing.Outcome as JSON), kept so
+	// a retried step returns the same follow-ups.
+	Outcome string `gorm:"type:text;not null;default:''"`
 }

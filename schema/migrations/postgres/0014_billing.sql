@@ -12,7 +12,8 @@ CREATE TABLE billing_events (
     payload      text         NOT NULL,
     created_at   timestamptz  NOT NULL,
     received_at  timestamptz  NOT NULL,
-    processed_at timestamptz
+    processed_at timestamptz,
+    outcome      text         NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX ux_billing_events_provider_event ON billing_events (provider, event_id);
 

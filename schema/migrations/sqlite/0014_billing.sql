@@ -12,7 +12,8 @@ CREATE TABLE billing_events (
     payload      text         NOT NULL,
     created_at   DATETIME  NOT NULL,
     received_at  DATETIME  NOT NULL,
-    processed_at DATETIME
+    processed_at DATETIME,
+    outcome      text         NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX ux_billing_events_provider_event ON billing_events (provider, event_id);
 
