@@ -1,4 +1,4 @@
-package billing
+package ledger
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/billing"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
 	"github.com/tradeexec/tradeexec/schema"
@@ -24,7 +25,7 @@ func newUser(t *testing.T, db *gorm.DB, id, tier string) {
 	}
 }
 
-func apply(t *testing.T, db *gorm.DB, ev Event) Outcome {
+func apply(t *testing.T, db *gorm.DB, ev billing.Event) Outcome {
 	t.Helper()
 	ctx := context.Background()
 	row, processed, err := Record(ctx, db, ev, t0)
@@ -64,8 +65,8 @@ func actions(t *testing.T, db *gorm.DB, userID string) []string {
 	return out
 }
 
-func subEvent(id string, created time.Time, tier Tier, status string, cancel bool) Event {
-	return Event{Provider: "stripe", ID: id, Type: EventSubscriptionUpdated, Created: created, UserID: "u1", CustomerID: "cus_1",
+func subEvent(id string, created time.Time, tier billing.Tier, status string, cancel bool) billing.Event {
+	return billing.Event{Provider: "stripe", ID: id, Type: billing.EventSubscriptionUpdated, Created: created, UserID: "u1", CustomerID: "cus_1",
 		SubscriptionID: "sub_1", PriceID: "price_" + string(tier), Tier: tier, Status: status, CancelAtPeriodEnd: cancel,
 		CurrentPeriodStart: t0, CurrentPeriodEnd: t0.AddDate(0, 0, 30)}
 }
@@ -73,10 +74,10 @@ func subEvent(id string, created time.Time, tier Tier, status string, cancel boo
 func TestSignUpUpgradeDowngradeAndCancel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
 		newUser(t, db, "u1", "free")
-		apply(t, db, Event{Provider: "stripe", ID: "evt_1", Type: EventCheckoutCompleted, Created: t0, UserID: "u1", CustomerID: "cus_1", SubscriptionID: "sub_1"})
-		apply(t, db, subEvent("evt_2", t0.Add(time.Second), Pro, "active", false))
-		out := apply(t, db, Event{Provider: "stripe", ID: "evt_3", Type: EventInvoicePaid, Created: t0.Add(2 * time.Second), CustomerID: "cus_1",
-			SubscriptionID: "sub_1", InvoiceID: "in_1", PriceID: "price_pro", Tier: Pro, AmountCents: 9900, Currency: "usd", BillingReason: "subscription_create"})
+		apply(t, db, billing.Event{Provider: "stripe", ID: "evt_1", Type: billing.EventCheckoutCompleted, Created: t0, UserID: "u1", CustomerID: "cus_1", SubscriptionID: "sub_1"})
+		apply(t, db, subEvent("evt_2", t0.Add(time.Second), billing.Pro, "active", false))
+		out := apply(t, db, billing.Event{Provider: "stripe", ID: "evt_3", Type: billing.EventInvoicePaid, Created: t0.Add(2 * time.Second), CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_1", PriceID: "price_pro", Tier: billing.Pro, AmountCents: 9900, Currency: "usd", BillingReason: "subscription_create"})
 		if u := userOf(t, db, "u1"); u.SubscriptionTier != "pro" || u.SubscriptionStatus != "active" {
 			t.Fatalf("after sign-up: %s/%s", u.SubscriptionTier, u.SubscriptionStatus)
 		}
@@ -85,33 +86,33 @@ func TestSignUpUpgradeDowngradeAndCancel(t *testing.T) {
 		}
 
 		// Upgrade: at once.
-		apply(t, db, subEvent("evt_4", t0.Add(3*time.Second), Premium, "active", false))
+		apply(t, db, subEvent("evt_4", t0.Add(3*time.Second), billing.Premium, "active", false))
 		if u := userOf(t, db, "u1"); u.SubscriptionTier != "premium" {
 			t.Fatalf("upgrade not immediate: %s", u.SubscriptionTier)
 		}
-		out = apply(t, db, Event{Provider: "stripe", ID: "evt_5", Type: EventInvoicePaid, Created: t0.Add(4 * time.Second), CustomerID: "cus_1",
-			SubscriptionID: "sub_1", InvoiceID: "in_2", PriceID: "price_premium", Tier: Premium, AmountCents: 27450, Proration: true, BillingReason: "subscription_update"})
+		out = apply(t, db, billing.Event{Provider: "stripe", ID: "evt_5", Type: billing.EventInvoicePaid, Created: t0.Add(4 * time.Second), CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_2", PriceID: "price_premium", Tier: billing.Premium, AmountCents: 27450, Proration: true, BillingReason: "subscription_update"})
 		if got := out.FollowUps[1].MailData["Summary"]; got != "Upgraded to Premium: $274.50 charged (prorated)" {
 			t.Fatalf("receipt %q", got)
 		}
 
-		// Downgrade: Premium stays until the renewal's paid invoice.
-		apply(t, db, subEvent("evt_6", t0.Add(5*time.Second), Basic, "active", false))
+		// Downgrade: billing.Premium stays until the renewal's paid invoice.
+		apply(t, db, subEvent("evt_6", t0.Add(5*time.Second), billing.Basic, "active", false))
 		if u := userOf(t, db, "u1"); u.SubscriptionTier != "premium" {
 			t.Fatalf("downgrade applied before renewal: %s", u.SubscriptionTier)
 		}
-		apply(t, db, Event{Provider: "stripe", ID: "evt_7", Type: EventInvoicePaid, Created: t0.AddDate(0, 0, 30), CustomerID: "cus_1",
-			SubscriptionID: "sub_1", InvoiceID: "in_3", PriceID: "price_basic", Tier: Basic, AmountCents: 4900, BillingReason: "subscription_cycle"})
+		apply(t, db, billing.Event{Provider: "stripe", ID: "evt_7", Type: billing.EventInvoicePaid, Created: t0.AddDate(0, 0, 30), CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_3", PriceID: "price_basic", Tier: billing.Basic, AmountCents: 4900, BillingReason: "subscription_cycle"})
 		if u := userOf(t, db, "u1"); u.SubscriptionTier != "basic" {
 			t.Fatalf("downgrade not applied at renewal: %s", u.SubscriptionTier)
 		}
 
 		// Cancel at period end, then the subscription ends.
-		out = apply(t, db, subEvent("evt_8", t0.AddDate(0, 0, 31), Basic, "active", true))
+		out = apply(t, db, subEvent("evt_8", t0.AddDate(0, 0, 31), billing.Basic, "active", true))
 		if len(out.FollowUps) != 1 || out.FollowUps[0].MailKind != "cancel_scheduled" {
 			t.Fatalf("cancel follow-ups %+v", out.FollowUps)
 		}
-		apply(t, db, Event{Provider: "stripe", ID: "evt_9", Type: EventSubscriptionDeleted, Created: t0.AddDate(0, 0, 60), CustomerID: "cus_1", SubscriptionID: "sub_1", Status: "canceled"})
+		apply(t, db, billing.Event{Provider: "stripe", ID: "evt_9", Type: billing.EventSubscriptionDeleted, Created: t0.AddDate(0, 0, 60), CustomerID: "cus_1", SubscriptionID: "sub_1", Status: "canceled"})
 		if u := userOf(t, db, "u1"); u.SubscriptionTier != "free" || u.SubscriptionStatus != "cancelled" {
 			t.Fatalf("after cancel: %s/%s", u.SubscriptionTier, u.SubscriptionStatus)
 		}
@@ -135,8 +136,8 @@ func TestSignUpUpgradeDowngradeAndCancel(t *testing.T) {
 func TestRedeliveredEventChangesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
 		newUser(t, db, "u1", "free")
-		ev := Event{Provider: "stripe", ID: "evt_1", Type: EventInvoicePaid, Created: t0, UserID: "u1", CustomerID: "cus_1",
-			SubscriptionID: "sub_1", InvoiceID: "in_1", Tier: Pro, AmountCents: 9900}
+		ev := billing.Event{Provider: "stripe", ID: "evt_1", Type: billing.EventInvoicePaid, Created: t0, UserID: "u1", CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_1", Tier: billing.Pro, AmountCents: 9900}
 		first := apply(t, db, ev)
 		ctx := context.Background()
 		row, processed, err := Record(ctx, db, ev, t0.Add(time.Hour))
@@ -165,8 +166,8 @@ func TestRedeliveredEventChangesNothing(t *testing.T) {
 func TestOlderSubscriptionEventArrivingLateChangesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
 		newUser(t, db, "u1", "free")
-		apply(t, db, subEvent("evt_new", t0.Add(time.Minute), Premium, "active", false))
-		out := apply(t, db, subEvent("evt_old", t0, Basic, "active", false))
+		apply(t, db, subEvent("evt_new", t0.Add(time.Minute), billing.Premium, "active", false))
+		out := apply(t, db, subEvent("evt_old", t0, billing.Basic, "active", false))
 		if out.Note != "ignored: older than the subscription's newest event" {
 			t.Fatalf("note %q", out.Note)
 		}
@@ -181,9 +182,9 @@ func TestOlderSubscriptionEventArrivingLateChangesNothing(t *testing.T) {
 func TestPaymentFailedStartsDunningAndKeepsThePlan(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
 		newUser(t, db, "u1", "free")
-		apply(t, db, subEvent("evt_1", t0, Pro, "active", false))
-		out := apply(t, db, Event{Provider: "stripe", ID: "evt_2", Type: EventPaymentFailed, Created: t0.Add(time.Minute), CustomerID: "cus_1",
-			SubscriptionID: "sub_1", InvoiceID: "in_9", Tier: Pro, AmountCents: 9900})
+		apply(t, db, subEvent("evt_1", t0, billing.Pro, "active", false))
+		out := apply(t, db, billing.Event{Provider: "stripe", ID: "evt_2", Type: billing.EventPaymentFailed, Created: t0.Add(time.Minute), CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_9", Tier: billing.Pro, AmountCents: 9900})
 		u := userOf(t, db, "u1")
 		if u.SubscriptionTier != "pro" || u.SubscriptionStatus != "past_due" {
 			t.Fatalf("%s/%s", u.SubscriptionTier, u.SubscriptionStatus)
@@ -196,7 +197,7 @@ func TestPaymentFailedStartsDunningAndKeepsThePlan(t *testing.T) {
 
 func TestUnknownCustomerIsKeptAndIgnored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
-		out := apply(t, db, Event{Provider: "stripe", ID: "evt_1", Type: EventInvoicePaid, Created: t0, CustomerID: "cus_nobody", InvoiceID: "in_1", Tier: Pro})
+		out := apply(t, db, billing.Event{Provider: "stripe", ID: "evt_1", Type: billing.EventInvoicePaid, Created: t0, CustomerID: "cus_nobody", InvoiceID: "in_1", Tier: billing.Pro})
 		if out.UserID != "" || out.Note == "" {
 			t.Fatalf("%+v", out)
 		}

@@ -1,4 +1,7 @@
-package billing
+// Package ledger records billing provider events once and applies them to
+// subscriptions and users, with their audit entries and dashboard events,
+// in one transaction.
+package ledger
 
 import (
 	"context"
@@ -12,6 +15,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/billing"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
@@ -49,10 +53,10 @@ type FollowUp struct {
 	MailKind string            `json:"mailKind,omitempty"`
 	MailData map[string]string `json:"mailData,omitempty"`
 	// Dunning: the subscription and the unpaid invoice.
-	SubscriptionID string `json:"subscriptionId,omitempty"`
-	InvoiceID      string `json:"invoiceId,omitempty"`
-	AmountCents    int64  `json:"amountCents,omitempty"`
-	Tier           Tier   `json:"tier,omitempty"`
+	SubscriptionID string       `json:"subscriptionId,omitempty"`
+	InvoiceID      string       `json:"invoiceId,omitempty"`
+	AmountCents    int64        `json:"amountCents,omitempty"`
+	Tier           billing.Tier `json:"tier,omitempty"`
 }
 
 // Outcome is what applying one event did.
@@ -65,7 +69,7 @@ type Outcome struct {
 // Record stores a verified event once (unique on provider + event id) and
 // returns its row; processed reports that an earlier delivery was already
 // applied, so this one changes nothing.
-func Record(ctx context.Context, db *gorm.DB, ev Event, now time.Time) (row schema.BillingEvent, processed bool, err error) {
+func Record(ctx context.Context, db *gorm.DB, ev billing.Event, now time.Time) (row schema.BillingEvent, processed bool, err error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return row, false, err
@@ -127,7 +131,7 @@ func (a *Applier) Apply(ctx context.Context, rowID string) (Outcome, error) {
 		if row.ProcessedAt != nil {
 			return json.Unmarshal([]byte(row.Outcome), &out)
 		}
-		var ev Event
+		var ev billing.Event
 		if err := json.Unmarshal([]byte(row.Payload), &ev); err != nil {
 			return fmt.Errorf("billing: event %s payload: %w", rowID, err)
 		}
@@ -155,7 +159,7 @@ func (a *Applier) Apply(ctx context.Context, rowID string) (Outcome, error) {
 // subscriptionFor finds (or, for a checkout, creates) the subscription row
 // an event is about: by the provider's subscription id, else by the user
 // id the event carries.
-func (a *Applier) subscriptionFor(tx *gorm.DB, ev Event) (schema.Subscription, schema.User, error) {
+func (a *Applier) subscriptionFor(tx *gorm.DB, ev billing.Event) (schema.Subscription, schema.User, error) {
 	var sub schema.Subscription
 	var user schema.User
 	found := false
@@ -199,13 +203,13 @@ func (a *Applier) subscriptionFor(tx *gorm.DB, ev Event) (schema.Subscription, s
 	}
 	if !found {
 		now := a.now()
-		sub = schema.Subscription{ID: uuid.NewString(), UserID: user.ID, Plan: string(Free), Status: "incomplete",
+		sub = schema.Subscription{ID: uuid.NewString(), UserID: user.ID, Plan: string(billing.Free), Status: "incomplete",
 			CurrentPeriodStart: now, CurrentPeriodEnd: now, CreatedAt: now}
 	}
 	return sub, user, nil
 }
 
-func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
+func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 	sub, user, err := a.subscriptionFor(tx, ev)
 	if err != nil {
 		return Outcome{}, err
@@ -215,13 +219,13 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 	// the newest subscription event; the old provider's late events for
 	// another subscription id no longer match it.
 	if ev.Provider != sub.BillingProvider && sub.BillingProvider != "" && ev.SubscriptionID != "" &&
-		ev.SubscriptionID != sub.BillingProviderSubscriptionID && ev.Type != EventCheckoutCompleted && ev.Type != EventSubscriptionUpdated {
+		ev.SubscriptionID != sub.BillingProviderSubscriptionID && ev.Type != billing.EventCheckoutCompleted && ev.Type != billing.EventSubscriptionUpdated {
 		out.Note = "ignored: event of a previous provider's subscription"
 		return out, nil
 	}
 	// Out-of-order delivery: an event older than the newest one applied
 	// changes nothing (providers do not promise order).
-	if sub.LastEventAt != nil && ev.Created.Before(*sub.LastEventAt) && ev.Type == EventSubscriptionUpdated {
+	if sub.LastEventAt != nil && ev.Created.Before(*sub.LastEventAt) && ev.Type == billing.EventSubscriptionUpdated {
 		out.Note = "ignored: older than the subscription's newest event"
 		return out, nil
 	}
@@ -239,16 +243,16 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 	now := a.now()
 	sub.UpdatedAt = &now
 	userBefore := user
-	plan := PlanFor(Tier(user.SubscriptionTier))
+	plan := billing.PlanFor(billing.Tier(user.SubscriptionTier))
 	entry := audit.Entry{UserID: user.ID, ResourceType: "subscription", ResourceID: sub.ID, Status: audit.StatusSuccess,
 		Details: map[string]any{"provider": ev.Provider, "event": ev.ID}, At: now}
 
 	switch ev.Type {
-	case EventCheckoutCompleted:
+	case billing.EventCheckoutCompleted:
 		entry.Action = ActionSubscriptionCreated
 		out.Note = "checkout completed"
-	case EventSubscriptionUpdated:
-		old := Tier(sub.Plan)
+	case billing.EventSubscriptionUpdated:
+		old := billing.Tier(sub.Plan)
 		sub.Plan = string(ev.Tier)
 		sub.PriceID = ev.PriceID
 		sub.Status = ev.Status
@@ -260,7 +264,7 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 		entry.Details["status"] = ev.Status
 		// An upgrade takes effect at once (its prorated invoice follows); a
 		// downgrade only at the next renewal's paid invoice (FR-064).
-		if ev.Tier.Rank() > Tier(user.SubscriptionTier).Rank() && activeStatus(ev.Status) {
+		if ev.Tier.Rank() > billing.Tier(user.SubscriptionTier).Rank() && activeStatus(ev.Status) {
 			user.SubscriptionTier = string(ev.Tier)
 		}
 		if ev.Status == "past_due" {
@@ -275,24 +279,24 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 			entry.Action = ActionSubscriptionCancelScheduled
 			out.Note = "cancellation scheduled for " + end.Format("Jan 2, 2006")
 			out.FollowUps = append(out.FollowUps, a.mail(user, "cancel_scheduled", map[string]string{
-				"Plan": PlanFor(Tier(user.SubscriptionTier)).Name, "Date": end.Format("January 2, 2006")}))
+				"Plan": billing.PlanFor(billing.Tier(user.SubscriptionTier)).Name, "Date": end.Format("January 2, 2006")}))
 		}
-	case EventSubscriptionDeleted:
+	case billing.EventSubscriptionDeleted:
 		sub.Status = "cancelled"
 		sub.CancelledAt = &now
 		sub.FailedInvoiceID = ""
-		user.SubscriptionTier = string(Free)
+		user.SubscriptionTier = string(billing.Free)
 		user.SubscriptionStatus = "cancelled"
 		user.SubscriptionRenewalDate = nil
 		entry.Action = ActionSubscriptionCancelled
 		entry.Details["previousPlan"] = plan.Name
-		out.Note = "subscription ended: now on the Free plan"
+		out.Note = "subscription ended: now on the billing.Free plan"
 		out.FollowUps = append(out.FollowUps, FollowUp{Kind: FollowStopDunning, SubscriptionID: sub.BillingProviderSubscriptionID})
-		if userBefore.SubscriptionTier != string(Free) {
+		if userBefore.SubscriptionTier != string(billing.Free) {
 			out.FollowUps = append(out.FollowUps, a.mail(user, "downgraded", map[string]string{
-				"Plan": plan.Name, "Changes": "- " + freeChanges(plan)}))
+				"Plan": plan.Name, "Changes": "- " + FreeChanges}))
 		}
-	case EventInvoicePaid:
+	case billing.EventInvoicePaid:
 		if ev.Tier != "" {
 			sub.Plan = string(ev.Tier)
 			user.SubscriptionTier = string(ev.Tier)
@@ -305,8 +309,8 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 		entry.Details["currency"] = ev.Currency
 		entry.Details["invoice"] = ev.InvoiceID
 		entry.Details["plan"] = string(ev.Tier)
-		newPlan := PlanFor(Tier(user.SubscriptionTier))
-		amount := FormatCents(ev.AmountCents)
+		newPlan := billing.PlanFor(billing.Tier(user.SubscriptionTier))
+		amount := billing.FormatCents(ev.AmountCents)
 		out.Note = fmt.Sprintf("%s plan charged %s", newPlan.Name, amount)
 		out.FollowUps = append(out.FollowUps, FollowUp{Kind: FollowStopDunning, SubscriptionID: sub.BillingProviderSubscriptionID})
 		switch {
@@ -324,7 +328,7 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 			out.FollowUps = append(out.FollowUps, a.mail(user, "receipt", map[string]string{
 				"Summary": fmt.Sprintf("Payment received: %s for your %s plan", amount, newPlan.Name), "Invoice": ev.InvoiceID}))
 		}
-	case EventPaymentFailed:
+	case billing.EventPaymentFailed:
 		sub.Status = "past_due"
 		sub.FailedInvoiceID = ev.InvoiceID
 		user.SubscriptionStatus = "past_due"
@@ -332,16 +336,16 @@ func (a *Applier) apply(tx *gorm.DB, ev Event) (Outcome, error) {
 		entry.Status = audit.StatusFailure
 		entry.Details["amountCents"] = ev.AmountCents
 		entry.Details["invoice"] = ev.InvoiceID
-		out.Note = fmt.Sprintf("payment of %s failed: dunning started", FormatCents(ev.AmountCents))
+		out.Note = fmt.Sprintf("payment of %s failed: dunning started", billing.FormatCents(ev.AmountCents))
 		out.FollowUps = append(out.FollowUps, FollowUp{Kind: FollowStartDunning, SubscriptionID: sub.BillingProviderSubscriptionID,
-			InvoiceID: ev.InvoiceID, AmountCents: ev.AmountCents, Tier: Tier(user.SubscriptionTier)})
-	case EventChargeRefunded:
+			InvoiceID: ev.InvoiceID, AmountCents: ev.AmountCents, Tier: billing.Tier(user.SubscriptionTier)})
+	case billing.EventChargeRefunded:
 		entry.Action = ActionSubscriptionRefunded
 		entry.Details["amountCents"] = ev.AmountCents
 		entry.Details["invoice"] = ev.InvoiceID
-		out.Note = fmt.Sprintf("refund of %s", FormatCents(ev.AmountCents))
+		out.Note = fmt.Sprintf("refund of %s", billing.FormatCents(ev.AmountCents))
 		out.FollowUps = append(out.FollowUps, a.mail(user, "receipt", map[string]string{
-			"Summary": fmt.Sprintf("Refund issued: %s", FormatCents(ev.AmountCents)), "Invoice": ev.InvoiceID}))
+			"Summary": fmt.Sprintf("Refund issued: %s", billing.FormatCents(ev.AmountCents)), "Invoice": ev.InvoiceID}))
 	default:
 		return out, fmt.Errorf("billing: event type %q not handled", ev.Type)
 	}
@@ -380,11 +384,8 @@ func (a *Applier) mail(u schema.User, kind string, data map[string]string) Follo
 	if _, ok := data["Amount"]; !ok {
 		data["Amount"] = ""
 	}
-	to := ""
-	if u.Email != nil {
-		to = *u.Email
-	}
-	data["To"] = to
+	// The address is looked up when the mail is sent: it stays out of the
+	// event's outcome and the workflow history.
 	return FollowUp{Kind: FollowMail, MailKind: kind, MailData: data}
 }
 
@@ -395,9 +396,9 @@ func displayName(u schema.User) string {
 	return "trader"
 }
 
-func features(p Plan) string {
+func features(p billing.Plan) string {
 	switch {
-	case p.LiveBrokers == Unlimited:
+	case p.LiveBrokers == billing.Unlimited:
 		return "Unlimited live broker connections, analytics, ML features and priority support."
 	case p.LiveBrokers == 1:
 		return "1 live broker connection."
@@ -406,7 +407,70 @@ func features(p Plan) string {
 	}
 }
 
-// freeChanges says what moving from p to Free changes.
-func freeChanges(p Plan) string {
-	return "live broker connections are paused (not deleted): trades go only to your paper account until you subscribe again"
+// FreeChanges says what moving to the billing.Free plan changes.
+const FreeChanges = "live broker connections are paused (not deleted): trades go only to your paper account until you subscribe again"
+
+// SuspendResult is what the end of dunning changed.
+type SuspendResult struct {
+	Suspended bool         // false: the invoice was paid meanwhile, nothing changed
+	Previous  billing.Plan // the plan the trader had
+	Paused    int          // live broker connections now paused by the billing.Free plan
+	Changes   string       // the list a trader reads in the mail
+}
+
+// Suspend moves the trader to the billing.Free plan after dunning gave up on
+// invoiceID (SPEC US-012 #3): plan billing.Free, status cancelled, audit entry,
+// dashboard event — unless the invoice was paid meanwhile. Live broker
+// connections are not touched: the billing.Free plan's limit pauses them
+// (CheckTradeThrough), they are never deleted, and positions stay as
+// they are.
+func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID, invoiceID string) (SuspendResult, error) {
+	var res SuspendResult
+	err := store.InTx(ctx, a.DB, func(tx *gorm.DB) error {
+		var sub schema.Subscription
+		err := tx.Where("user_id = ? AND billing_provider = ? AND billing_provider_subscription_id = ?", userID, provider, subscriptionID).Take(&sub).Error
+		if err != nil {
+			return fmt.Errorf("billing: suspend: subscription: %w", err)
+		}
+		if sub.FailedInvoiceID != invoiceID {
+			res = SuspendResult{}
+			return nil
+		}
+		var u schema.User
+		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
+			return err
+		}
+		res.Previous = billing.PlanFor(billing.Tier(u.SubscriptionTier))
+		var live int64
+		if err := tx.Model(&schema.BrokerConnection{}).Where("user_id = ? AND paper = ? AND is_active = ?", userID, false, true).
+			Count(&live).Error; err != nil {
+			return err
+		}
+		res.Paused = int(live)
+		res.Suspended = true
+		res.Changes = "- your plan is now billing.Free (paper trading only)"
+		if live > 0 {
+			res.Changes += fmt.Sprintf("\n- %d live broker connection(s) paused (not deleted): new signals trade on your paper account", live)
+		}
+		now := a.now()
+		sub.Status = "cancelled"
+		sub.CancelledAt = &now
+		sub.UpdatedAt = &now
+		if err := tx.Save(&sub).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&schema.User{}).Where("id = ?", userID).Updates(map[string]any{
+			"subscription_tier": string(billing.Free), "subscription_status": "cancelled", "subscription_renewal_date": nil}).Error; err != nil {
+			return err
+		}
+		if _, err := audit.Append(tx, audit.Entry{UserID: userID, Action: ActionSubscriptionSuspended, ResourceType: "subscription",
+			ResourceID: sub.ID, Status: audit.StatusSuccess, At: now, Details: map[string]any{
+				"previousPlan": res.Previous.Name, "invoice": invoiceID, "pausedConnections": live, "reason": "payment failed after 3 retries"}}); err != nil {
+			return err
+		}
+		_, err = realtime.AppendEvent(tx, userID, EventPlanChanged, map[string]any{
+			"plan": string(billing.Free), "status": "cancelled", "previousPlan": u.SubscriptionTier, "pausedConnections": live})
+		return err
+	})
+	return res, err
 }
