@@ -290,7 +290,7 @@ func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 		user.SubscriptionRenewalDate = nil
 		entry.Action = ActionSubscriptionCancelled
 		entry.Details["previousPlan"] = plan.Name
-		out.Note = "subscription ended: now on the billing.Free plan"
+		out.Note = "subscription ended: now on the Free plan"
 		out.FollowUps = append(out.FollowUps, FollowUp{Kind: FollowStopDunning, SubscriptionID: sub.BillingProviderSubscriptionID})
 		if userBefore.SubscriptionTier != string(billing.Free) {
 			out.FollowUps = append(out.FollowUps, a.mail(user, "downgraded", map[string]string{
@@ -440,7 +440,6 @@ func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID,
 		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
 			return err
 		}
-		res.Previous = billing.PlanFor(billing.Tier(u.SubscriptionTier))
 		var live int64
 		if err := tx.Model(&schema.BrokerConnection{}).Where("user_id = ? AND paper = ? AND is_active = ?", userID, false, true).
 			Count(&live).Error; err != nil {
@@ -448,9 +447,15 @@ func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID,
 		}
 		res.Paused = int(live)
 		res.Suspended = true
-		res.Changes = "- your plan is now billing.Free (paper trading only)"
+		res.Changes = "- your plan is now Free (paper trading only)"
 		if live > 0 {
 			res.Changes += fmt.Sprintf("\n- %d live broker connection(s) paused (not deleted): new signals trade on your paper account", live)
+		}
+		// sub.Plan keeps the plan paid for; a retried call after the
+		// suspension was recorded answers the same and writes nothing.
+		res.Previous = billing.PlanFor(billing.Tier(sub.Plan))
+		if sub.Status == "cancelled" {
+			return nil
 		}
 		now := a.now()
 		sub.Status = "cancelled"

@@ -203,3 +203,40 @@ func TestUnknownCustomerIsKeptAndIgnored(t *testing.T) {
 		}
 	})
 }
+
+func TestSuspendIsIdempotentAndSkipsPaidInvoices(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		newUser(t, db, "u1", "free")
+		db.Create(&schema.BrokerConnection{ID: "c1", UserID: "u1", BrokerType: "alpaca", IsActive: true, CreatedAt: t0, UpdatedAt: t0})
+		db.Create(&schema.BrokerConnection{ID: "c2", UserID: "u1", BrokerType: "paper", Paper: true, IsActive: true, CreatedAt: t0, UpdatedAt: t0})
+		apply(t, db, subEvent("evt_1", t0, billing.Pro, "active", false))
+		apply(t, db, billing.Event{Provider: "stripe", ID: "evt_2", Type: billing.EventPaymentFailed, Created: t0.Add(time.Minute), CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_9", Tier: billing.Pro, AmountCents: 9900})
+		a := &Applier{DB: db, Now: func() time.Time { return t0.AddDate(0, 0, 7) }}
+		ctx := context.Background()
+
+		if r, err := a.Suspend(ctx, "u1", "stripe", "sub_1", "in_other"); err != nil || r.Suspended {
+			t.Fatalf("another invoice: %+v %v", r, err)
+		}
+		for i := 0; i < 2; i++ {
+			r, err := a.Suspend(ctx, "u1", "stripe", "sub_1", "in_9")
+			if err != nil || !r.Suspended || r.Previous.Name != "Pro" || r.Paused != 1 {
+				t.Fatalf("call %d: %+v %v", i, r, err)
+			}
+		}
+		u := userOf(t, db, "u1")
+		if u.SubscriptionTier != "free" || u.SubscriptionStatus != "cancelled" {
+			t.Fatalf("%s/%s", u.SubscriptionTier, u.SubscriptionStatus)
+		}
+		var n int64
+		db.Model(&schema.AuditLog{}).Where("user_id = ? AND action = ?", "u1", ActionSubscriptionSuspended).Count(&n)
+		if n != 1 {
+			t.Fatalf("%d suspension entries", n)
+		}
+		var conns int64
+		db.Model(&schema.BrokerConnection{}).Where("user_id = ?", "u1").Count(&conns)
+		if conns != 2 {
+			t.Fatalf("connections deleted: %d left", conns)
+		}
+	})
+}
