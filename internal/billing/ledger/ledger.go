@@ -407,21 +407,21 @@ func features(p billing.Plan) string {
 	}
 }
 
-// FreeChanges says what moving to the billing.Free plan changes.
+// FreeChanges says what moving to the Free plan changes.
 const FreeChanges = "live broker connections are paused (not deleted): trades go only to your paper account until you subscribe again"
 
 // SuspendResult is what the end of dunning changed.
 type SuspendResult struct {
 	Suspended bool         // false: the invoice was paid meanwhile, nothing changed
 	Previous  billing.Plan // the plan the trader had
-	Paused    int          // live broker connections now paused by the billing.Free plan
+	Paused    int          // live broker connections now paused by the Free plan
 	Changes   string       // the list a trader reads in the mail
 }
 
-// Suspend moves the trader to the billing.Free plan after dunning gave up on
+// Suspend moves the trader to the Free plan after dunning gave up on
 // invoiceID (SPEC US-012 #3): plan billing.Free, status cancelled, audit entry,
 // dashboard event — unless the invoice was paid meanwhile. Live broker
-// connections are not touched: the billing.Free plan's limit pauses them
+// connections are not touched: the Free plan's limit pauses them
 // (CheckTradeThrough), they are never deleted, and positions stay as
 // they are.
 func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID, invoiceID string) (SuspendResult, error) {
