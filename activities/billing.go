@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -31,6 +32,8 @@ type Billing struct {
 	TaskQueue string
 	PublicURL string
 	Log       *zap.Logger
+	// DunningDay shortens the dunning's days for tests (0: 24h).
+	DunningDay time.Duration
 }
 
 // ApplyBillingEvent applies a stored provider event (idempotent).
@@ -83,6 +86,7 @@ func (b *Billing) SendBillingMail(ctx context.Context, in workflows.BillingMail)
 // running for it is kept (a second failed-payment event for the same
 // unpaid period changes nothing).
 func (b *Billing) StartDunning(ctx context.Context, in workflows.DunningInput) error {
+	in.DayLength = b.DunningDay
 	_, err := b.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.DunningWorkflowID(in.Provider, in.SubscriptionID),
 		TaskQueue:                b.TaskQueue,

@@ -43,6 +43,9 @@ type Server struct {
 	// Realtime serves /ws, the portfolio, manual orders and the dashboard
 	// (api/ws.go); nil serves only the dashboard page.
 	Realtime *Realtime
+	// Billing serves Settings → Billing and the provider's webhook
+	// (api/billing.go); nil means BILLING_PROVIDER=none.
+	Billing *Billing
 
 	started time.Time
 	routes  []RouteSpec
@@ -91,6 +94,7 @@ func (s *Server) Handler() http.Handler {
 	s.sourceRoutes(v1)
 	s.realtimeRoutes(r, v1, limits)
 	s.riskRoutes(v1)
+	s.billingRoutes(r, v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

@@ -91,9 +91,13 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		go func() { _ = engine.Run(runCtx) }()
 		go feed.Run(runCtx, time.Second)
 	}
+	bill, err := BillingOptionsFrom(cfg, log)
+	if err != nil {
+		return err
+	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)}, Billing: bill})
 	if err != nil {
 		return err
 	}
@@ -171,9 +175,13 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	if err != nil {
 		return err
 	}
+	bill, err := BillingOptionsFrom(cfg, log)
+	if err != nil {
+		return err
+	}
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
-		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)}})
+		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, uiURL), cfg.TemporalNamespace)}, Billing: bill})
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,8 @@ type Options struct {
 	Realtime RealtimeOptions
 	// Risk configures the account guard (app/risk.go).
 	Risk RiskOptions
+	// Billing configures subscriptions and mail (app/billing.go).
+	Billing BillingOptions
 }
 
 // Stack is a running system.
@@ -109,7 +111,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{Connections: connectionActivities(st.Connections),
 			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed,
 				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
-			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal}})
+			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal},
+			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr))})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
@@ -138,6 +141,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st.API = &api.Server{DB: o.DB, Temporal: o.Temporal, TaskQueue: o.TaskQueue, Log: log.Named("api"), Timeouts: o.Timeouts,
 			Auth: st.Auth, PublicURL: o.Auth.publicURL(st.URL), TrustedProxies: o.Auth.TrustedProxies, Limits: o.Auth.RateLimits}
 		st.API.Connections = connectionsAPI(o, st.Connections, o.Auth.publicURL(st.URL))
+		st.API.Billing = billingAPI(o)
 		st.API.Realtime, st.API.Committed = st.realtimeAPI(o), st.Hub.Committed
 		st.http = &http.Server{Handler: st.API.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
 		go func() {

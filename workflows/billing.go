@@ -86,6 +86,8 @@ type DunningInput struct {
 	InvoiceID      string `json:"invoiceId"`
 	AmountCents    int64  `json:"amountCents"`
 	Tier           string `json:"tier"`
+	// DayLength is 24h; tests shorten it to run the whole grace period.
+	DayLength time.Duration `json:"dayLength,omitempty"`
 }
 
 // DunningResult says how dunning ended.
@@ -152,7 +154,11 @@ func DunningWorkflow(ctx workflow.Context, in DunningInput) (DunningResult, erro
 	ctx = billingActivityOptions(ctx)
 	start := workflow.Now(ctx)
 	paid := workflow.GetSignalChannel(ctx, SignalPaymentSucceeded)
-	day := func(d int) time.Time { return start.Add(time.Duration(d) * 24 * time.Hour) }
+	dayLength := 24 * time.Hour
+	if in.DayLength > 0 {
+		dayLength = in.DayLength
+	}
+	day := func(d int) time.Time { return start.Add(time.Duration(d) * dayLength) }
 	last := day(DunningRetryDays[len(DunningRetryDays)-1])
 	amount := billing.FormatCents(in.AmountCents)
 	mail := func(kind string, data map[string]string, step int) error {

@@ -175,6 +175,11 @@ func TestLoadInvalidValues(t *testing.T) {
 			`config: TEMPORAL_NAMESPACE: invalid name "my ns" (no spaces or control characters, at most 255 bytes)`},
 		{"billing unknown", ModeAPI, []string{"BILLING_PROVIDER", "paypal"},
 			`config: BILLING_PROVIDER: unknown provider "paypal" (use none, stripe or polar)`},
+		{"polar not built", ModeAPI, []string{"BILLING_PROVIDER", "polar"}, "config: BILLING_PROVIDER: polar is not supported yet; use stripe or none"},
+		{"stripe prices", ModeAPI, []string{"BILLING_PROVIDER", "stripe", "STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_x", "STRIPE_PRICE_BASIC", "p1", "STRIPE_PRICE_PRO", "p2"},
+			"config: STRIPE_PRICE_PREMIUM: required when BILLING_PROVIDER=stripe (the Stripe price id of the plan)"},
+		{"smtp without from", ModeAPI, []string{"SMTP_HOST", "smtp.example.com"}, "config: MAIL_FROM: required when SMTP_HOST is set (e.g. tradeexec <billing@example.com>)"},
+		{"smtp clear text off localhost", ModeAPI, []string{"SMTP_HOST", "smtp.example.com", "MAIL_FROM", "a@b.c", "SMTP_TLS", "none"}, "config: SMTP_TLS: none is allowed only for a relay on localhost (mail would cross the network in clear text)"},
 		{"stripe keys", ModeAPI, []string{"BILLING_PROVIDER", "stripe", "STRIPE_SECRET_KEY", "sk_test_x"},
 			"config: STRIPE_WEBHOOK_SECRET: required when BILLING_PROVIDER=stripe"},
 		{"discord oauth half", ModeAPI, []string{"DISCORD_CLIENT_ID", "123"},
@@ -319,6 +324,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	env := with(productionEnv(),
 		"DISCORD_CLIENT_ID", "123", "DISCORD_CLIENT_SECRET", "discord-client-secret-value",
 		"BILLING_PROVIDER", "stripe", "STRIPE_SECRET_KEY", "sk_live_secretvalue", "STRIPE_WEBHOOK_SECRET", "whsec_value",
+		"STRIPE_PRICE_BASIC", "price_b", "STRIPE_PRICE_PRO", "price_p", "STRIPE_PRICE_PREMIUM", "price_x",
+		"SMTP_HOST", "smtp.example.com", "SMTP_USERNAME", "mailer", "SMTP_PASSWORD", "smtp-password-value", "MAIL_FROM", "billing@example.com",
 		"TEMPORAL_API_KEY", "temporal-cloud-api-key")
 	cfg, err := Load(envOf(env), ModeAPI)
 	if err != nil {
@@ -384,7 +391,7 @@ func TestSecretFormatting(t *testing.T) {
 func assertNoSecrets(t *testing.T, out string, env map[string]string) {
 	t.Helper()
 	for _, k := range []string{"JWT_SECRET", "DISCORD_BOT_TOKEN", "DISCORD_CLIENT_SECRET", "STRIPE_SECRET_KEY",
-		"STRIPE_WEBHOOK_SECRET", "TEMPORAL_API_KEY"} {
+		"STRIPE_WEBHOOK_SECRET", "TEMPORAL_API_KEY", "SMTP_PASSWORD"} {
 		if v := env[k]; len(v) >= 8 && strings.Contains(out, v) {
 			t.Errorf("%s value leaked in: %s", k, out)
 		}

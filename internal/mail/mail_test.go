@@ -3,77 +3,18 @@ package mail
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	smtp "github.com/emersion/go-smtp"
+	"github.com/tradeexec/tradeexec/internal/mail/mailtest"
 )
 
-// inbox is a real SMTP server on a loopback port (emersion/go-smtp) that
-// keeps what arrives.
-type inbox struct {
-	mu    sync.Mutex
-	mails []received
-}
-
-type received struct {
-	from string
-	to   []string
-	data string
-}
-
-type backend struct{ in *inbox }
-
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{in: b.in}, nil }
-
-type session struct {
-	in  *inbox
-	cur received
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.cur.from = from; return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = string(b)
-	s.in.mu.Lock()
-	s.in.mails = append(s.in.mails, s.cur)
-	s.in.mu.Unlock()
-	return nil
-}
-func (s *session) Reset()        { s.cur = received{} }
-func (s *session) Logout() error { return nil }
-
-func startInbox(t *testing.T) (*inbox, int) {
-	t.Helper()
-	in := &inbox{}
-	srv := smtp.NewServer(backend{in: in})
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return in, ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestSMTPSenderDeliversToARealServer(t *testing.T) {
-	in, port := startInbox(t)
-	s, err := NewSMTPSender(SMTPConfig{Host: "127.0.0.1", Port: port, From: "billing@tradeexec.test", TLS: TLSNone})
+	in := mailtest.Start(t)
+	s, err := NewSMTPSender(SMTPConfig{Host: in.Host, Port: in.Port, From: "billing@tradeexec.test", TLS: TLSNone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,25 +28,24 @@ func TestSMTPSenderDeliversToARealServer(t *testing.T) {
 	if err := s.Send(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.mails) != 1 {
-		t.Fatalf("%d mails arrived", len(in.mails))
+	mails := in.Mails()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails arrived", len(mails))
 	}
-	got := in.mails[0]
-	if got.from != "billing@tradeexec.test" || len(got.to) != 1 || got.to[0] != "trader@example.com" {
-		t.Fatalf("envelope %q → %v", got.from, got.to)
+	got := mails[0]
+	if got.From != "billing@tradeexec.test" || len(got.To) != 1 || got.To[0] != "trader@example.com" {
+		t.Fatalf("envelope %q → %v", got.From, got.To)
 	}
 	for _, want := range []string{"Subject: Payment failed: Update card", "We could not charge $99 for your Pro plan", "Dec 6, Dec 8 and Dec 10"} {
-		if !strings.Contains(got.data, want) {
-			t.Errorf("mail lacks %q:\n%s", want, got.data)
+		if !strings.Contains(got.Data, want) {
+			t.Errorf("mail lacks %q:\n%s", want, got.Data)
 		}
 	}
 }
 
 func TestSMTPSenderStartTLSRequiredRefusesPlainServer(t *testing.T) {
-	_, port := startInbox(t)
-	s, err := NewSMTPSender(SMTPConfig{Host: "127.0.0.1", Port: port, From: "billing@tradeexec.test"})
+	in := mailtest.Start(t)
+	s, err := NewSMTPSender(SMTPConfig{Host: in.Host, Port: in.Port, From: "billing@tradeexec.test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -479,3 +479,51 @@ func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID,
 	})
 	return res, err
 }
+
+// Account is a trader's billing state as the Billing view shows it.
+type Account struct {
+	Plan              billing.Plan `json:"-"`
+	Tier              billing.Tier `json:"plan"`
+	PlanName          string       `json:"planName"`
+	Status            string       `json:"status"`
+	RenewalDate       *time.Time   `json:"renewalDate,omitempty"`
+	CancelAtPeriodEnd bool         `json:"cancelAtPeriodEnd"`
+	// PendingPlan: a downgrade that applies at the renewal.
+	PendingPlan    billing.Tier `json:"pendingPlan,omitempty"`
+	Provider       string       `json:"provider,omitempty"`
+	CustomerID     string       `json:"-"`
+	SubscriptionID string       `json:"-"`
+	LiveBrokers    int          `json:"liveBrokers"`
+	LiveLimit      int          `json:"liveBrokerLimit"` // -1: unlimited
+	PastDue        bool         `json:"pastDue"`
+}
+
+// AccountOf reads the trader's plan, subscription and usage.
+func AccountOf(ctx context.Context, db *gorm.DB, userID string) (Account, error) {
+	var u schema.User
+	if err := db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+		return Account{}, err
+	}
+	p := billing.PlanFor(billing.Tier(u.SubscriptionTier))
+	a := Account{Plan: p, Tier: p.Tier, PlanName: p.Name, Status: u.SubscriptionStatus, RenewalDate: u.SubscriptionRenewalDate,
+		LiveLimit: p.LiveBrokers, PastDue: u.SubscriptionStatus == "past_due"}
+	var sub schema.Subscription
+	err := db.WithContext(ctx).Where("user_id = ?", userID).Take(&sub).Error
+	switch {
+	case err == nil:
+		a.Provider, a.CustomerID, a.SubscriptionID = sub.BillingProvider, sub.BillingProviderCustomerID, sub.BillingProviderSubscriptionID
+		a.CancelAtPeriodEnd = sub.CancelAtPeriodEnd && sub.Status != "cancelled"
+		if sub.Status != "cancelled" && billing.Tier(sub.Plan).Rank() < p.Tier.Rank() {
+			a.PendingPlan = billing.Tier(sub.Plan)
+		}
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return Account{}, err
+	}
+	var live int64
+	if err := db.WithContext(ctx).Model(&schema.BrokerConnection{}).Where("user_id = ? AND paper = ? AND is_active = ?", userID, false, true).
+		Count(&live).Error; err != nil {
+		return Account{}, err
+	}
+	a.LiveBrokers = int(live)
+	return a, nil
+}
