@@ -452,8 +452,8 @@ func (s *Server) billingWebhook(c *gin.Context) {
 		return
 	}
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflows.BillingEventWorkflowID(ev.Provider, ev.ID),
-		TaskQueue:             s.TaskQueue,
+		ID:        workflows.BillingEventWorkflowID(ev.Provider, ev.ID),
+		TaskQueue: s.TaskQueue,
 		// A failed run (never expected: activities retry for a day) may be
 		// run again by the provider's redelivery; a completed one never.
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,

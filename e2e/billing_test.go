@@ -217,4 +217,3 @@ func TestBillingPaymentDuringGraceEndsDunning(t *testing.T) {
 		require.EqualValues(t, 0, b.auditCount("u-grace", ledger.ActionSubscriptionSuspended))
 	})
 }
-
