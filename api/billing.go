@@ -46,6 +46,12 @@ var (
 		Message: "The event names a price that is not one of this server's plans."}
 )
 
+// planLimit answers a refusal by the trader's plan (FR-069): 403 with the
+// sentence naming the plan and the upgrade path.
+func planLimit(le *billing.LimitError) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "plan_limit", Message: le.Message()}
+}
+
 func (s *Server) billingRoutes(r *gin.Engine, v1 apiRoutes) {
 	if s.Billing == nil {
 		s.Billing = &Billing{}

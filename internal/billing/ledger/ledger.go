@@ -285,8 +285,10 @@ func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 		sub.Status = "cancelled"
 		sub.CancelledAt = &now
 		sub.FailedInvoiceID = ""
+		// The trader is now on Free, which is active (paper trading goes
+		// on); the subscription row keeps the cancellation.
 		user.SubscriptionTier = string(billing.Free)
-		user.SubscriptionStatus = "cancelled"
+		user.SubscriptionStatus = "active"
 		user.SubscriptionRenewalDate = nil
 		entry.Action = ActionSubscriptionCancelled
 		entry.Details["previousPlan"] = plan.Name
@@ -465,7 +467,7 @@ func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID,
 			return err
 		}
 		if err := tx.Model(&schema.User{}).Where("id = ?", userID).Updates(map[string]any{
-			"subscription_tier": string(billing.Free), "subscription_status": "cancelled", "subscription_renewal_date": nil}).Error; err != nil {
+			"subscription_tier": string(billing.Free), "subscription_status": "active", "subscription_renewal_date": nil}).Error; err != nil {
 			return err
 		}
 		if _, err := audit.Append(tx, audit.Entry{UserID: userID, Action: ActionSubscriptionSuspended, ResourceType: "subscription",
@@ -474,7 +476,7 @@ func (a *Applier) Suspend(ctx context.Context, userID, provider, subscriptionID,
 			return err
 		}
 		_, err = realtime.AppendEvent(tx, userID, EventPlanChanged, map[string]any{
-			"plan": string(billing.Free), "status": "cancelled", "previousPlan": u.SubscriptionTier, "pausedConnections": live})
+			"plan": string(billing.Free), "status": "active", "previousPlan": u.SubscriptionTier, "pausedConnections": live})
 		return err
 	})
 	return res, err

@@ -113,7 +113,7 @@ func TestSignUpUpgradeDowngradeAndCancel(t *testing.T) {
 			t.Fatalf("cancel follow-ups %+v", out.FollowUps)
 		}
 		apply(t, db, billing.Event{Provider: "stripe", ID: "evt_9", Type: billing.EventSubscriptionDeleted, Created: t0.AddDate(0, 0, 60), CustomerID: "cus_1", SubscriptionID: "sub_1", Status: "canceled"})
-		if u := userOf(t, db, "u1"); u.SubscriptionTier != "free" || u.SubscriptionStatus != "cancelled" {
+		if u := userOf(t, db, "u1"); u.SubscriptionTier != "free" || u.SubscriptionStatus != "active" {
 			t.Fatalf("after cancel: %s/%s", u.SubscriptionTier, u.SubscriptionStatus)
 		}
 		want := []string{ActionSubscriptionCreated, ActionSubscriptionChanged, ActionSubscriptionCharged, ActionSubscriptionChanged,
@@ -225,7 +225,7 @@ func TestSuspendIsIdempotentAndSkipsPaidInvoices(t *testing.T) {
 			}
 		}
 		u := userOf(t, db, "u1")
-		if u.SubscriptionTier != "free" || u.SubscriptionStatus != "cancelled" {
+		if u.SubscriptionTier != "free" || u.SubscriptionStatus != "active" {
 			t.Fatalf("%s/%s", u.SubscriptionTier, u.SubscriptionStatus)
 		}
 		var n int64
