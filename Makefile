@@ -99,6 +99,12 @@ build: web ## build bin/tradeexec (with the dashboard)
 run: build bin/temporal ## run everything locally: tradeexec dev (SQLite + embedded Temporal in .data/)
 	"$(BIN)/tradeexec" dev
 
+.PHONY: run-stripe
+run-stripe: build bin/temporal bin/stripe-mock ## make run with BILLING_PROVIDER=stripe against a local stripe-mock (test keys)
+	@"$(BIN)/stripe-mock" -http-addr 127.0.0.1:12111 >/dev/null 2>&1 & pid=$$!; trap 'kill $$pid' EXIT; \
+	BILLING_PROVIDER=stripe STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_SECRET_KEY=sk_test_dev STRIPE_WEBHOOK_SECRET=whsec_dev \
+	STRIPE_PRICE_BASIC=price_basic STRIPE_PRICE_PRO=price_pro STRIPE_PRICE_PREMIUM=price_premium "$(BIN)/tradeexec" dev
+
 # ---------------------------------------------------------------- checks
 .PHONY: test
 test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)

@@ -9,6 +9,7 @@ import { TradeDetail } from "./views/TradeDetail";
 import { Brokers } from "./views/Brokers";
 import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
+import { Billing } from "./views/Billing";
 import { Toasts } from "./views/Toasts";
 
 declare global {
@@ -79,6 +80,7 @@ const NAV: [string, string][] = [
   ["/brokers", "Brokers"],
   ["/risk", "Risk"],
   ["/signals", "Signals"],
+  ["/billing", "Billing"],
 ];
 
 export function App() {
@@ -105,6 +107,7 @@ export function App() {
   else if (route === "/brokers") page = <Brokers />;
   else if (route === "/risk") page = <Risk />;
   else if (route === "/signals") page = <Signals />;
+  else if (route.startsWith("/billing")) page = <Billing />;
   else page = <Overview />;
 
   return (
