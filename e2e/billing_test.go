@@ -84,6 +84,12 @@ func (b *billingEnv) post(id, typ, object string, secret string) (int, string) {
 	return resp.StatusCode, string(raw)
 }
 
+// record writes a finished workflow's history for the replay tests
+// (TRADEEXEC_RECORD_HISTORY=1).
+func (b *billingEnv) record(workflowID, name string) {
+	(&harness{t: b.t, temporal: b.env.Temporal}).recordHistory(workflowID, name)
+}
+
 func (b *billingEnv) user(id string) schema.User {
 	var u schema.User
 	require.NoError(b.t, b.db.Where("id = ?", id).Take(&u).Error)
@@ -190,6 +196,11 @@ func TestBillingSignUpThenDunningMovesToFree(t *testing.T) {
 		chain, err := audit.Verify(context.Background(), db, "u-bill")
 		require.NoError(t, err)
 		require.True(t, chain.Valid)
+		if d == store.SQLite {
+			b.record(workflows.DunningWorkflowID("stripe", b.sub), "billing_dunning_suspended")
+			b.record(workflows.BillingEventWorkflowID("stripe", "evt_paid1_"+b.sub), "billing_event_invoice_paid")
+			b.record(workflows.BillingEventWorkflowID("stripe", "evt_fail_"+b.sub), "billing_event_payment_failed")
+		}
 	})
 }
 
@@ -215,5 +226,8 @@ func TestBillingPaymentDuringGraceEndsDunning(t *testing.T) {
 		require.Equal(t, "premium", u.SubscriptionTier)
 		require.Equal(t, "active", u.SubscriptionStatus)
 		require.EqualValues(t, 0, b.auditCount("u-grace", ledger.ActionSubscriptionSuspended))
+		if d == store.SQLite {
+			b.record(workflows.DunningWorkflowID("stripe", b.sub), "billing_dunning_recovered")
+		}
 	})
 }
