@@ -110,14 +110,24 @@ func (b *Billing) StopDunning(ctx context.Context, in workflows.DunningInput) er
 	return err
 }
 
-// RetryInvoice asks the provider to collect the unpaid invoice now.
+// InvoiceUnpaid reports whether the subscription still waits for the
+// payment of in.InvoiceID (an invoice.paid may have been applied first).
+func (b *Billing) InvoiceUnpaid(ctx context.Context, in workflows.DunningInput) (bool, error) {
+	return ledger.InvoiceUnpaid(ctx, b.DB, in.UserID, in.Provider, in.SubscriptionID, in.InvoiceID)
+}
+
+// RetryInvoice asks the provider to collect the unpaid invoice now; one
+// already paid (invoice.paid applied meanwhile) is not charged again.
 func (b *Billing) RetryInvoice(ctx context.Context, in workflows.DunningInput) (bool, error) {
+	if unpaid, err := b.InvoiceUnpaid(ctx, in); err != nil || !unpaid {
+		return !unpaid, err
+	}
 	if b.Provider == nil || b.Provider.Name() != in.Provider {
 		// The provider was switched meanwhile: the old one cannot be
 		// asked; the invoice stays unpaid and dunning runs its course.
 		return false, nil
 	}
-	return b.Provider.RetryInvoice(ctx, in.InvoiceID)
+	return b.Provider.RetryInvoice(ctx, in.SubscriptionID, in.InvoiceID)
 }
 
 // SuspendAfterDunning moves the trader to Free (unless paid meanwhile) and

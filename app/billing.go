@@ -11,6 +11,7 @@ import (
 	"github.com/tradeexec/tradeexec/api"
 	"github.com/tradeexec/tradeexec/internal/billing"
 	"github.com/tradeexec/tradeexec/internal/billing/ledger"
+	"github.com/tradeexec/tradeexec/internal/billing/polar"
 	"github.com/tradeexec/tradeexec/internal/billing/stripe"
 	"github.com/tradeexec/tradeexec/internal/config"
 	"github.com/tradeexec/tradeexec/internal/mail"
@@ -36,6 +37,14 @@ func BillingOptionsFrom(cfg config.Config, log *zap.Logger) (BillingOptions, err
 		p, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey.Reveal(), WebhookSecret: cfg.StripeWebhookSecret.Reveal(),
 			APIBase: cfg.StripeAPIBase, Prices: billing.PriceMap{billing.Basic: cfg.StripePrices["basic"],
 				billing.Pro: cfg.StripePrices["pro"], billing.Premium: cfg.StripePrices["premium"]}})
+		if err != nil {
+			return o, fmt.Errorf("billing: %w", err)
+		}
+		o.Provider = p
+	case config.BillingPolar:
+		p, err := polar.New(polar.Config{AccessToken: cfg.PolarAccessToken.Reveal(), WebhookSecret: cfg.PolarWebhookSecret.Reveal(),
+			APIBase: cfg.PolarAPIBase, Products: billing.PriceMap{billing.Basic: cfg.PolarProducts["basic"],
+				billing.Pro: cfg.PolarProducts["pro"], billing.Premium: cfg.PolarProducts["premium"]}})
 		if err != nil {
 			return o, fmt.Errorf("billing: %w", err)
 		}

@@ -35,11 +35,12 @@ const e2eWebhookSecret = "whsec_e2e_0123456789"
 // (Stripe's own API fake, validating every request against Stripe's
 // OpenAPI spec), a real SMTP inbox, and dunning days shortened to 300 ms.
 type billingEnv struct {
-	t     *testing.T
-	sub   string // this run's subscription id (workflow ids are per subscription; the dev server is shared)
-	env   *apptest.Env
-	inbox *mailtest.Inbox
-	db    *gorm.DB
+	t      *testing.T
+	sub    string // this run's subscription id (workflow ids are per subscription; the dev server is shared)
+	trader string // the trader of this run's invoices (subscription metadata copied onto invoices)
+	env    *apptest.Env
+	inbox  *mailtest.Inbox
+	db     *gorm.DB
 }
 
 func newBillingEnv(t *testing.T, db *gorm.DB, d store.Dialect) *billingEnv {
@@ -60,6 +61,7 @@ func newBillingEnv(t *testing.T, db *gorm.DB, d store.Dialect) *billingEnv {
 
 func (b *billingEnv) newTrader(id, email string) {
 	b.t.Helper()
+	b.trader = id
 	require.NoError(b.t, b.db.Create(&schema.User{ID: id, Email: &email, DisplayName: "Ada", Role: "trader",
 		SubscriptionTier: "free", SubscriptionStatus: "active", CreatedAt: time.Now().UTC()}).Error)
 }
@@ -82,6 +84,16 @@ func (b *billingEnv) post(id, typ, object string, secret string) (int, string) {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw)
+}
+
+// waitWorkflow waits until a workflow exists (follow-ups start it
+// asynchronously after the event is applied).
+func (b *billingEnv) waitWorkflow(id string) {
+	b.t.Helper()
+	require.Eventually(b.t, func() bool {
+		_, err := b.env.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+		return err == nil
+	}, 20*time.Second, 25*time.Millisecond, "workflow %s never started", id)
 }
 
 // record writes a finished workflow's history for the replay tests
@@ -130,8 +142,8 @@ func (b *billingEnv) invoiceObject(id, price string, amount int64, reason string
 		paidAmt = amount
 	}
 	return fmt.Sprintf(`{"id":%q,"object":"invoice","amount_due":%d,"amount_paid":%d,"billing_reason":%q,"currency":"usd","customer":"cus_e2e",
-"subscription":%q,"status":"open","lines":{"object":"list","data":[{"id":"il_1","object":"line_item","amount":%d,"description":"1 × plan","proration":false,"price":{"id":%q,"object":"price"}}]}}`,
-		id, due, paidAmt, reason, b.sub, amount, price)
+"subscription":%q,"subscription_details":{"metadata":{"user_id":%q}},"status":"open","lines":{"object":"list","data":[{"id":"il_1","object":"line_item","amount":%d,"description":"1 × plan","proration":false,"price":{"id":%q,"object":"price"}}]}}`,
+		id, due, paidAmt, reason, b.sub, b.trader, amount, price)
 }
 
 func TestBillingSignUpThenDunningMovesToFree(t *testing.T) {
@@ -175,6 +187,7 @@ func TestBillingSignUpThenDunningMovesToFree(t *testing.T) {
 		_, ok = b.inbox.WaitFor("ada@example.com", "Payment failed: Update card", 20*time.Second)
 		require.True(t, ok, "no payment-failed mail")
 
+		b.waitWorkflow(workflows.DunningWorkflowID("stripe", b.sub))
 		u := b.waitUser("u-bill", 60*time.Second, func(u schema.User) bool { return u.SubscriptionTier == "free" })
 		require.Equal(t, "active", u.SubscriptionStatus, "Free is an active plan: paper trading goes on")
 		_, ok = b.inbox.WaitFor("ada@example.com", "Subscription suspended", 20*time.Second)
@@ -214,6 +227,7 @@ func TestBillingPaymentDuringGraceEndsDunning(t *testing.T) {
 		code, body = b.post("evt_f", "invoice.payment_failed", b.invoiceObject("in_9", "price_premium", 29900, "subscription_cycle", false), e2eWebhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
 		b.waitUser("u-grace", 20*time.Second, func(u schema.User) bool { return u.SubscriptionStatus == "past_due" })
+		b.waitWorkflow(workflows.DunningWorkflowID("stripe", b.sub))
 		// The trader updates the card; Stripe collects and says so.
 		code, body = b.post("evt_p", "invoice.paid", b.invoiceObject("in_9", "price_premium", 29900, "subscription_cycle", true), e2eWebhookSecret)
 		require.Equal(t, http.StatusOK, code, body)

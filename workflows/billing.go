@@ -23,6 +23,7 @@ const (
 	ActStopDunning            = "StopDunning"
 	ActRetryInvoice           = "RetryInvoice"
 	ActSuspendAfterDunning    = "SuspendAfterDunning"
+	ActInvoiceUnpaid          = "InvoiceUnpaid"
 	SignalPaymentSucceeded    = "payment-succeeded"
 	BillingFollowMail         = "mail"
 	BillingFollowStartDunning = "start_dunning"
@@ -167,6 +168,15 @@ func DunningWorkflow(ctx workflow.Context, in DunningInput) (DunningResult, erro
 		data["Date"] = last.Format("Jan 2")
 		return workflow.ExecuteActivity(ctx, ActSendBillingMail, BillingMail{UserID: in.UserID, Kind: kind, Data: data,
 			Key: fmt.Sprintf("%s/%d", workflow.GetInfo(ctx).WorkflowExecution.ID, step)}).Get(ctx, nil)
+	}
+	// The failure may have been cured before this run started (an
+	// invoice.paid processed first): then there is nothing to dun.
+	var unpaid bool
+	if err := workflow.ExecuteActivity(ctx, ActInvoiceUnpaid, in).Get(ctx, &unpaid); err != nil {
+		return DunningResult{}, err
+	}
+	if !unpaid {
+		return DunningResult{Outcome: "recovered", Note: "invoice paid before dunning started"}, nil
 	}
 	if err := mail("payment_failed", map[string]string{"RetryDates": retryDates(day, 0)}, 0); err != nil {
 		return DunningResult{}, err

@@ -24,6 +24,7 @@ func newBillingEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	reg(ActStopDunning, func(context.Context, DunningInput) error { return nil })
 	reg(ActRetryInvoice, func(context.Context, DunningInput) (bool, error) { return false, nil })
 	reg(ActSuspendAfterDunning, func(context.Context, DunningInput) (SuspendOutcome, error) { return SuspendOutcome{}, nil })
+	reg(ActInvoiceUnpaid, func(context.Context, DunningInput) (bool, error) { return true, nil })
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
 }
@@ -32,6 +33,7 @@ var dunningIn = DunningInput{UserID: "u1", Provider: "stripe", SubscriptionID: "
 
 func TestDunningRetriesOnDays3_5_7ThenSuspends(t *testing.T) {
 	env := newBillingEnv(t)
+	env.OnActivity(ActInvoiceUnpaid, mock.Anything, dunningIn).Return(true, nil).Once()
 	var start time.Time
 	var retries []time.Duration
 	var mails []BillingMail
@@ -79,6 +81,7 @@ func TestDunningRetriesOnDays3_5_7ThenSuspends(t *testing.T) {
 
 func TestDunningEndsWhenTheInvoiceIsPaid(t *testing.T) {
 	env := newBillingEnv(t)
+	env.OnActivity(ActInvoiceUnpaid, mock.Anything, dunningIn).Return(true, nil).Once()
 	env.OnActivity(ActSendBillingMail, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(ActRetryInvoice, mock.Anything, dunningIn).Return(false, nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPaymentSucceeded, nil) }, 4*24*time.Hour)
@@ -94,6 +97,7 @@ func TestDunningEndsWhenTheInvoiceIsPaid(t *testing.T) {
 
 func TestDunningEndsWhenARetryPays(t *testing.T) {
 	env := newBillingEnv(t)
+	env.OnActivity(ActInvoiceUnpaid, mock.Anything, dunningIn).Return(true, nil).Once()
 	env.OnActivity(ActSendBillingMail, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(ActRetryInvoice, mock.Anything, dunningIn).Return(false, nil).Once()
 	env.OnActivity(ActRetryInvoice, mock.Anything, dunningIn).Return(true, nil).Once()
@@ -104,6 +108,17 @@ func TestDunningEndsWhenARetryPays(t *testing.T) {
 	require.Equal(t, "recovered", res.Outcome)
 	require.Equal(t, 2, res.Attempts)
 	env.AssertNotCalled(t, ActSuspendAfterDunning, mock.Anything, mock.Anything)
+}
+
+func TestDunningOfAnInvoicePaidMeanwhileSendsNothing(t *testing.T) {
+	env := newBillingEnv(t)
+	env.OnActivity(ActInvoiceUnpaid, mock.Anything, dunningIn).Return(false, nil).Once()
+	env.ExecuteWorkflow(DunningWorkflow, dunningIn)
+	var res DunningResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "recovered", res.Outcome)
+	env.AssertNotCalled(t, ActSendBillingMail, mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, ActRetryInvoice, mock.Anything, mock.Anything)
 }
 
 func TestBillingEventWorkflowRunsTheFollowUps(t *testing.T) {

@@ -33,9 +33,11 @@ type Provider interface {
 	Invoices(ctx context.Context, customerID string) ([]Invoice, error)
 	// Refund refunds amountCents of an invoice (admins only, FR-068).
 	Refund(ctx context.Context, invoiceID string, amountCents int64) error
-	// RetryInvoice tries to collect an open invoice now; paid reports the
-	// outcome (a declined card is paid=false, err=nil).
-	RetryInvoice(ctx context.Context, invoiceID string) (paid bool, err error)
+	// RetryInvoice tries to collect the subscription's unpaid invoice now
+	// (Stripe: pays the invoice; Polar, which retries by itself: reports
+	// whether the subscription is paid up again); paid reports the outcome
+	// (a declined card is paid=false, err=nil).
+	RetryInvoice(ctx context.Context, subscriptionID, invoiceID string) (paid bool, err error)
 	// ParseWebhook verifies a webhook delivery's signature (with a
 	// tolerance on its timestamp) and returns the normalized event.
 	ParseWebhook(payload []byte, header http.Header, now time.Time) (Event, error)

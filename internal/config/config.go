@@ -105,6 +105,10 @@ type Config struct {
 	// ids; StripeAPIBase overrides api.stripe.com (stripe-mock in dev).
 	StripePrices  map[string]string
 	StripeAPIBase string
+	// PolarProducts maps plan tiers to Polar product ids; PolarAPIBase
+	// overrides https://api.polar.sh (the sandbox, or a local fake).
+	PolarProducts map[string]string
+	PolarAPIBase  string
 
 	// SMTP sends mail when Host is set (internal/config/mail.go).
 	SMTP SMTPConfig

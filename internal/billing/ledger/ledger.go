@@ -110,9 +110,15 @@ func (a *Applier) now() time.Time {
 
 func (a *Applier) billingURL() string { return a.PublicURL + "/dashboard#/billing" }
 
-// ErrUnknownCustomer: an event names no user tradeexec knows; it is kept
-// (processed, with the note) and changes nothing.
+// ErrUnknownCustomer: an event names no user tradeexec knows. Within
+// UnknownCustomerPatience of the event's creation it is an error (retried:
+// the event naming the trader may arrive later); after it the event is
+// kept as ignored and changes nothing.
 var ErrUnknownCustomer = errors.New("billing: event names no known trader")
+
+// UnknownCustomerPatience bounds how long an event for an unknown
+// customer is retried.
+const UnknownCustomerPatience = 10 * time.Minute
 
 // Apply applies the stored event rowID in one transaction (subscription,
 // user plan, audit entry, dashboard event) and returns the follow-ups. It
@@ -136,7 +142,13 @@ func (a *Applier) Apply(ctx context.Context, rowID string) (Outcome, error) {
 			return fmt.Errorf("billing: event %s payload: %w", rowID, err)
 		}
 		o, err := a.apply(tx, ev)
-		if errors.Is(err, ErrUnknownCustomer) {
+		if errors.Is(err, ErrUnknownCustomer) && a.now().Sub(ev.Created) < UnknownCustomerPatience {
+			// Providers do not promise order: the event that names the
+			// trader (checkout, subscription) may still be on its way.
+			// The step fails and is retried; after the patience, the event
+			// is kept as ignored.
+			return err
+		} else if errors.Is(err, ErrUnknownCustomer) {
 			o = Outcome{Note: "ignored: the event names no known trader"}
 		} else if err != nil {
 			return err
@@ -195,13 +207,32 @@ func (a *Applier) subscriptionFor(tx *gorm.DB, ev billing.Event) (schema.Subscri
 	if userID == "" {
 		return sub, user, ErrUnknownCustomer
 	}
-	if err := tx.Where("id = ?", userID).Take(&user).Error; err != nil {
+	// The trader's row is locked first: two events of one new subscriber
+	// (checkout and subscription.created arrive together) are applied one
+	// after the other, and the second finds the row the first created.
+	uq := tx
+	if tx.Dialector.Name() == "postgres" {
+		uq = tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := uq.Where("id = ?", userID).Take(&user).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return sub, user, ErrUnknownCustomer
 		}
 		return sub, user, err
 	}
+	if found {
+		// Read again under the lock: a concurrent event may have changed it.
+		id := sub.ID
+		sub = schema.Subscription{}
+		return sub, user, tx.Where("id = ?", id).Take(&sub).Error
+	}
 	if !found {
+		err := tx.Where("user_id = ?", userID).Take(&sub).Error
+		if err == nil {
+			return sub, user, nil
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return sub, user, err
+		}
 		now := a.now()
 		sub = schema.Subscription{ID: uuid.NewString(), UserID: user.ID, Plan: string(billing.Free), Status: "incomplete",
 			CurrentPeriodStart: now, CurrentPeriodEnd: now, CreatedAt: now}
@@ -215,13 +246,17 @@ func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{UserID: user.ID}
-	// A provider switch (SPEC US-012 #4): the row follows the provider of
-	// the newest subscription event; the old provider's late events for
-	// another subscription id no longer match it.
-	if ev.Provider != sub.BillingProvider && sub.BillingProvider != "" && ev.SubscriptionID != "" &&
-		ev.SubscriptionID != sub.BillingProviderSubscriptionID && ev.Type != billing.EventCheckoutCompleted && ev.Type != billing.EventSubscriptionUpdated {
-		out.Note = "ignored: event of a previous provider's subscription"
-		return out, nil
+	// A provider switch (SPEC US-012 #4) happens through a checkout at the
+	// new provider (or its first active subscription event, newer than
+	// anything applied); from then on the old provider's events — a late
+	// renewal, the old subscription's cancellation — change nothing.
+	if sub.BillingProvider != "" && ev.Provider != sub.BillingProvider {
+		switching := ev.Type == billing.EventCheckoutCompleted ||
+			(ev.Type == billing.EventSubscriptionUpdated && activeStatus(ev.Status) && (sub.LastEventAt == nil || ev.Created.After(*sub.LastEventAt)))
+		if !switching {
+			out.Note = "ignored: event of the previous provider (" + sub.BillingProvider + ")"
+			return out, nil
+		}
 	}
 	// Out-of-order delivery: an event older than the newest one applied
 	// changes nothing (providers do not promise order).
@@ -528,4 +563,19 @@ func AccountOf(ctx context.Context, db *gorm.DB, userID string) (Account, error)
 	}
 	a.LiveBrokers = int(live)
 	return a, nil
+}
+
+// InvoiceUnpaid reports whether the subscription still waits for the
+// payment of invoiceID.
+func InvoiceUnpaid(ctx context.Context, db *gorm.DB, userID, provider, subscriptionID, invoiceID string) (bool, error) {
+	var sub schema.Subscription
+	err := db.WithContext(ctx).Where("user_id = ? AND billing_provider = ? AND billing_provider_subscription_id = ?", userID, provider, subscriptionID).
+		Take(&sub).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return sub.FailedInvoiceID == invoiceID && sub.Status != "cancelled", nil
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -195,11 +196,46 @@ func TestPaymentFailedStartsDunningAndKeepsThePlan(t *testing.T) {
 	})
 }
 
-func TestUnknownCustomerIsKeptAndIgnored(t *testing.T) {
+func TestUnknownCustomerIsRetriedThenIgnored(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
-		out := apply(t, db, billing.Event{Provider: "stripe", ID: "evt_1", Type: billing.EventInvoicePaid, Created: t0, CustomerID: "cus_nobody", InvoiceID: "in_1", Tier: billing.Pro})
-		if out.UserID != "" || out.Note == "" {
-			t.Fatalf("%+v", out)
+		ctx := context.Background()
+		ev := billing.Event{Provider: "stripe", ID: "evt_1", Type: billing.EventInvoicePaid, Created: t0, CustomerID: "cus_nobody", InvoiceID: "in_1", Tier: billing.Pro}
+		row, _, err := Record(ctx, db, ev, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		early := &Applier{DB: db, Now: func() time.Time { return t0.Add(time.Minute) }}
+		if _, err := early.Apply(ctx, row.ID); !errors.Is(err, ErrUnknownCustomer) {
+			t.Fatalf("within the patience: %v (the naming event may still come)", err)
+		}
+		late := &Applier{DB: db, Now: func() time.Time { return t0.Add(UnknownCustomerPatience + time.Minute) }}
+		out, err := late.Apply(ctx, row.ID)
+		if err != nil || out.UserID != "" || out.Note != "ignored: the event names no known trader" {
+			t.Fatalf("%+v %v", out, err)
+		}
+	})
+}
+
+// An invoice.paid that arrives before the subscription's events is
+// applied once they are: its retry finds the trader.
+func TestInvoiceBeforeSubscriptionIsAppliedOnRetry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		newUser(t, db, "u1", "free")
+		ctx := context.Background()
+		paid := billing.Event{Provider: "stripe", ID: "evt_paid", Type: billing.EventInvoicePaid, Created: t0.Add(time.Second), CustomerID: "cus_1",
+			SubscriptionID: "sub_1", InvoiceID: "in_1", Tier: billing.Pro, AmountCents: 9900, BillingReason: "subscription_create"}
+		row, _, err := Record(ctx, db, paid, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &Applier{DB: db, Now: func() time.Time { return t0.Add(2 * time.Second) }}
+		if _, err := a.Apply(ctx, row.ID); !errors.Is(err, ErrUnknownCustomer) {
+			t.Fatalf("first try: %v", err)
+		}
+		apply(t, db, subEvent("evt_sub", t0, billing.Pro, "active", false))
+		out, err := a.Apply(ctx, row.ID)
+		if err != nil || out.UserID != "u1" || len(out.FollowUps) != 2 || out.FollowUps[1].MailKind != "welcome" {
+			t.Fatalf("retry: %+v %v", out, err)
 		}
 	})
 }
@@ -237,6 +273,79 @@ func TestSuspendIsIdempotentAndSkipsPaidInvoices(t *testing.T) {
 		db.Model(&schema.BrokerConnection{}).Where("user_id = ?", "u1").Count(&conns)
 		if conns != 2 {
 			t.Fatalf("connections deleted: %d left", conns)
+		}
+	})
+}
+
+// SPEC US-012 #4: the trader moves from Stripe to Polar; the old
+// provider's late events (its subscription's cancellation by the bulk
+// migration, a late renewal) change nothing.
+func TestProviderSwitch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		newUser(t, db, "u1", "free")
+		apply(t, db, subEvent("evt_s1", t0, billing.Pro, "active", false))
+		apply(t, db, billing.Event{Provider: "polar", ID: "msg_1", Type: billing.EventCheckoutCompleted, Created: t0.Add(time.Hour), UserID: "u1",
+			CustomerID: "pcus_1", SubscriptionID: "psub_1"})
+		apply(t, db, billing.Event{Provider: "polar", ID: "msg_2", Type: billing.EventSubscriptionUpdated, Created: t0.Add(time.Hour + time.Second), UserID: "u1",
+			CustomerID: "pcus_1", SubscriptionID: "psub_1", Tier: billing.Premium, Status: "active", CurrentPeriodStart: t0, CurrentPeriodEnd: t0.AddDate(0, 1, 0)})
+		if u := userOf(t, db, "u1"); u.SubscriptionTier != "premium" {
+			t.Fatalf("after the switch: %s", u.SubscriptionTier)
+		}
+		out := apply(t, db, billing.Event{Provider: "stripe", ID: "evt_s2", Type: billing.EventSubscriptionDeleted, Created: t0.Add(2 * time.Hour),
+			UserID: "u1", CustomerID: "cus_1", SubscriptionID: "sub_1", Status: "canceled"})
+		if out.Note != "ignored: event of the previous provider (polar)" {
+			t.Fatalf("note %q", out.Note)
+		}
+		apply(t, db, billing.Event{Provider: "stripe", ID: "evt_s3", Type: billing.EventPaymentFailed, Created: t0.Add(3 * time.Hour),
+			UserID: "u1", CustomerID: "cus_1", SubscriptionID: "sub_1", InvoiceID: "in_late", Tier: billing.Pro})
+		u := userOf(t, db, "u1")
+		if u.SubscriptionTier != "premium" || u.SubscriptionStatus != "active" {
+			t.Fatalf("old provider changed the plan: %s/%s", u.SubscriptionTier, u.SubscriptionStatus)
+		}
+		var s schema.Subscription
+		db.Where("user_id = ?", "u1").Take(&s)
+		if s.BillingProvider != "polar" || s.BillingProviderSubscriptionID != "psub_1" {
+			t.Fatalf("row %+v", s)
+		}
+	})
+}
+
+// Two events of one new subscriber applied at the same time (checkout and
+// subscription.created arrive together): one subscription row, both
+// applied, no unique-key failure.
+func TestConcurrentEventsOfANewSubscriber(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		newUser(t, db, "u1", "free")
+		ctx := context.Background()
+		evs := []billing.Event{
+			{Provider: "stripe", ID: "evt_a", Type: billing.EventCheckoutCompleted, Created: t0, UserID: "u1", CustomerID: "cus_1", SubscriptionID: "sub_1"},
+			subEvent("evt_b", t0.Add(time.Second), billing.Pro, "active", false),
+		}
+		rows := make([]string, len(evs))
+		for i, ev := range evs {
+			row, _, err := Record(ctx, db, ev, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows[i] = row.ID
+		}
+		a := &Applier{DB: db, Now: func() time.Time { return t0 }}
+		errs := make(chan error, len(rows))
+		for _, id := range rows {
+			go func() { _, err := a.Apply(ctx, id); errs <- err }()
+		}
+		for range rows {
+			if err := <-errs; err != nil {
+				t.Fatalf("apply: %v", err)
+			}
+		}
+		var n int64
+		db.Model(&schema.Subscription{}).Where("user_id = ?", "u1").Count(&n)
+		if n != 1 {
+			t.Fatalf("%d subscription rows", n)
+		}
+		if u := userOf(t, db, "u1"); u.SubscriptionTier != "pro" {
+			t.Fatalf("tier %s", u.SubscriptionTier)
 		}
 	})
 }

@@ -257,7 +257,7 @@ func (p *Provider) Refund(ctx context.Context, invoiceID string, amountCents int
 
 // RetryInvoice pays an open invoice now with the customer's default
 // payment method. A card error is an unpaid outcome, not an error.
-func (p *Provider) RetryInvoice(ctx context.Context, invoiceID string) (bool, error) {
+func (p *Provider) RetryInvoice(ctx context.Context, _ string, invoiceID string) (bool, error) {
 	params := &stripe.InvoicePayParams{}
 	params.Context = ctx
 	inv, err := p.api.Invoices.Pay(invoiceID, params)
@@ -383,6 +383,12 @@ func (p *Provider) normalize(ev stripe.Event) (billing.Event, error) {
 		}
 		if in.Subscription != nil {
 			out.SubscriptionID = in.Subscription.ID
+		}
+		// The subscription's metadata (user_id, set at checkout) is copied
+		// onto its invoices: an invoice event names the trader even when
+		// it arrives before the subscription's own events.
+		if in.SubscriptionDetails != nil {
+			out.UserID = in.SubscriptionDetails.Metadata["user_id"]
 		}
 		if in.Lines != nil {
 			for _, l := range in.Lines.Data {

@@ -79,7 +79,7 @@ func TestProviderCallsAreValidStripeRequests(t *testing.T) {
 	if err != nil || len(inv) == 0 {
 		t.Fatalf("invoices: %v %v", inv, err)
 	}
-	if _, err := p.RetryInvoice(ctx, "in_123"); err != nil {
+	if _, err := p.RetryInvoice(ctx, "sub_123", "in_123"); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 }
