@@ -77,6 +77,8 @@ func (s *Server) Handler() http.Handler {
 	r.POST("/auth/register", s.rateLimit("register", limits.Register), s.register)
 	r.POST("/auth/login", loginLimit, s.login)
 	r.POST("/auth/refresh", s.rateLimit("refresh", limits.Refresh), s.refresh)
+	r.POST("/auth/password/forgot", loginLimit, s.forgotPassword)
+	r.POST("/auth/password/reset", loginLimit, s.resetPassword)
 	authLimit := s.rateLimit("auth", limits.Auth)
 	r.POST("/auth/logout", authLimit, s.logout)
 	r.GET("/auth/discord", authLimit, s.oauthStart(auth.ProviderDiscord))

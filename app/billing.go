@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -73,6 +74,15 @@ func (s *Stack) billingActivities(o Options, publicURL string) *activities.Billi
 	return &activities.Billing{DB: o.DB, Ledger: &ledger.Applier{DB: o.DB, PublicURL: publicURL}, Provider: o.Billing.Provider,
 		Mail: o.Billing.Mail, Temporal: o.Temporal, TaskQueue: o.TaskQueue, PublicURL: publicURL, Log: s.log.Named("billing"),
 		DunningDay: o.Billing.DunningDay}
+}
+
+// startMailRelay sends the mail outbox (new sign-ins, reset links) from
+// this process; every api and worker process runs one (rows are claimed).
+func (s *Stack) startMailRelay(o Options) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &mail.Relay{DB: o.DB, Sender: o.Billing.Mail, Log: s.log.Named("mail"), PublicURL: o.Auth.publicURL(o.HTTPAddr)}
+	go r.Run(ctx)
+	s.stopMail = cancel
 }
 
 func billingAPI(o Options) *api.Billing {

@@ -82,6 +82,7 @@ type Stack struct {
 
 	stopRealtime func()
 	stopGuards   context.CancelFunc
+	stopMail     context.CancelFunc
 }
 
 // Start builds and starts the requested parts.
@@ -122,6 +123,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		st.startGuards(o)
 	}
+	st.startMailRelay(o)
 	if o.RunAPI {
 		addr := o.HTTPAddr
 		if addr == "" {
@@ -171,6 +173,9 @@ func (s *Stack) Stop() {
 	}
 	if s.stopAuth != nil {
 		s.stopAuth()
+	}
+	if s.stopMail != nil {
+		s.stopMail()
 	}
 }
 

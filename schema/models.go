@@ -235,3 +235,30 @@ type BillingEvent struct {
 	// a retried step returns the same follow-ups.
 	Outcome string `gorm:"type:text;not null;default:''"`
 }
+
+// MailOutbox is a mail written in the transaction of the change it tells
+// about and sent after commit by the mail relay (internal/mail/outbox.go).
+type MailOutbox struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	UserID    string `gorm:"size:36;not null"`
+	Kind      string `gorm:"size:32;not null"`
+	Data      string `gorm:"type:text;not null"` // template fields as JSON; the address is read when sending
+	CreatedAt time.Time
+	NextAt    time.Time
+	Attempts  int `gorm:"not null;default:0"`
+	SentAt    *time.Time
+	LastError string `gorm:"size:300;not null;default:''"`
+}
+
+// TableName keeps the table's name singular-free as migrated.
+func (MailOutbox) TableName() string { return "mail_outbox" }
+
+// PasswordReset is a single-use password reset token (stored as SHA-256
+// hex), valid 30 minutes (FR-029).
+type PasswordReset struct {
+	TokenHash string `gorm:"primaryKey;size:64"`
+	UserID    string `gorm:"size:36;not null"`
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}

@@ -1,7 +1,11 @@
 package web_test
 
 import (
+	"io"
+	"mime/quotedprintable"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +17,8 @@ import (
 	"github.com/tradeexec/tradeexec/internal/billing"
 	"github.com/tradeexec/tradeexec/internal/billing/stripe"
 	"github.com/tradeexec/tradeexec/internal/billing/stripemock"
+	"github.com/tradeexec/tradeexec/internal/mail"
+	"github.com/tradeexec/tradeexec/internal/mail/mailtest"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
 	"github.com/tradeexec/tradeexec/schema"
@@ -66,5 +72,54 @@ func TestBillingViewInBrowser(t *testing.T) {
 	b.screenshot("billing-preview")
 	b.run("confirm", chromedp.Click(chromedp.CSS(`.billing-preview button`)))
 	b.waitFor("the confirmation", `document.body.textContent.includes('Upgrade to Premium requested')`)
+	b.assertNoErrors()
+}
+
+// Password reset in Chromium: "Forgot your password?", the mailed link
+// (read from a real SMTP inbox), a new password, then sign-in with it.
+func TestPasswordResetInBrowser(t *testing.T) {
+	require.True(t, web.Built(), "the dashboard is not built: run `make web`")
+	_, err := os.Stat(chromiumPath)
+	require.NoError(t, err, "Chromium is missing: run `make chromium`")
+	inbox := mailtest.Start(t)
+	sender, err := mail.NewSMTPSender(mail.SMTPConfig{Host: inbox.Host, Port: inbox.Port, From: "security@tradeexec.test", TLS: mail.TLSNone})
+	require.NoError(t, err)
+	db := storetest.OpenSQLite(t)
+	env := apptest.Start(t, db, store.SQLite, apptest.Options{Billing: app.BillingOptions{Mail: sender}})
+
+	b := newBrowser(t)
+	b.run("forgot",
+		chromedp.Navigate(env.URL()+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="#/forgot"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="#/forgot"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), env.Demo.Email),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	b.waitFor("the answer", `document.querySelector('[data-testid=reset-sent]')?.textContent.startsWith('If an account exists')`)
+	m, ok := inbox.WaitFor(env.Demo.Email, "Reset your tradeexec password", 20*time.Second)
+	require.True(t, ok, "no reset mail")
+	body, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(m.Data)))
+	require.NoError(t, err)
+	link := regexp.MustCompile(`/dashboard#/reset\?token=[A-Za-z0-9_%-]+`).FindString(string(body))
+	require.NotEmpty(t, link, "no link in %s", body)
+
+	const newPassword = "Brand-New-Horse-42"
+	b.run("reset",
+		chromedp.Navigate(env.URL()+link),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=new-password]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=new-password]`), newPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	b.waitFor("the confirmation", `document.querySelector('[data-testid=reset-done]')?.textContent.includes('Your password was reset')`)
+	b.screenshot("password-reset")
+	b.run("sign in with it",
+		chromedp.Navigate(env.URL()+"/dashboard#/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), env.Demo.Email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), newPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	b.waitText(`[data-testid=live-status]`, "Live")
 	b.assertNoErrors()
 }

@@ -82,6 +82,9 @@ const (
 	EventInvoicePaid         = "invoice.paid"
 	EventPaymentFailed       = "invoice.payment_failed"
 	EventChargeRefunded      = "charge.refunded"
+	// EventRenewalUpcoming: a renewal in a few days (FR-067; Stripe's
+	// invoice.upcoming, sent 3 days ahead by default).
+	EventRenewalUpcoming = "invoice.upcoming"
 )
 
 // Event is a verified provider event, reduced to what tradeexec uses. It is

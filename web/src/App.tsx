@@ -10,6 +10,7 @@ import { Brokers } from "./views/Brokers";
 import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
 import { Billing } from "./views/Billing";
+import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
 declare global {
@@ -99,6 +100,8 @@ export function App() {
   }, []);
 
   if (!checked) return <div class="splash">Loading…</div>;
+  if (!user && route === "/forgot") return <Forgot />;
+  if (!user && route.startsWith("/reset")) return <Reset token={new URLSearchParams(route.split("?")[1] ?? "").get("token") ?? ""} />;
   if (!user) return <Login onSignedIn={signedIn} />;
 
   let page;

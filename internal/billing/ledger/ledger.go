@@ -246,6 +246,18 @@ func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{UserID: user.ID}
+	if ev.Type == billing.EventRenewalUpcoming {
+		// Nothing changes: the trader is told (FR-067).
+		if sub.BillingProviderSubscriptionID != ev.SubscriptionID || sub.Status == "cancelled" || sub.CancelAtPeriodEnd || sub.BillingProvider != ev.Provider {
+			out.Note = "ignored: no renewal to announce"
+			return out, nil
+		}
+		out.Note = "renewal announced"
+		out.FollowUps = append(out.FollowUps, a.mail(user, "renewal_upcoming", map[string]string{
+			"Plan": billing.PlanFor(billing.Tier(user.SubscriptionTier)).Name, "Amount": billing.FormatCents(ev.AmountCents),
+			"Date": ev.CurrentPeriodEnd.Format("January 2, 2006")}))
+		return out, nil
+	}
 	// A provider switch (SPEC US-012 #4) happens through a checkout at the
 	// new provider (or its first active subscription event, newer than
 	// anything applied); from then on the old provider's events — a late

@@ -349,3 +349,28 @@ func TestConcurrentEventsOfANewSubscriber(t *testing.T) {
 		}
 	})
 }
+
+// FR-067: "upcoming renewal (3 days before)" — a mail, no change.
+func TestRenewalUpcomingIsAMailOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		newUser(t, db, "u1", "free")
+		apply(t, db, subEvent("evt_1", t0, billing.Pro, "active", false))
+		before := actions(t, db, "u1")
+		out := apply(t, db, billing.Event{Provider: "stripe", ID: "evt_up", Type: billing.EventRenewalUpcoming, Created: t0.Add(time.Hour), UserID: "u1",
+			CustomerID: "cus_1", SubscriptionID: "sub_1", AmountCents: 9900, CurrentPeriodEnd: t0.AddDate(0, 0, 30)})
+		if len(out.FollowUps) != 1 || out.FollowUps[0].MailKind != "renewal_upcoming" || out.FollowUps[0].MailData["Amount"] != "$99" ||
+			out.FollowUps[0].MailData["Plan"] != "Pro" {
+			t.Fatalf("%+v", out)
+		}
+		if got := actions(t, db, "u1"); len(got) != len(before) {
+			t.Fatalf("audit changed: %v", got)
+		}
+		// Nothing to announce once the cancellation is scheduled.
+		apply(t, db, subEvent("evt_2", t0.Add(2*time.Hour), billing.Pro, "active", true))
+		out = apply(t, db, billing.Event{Provider: "stripe", ID: "evt_up2", Type: billing.EventRenewalUpcoming, Created: t0.Add(3 * time.Hour), UserID: "u1",
+			CustomerID: "cus_1", SubscriptionID: "sub_1", AmountCents: 9900, CurrentPeriodEnd: t0.AddDate(0, 0, 30)})
+		if len(out.FollowUps) != 0 {
+			t.Fatalf("%+v", out)
+		}
+	})
+}

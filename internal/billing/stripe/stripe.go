@@ -364,7 +364,7 @@ func (p *Provider) normalize(ev stripe.Event) (billing.Event, error) {
 			}
 			out.Tier = t
 		}
-	case "invoice.paid", "invoice.payment_failed":
+	case "invoice.paid", "invoice.payment_failed", "invoice.upcoming":
 		var in stripe.Invoice
 		if err := json.Unmarshal(raw, &in); err != nil {
 			return out, err
@@ -374,6 +374,11 @@ func (p *Provider) normalize(ev stripe.Event) (billing.Event, error) {
 		if ev.Type == "invoice.payment_failed" {
 			out.Type = billing.EventPaymentFailed
 			out.AmountCents = in.AmountDue
+		}
+		if ev.Type == "invoice.upcoming" {
+			out.Type = billing.EventRenewalUpcoming
+			out.AmountCents = in.AmountDue
+			out.CurrentPeriodEnd = time.Unix(in.PeriodEnd, 0).UTC() // the renewal date
 		}
 		out.InvoiceID = in.ID
 		out.Currency = string(in.Currency)
