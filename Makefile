@@ -12,16 +12,23 @@ GO ?= go
 TEMPORAL_CLI_VERSION := v1.5.1
 GOSEC_VERSION        := v2.30.0
 GOVULNCHECK_VERSION  := v1.9.0
+# stripe-mock: Stripe's own API fake. v0.162.0 is the served version closest
+# to stripe-go v76's API version (2023-10-16); v0.203.0 implements the 2026
+# API, which no longer has /v1/invoices/upcoming that v76 calls.
+STRIPE_MOCK_VERSION  := v0.162.0
 
 TEMPORAL_CLI_MODULE := github.com/temporalio/cli/cmd/temporal
 GOSEC_MODULE        := github.com/securego/gosec/v2/cmd/gosec
 GOVULNCHECK_MODULE  := golang.org/x/vuln/cmd/govulncheck
+STRIPE_MOCK_MODULE   := github.com/stripe/stripe-mock
 
 BIN     := $(CURDIR)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Tests and `tradeexec dev` find the dev server here (internal/devserver.FindBinary).
 export TEMPORAL_CLI := $(BIN)/temporal
+# ... and stripe-mock here (internal/billing/stripemock.FindBinary).
+export STRIPE_MOCK := $(BIN)/stripe-mock
 
 .PHONY: help
 help: ## show this help
@@ -42,9 +49,12 @@ define install-tool
 	touch "$(BIN)/.$(1)-$(3)"
 endef
 
-.PHONY: bin/temporal bin/gosec bin/govulncheck
+.PHONY: bin/temporal bin/gosec bin/govulncheck bin/stripe-mock
 bin/temporal: ## build the pinned Temporal CLI (dev server) into bin/ (~3 min, once)
 	@$(call install-tool,temporal,$(TEMPORAL_CLI_MODULE),$(TEMPORAL_CLI_VERSION))
+
+bin/stripe-mock: ## build the pinned stripe-mock (Stripe's API fake for billing tests) into bin/
+	@$(call install-tool,stripe-mock,$(STRIPE_MOCK_MODULE),$(STRIPE_MOCK_VERSION))
 
 bin/gosec:
 	@$(call install-tool,gosec,$(GOSEC_MODULE),$(GOSEC_VERSION))
@@ -89,9 +99,15 @@ build: web ## build bin/tradeexec (with the dashboard)
 run: build bin/temporal ## run everything locally: tradeexec dev (SQLite + embedded Temporal in .data/)
 	"$(BIN)/tradeexec" dev
 
+.PHONY: run-stripe
+run-stripe: build bin/temporal bin/stripe-mock ## make run with BILLING_PROVIDER=stripe against a local stripe-mock (test keys)
+	@"$(BIN)/stripe-mock" -http-addr 127.0.0.1:12111 >/dev/null 2>&1 & pid=$$!; trap 'kill $$pid' EXIT; \
+	BILLING_PROVIDER=stripe STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_SECRET_KEY=sk_test_dev STRIPE_WEBHOOK_SECRET=whsec_dev \
+	STRIPE_PRICE_BASIC=price_basic STRIPE_PRICE_PRO=price_pro STRIPE_PRICE_PREMIUM=price_premium "$(BIN)/tradeexec" dev
+
 # ---------------------------------------------------------------- checks
 .PHONY: test
-test: bin/temporal web chromium ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)
+test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 

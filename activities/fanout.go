@@ -353,7 +353,7 @@ func eligibility(f follower, legs []signal.Leg) string {
 		return "Your tradeexec account no longer exists."
 	}
 	switch f.user.SubscriptionStatus {
-	case "active", "trial":
+	case "active", "trial", "past_due": // past_due: the 7-day grace period keeps the plan (FR-065)
 	default:
 		return "Your subscription is not active, so signals you follow are not executed. Renew your plan in Settings → Billing."
 	}

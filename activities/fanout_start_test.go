@@ -74,7 +74,7 @@ func TestFanoutPagesCountsAndContinuesFromCursor(t *testing.T) {
 		for range 4 {
 			f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false)
 		}
-		f.trader(t, "past_due", []string{"paper"}, sources.DefaultSizing(), false, false)
+		f.trader(t, "cancelled", []string{"paper"}, sources.DefaultSizing(), false, false)
 		a := &Signals{DB: db, Temporal: c, TaskQueue: queue}
 		env := testsuite.WorkflowTestSuite{}
 		aenv := env.NewTestActivityEnvironment()

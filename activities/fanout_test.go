@@ -70,7 +70,7 @@ func TestFanoutPage(t *testing.T) {
 		ok1 := f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, true)
 		half := f.trader(t, "trial", []string{"alpaca"}, sources.Sizing{Mode: sources.SizingMultiplier, Multiplier: decimal.RequireFromString("0.5")}, false, false)
 		noBroker := f.trader(t, "active", []string{"kraken"}, sources.DefaultSizing(), false, true)
-		lapsed := f.trader(t, "past_due", []string{"paper"}, sources.DefaultSizing(), false, true)
+		lapsed := f.trader(t, "cancelled", []string{"paper"}, sources.DefaultSizing(), false, true)
 		shadow := f.trader(t, "active", []string{"paper", "alpaca"}, sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(250)}, true, true)
 
 		a := &Signals{DB: db}

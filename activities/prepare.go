@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tradeexec/tradeexec/internal/billing"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -92,6 +93,12 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		return res, err
 	}
 	res.ConnectionID, res.Broker = conn.ID, conn.BrokerType
+	var limit *billing.LimitError
+	if err := a.planAllows(ctx, user, conn); errors.As(err, &limit) {
+		return reject(codePlanLimit, limit.Message())
+	} else if err != nil {
+		return res, err
+	}
 	// The daily loss rules: a day the guard has blocked (on any of the
 	// trader's connections) refuses at once, before any broker call.
 	day, err := a.guardDay(ctx, t.UserID, conn.ID)

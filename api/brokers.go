@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/tradeexec/tradeexec/internal/billing"
 	"github.com/tradeexec/tradeexec/internal/broker/ibkr"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
 	"github.com/tradeexec/tradeexec/internal/trade"
@@ -233,9 +234,12 @@ func connectFailureStatus(kind string) (int, string) {
 // failConnection answers a brokerconn error.
 func (s *Server) failConnection(c *gin.Context, err error) {
 	var fe *brokerconn.FieldError
+	var le *billing.LimitError
 	switch {
 	case errors.As(err, &fe):
 		s.fail(c, badRequest(fe.Field, fe.Message))
+	case errors.As(err, &le):
+		s.fail(c, planLimit(le))
 	case errors.Is(err, brokerconn.ErrNotFound):
 		s.fail(c, errNotFound)
 	case errors.Is(err, brokerconn.ErrSchwabNotConfigured):

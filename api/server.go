@@ -46,6 +46,9 @@ type Server struct {
 	// Codec serves the Temporal UI's codec endpoint (api/temporal_codec.go);
 	// nil leaves it out.
 	Codec *TemporalCodec
+	// Billing serves Settings → Billing and the provider's webhook
+	// (api/billing.go); nil means BILLING_PROVIDER=none.
+	Billing *Billing
 
 	started time.Time
 	routes  []RouteSpec
@@ -77,6 +80,8 @@ func (s *Server) Handler() http.Handler {
 	r.POST("/auth/register", s.rateLimit("register", limits.Register), s.register)
 	r.POST("/auth/login", loginLimit, s.login)
 	r.POST("/auth/refresh", s.rateLimit("refresh", limits.Refresh), s.refresh)
+	r.POST("/auth/password/forgot", loginLimit, s.forgotPassword)
+	r.POST("/auth/password/reset", loginLimit, s.resetPassword)
 	authLimit := s.rateLimit("auth", limits.Auth)
 	r.POST("/auth/logout", authLimit, s.logout)
 	r.GET("/auth/discord", authLimit, s.oauthStart(auth.ProviderDiscord))
@@ -95,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	s.realtimeRoutes(r, v1, limits)
 	s.riskRoutes(v1)
 	s.codecRoutes(r, s.rateLimit("api", limits.API))
+	s.billingRoutes(r, v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

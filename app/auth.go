@@ -62,7 +62,7 @@ func (s *Stack) startAuth(ctx context.Context, db *gorm.DB, o AuthOptions, liste
 		}
 		s.log.Warn("no JWT secret configured: using a random one; sessions end when this process stops")
 	}
-	cfg := auth.Config{DB: db, Secret: secret, Log: s.log.Named("auth"), Now: o.Now, Password: o.Password}
+	cfg := auth.Config{DB: db, Secret: secret, Log: s.log.Named("auth"), Now: o.Now, Password: o.Password, PublicURL: o.publicURL(listenURL)}
 	if o.Discord != nil {
 		d := *o.Discord
 		if d.RedirectURL == "" {

@@ -58,6 +58,8 @@ type Options struct {
 	Risk RiskOptions
 	// Codec serves the Temporal UI's codec endpoint (app/codec.go).
 	Codec CodecOptions
+	// Billing configures subscriptions and mail (app/billing.go).
+	Billing BillingOptions
 }
 
 // Stack is a running system.
@@ -82,6 +84,7 @@ type Stack struct {
 
 	stopRealtime func()
 	stopGuards   context.CancelFunc
+	stopMail     context.CancelFunc
 }
 
 // Start builds and starts the requested parts.
@@ -111,7 +114,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{Connections: connectionActivities(st.Connections),
 			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed,
 				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
-			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal}})
+			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal},
+			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr))})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
@@ -121,6 +125,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		st.startGuards(o)
 	}
+	st.startMailRelay(o)
 	if o.RunAPI {
 		addr := o.HTTPAddr
 		if addr == "" {
@@ -140,6 +145,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st.API = &api.Server{DB: o.DB, Temporal: o.Temporal, TaskQueue: o.TaskQueue, Log: log.Named("api"), Timeouts: o.Timeouts,
 			Auth: st.Auth, PublicURL: o.Auth.publicURL(st.URL), TrustedProxies: o.Auth.TrustedProxies, Limits: o.Auth.RateLimits}
 		st.API.Connections = connectionsAPI(o, st.Connections, o.Auth.publicURL(st.URL))
+		st.API.Billing = billingAPI(o)
 		st.API.Realtime, st.API.Committed = st.realtimeAPI(o), st.Hub.Committed
 		st.API.Codec = o.Codec.api()
 		st.http = &http.Server{Handler: st.API.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
@@ -170,6 +176,9 @@ func (s *Stack) Stop() {
 	}
 	if s.stopAuth != nil {
 		s.stopAuth()
+	}
+	if s.stopMail != nil {
+		s.stopMail()
 	}
 }
 

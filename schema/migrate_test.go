@@ -30,7 +30,7 @@ func allModels() []any {
 		&schema.User{}, &schema.WebhookToken{}, &schema.BrokerConnection{},
 		&schema.RiskSettings{}, &schema.Signal{}, &schema.Trade{}, &schema.Position{},
 		&schema.AuditLog{}, &schema.AuditHead{}, &schema.OutboxEvent{}, &schema.EventSeq{},
-		&schema.Subscription{},
+		&schema.Subscription{}, &schema.BillingEvent{}, &schema.MailOutbox{}, &schema.PasswordReset{},
 		&schema.Session{}, &schema.RefreshToken{}, &schema.SigningKey{}, &schema.AuthIdentity{}, &schema.LoginAttempt{},
 		&schema.DiscordSource{}, &schema.DiscordSourceAuthor{}, &schema.SourceSubscription{}, &schema.NotificationPreference{},
 		&schema.DiscordMessage{}, &schema.DiscordNotification{}, &schema.DiscordCursor{},

@@ -206,4 +206,59 @@ type Subscription struct {
 	CurrentPeriodEnd              time.Time
 	CancelledAt                   *time.Time
 	CreatedAt                     time.Time
+	// PriceID is the provider's price of the plan (Stripe price id, Polar
+	// product id); the tier is derived from it through the configured map.
+	PriceID           string `gorm:"size:100;not null;default:''"`
+	CancelAtPeriodEnd bool   `gorm:"not null;default:false"`
+	// LastEventAt is the creation time of the newest provider event
+	// applied; an older event arriving late changes nothing.
+	LastEventAt *time.Time
+	// FailedInvoiceID is the unpaid invoice dunning retries, empty when
+	// the subscription is paid up.
+	FailedInvoiceID string `gorm:"size:100;not null;default:''"`
+	UpdatedAt       *time.Time
+}
+
+// BillingEvent is one webhook event of a billing provider, stored before
+// it is processed (by BillingEventWorkflow) and unique per provider and
+// event id, so a redelivery changes nothing.
+type BillingEvent struct {
+	ID          string `gorm:"primaryKey;size:36"`
+	Provider    string `gorm:"size:16;not null"`
+	EventID     string `gorm:"size:255;not null"`
+	Type        string `gorm:"size:100;not null"`
+	Payload     string `gorm:"type:text;not null"` // the normalized event (billing.Event), no card data
+	CreatedAt   time.Time
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	// Outcome is what processing decided (billing.Outcome as JSON), kept so
+	// a retried step returns the same follow-ups.
+	Outcome string `gorm:"type:text;not null;default:''"`
+}
+
+// MailOutbox is a mail written in the transaction of the change it tells
+// about and sent after commit by the mail relay (internal/mail/outbox.go).
+type MailOutbox struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	UserID    string `gorm:"size:36;not null"`
+	Kind      string `gorm:"size:32;not null"`
+	Data      string `gorm:"type:text;not null"` // template fields as JSON; the address is read when sending
+	CreatedAt time.Time
+	NextAt    time.Time
+	Attempts  int `gorm:"not null;default:0"`
+	SentAt    *time.Time
+	LastError string `gorm:"size:300;not null;default:''"`
+}
+
+// TableName keeps the table's name singular-free as migrated.
+func (MailOutbox) TableName() string { return "mail_outbox" }
+
+// PasswordReset is a single-use password reset token (stored as SHA-256
+// hex), valid 30 minutes (FR-029).
+type PasswordReset struct {
+	TokenHash string `gorm:"primaryKey;size:64"`
+	UserID    string `gorm:"size:36;not null"`
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }

@@ -28,6 +28,9 @@ type Options struct {
 	// Cancels are the cancel signal's activities (they signal other
 	// TradeWorkflows); nil leaves them unregistered.
 	Cancels *activities.Cancels
+	// Billing are the billing workflows' activities (provider events,
+	// dunning, mail); nil leaves them unregistered.
+	Billing *activities.Billing
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -54,6 +57,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Cancels != nil {
 		w.RegisterActivity(o.Cancels)
+	}
+	if o.Billing != nil {
+		w.RegisterActivity(o.Billing)
 	}
 	return w
 }

@@ -18,4 +18,6 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(ConnectBrokerWorkflow, ConnectBrokerWorkflowOptions())
 	w.RegisterWorkflowWithOptions(ConnectionHealthWorkflow, ConnectionHealthWorkflowOptions())
 	w.RegisterWorkflowWithOptions(AccountGuardWorkflow, workflow.RegisterOptions{Name: AccountGuardWorkflowName})
+	w.RegisterWorkflowWithOptions(BillingEventWorkflow, workflow.RegisterOptions{Name: BillingEventWorkflowName})
+	w.RegisterWorkflowWithOptions(DunningWorkflow, workflow.RegisterOptions{Name: DunningWorkflowName})
 }

@@ -60,6 +60,8 @@ type Options struct {
 	// CheapPasswords, nil RateLimits gets the defaults with the API limit
 	// lifted (tests poll hard from one IP).
 	Auth app.AuthOptions
+	// Billing configures the billing provider and mail (none by default).
+	Billing app.BillingOptions
 }
 
 // Env is a running test system.
@@ -136,6 +138,7 @@ func (e *Env) StartStack(log *zap.Logger) {
 		DB: e.DB, Temporal: e.Temporal, TaskQueue: e.Queue, Vault: e.Keyring, Paper: e.Engine, Log: log,
 		Timeouts: e.Opts.Timeouts, FillPoll: 20 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
 		Auth: e.Opts.Auth, Codec: app.CodecOptions{Codec: testenv.Codec(), UIOrigins: []string{TemporalUIOrigin}},
+		Billing: e.Opts.Billing,
 	})
 	require.NoError(e.T, err)
 	e.Stack = st

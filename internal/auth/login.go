@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	mailout "github.com/tradeexec/tradeexec/internal/mail"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -237,7 +238,12 @@ func (s *Service) noticeIfNewClient(tx *gorm.DB, userID string, c Client) (bool,
 	if same > 0 {
 		return false, nil
 	}
-	err := s.cfg.Notifier.Notify(tx, userID, Notice{Kind: NoticeNewLogin, Message: noticeNewLogin(c), IP: c.IP, At: s.now()})
+	if err := s.cfg.Notifier.Notify(tx, userID, Notice{Kind: NoticeNewLogin, Message: noticeNewLogin(c), IP: c.IP, At: s.now()}); err != nil {
+		return false, err
+	}
+	// And by mail (sent after commit by the mail relay).
+	err := mailout.Enqueue(tx, userID, mailout.KindNewSignIn, map[string]string{"Where": c.Describe(),
+		"Date": s.now().Format("Jan 2, 2006 15:04 UTC")}, s.now())
 	return err == nil, err
 }
 

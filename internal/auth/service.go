@@ -57,6 +57,9 @@ type Config struct {
 	// Providers are the OAuth providers offered (e.g. NewDiscord(...)).
 	Providers []Provider
 
+	// PublicURL is the dashboard's base URL, for links in mails.
+	PublicURL string
+
 	Notifier Notifier  // default OutboxNotifier
 	Alerts   AlertSink // default LogAlertSink{Log}
 	// Committed is called after a transaction wrote outbox events for a

@@ -75,6 +75,11 @@ func (s *Service) CreatePending(ctx context.Context, userID string, req Request,
 		paper = true
 		creds[CredAccountID] = uuid.NewString()
 	}
+	if replaceID == "" && !paper {
+		if err := s.checkPlanForNew(ctx, userID, name); err != nil {
+			return Attempt{}, err
+		}
+	}
 	label := req.Label
 	if label == "" {
 		label = trade.BrokerDisplayName(name)

@@ -83,8 +83,9 @@ func newEnv(t *testing.T, db *gorm.DB, d store.Dialect) *env {
 }
 
 func (e *env) newUser() string {
+	// Premium: these tests are about connections, not plans (e2e/plan_test.go).
 	id := uuid.NewString()
-	require.NoError(e.t, e.db.Create(&schema.User{ID: id, DisplayName: "T", Role: "trader", CreatedAt: time.Now().UTC()}).Error)
+	require.NoError(e.t, e.db.Create(&schema.User{ID: id, DisplayName: "T", Role: "trader", SubscriptionTier: "premium", CreatedAt: time.Now().UTC()}).Error)
 	return id
 }
 

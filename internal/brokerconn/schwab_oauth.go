@@ -65,6 +65,11 @@ func (s *Service) BeginSchwab(ctx context.Context, userID, connectionID, label, 
 	if accountNumber != "" && (len(accountNumber) > 20 || strings.ContainsFunc(accountNumber, func(r rune) bool { return !unicode.IsDigit(r) })) {
 		return SchwabAuthorization{}, &FieldError{Field: "accountNumber", Message: "The Schwab account number is digits only."}
 	}
+	if connectionID == "" {
+		if err := s.checkPlanForNew(ctx, userID, "schwab"); err != nil {
+			return SchwabAuthorization{}, err
+		}
+	}
 	if connectionID != "" {
 		var c schema.BrokerConnection
 		err := s.DB.WithContext(ctx).Where("id = ? AND user_id = ? AND broker_type = ?", connectionID, userID, "schwab").Take(&c).Error

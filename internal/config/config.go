@@ -110,6 +110,17 @@ type Config struct {
 	StripeWebhookSecret Secret
 	PolarAccessToken    Secret
 	PolarWebhookSecret  Secret
+	// StripePrices maps plan tiers (basic, pro, premium) to Stripe price
+	// ids; StripeAPIBase overrides api.stripe.com (stripe-mock in dev).
+	StripePrices  map[string]string
+	StripeAPIBase string
+	// PolarProducts maps plan tiers to Polar product ids; PolarAPIBase
+	// overrides https://api.polar.sh (the sandbox, or a local fake).
+	PolarProducts map[string]string
+	PolarAPIBase  string
+
+	// SMTP sends mail when Host is set (internal/config/mail.go).
+	SMTP SMTPConfig
 
 	LogLevel  string // debug, info, warn, error
 	LogFormat string // json or console
@@ -152,6 +163,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.discord()
 	l.schwab()
 	l.billing()
+	l.mail()
 	l.shutdown()
 	l.risk()
 	if err := l.c.err(); err != nil {

@@ -186,6 +186,12 @@ func TestLoadInvalidValues(t *testing.T) {
 			`config: TEMPORAL_NAMESPACE: invalid name "my ns" (no spaces or control characters, at most 255 bytes)`},
 		{"billing unknown", ModeAPI, []string{"BILLING_PROVIDER", "paypal"},
 			`config: BILLING_PROVIDER: unknown provider "paypal" (use none, stripe or polar)`},
+		{"polar products", ModeAPI, []string{"BILLING_PROVIDER", "polar", "POLAR_ACCESS_TOKEN", "polar_oat_x", "POLAR_WEBHOOK_SECRET", "whs", "POLAR_PRODUCT_BASIC", "p1", "POLAR_PRODUCT_PRO", "p2"},
+			"config: POLAR_PRODUCT_PREMIUM: required when BILLING_PROVIDER=polar (the Polar product id of the plan)"},
+		{"stripe prices", ModeAPI, []string{"BILLING_PROVIDER", "stripe", "STRIPE_SECRET_KEY", "sk_test_x", "STRIPE_WEBHOOK_SECRET", "whsec_x", "STRIPE_PRICE_BASIC", "p1", "STRIPE_PRICE_PRO", "p2"},
+			"config: STRIPE_PRICE_PREMIUM: required when BILLING_PROVIDER=stripe (the Stripe price id of the plan)"},
+		{"smtp without from", ModeAPI, []string{"SMTP_HOST", "smtp.example.com"}, "config: MAIL_FROM: required when SMTP_HOST is set (e.g. tradeexec <billing@example.com>)"},
+		{"smtp clear text off localhost", ModeAPI, []string{"SMTP_HOST", "smtp.example.com", "MAIL_FROM", "a@b.c", "SMTP_TLS", "none"}, "config: SMTP_TLS: none is allowed only for a relay on localhost (mail would cross the network in clear text)"},
 		{"stripe keys", ModeAPI, []string{"BILLING_PROVIDER", "stripe", "STRIPE_SECRET_KEY", "sk_test_x"},
 			"config: STRIPE_WEBHOOK_SECRET: required when BILLING_PROVIDER=stripe"},
 		{"discord oauth half", ModeAPI, []string{"DISCORD_CLIENT_ID", "123"},
@@ -331,6 +337,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	env := with(productionEnv(),
 		"DISCORD_CLIENT_ID", "123", "DISCORD_CLIENT_SECRET", "discord-client-secret-value",
 		"BILLING_PROVIDER", "stripe", "STRIPE_SECRET_KEY", "sk_live_secretvalue", "STRIPE_WEBHOOK_SECRET", "whsec_value",
+		"STRIPE_PRICE_BASIC", "price_b", "STRIPE_PRICE_PRO", "price_p", "STRIPE_PRICE_PREMIUM", "price_x",
+		"SMTP_HOST", "smtp.example.com", "SMTP_USERNAME", "mailer", "SMTP_PASSWORD", "smtp-password-value", "MAIL_FROM", "billing@example.com",
 		"TEMPORAL_API_KEY", "temporal-cloud-api-key")
 	cfg, err := Load(envOf(env), ModeAPI)
 	if err != nil {
@@ -396,7 +404,7 @@ func TestSecretFormatting(t *testing.T) {
 func assertNoSecrets(t *testing.T, out string, env map[string]string) {
 	t.Helper()
 	for _, k := range []string{"JWT_SECRET", "DISCORD_BOT_TOKEN", "DISCORD_CLIENT_SECRET", "STRIPE_SECRET_KEY",
-		"STRIPE_WEBHOOK_SECRET", "TEMPORAL_API_KEY"} {
+		"STRIPE_WEBHOOK_SECRET", "TEMPORAL_API_KEY", "SMTP_PASSWORD"} {
 		if v := env[k]; len(v) >= 8 && strings.Contains(out, v) {
 			t.Errorf("%s value leaked in: %s", k, out)
 		}

@@ -323,14 +323,40 @@ func (l *loader) billing() {
 	l.cfg.StripeWebhookSecret = Secret(l.env("STRIPE_WEBHOOK_SECRET"))
 	l.cfg.PolarAccessToken = Secret(l.env("POLAR_ACCESS_TOKEN"))
 	l.cfg.PolarWebhookSecret = Secret(l.env("POLAR_WEBHOOK_SECRET"))
+	l.cfg.StripePrices = map[string]string{"basic": l.env("STRIPE_PRICE_BASIC"), "pro": l.env("STRIPE_PRICE_PRO"), "premium": l.env("STRIPE_PRICE_PREMIUM")}
+	l.cfg.StripeAPIBase = l.env("STRIPE_API_BASE")
+	l.cfg.PolarProducts = map[string]string{"basic": l.env("POLAR_PRODUCT_BASIC"), "pro": l.env("POLAR_PRODUCT_PRO"), "premium": l.env("POLAR_PRODUCT_PREMIUM")}
+	l.cfg.PolarAPIBase = l.env("POLAR_API_BASE")
 	var need map[string]Secret
 	switch l.cfg.BillingProvider {
 	case BillingNone:
 		return
 	case BillingStripe:
 		need = map[string]Secret{"STRIPE_SECRET_KEY": l.cfg.StripeSecretKey, "STRIPE_WEBHOOK_SECRET": l.cfg.StripeWebhookSecret}
+		for _, tier := range []string{"basic", "pro", "premium"} {
+			if l.cfg.StripePrices[tier] == "" && l.needs(ModeDev, ModeAPI, ModeWorker) {
+				l.c.add("STRIPE_PRICE_"+strings.ToUpper(tier), "required when BILLING_PROVIDER=stripe (the Stripe price id of the plan)")
+			}
+		}
+		if b := l.cfg.StripeAPIBase; b != "" {
+			u, err := url.Parse(b)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+				l.c.add("STRIPE_API_BASE", fmt.Sprintf("invalid %q: https, or http on localhost (stripe-mock)", b))
+			}
+		}
 	case BillingPolar:
 		need = map[string]Secret{"POLAR_ACCESS_TOKEN": l.cfg.PolarAccessToken, "POLAR_WEBHOOK_SECRET": l.cfg.PolarWebhookSecret}
+		for _, tier := range []string{"basic", "pro", "premium"} {
+			if l.cfg.PolarProducts[tier] == "" && l.needs(ModeDev, ModeAPI, ModeWorker) {
+				l.c.add("POLAR_PRODUCT_"+strings.ToUpper(tier), "required when BILLING_PROVIDER=polar (the Polar product id of the plan)")
+			}
+		}
+		if b := l.cfg.PolarAPIBase; b != "" {
+			u, err := url.Parse(b)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+				l.c.add("POLAR_API_BASE", fmt.Sprintf("invalid %q: https (e.g. https://sandbox-api.polar.sh), or http on localhost", b))
+			}
+		}
 	default:
 		l.c.add("BILLING_PROVIDER", fmt.Sprintf("unknown provider %q (use none, stripe or polar)", l.cfg.BillingProvider))
 		return

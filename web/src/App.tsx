@@ -9,6 +9,8 @@ import { TradeDetail } from "./views/TradeDetail";
 import { Brokers } from "./views/Brokers";
 import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
+import { Billing } from "./views/Billing";
+import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
 declare global {
@@ -79,6 +81,7 @@ const NAV: [string, string][] = [
   ["/brokers", "Brokers"],
   ["/risk", "Risk"],
   ["/signals", "Signals"],
+  ["/billing", "Billing"],
 ];
 
 export function App() {
@@ -97,6 +100,8 @@ export function App() {
   }, []);
 
   if (!checked) return <div class="splash">Loading…</div>;
+  if (!user && route === "/forgot") return <Forgot />;
+  if (!user && route.startsWith("/reset")) return <Reset token={new URLSearchParams(route.split("?")[1] ?? "").get("token") ?? ""} />;
   if (!user) return <Login onSignedIn={signedIn} />;
 
   let page;
@@ -105,6 +110,7 @@ export function App() {
   else if (route === "/brokers") page = <Brokers />;
   else if (route === "/risk") page = <Risk />;
   else if (route === "/signals") page = <Signals />;
+  else if (route.startsWith("/billing")) page = <Billing />;
   else page = <Overview />;
 
   return (

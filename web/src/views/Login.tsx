@@ -56,6 +56,9 @@ export function Login({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
         <a class="button secondary" href="/auth/discord">
           Sign in with Discord
         </a>
+        <a href="#/forgot" class="small">
+          Forgot your password?
+        </a>
       </form>
     </div>
   );
