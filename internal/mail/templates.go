@@ -16,6 +16,7 @@ const (
 	KindDunningRetry    = "dunning_retry"
 	KindDowngraded      = "downgraded"
 	KindCancelScheduled = "cancel_scheduled"
+	KindDowngradeSched  = "downgrade_scheduled"
 	KindRenewalUpcoming = "renewal_upcoming"
 	KindNewSignIn       = "new_sign_in"
 	KindPasswordReset   = "password_reset"
@@ -79,6 +80,15 @@ Subscribe again in Settings → Billing to resume live trading: {{.URL}}
 Your subscription is cancelled. {{.Plan}} access continues until {{.Date}}; then your account moves to the Free plan. No refund is due (per terms).
 
 Changed your mind? Resume in Settings → Billing: {{.URL}}
+`},
+	KindDowngradeSched: {
+		subject: "Your plan becomes {{.NewPlan}} on {{.Date}}",
+		body: `Hello {{.Name}},
+
+You keep {{.Plan}} until {{.Date}}; then your plan becomes {{.NewPlan}}.
+{{.Changes}}
+
+Changed your mind? Manage your plan in Settings → Billing: {{.URL}}
 `},
 	KindRenewalUpcoming: {
 		subject: "Your {{.Plan}} plan renews on {{.Date}}",

@@ -322,6 +322,24 @@ func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 		end := ev.CurrentPeriodEnd
 		user.SubscriptionRenewalDate = &end
 		out.Note = fmt.Sprintf("subscription %s: %s → %s (%s)", ev.SubscriptionID, old, ev.Tier, ev.Status)
+		// A downgrade scheduled now is announced now (SPEC edge case 8:
+		// the trader keeps the paid plan until the renewal and is warned
+		// which live connections the smaller plan will pause).
+		if cur := billing.PlanFor(billing.Tier(user.SubscriptionTier)); ev.Tier.Rank() < cur.Tier.Rank() && old != ev.Tier && activeStatus(ev.Status) {
+			var live int64
+			if err := tx.Model(&schema.BrokerConnection{}).Where("user_id = ? AND paper = ? AND is_active = ? AND broker_type <> ?",
+				user.ID, false, true, "paper").Count(&live).Error; err != nil {
+				return out, err
+			}
+			next := billing.PlanFor(ev.Tier)
+			changes := "- your live broker connections stay active"
+			if next.LiveBrokers != billing.Unlimited && int(live) > next.LiveBrokers {
+				changes = fmt.Sprintf("- %d of your %d live broker connections will be paused (not deleted): the oldest %d keep trading",
+					int(live)-next.LiveBrokers, live, next.LiveBrokers)
+			}
+			out.FollowUps = append(out.FollowUps, a.mail(user, "downgrade_scheduled", map[string]string{
+				"Plan": cur.Name, "NewPlan": next.Name, "Date": end.Format("January 2, 2006"), "Changes": changes}))
+		}
 		if ev.CancelAtPeriodEnd && !wasCancelling {
 			entry.Action = ActionSubscriptionCancelScheduled
 			out.Note = "cancellation scheduled for " + end.Format("Jan 2, 2006")
@@ -468,7 +486,8 @@ type SuspendResult struct {
 }
 
 // Suspend moves the trader to the Free plan after dunning gave up on
-// invoiceID (SPEC US-012 #3): plan billing.Free, status cancelled, audit entry,
+// invoiceID (SPEC US-012 #3): plan Free (active: paper trading goes on), the
+// subscription cancelled, audit entry,
 // dashboard event — unless the invoice was paid meanwhile. Live broker
 // connections are not touched: the Free plan's limit pauses them
 // (CheckTradeThrough), they are never deleted, and positions stay as

@@ -97,8 +97,15 @@ func TestSignUpUpgradeDowngradeAndCancel(t *testing.T) {
 			t.Fatalf("receipt %q", got)
 		}
 
-		// Downgrade: billing.Premium stays until the renewal's paid invoice.
-		apply(t, db, subEvent("evt_6", t0.Add(5*time.Second), billing.Basic, "active", false))
+		// Downgrade: Premium stays until the renewal's paid invoice; the
+		// trader is told now what the renewal will pause.
+		db.Create(&schema.BrokerConnection{ID: "c1", UserID: "u1", BrokerType: "alpaca", IsActive: true, CreatedAt: t0, UpdatedAt: t0})
+		db.Create(&schema.BrokerConnection{ID: "c2", UserID: "u1", BrokerType: "kraken", IsActive: true, CreatedAt: t0, UpdatedAt: t0})
+		out = apply(t, db, subEvent("evt_6", t0.Add(5*time.Second), billing.Basic, "active", false))
+		if len(out.FollowUps) != 1 || out.FollowUps[0].MailKind != "downgrade_scheduled" || out.FollowUps[0].MailData["NewPlan"] != "Basic" ||
+			out.FollowUps[0].MailData["Changes"] != "- 1 of your 2 live broker connections will be paused (not deleted): the oldest 1 keep trading" {
+			t.Fatalf("downgrade follow-ups %+v", out.FollowUps)
+		}
 		if u := userOf(t, db, "u1"); u.SubscriptionTier != "premium" {
 			t.Fatalf("downgrade applied before renewal: %s", u.SubscriptionTier)
 		}
