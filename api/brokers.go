@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/subtle"
 	"context"
 	"encoding/json"
 	"errors"
@@ -417,6 +418,12 @@ func (s *Server) schwabAuthorize(c *gin.Context) {
 		s.failConnection(c, err)
 		return
 	}
+	// The consent is bound to this browser: the callback must come back
+	// with this cookie (an attacker's consent link opened in a victim's
+	// browser lacks it) and a session of the same trader.
+	if u, err := url.Parse(az.URL); err == nil && u.Query().Get("state") != "" {
+		s.setCookie(c, schwabCookie, u.Query().Get("state"), time.Now().Add(brokerconn.OAuthStateTTL))
+	}
 	c.JSON(http.StatusOK, az)
 }
 
@@ -437,11 +444,25 @@ func (s *Server) schwabCallback(c *gin.Context) {
 		s.redirectBrokers(c, "failed", "", "Schwab sign-in was cancelled. Nothing was connected.")
 		return
 	}
+	// Bound to the browser that started the consent (its cookie holds the
+	// state) and to a signed-in session of the same trader. A browser
+	// without a session signs in first and comes back here (the state is
+	// not used up meanwhile).
+	if bound := s.cookie(c, schwabCookie); bound == "" || subtle.ConstantTimeCompare([]byte(bound), []byte(q.Get("state"))) != 1 {
+		s.log(c).Warn("schwab callback without the browser binding of its consent")
+		s.redirectBrokers(c, "failed", "", "This Schwab sign-in was not started in this browser. Start again from Settings → Brokers.")
+		return
+	}
 	current := ""
 	if s.Auth != nil {
 		current = s.signedInUser(c)
 	}
+	if current == "" {
+		c.Redirect(http.StatusSeeOther, s.dashboardBase()+"/dashboard#/resume?to="+url.QueryEscape(c.Request.URL.RequestURI()))
+		return
+	}
 	a, err := s.connections().CompleteSchwab(c.Request.Context(), q.Get("state"), q.Get("code"), current)
+	s.clearCookie(c, schwabCookie)
 	var fe *brokerconn.FieldError
 	switch {
 	case errors.Is(err, brokerconn.ErrOAuthState):
@@ -482,12 +503,18 @@ func (s *Server) redirectBrokers(c *gin.Context, status, connectionID, message s
 	if connectionID != "" {
 		q.Set("connection", connectionID)
 	}
+	c.Redirect(http.StatusSeeOther, s.dashboardBase()+BrokerSettingsPath+"?"+q.Encode())
+}
+
+// dashboardBase is the dashboard's absolute base URL ("" for a relative
+// redirect when none is configured).
+func (s *Server) dashboardBase() string {
 	base := strings.TrimRight(s.Connections.DashboardURL, "/")
 	if base == "" {
 		base = strings.TrimRight(s.PublicURL, "/")
 	}
 	if u, err := url.Parse(base); err != nil || u.Scheme == "" || u.Host == "" {
-		base = ""
+		return ""
 	}
-	c.Redirect(http.StatusSeeOther, base+BrokerSettingsPath+"?"+q.Encode())
+	return base
 }

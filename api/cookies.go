@@ -15,7 +15,8 @@ import (
 //	access   HttpOnly, SameSite=Lax, Path=/, 1 h   — the JWT, for cookie-authenticated requests
 //	refresh  HttpOnly, SameSite=Strict, Path=/auth, 30 days — only /auth/refresh and /auth/logout see it
 //	csrf     readable by the page, SameSite=Strict, Path=/ — the double-submit token (X-CSRF-Token)
-//	oauth    HttpOnly, SameSite=Lax, Path=/auth, 10 min — state + PKCE verifier of a provider sign-in
+//	oauth    HttpOnly, SameSite=Lax, Path=/, 10 min — state + PKCE verifier of a provider sign-in (__Host-)
+//	schwab   HttpOnly, SameSite=Lax, Path=/, 10 min — the state of the Schwab consent this browser started
 //
 // They are Secure, with the __Host- / __Secure- name prefixes, whenever
 // PUBLIC_URL is https (everywhere but `tradeexec dev` on http://127.0.0.1).
@@ -24,6 +25,7 @@ const (
 	cookieRefresh = "te_refresh"
 	cookieCSRF    = "te_csrf"
 	cookieOAuth   = "te_oauth"
+	cookieSchwab  = "te_schwab"
 
 	// headerCSRF carries the double-submit token.
 	headerCSRF = "X-CSRF-Token"
@@ -40,7 +42,13 @@ var (
 	accessCookie  = cookieSpec{cookieAccess, "/", true, http.SameSiteLaxMode}
 	refreshCookie = cookieSpec{cookieRefresh, "/auth", true, http.SameSiteStrictMode}
 	csrfCookie    = cookieSpec{cookieCSRF, "/", false, http.SameSiteStrictMode}
-	oauthCookie   = cookieSpec{cookieOAuth, "/auth", true, http.SameSiteLaxMode}
+	// Path=/ so the name can carry __Host- (a __Secure- cookie on /auth can
+	// be planted by a sibling subdomain; a __Host- one cannot).
+	oauthCookie = cookieSpec{cookieOAuth, "/", true, http.SameSiteLaxMode}
+	// schwabCookie binds a Schwab consent to the browser that started it:
+	// it holds the consent's state; the callback (a top-level GET from
+	// Schwab, so SameSite=Lax sends it) must present the same.
+	schwabCookie = cookieSpec{cookieSchwab, "/", true, http.SameSiteLaxMode}
 )
 
 // secureCookies reports whether cookies must be Secure (PUBLIC_URL https).

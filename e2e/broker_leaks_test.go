@@ -90,13 +90,12 @@ func TestNoBrokerCredentialLeaks(t *testing.T) {
 	loggedOut, loggedOutBase := h.fakes.ibkr.NewLoggedOutGateway()
 	refused("ibkr", map[string]string{"account_id": loggedOut, "base_url": loggedOutBase}, http.StatusUnprocessableEntity)
 	// A Schwab code Schwab never issued.
-	r := h.call(http.MethodGet, "/api/v1/brokers/schwab/authorize", nil)
-	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-	state := stateParam(t, r.Body["url"].(string))
+	br := h.browser(h.demo.APIToken)
+	state := br.authorizeSchwab("")
 	badCode := "C0.never-issued-" + strings.Repeat("q", 24) + "@"
 	secrets.add("schwab unknown code", badCode)
-	r = h.call(http.MethodGet, "/brokers/schwab/callback?state="+state+"&code="+badCode, nil)
-	require.Contains(t, r.Body["location"], "status=failed")
+	require.Equal(t, "failed", br.schwabCallback(state, badCode).Query().Get("status"))
+	var r response
 
 	// Re-connect Alpaca with new keys, then with wrong ones.
 	k3, s3 := h.fakes.alpaca.CreateAccount(cash)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
@@ -187,18 +188,63 @@ func (h *brokerHarness) connectBroker(broker string, creds map[string]string) re
 // authorization URL from the API, the code from the fake, the callback.
 func (h *brokerHarness) connectSchwab(cash decimal.Decimal, query string) (location url.Values, code string) {
 	h.t.Helper()
-	r := h.call(http.MethodGet, "/api/v1/brokers/schwab/authorize"+query, nil)
-	require.Equal(h.t, http.StatusOK, r.Status, r.Raw)
-	u, err := url.Parse(r.Body["url"].(string))
-	require.NoError(h.t, err)
-	require.True(h.t, strings.HasPrefix(u.String(), h.fakes.schwab.URL()+"/v1/oauth/authorize"), u.String())
+	b := h.browser(h.demo.APIToken)
+	state := b.authorizeSchwab(query)
 	code, _ = h.fakes.schwab.IssueAuthCode(cash)
-	cb := h.call(http.MethodGet, "/brokers/schwab/callback?"+url.Values{"code": {code}, "state": {u.Query().Get("state")}}.Encode(), nil)
-	require.Equal(h.t, http.StatusSeeOther, cb.Status, cb.Raw)
-	loc, err := url.Parse(cb.Body["location"].(string))
-	require.NoError(h.t, err)
-	require.Equal(h.t, "/settings/brokers", loc.Path)
+	loc := b.schwabCallback(state, code)
+	require.Equal(h.t, "/settings/brokers", loc.Path, loc.String())
 	return loc.Query(), code
+}
+
+// schwabBrowser is a browser: a cookie jar holding a session (the access
+// cookie) and whatever the API sets (the Schwab consent binding).
+type schwabBrowser struct {
+	h   *brokerHarness
+	jar http.CookieJar
+	hc  *http.Client
+}
+
+// browser returns a browser signed in with accessToken ("" for none).
+func (h *brokerHarness) browser(accessToken string) *schwabBrowser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(h.t, err)
+	if accessToken != "" {
+		u, _ := url.Parse(h.stack.URL)
+		jar.SetCookies(u, []*http.Cookie{{Name: "te_access", Value: accessToken, Path: "/"}})
+	}
+	return &schwabBrowser{h: h, jar: jar, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// authorizeSchwab starts a consent (the dashboard's fetch) and returns its state.
+func (b *schwabBrowser) authorizeSchwab(query string) string {
+	b.h.t.Helper()
+	resp, err := b.hc.Get(b.h.stack.URL + "/api/v1/brokers/schwab/authorize" + query)
+	require.NoError(b.h.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	require.Equal(b.h.t, http.StatusOK, resp.StatusCode, string(raw))
+	var body struct{ URL string }
+	require.NoError(b.h.t, json.Unmarshal(raw, &body))
+	u, err := url.Parse(body.URL)
+	require.NoError(b.h.t, err)
+	require.True(b.h.t, strings.HasPrefix(u.String(), b.h.fakes.schwab.URL()+"/v1/oauth/authorize"), u.String())
+	return u.Query().Get("state")
+}
+
+// schwabCallback is Schwab sending this browser back; it returns where the
+// answer redirects.
+func (b *schwabBrowser) schwabCallback(state, code string) *url.URL {
+	b.h.t.Helper()
+	resp, err := b.hc.Get(b.h.stack.URL + "/brokers/schwab/callback?" + url.Values{"code": {code}, "state": {state}}.Encode())
+	require.NoError(b.h.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	require.Equal(b.h.t, http.StatusSeeOther, resp.StatusCode, string(raw))
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(b.h.t, err)
+	fmt.Fprintf(b.h.responses, "GET /brokers/schwab/callback → %d\nLocation: %s\n%s\n", resp.StatusCode, loc, raw)
+	return loc
 }
 
 // setDefault routes an asset class ("stocks", "crypto") to a connection.

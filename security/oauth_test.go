@@ -50,9 +50,11 @@ func TestDiscordSignInOverHTTP(t *testing.T) {
 	require.True(t, strings.HasPrefix(loc.String(), fake.URL()+"/oauth2/authorize"))
 	require.Equal(t, "S256", loc.Query().Get("code_challenge_method"))
 	require.NotEmpty(t, loc.Query().Get("state"))
-	flow := browser.cookies["__Secure-te_oauth"]
-	require.NotNil(t, flow)
+	flow := browser.cookies["__Host-te_oauth"]
+	require.NotNil(t, flow, "the flow cookie is __Host- (a sibling subdomain cannot plant it)")
 	require.True(t, flow.HttpOnly && flow.Secure)
+	require.Equal(t, "/", flow.Path)
+	require.Empty(t, flow.Domain)
 	require.NotContains(t, flow.Value, loc.Query().Get("state"), "the flow cookie is sealed")
 
 	callback := atDiscord(t, loc.String())

@@ -282,9 +282,11 @@ func TestSchwabConsent(t *testing.T) {
 
 		_, err = e.svc.CompleteSchwab(ctx, state, code, e.newUser())
 		require.ErrorIs(t, err, brokerconn.ErrOAuthState, "another signed-in user cannot use the state")
-		a, err := e.svc.CompleteSchwab(ctx, state, code, "")
-		require.NoError(t, err)
 		_, err = e.svc.CompleteSchwab(ctx, state, code, "")
+		require.ErrorIs(t, err, brokerconn.ErrOAuthState, "a browser without a session cannot finish the consent")
+		a, err := e.svc.CompleteSchwab(ctx, state, code, e.userID)
+		require.NoError(t, err)
+		_, err = e.svc.CompleteSchwab(ctx, state, code, e.userID)
 		require.ErrorIs(t, err, brokerconn.ErrOAuthState, "single use")
 		pending, _ := e.row(a.ConnectionID)
 		require.NotContains(t, string(pending.Credentials), code)
@@ -318,13 +320,13 @@ func TestSchwabConsent(t *testing.T) {
 		late.Now = func() time.Time { return time.Now().Add(brokerconn.OAuthStateTTL + time.Minute) }
 		az, err = e.svc.BeginSchwab(ctx, e.userID, "", "", "")
 		require.NoError(t, err)
-		_, err = late.CompleteSchwab(ctx, stateOf(t, az.URL), "C0.x", "")
+		_, err = late.CompleteSchwab(ctx, stateOf(t, az.URL), "C0.x", e.userID)
 		require.ErrorIs(t, err, brokerconn.ErrOAuthState)
 
 		// A code Schwab does not know is refused with Schwab's reason.
 		az, err = e.svc.BeginSchwab(ctx, e.userID, "", "", "")
 		require.NoError(t, err)
-		a3, err := e.svc.CompleteSchwab(ctx, stateOf(t, az.URL), "C0.unknown-code", "")
+		a3, err := e.svc.CompleteSchwab(ctx, stateOf(t, az.URL), "C0.unknown-code", e.userID)
 		require.NoError(t, err)
 		out3, err := e.svc.Connect(ctx, a3)
 		require.NoError(t, err)

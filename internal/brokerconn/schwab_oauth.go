@@ -111,8 +111,10 @@ func hashState(state string) string {
 
 // CompleteSchwab consumes the callback's state (once) and seals the code
 // into a pending Schwab row; the returned attempt is checked by
-// ConnectBrokerWorkflow. currentUserID, when the browser carries a
-// session, must be the user who started the consent.
+// ConnectBrokerWorkflow. currentUserID is the signed-in user of the
+// browser; it must be the user who started the consent (an anonymous or
+// other browser cannot finish it: a consent link sent to a victim must not
+// connect the victim's Schwab account to the sender's tradeexec account).
 func (s *Service) CompleteSchwab(ctx context.Context, state, code, currentUserID string) (Attempt, error) {
 	if s.Schwab == nil {
 		return Attempt{}, ErrSchwabNotConfigured
@@ -133,7 +135,9 @@ func (s *Service) CompleteSchwab(ctx context.Context, state, code, currentUserID
 			}
 			return err
 		}
-		if st.UsedAt != nil || !now.Before(st.ExpiresAt) || currentUserID != "" && currentUserID != st.UserID {
+		// Only the trader who started the consent, signed in, may finish it
+		// (the API also checks the browser binding cookie).
+		if st.UsedAt != nil || !now.Before(st.ExpiresAt) || currentUserID == "" || currentUserID != st.UserID {
 			return ErrOAuthState
 		}
 		res := tx.Model(&schema.BrokerOAuthState{}).Where("id = ? AND used_at IS NULL", st.ID).UpdateColumn("used_at", now)

@@ -99,6 +99,15 @@ export function App() {
     return () => window.removeEventListener("tradeexec:signedout", onSignedOut);
   }, []);
 
+  // A flow that needed a sign-in (a Schwab consent coming back) resumes
+  // here: #/resume?to=<same-origin path>; only known paths are followed.
+  useEffect(() => {
+    if (!user || !route.startsWith("/resume")) return;
+    const to = new URLSearchParams(route.split("?")[1] ?? "").get("to") ?? "";
+    if (to.startsWith("/brokers/schwab/callback?")) location.assign(to);
+    else location.hash = "#/";
+  }, [user, route]);
+
   if (!checked) return <div class="splash">Loading…</div>;
   if (!user && route === "/forgot") return <Forgot />;
   if (!user && route.startsWith("/reset")) return <Reset token={new URLSearchParams(route.split("?")[1] ?? "").get("token") ?? ""} />;
