@@ -311,3 +311,16 @@ func TestNoCredentialLeaks(t *testing.T) {
 	require.NotEmpty(t, history.String())
 	require.NotEmpty(t, logs.String())
 }
+
+// Issue 13 #6: an alert id longer than its column — a number, which the
+// schema's maxLength does not bound — is a 400 naming the field, never a
+// 500 with the database's error, on SQLite and PostgreSQL.
+func TestOverlongAlertIDIsRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+		h := newHarness(t, db, d, harnessOptions{})
+		r := h.postWebhook(`{"ticker":"AAPL","action":"buy","quantity":1,"id":` + strings.Repeat("9", 170) + `}`)
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Equal(t, "id", r.Body["field"])
+		require.NotContains(t, strings.ToLower(r.Raw), "sqlstate")
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
@@ -135,11 +136,19 @@ func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) 
 	return out, nil
 }
 
+// maxExternalID is the length of signals.external_id.
+const maxExternalID = 200
+
 // prepare validates a request and encodes its signal for the signals row.
 func prepare(req Request) ([]byte, error) {
 	sig := req.Signal
 	if sig.ExternalID == "" {
 		return nil, errors.New("intake: signal has no external id")
+	}
+	// The key must fit its column (signals.external_id, 200 characters):
+	// an entry point that let a longer one through answers 400, not 500.
+	if utf8.RuneCountInString(sig.ExternalID) > maxExternalID {
+		return nil, &signal.ParseError{Field: "id", Reason: "is too long"}
 	}
 	if err := sig.Validate(); err != nil {
 		return nil, err

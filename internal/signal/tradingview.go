@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -513,11 +514,20 @@ func (d tvDoc) takeProfit(s *Signal) *ParseError {
 	}
 }
 
+// MaxAlertIDLength bounds an alert id ("id"), string or number: with the
+// trader's id in front it must fit signals.external_id (200 characters).
+const MaxAlertIDLength = 128
+
 func (d tvDoc) meta(s *Signal, meta *TradingViewMeta) *ParseError {
 	if d.has("id") {
 		id := strings.TrimSpace(d.str("id"))
 		if id == "" {
 			return errMustBeNonEmpty("id")
+		}
+		// The schema's maxLength bounds strings only; a numeric id of 200
+		// digits would overflow the stored key (signals.external_id).
+		if utf8.RuneCountInString(id) > MaxAlertIDLength {
+			return errTooLong("id", MaxAlertIDLength)
 		}
 		s.ExternalID, meta.AlertID = id, id
 	}

@@ -220,6 +220,9 @@ func TestParseTradingViewInvalid(t *testing.T) {
 		{"empty id", `{"ticker":"AAPL","action":"buy","id":""}`, `id: must not be empty`},
 		{"blank id", `{"ticker":"AAPL","action":"buy","id":"  "}`, `id: must not be empty`},
 		{"long id", `{"ticker":"AAPL","action":"buy","id":"` + strings.Repeat("i", 129) + `"}`, `id: is too long (at most 128 characters)`},
+		// A number bypasses the schema's maxLength; 164+ digits overflowed
+		// the stored key (a 500 on PostgreSQL).
+		{"long numeric id", `{"ticker":"AAPL","action":"buy","id":` + strings.Repeat("9", 170) + `}`, `id: is too long (at most 128 characters)`},
 		{"control chars in id", `{"ticker":"AAPL","action":"buy","id":"a\u0007b"}`, `id: must not contain control characters`},
 		{"id object", `{"ticker":"AAPL","action":"buy","id":{}}`, `id: must be a string or a number`},
 		{"bad time", `{"ticker":"AAPL","action":"buy","time":"yesterday"}`, `time: must be a time like 2024-03-15T14:23:11Z or a Unix timestamp`},
