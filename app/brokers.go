@@ -110,7 +110,7 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 		ib = append(ib, ibkr.WithClock(o.MarketClock))
 		sw = append(sw, schwab.WithClock(o.MarketClock))
 	}
-	cb, kr, bn := coinbase.Options{}, kraken.Options{}, binance.Options{}
+	cb, kr, bn := coinbase.Options{AllowCustomURLs: o.AllowCustomURLs}, kraken.Options{AllowCustomURLs: o.AllowCustomURLs}, binance.Options{AllowCustomURLs: o.AllowCustomURLs}
 	if lim != nil {
 		ib = append(ib, ibkr.WithLimiter(lim), ibkr.WithPollInterval(5*time.Millisecond), ibkr.WithRateLimitBackoff(100*time.Millisecond))
 		sw = append(sw, schwab.WithLimiter(lim))

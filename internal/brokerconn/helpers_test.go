@@ -68,7 +68,7 @@ func newEnv(t *testing.T, db *gorm.DB, d store.Dialect) *env {
 	reg := broker.NewRegistry()
 	reg.Register(paper.Name, paper.Factory(e.engine))
 	reg.Register(alpaca.Name, alpaca.Factory(alpaca.Options{AllowCustomURLs: true, Limiter: lim}))
-	reg.Register(binance.Name, binance.Factory(binance.Options{Limiter: lim}))
+	reg.Register(binance.Name, binance.Factory(binance.Options{AllowCustomURLs: true, Limiter: lim}))
 	ibkr.Register(reg, ibkr.WithPrivateGateways(true), ibkr.WithLimiter(lim))
 	schwab.Register(reg, schwab.WithApp(e.schwab.App()), schwab.WithBaseURL(e.schwab.URL()), schwab.WithLimiter(lim),
 		schwab.WithTokenStore(&brokerconn.SchwabTokens{DB: db, Vault: kr}), schwab.WithClaimStore(&brokerconn.SchwabClaims{DB: db}))

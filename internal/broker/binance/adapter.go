@@ -27,6 +27,9 @@ import (
 
 // Options configure every adapter a Factory builds. The zero value works.
 type Options struct {
+	// AllowCustomURLs lets credentials carry base_url (the fake, dev); a
+	// production factory refuses it itself, whatever the API allowed.
+	AllowCustomURLs bool
 	// Limiter paces requests per API key. Nil: NewLimiter(), half of
 	// Binance's published request weight per minute.
 	Limiter Limiter
@@ -90,6 +93,9 @@ func Factory(opts Options) broker.Factory {
 			base = TestnetURL
 		}
 		if u := cfg.Credentials["base_url"]; u != "" {
+			if !opts.AllowCustomURLs {
+				return nil, broker.NewError(Name, broker.KindAuthFailed, "a custom Binance address is not accepted on this server", nil)
+			}
 			pu, err := url.Parse(u)
 			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 				return nil, broker.NewError(Name, broker.KindAuthFailed, "the Binance base URL is not a valid http(s) URL", nil)

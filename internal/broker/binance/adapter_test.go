@@ -29,6 +29,7 @@ func testCtx(t *testing.T) context.Context {
 func newAccount(t *testing.T, f *Fake, opts Options, cash string) (*Adapter, broker.Credentials) {
 	t.Helper()
 	creds := f.NewAccount(d(cash))
+	opts.AllowCustomURLs = true // the fake's address
 	b, err := Factory(opts)(broker.Config{Credentials: creds})
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +295,7 @@ func TestWeightsAndUsedWeightHeader(t *testing.T) {
 	f := NewFake()
 	defer f.Close()
 	lim := &recordingLimiter{weights: map[string]int{}}
-	a, _ := newAccount(t, f, Options{Limiter: lim}, "1000")
+	a, _ := newAccount(t, f, Options{AllowCustomURLs: true, Limiter: lim}, "1000")
 	if _, err := a.Connect(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestFindOrderByClientIDWithoutMemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := Factory(Options{})(broker.Config{Credentials: creds})
+	other, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Credentials: creds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,11 +352,11 @@ func TestFactoryValidatesCredentials(t *testing.T) {
 		{"bad base url", broker.Credentials{"api_key": "k", "api_secret": "s", "base_url": "ftp://x"}},
 	}
 	for _, tt := range tests {
-		if _, err := Factory(Options{})(broker.Config{Credentials: tt.creds}); !errors.Is(err, broker.ErrAuthFailed) {
+		if _, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Credentials: tt.creds}); !errors.Is(err, broker.ErrAuthFailed) {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
 	}
-	b, err := Factory(Options{})(broker.Config{Paper: true, Credentials: broker.Credentials{"api_key": "k", "api_secret": "s"}})
+	b, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Paper: true, Credentials: broker.Credentials{"api_key": "k", "api_secret": "s"}})
 	if err != nil || b.(*Adapter).c.baseURL != TestnetURL {
 		t.Fatalf("paper: %v", err)
 	}
@@ -367,5 +368,15 @@ func TestSignMatchesDocumentedExample(t *testing.T) {
 	// Example from the Binance SIGNED endpoint documentation.
 	if got != "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71" {
 		t.Fatalf("signature %s", got)
+	}
+}
+
+// Issue 13 #7: outside dev the factory itself refuses a trader-supplied
+// address (not only the API), so no code path can point it elsewhere.
+func TestFactoryRefusesCustomBaseURLOutsideDev(t *testing.T) {
+	_, err := Factory(Options{})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "x", "base_url": "http://169.254.169.254"}})
+	var be *broker.Error
+	if !errors.As(err, &be) || be.Kind != broker.KindAuthFailed || !strings.Contains(be.Message, "custom") {
+		t.Fatalf("err = %v", err)
 	}
 }

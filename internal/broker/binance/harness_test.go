@@ -21,7 +21,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	f := NewFake()
 	t.Cleanup(f.Close)
-	return &harness{fake: f, factory: Factory(Options{})}
+	return &harness{fake: f, factory: Factory(Options{AllowCustomURLs: true})}
 }
 
 func TestConformance(t *testing.T) { brokertest.Run(t, newHarness(t)) }

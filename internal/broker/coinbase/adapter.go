@@ -26,6 +26,9 @@ import (
 
 // Options configure every adapter a Factory builds. The zero value works.
 type Options struct {
+	// AllowCustomURLs lets credentials carry base_url (the fake, dev); a
+	// production factory refuses it itself, whatever the API allowed.
+	AllowCustomURLs bool
 	// Limiter paces requests per API key; nil: NewLimiter().
 	Limiter Limiter
 	// PublicLimiter paces the unauthenticated market endpoints (product
@@ -99,6 +102,9 @@ func Factory(opts Options) broker.Factory {
 		}
 		base := ProductionURL
 		if u := cfg.Credentials["base_url"]; u != "" {
+			if !opts.AllowCustomURLs {
+				return nil, broker.NewError(Name, broker.KindAuthFailed, "a custom Coinbase address is not accepted on this server", nil)
+			}
 			pu, err := url.Parse(u)
 			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 				return nil, broker.NewError(Name, broker.KindAuthFailed, "the Coinbase base URL is not a valid http(s) URL", nil)

@@ -33,7 +33,7 @@ func testCtx(t *testing.T) context.Context {
 func newAccount(t *testing.T, f *Fake, cash string) (*Adapter, broker.Credentials) {
 	t.Helper()
 	creds := f.NewAccount(d(cash))
-	b, err := Factory(Options{})(broker.Config{Credentials: creds})
+	b, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Credentials: creds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,10 +278,24 @@ func TestFactory(t *testing.T) {
 	f := NewFake()
 	defer f.Close()
 	creds := f.NewAccount(d("1"))
-	if _, err := Factory(Options{})(broker.Config{Paper: true, Credentials: creds}); !errors.Is(err, broker.ErrAuthFailed) {
+	if _, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Paper: true, Credentials: creds}); !errors.Is(err, broker.ErrAuthFailed) {
 		t.Fatalf("paper: %v", err)
 	}
-	if _, err := Factory(Options{})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "nope"}}); !errors.Is(err, broker.ErrAuthFailed) {
+	if _, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "nope"}}); !errors.Is(err, broker.ErrAuthFailed) {
 		t.Fatalf("bad key: %v", err)
+	}
+}
+
+// Issue 13 #7: outside dev the factory itself refuses a trader-supplied
+// address (not only the API), so no code path can point it elsewhere.
+func TestFactoryRefusesCustomBaseURLOutsideDev(t *testing.T) {
+	f := NewFake()
+	defer f.Close()
+	creds := f.NewAccount(d("1"))
+	creds["base_url"] = "http://169.254.169.254"
+	_, err := Factory(Options{})(broker.Config{Credentials: creds})
+	var be *broker.Error
+	if !errors.As(err, &be) || be.Kind != broker.KindAuthFailed || !strings.Contains(be.Message, "custom") {
+		t.Fatalf("err = %v", err)
 	}
 }

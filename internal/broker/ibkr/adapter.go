@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -219,16 +220,35 @@ func normaliseBaseURL(raw string, allowPrivate bool) (*url.URL, error) {
 	return u, nil
 }
 
-// publicIP reports whether ip is a routable public address (not loopback,
-// private, link-local — cloud metadata lives there —, shared, unspecified or
-// multicast).
+// nonPublic are the ranges a gateway may not be in: loopback, private,
+// link-local (cloud metadata lives there), shared, benchmarking, reserved,
+// multicast, and the IPv6 forms that embed or reach an IPv4 address —
+// NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16), Teredo
+// (2001::/32) — through which an internal IPv4 address could be reached.
+var nonPublic = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range []string{
+		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+		"192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+		"::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+		"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32",
+	} {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}()
+
+// publicIP reports whether ip is a routable public address.
 func publicIP(ip net.IP) bool {
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
 		return false
 	}
-	if v4 := ip.To4(); v4 != nil && v4[0] == 100 && v4[1]&0xc0 == 64 { // 100.64.0.0/10
-		return false
+	a = a.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
 	}
 	return true
 }

@@ -365,6 +365,20 @@ func TestDialPublicOnly(t *testing.T) {
 		"224.0.0.1:5000":       false,
 		"[fd00::1]:5000":       false,
 		"198.51.100.200:15000": true,
+		// Issue 13 #7: ranges that embed or reach internal IPv4 addresses,
+		// and reserved IPv4 blocks.
+		"[64:ff9b::a00:1]:5000":      false, // NAT64 of 10.0.0.1
+		"[64:ff9b:1::a00:1]:5000":    false, // local-use NAT64
+		"[2002:a00:1::1]:5000":       false, // 6to4 of 10.0.0.1
+		"[2001:0:4136:e378::1]:5000": false, // Teredo
+		"0.1.2.3:5000":               false,
+		"198.18.0.1:5000":            false, // benchmarking
+		"198.19.255.254:5000":        false,
+		"240.0.0.1:5000":             false, // reserved
+		"255.255.255.255:5000":       false,
+		"[::ffff:10.0.0.1]:5000":     false, // IPv4-mapped private
+		"[::ffff:8.8.8.8]:5000":      true,
+		"[2001:4860:4860::8888]:443": true, // 2001:4860 is not Teredo
 	}
 	for addr, ok := range tests {
 		if err := dialPublicOnly("tcp", addr, nil); (err == nil) != ok {
@@ -393,5 +407,25 @@ func TestRegister(t *testing.T) {
 	}
 	if bal, err := b.Connect(testCtx(t)); err != nil || !bal.Cash.Equal(dec("42")) {
 		t.Fatalf("Connect = %+v, %v", bal, err)
+	}
+}
+
+// Issue 13 #7: the gateway is any address the trader named, so a body that
+// is not the gateway's JSON error (an internal service's page) is never
+// shown; a JSON reason is shown cleaned of markup.
+func TestGatewayErrorBodiesAreNotEchoed(t *testing.T) {
+	cases := []struct {
+		body, want string
+	}{
+		{`<html><body>admin console: db password hunter2</body></html>`, "Interactive Brokers rejected the order."},
+		{`internal-service: token=abc123`, "Interactive Brokers rejected the order."},
+		{`{"error":"Order price exceeds <b>limit</b>"}`, "Interactive Brokers rejected the order: Order price exceeds blimit/b"},
+	}
+	for _, c := range cases {
+		err := mapError(&apiError{Status: http.StatusBadRequest, Message: errorText([]byte(c.body))}, "order")
+		var be *broker.Error
+		if !errors.As(err, &be) || be.Message != c.want {
+			t.Errorf("body %q: message %q, want %q", c.body, be.Message, c.want)
+		}
 	}
 }

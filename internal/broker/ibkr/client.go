@@ -101,11 +101,10 @@ func errorText(body []byte) string {
 			return e.Message
 		}
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
+	// Not the gateway's JSON error: the address may be any server the
+	// trader named, so its body (an HTML page, an internal service's
+	// answer) is never passed on.
+	return ""
 }
 
 // embeddedError returns the message of a 2xx body that is a lone

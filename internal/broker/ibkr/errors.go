@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 )
@@ -131,14 +132,29 @@ func mapError(err error, what string) error {
 		return newErr(kind, msg, ae)
 	}
 	if what == "order" {
-		return newErr(broker.KindRejected, "Interactive Brokers rejected the order: "+clip(ae.Message), ae)
+		return newErr(broker.KindRejected, withReason("Interactive Brokers rejected the order", ae.Message), ae)
 	}
-	return newErr(broker.KindInvalidOrder, "Interactive Brokers refused the "+what+": "+clip(ae.Message), ae)
+	return newErr(broker.KindInvalidOrder, withReason("Interactive Brokers refused the "+what, ae.Message), ae)
 }
 
-// clip bounds a broker text shown to a trader.
+// withReason appends the gateway's own (JSON) reason, cleaned, to a
+// sentence; with none it is the sentence alone.
+func withReason(sentence, reason string) string {
+	if r := clip(reason); r != "" {
+		return sentence + ": " + r
+	}
+	return sentence + "."
+}
+
+// clip bounds a broker text shown to a trader: printable characters only
+// (no markup or control characters from the gateway), at most 200.
 func clip(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.Map(func(r rune) rune {
+		if r == '<' || r == '>' || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

@@ -253,14 +253,24 @@ func TestThrottledWaitsUntilTimestamp(t *testing.T) {
 }
 
 func TestFactory(t *testing.T) {
-	if _, err := Factory(Options{})(broker.Config{Paper: true, Credentials: broker.Credentials{"api_key": "k", "api_secret": "c2VjcmV0"}}); !errors.Is(err, broker.ErrAuthFailed) {
+	if _, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Paper: true, Credentials: broker.Credentials{"api_key": "k", "api_secret": "c2VjcmV0"}}); !errors.Is(err, broker.ErrAuthFailed) {
 		t.Fatalf("paper: %v", err)
 	}
-	if _, err := Factory(Options{})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "not base64!"}}); !errors.Is(err, broker.ErrAuthFailed) {
+	if _, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "not base64!"}}); !errors.Is(err, broker.ErrAuthFailed) {
 		t.Fatalf("bad secret: %v", err)
 	}
-	b, err := Factory(Options{})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "c2VjcmV0"}})
+	b, err := Factory(Options{AllowCustomURLs: true})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "c2VjcmV0"}})
 	if err != nil || b.(*Adapter).c.baseURL != ProductionURL {
 		t.Fatalf("default: %v", err)
+	}
+}
+
+// Issue 13 #7: outside dev the factory itself refuses a trader-supplied
+// address (not only the API), so no code path can point it elsewhere.
+func TestFactoryRefusesCustomBaseURLOutsideDev(t *testing.T) {
+	_, err := Factory(Options{})(broker.Config{Credentials: broker.Credentials{"api_key": "k", "api_secret": "c2VjcmV0", "base_url": "http://169.254.169.254"}})
+	var be *broker.Error
+	if !errors.As(err, &be) || be.Kind != broker.KindAuthFailed || !strings.Contains(be.Message, "custom") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -23,6 +23,7 @@ type harness struct {
 
 func testOptions() Options {
 	return Options{
+		AllowCustomURLs:  true,
 		Limiter:          ratelimit.New(6000),
 		PublicLimiter:    ratelimit.New(6000),
 		RateLimitBackoff: time.Second,
