@@ -70,6 +70,11 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	trustProxies(r, s.TrustedProxies)
 	r.Use(s.requestID(), s.recovery(), s.securityHeaders(), s.limitBody(), s.accessLog())
+	// Probes: /live is the process answering (no I/O: a slow database
+	// must not get the pod restarted); /ready (and /health, its old name)
+	// checks the database and Temporal (take the pod out of the balancer).
+	r.GET("/live", s.live)
+	r.GET("/ready", s.health)
 	r.GET("/health", s.health)
 	// Webhooks authenticate by the secret in their URL (TradingView sends
 	// no cookies or headers of ours), so no session, CSRF or per-IP limit.
@@ -169,6 +174,11 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			zap.String("user_id", c.GetString(ctxUserID)),
 		)
 	}
+}
+
+// live: GET /live — liveness, without I/O.
+func (s *Server) live(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "alive", "uptime": int(time.Since(s.started).Seconds())})
 }
 
 func (s *Server) health(c *gin.Context) {

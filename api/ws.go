@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -32,6 +33,12 @@ type Realtime struct {
 	// TemporalUI is the Temporal UI's workflow URL prefix shown to support
 	// staff (e.g. http://127.0.0.1:8233/namespaces/default/workflows/).
 	TemporalUI string
+	// MaxSocketsPerUser bounds one trader's open sockets on this api
+	// process (DefaultMaxSocketsPerUser when 0): a runaway script or a
+	// leaked token cannot exhaust the process's connections.
+	MaxSocketsPerUser int
+
+	sockets map[string]int // open (or opening) sockets per user
 
 	melody  *melody.Melody
 	guard   *wsGuard
@@ -101,6 +108,9 @@ func (rt *Realtime) setup(s *Server) {
 	m.HandleDisconnect(func(ms *melody.Session) {
 		if c, ok := ms.Get(wsKeyConn); ok {
 			rt.Hub.Disconnect(c.(*realtime.Conn))
+		}
+		if v, ok := ms.Get(wsKeyInfo); ok {
+			rt.release(v.(realtime.ConnInfo).UserID)
 		}
 	})
 	m.HandleSentMessage(func(ms *melody.Session, _ []byte) {
@@ -178,10 +188,52 @@ func (s *Server) serveWS(c *gin.Context) {
 		info.LastSeq, info.Resume = n, true
 	}
 	c.Set(ctxUserID, info.UserID)
+	if !rt.reserve(info.UserID) {
+		s.log(c).Warn("websocket refused: too many sockets for the user", zap.String("user_id", info.UserID))
+		s.fail(c, &Error{Status: http.StatusTooManyRequests, Code: "too_many_connections",
+			Message: fmt.Sprintf("This account already has %d live dashboard connections. Close a tab or window and try again.", rt.maxSockets())})
+		return
+	}
 	keys := map[string]any{wsKeyInfo: info, wsKeyClient: cl}
 	if err := rt.melody.HandleRequestWithKeys(c.Writer, c.Request, keys); err != nil {
+		rt.release(info.UserID)
 		s.log(c).Info("websocket upgrade failed", zap.Error(err))
 	}
+}
+
+// DefaultMaxSocketsPerUser is the per-process cap of one trader's sockets.
+const DefaultMaxSocketsPerUser = 10
+
+func (rt *Realtime) maxSockets() int {
+	if rt.MaxSocketsPerUser > 0 {
+		return rt.MaxSocketsPerUser
+	}
+	return DefaultMaxSocketsPerUser
+}
+
+// reserve counts a socket of userID about to open; false when the user is
+// at the cap.
+func (rt *Realtime) reserve(userID string) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.sockets == nil {
+		rt.sockets = map[string]int{}
+	}
+	if rt.sockets[userID] >= rt.maxSockets() {
+		return false
+	}
+	rt.sockets[userID]++
+	return true
+}
+
+func (rt *Realtime) release(userID string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.sockets[userID] <= 1 {
+		delete(rt.sockets, userID)
+		return
+	}
+	rt.sockets[userID]--
 }
 
 // wsAuthenticate finds and checks the credentials of an upgrade request.

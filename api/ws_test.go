@@ -570,3 +570,32 @@ func startChild(t *testing.T, dsn string, secret []byte) string {
 	t.Fatalf("child api process did not start: %s", stderr.String())
 	return ""
 }
+
+// Issue 13: a cap on one trader's sockets per api process; a closed socket
+// frees its place, and other traders are not affected.
+func TestWSCapsSocketsPerUser(t *testing.T) {
+	e := newWSEnv(t, storetest.OpenSQLite(t), wsEnvOptions{})
+	alice, bob := e.newUser(), e.newUser()
+	var open []*client
+	for i := 0; i < api.DefaultMaxSocketsPerUser; i++ {
+		c, _, err := dial(t, e.wsURL("?token="+url.QueryEscape(alice.AccessToken)), nil)
+		require.NoError(t, err, "socket %d", i+1)
+		waitFor(t, "authorized", func() bool { return len(c.types()) >= 1 })
+		open = append(open, c)
+	}
+	_, resp, err := dial(t, e.wsURL("?token="+url.QueryEscape(alice.AccessToken)), nil)
+	require.Error(t, err, "one socket too many")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	_, _, err = dial(t, e.wsURL("?token="+url.QueryEscape(bob.AccessToken)), nil)
+	require.NoError(t, err, "another trader is not capped by alice's sockets")
+
+	require.NoError(t, open[0].conn.Close())
+	require.Eventually(t, func() bool {
+		c, _, err := dial(t, e.wsURL("?token="+url.QueryEscape(alice.AccessToken)), nil)
+		if err != nil {
+			return false
+		}
+		_ = c.conn.Close()
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "a closed socket frees its place")
+}

@@ -324,3 +324,21 @@ func TestOverlongAlertIDIsRefused(t *testing.T) {
 		require.NotContains(t, strings.ToLower(r.Raw), "sqlstate")
 	})
 }
+
+// /live answers without I/O (liveness); /ready and /health check the
+// database and Temporal (readiness).
+func TestLivenessAndReadiness(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	for _, path := range []string{"/live", "/ready", "/health"} {
+		r := h.do(http.MethodGet, h.stack.URL+path, "", nil, "")
+		require.Equal(t, http.StatusOK, r.Status, path+": "+r.Raw)
+	}
+	require.Equal(t, "alive", h.do(http.MethodGet, h.stack.URL+"/live", "", nil, "").Body["status"])
+	sqlDB, err := h.db.DB()
+	require.NoError(t, err)
+	require.NoError(t, sqlDB.Close()) // the database goes away
+	r := h.do(http.MethodGet, h.stack.URL+"/ready", "", nil, "")
+	require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Raw)
+	require.Equal(t, "unreachable", r.Body["database"])
+	require.Equal(t, http.StatusOK, h.do(http.MethodGet, h.stack.URL+"/live", "", nil, "").Status, "liveness does not depend on the database")
+}
