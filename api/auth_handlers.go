@@ -1,7 +1,10 @@
 package api
 
 import (
+	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -95,6 +98,14 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	t, err := s.Auth.Login(c.Request.Context(), req.Email, req.Password, s.client(c))
+	var te *auth.ThrottledError
+	if errors.As(err, &te) {
+		secs := max(1, int(math.Ceil(te.RetryAfter.Seconds())))
+		c.Header("Retry-After", strconv.Itoa(secs))
+		s.fail(c, &Error{Status: http.StatusTooManyRequests, Code: "sign_in_throttled",
+			Message: "Too many failed sign-ins for this address. Try again in " + humanSeconds(secs) + "."})
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

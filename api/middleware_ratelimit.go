@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -48,9 +49,9 @@ func DefaultRateLimits() RateLimits {
 	}
 }
 
-// maxLimiterKeys bounds the memory one limiter may use; beyond it, idle
-// clients are forgotten first.
-const maxLimiterKeys = 100_000
+// maxLimiterKeys bounds the memory one limiter may use; beyond it, the
+// clients with the most tokens left are forgotten first.
+var maxLimiterKeys = 100_000
 
 // ipLimiter is a token bucket per client network.
 type ipLimiter struct {
@@ -95,8 +96,12 @@ func (l *ipLimiter) allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// sweep forgets buckets idle long enough to be full again; if the map is
-// still at capacity it forgets the idlest half.
+// sweep forgets buckets idle long enough to be full again. At capacity
+// it forgets the buckets that hold the most tokens first: a full bucket is
+// the same as none, while an exhausted one is a client being held back —
+// filling the table with new addresses must never reset it (issue 13 #4).
+// Exhausted buckets go only when nothing else is left, and then the
+// oldest first.
 func (l *ipLimiter) sweep(now time.Time) {
 	l.sweepAt = now.Add(l.limit.Per)
 	for k, b := range l.buckets {
@@ -107,11 +112,27 @@ func (l *ipLimiter) sweep(now time.Time) {
 	if len(l.buckets) < maxLimiterKeys {
 		return
 	}
-	cut := now.Add(-l.limit.Per / 2)
+	type entry struct {
+		key    string
+		tokens float64
+		seen   time.Time
+	}
+	all := make([]entry, 0, len(l.buckets))
 	for k, b := range l.buckets {
-		if b.seen.Before(cut) || len(l.buckets) >= maxLimiterKeys {
-			delete(l.buckets, k)
+		all = append(all, entry{k, b.lim.TokensAt(now), b.seen})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].tokens != all[j].tokens {
+			return all[i].tokens > all[j].tokens
 		}
+		return all[i].seen.Before(all[j].seen)
+	})
+	target := maxLimiterKeys * 9 / 10
+	for _, e := range all {
+		if len(l.buckets) <= target {
+			break
+		}
+		delete(l.buckets, e.key)
 	}
 }
 

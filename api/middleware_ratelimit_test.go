@@ -105,3 +105,25 @@ func TestRateLimitKeysOnTheRealClient(t *testing.T) {
 func TestInvalidTrustedProxyPanics(t *testing.T) {
 	require.Panics(t, func() { trustProxies(gin.New(), []string{"lb.internal"}) })
 }
+
+// Issue 13 #4: an attacker filling the table with fresh addresses (IPv6
+// /64s are cheap) must not reset the bucket of a client being held back.
+func TestIPLimiterKeepsExhaustedBucketsWhenFull(t *testing.T) {
+	old := maxLimiterKeys
+	maxLimiterKeys = 1000
+	t.Cleanup(func() { maxLimiterKeys = old })
+	now := time.Date(2024, 3, 15, 10, 0, 0, 0, time.UTC)
+	l := newIPLimiter("login", Limit{Events: 5, Per: 15 * time.Minute}, func() time.Time { return now })
+	for range 5 {
+		l.allow("2001:db8:bad::/64")
+	}
+	ok, _ := l.allow("2001:db8:bad::/64")
+	require.False(t, ok)
+	for i := range 5 * maxLimiterKeys {
+		now = now.Add(time.Millisecond)
+		l.allow(fmt.Sprintf("2001:db8:%x::/64", i))
+	}
+	require.LessOrEqual(t, len(l.buckets), maxLimiterKeys)
+	ok, _ = l.allow("2001:db8:bad::/64")
+	require.False(t, ok, "the exhausted bucket survived the flood")
+}

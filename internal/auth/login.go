@@ -110,6 +110,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if emailErr != nil {
 		normalized = strings.ToLower(strings.TrimSpace(email))
 	}
+	if err := s.checkThrottle(ctx, HashToken(normalized)); err != nil {
+		return Tokens{}, err
+	}
 	var user schema.User
 	found := false
 	if emailErr == nil {

@@ -85,6 +85,7 @@ func TestFailedLoginsRaiseASecurityAlert(t *testing.T) {
 	require.Zero(t, alerts(), "5 failures are not yet suspicious")
 	_, _ = f.svc.Login(ctx, "ann@example.com", "Wrong-Horse-7-Battery", browser)
 	require.Equal(t, 1, alerts(), "the 6th failure within 10 minutes alerts")
+	f.clock.Advance(time.Second) // the per-account throttle's first delay (throttle.go)
 	_, _ = f.svc.Login(ctx, "ann@example.com", "Wrong-Horse-7-Battery", browser)
 	require.Equal(t, 1, alerts(), "one alert per burst")
 	require.Equal(t, 7, count(f.actions(tok.UserID), audit.ActionLoginFailed))
