@@ -47,6 +47,9 @@ func authError(err error) *Error {
 		return errTokenExpired
 	case errors.Is(err, auth.ErrSessionEnded):
 		return errSessionEnded
+	case errors.Is(err, auth.ErrFreshSignInRequired):
+		return &Error{Status: http.StatusForbidden, Code: "fresh_sign_in_required",
+			Message: "To set a password, sign in with Discord again first (within the last 10 minutes), then set it."}
 	case errors.Is(err, auth.ErrReauthRequired):
 		return errReauthRequired
 	case errors.Is(err, auth.ErrRefreshReused):

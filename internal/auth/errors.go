@@ -20,6 +20,11 @@ var (
 	// ErrReauthRequired: the session was used from another network or user
 	// agent and has been ended; sign in again.
 	ErrReauthRequired = errors.New("auth: session used from a new network or device")
+	// ErrFreshSignInRequired: setting a first password on an account that
+	// has none (Discord-only) needs a Discord sign-in of the last
+	// FreshSignIn, so a stolen session cannot add a password and keep the
+	// account.
+	ErrFreshSignInRequired = errors.New("auth: a fresh sign-in is required")
 	// ErrRefreshReused: a rotated refresh token was presented again; the
 	// whole session family has been revoked.
 	ErrRefreshReused = errors.New("auth: refresh token reuse detected")

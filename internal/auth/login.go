@@ -250,6 +250,10 @@ func (s *Service) noticeIfNewClient(tx *gorm.DB, userID string, c Client) (bool,
 	return err == nil, err
 }
 
+// FreshSignIn is how recent the Discord sign-in must be to set a first
+// password.
+const FreshSignIn = 10 * time.Minute
+
 // ChangePassword replaces a user's password after checking the current one
 // (accounts that signed up through a provider and have none set their
 // first password without it). Every other session of the user ends.
@@ -260,6 +264,15 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 		return fmt.Errorf("auth: load user: %w", err)
 	}
 	first := user.PasswordHash == ""
+	if first {
+		var sess schema.Session
+		if err := s.db.WithContext(ctx).Take(&sess, "id = ? AND user_id = ?", sessionID, userID).Error; err != nil {
+			return ErrFreshSignInRequired
+		}
+		if sess.Provider != ProviderDiscord || s.now().Sub(sess.CreatedAt) > FreshSignIn {
+			return ErrFreshSignInRequired
+		}
+	}
 	if !first {
 		if ok, _ := VerifyPassword(user.PasswordHash, current, s.cfg.Password); !ok {
 			err := store.InTx(ctx, s.db, func(tx *gorm.DB) error {

@@ -150,9 +150,22 @@ func TestChangePassword(t *testing.T) {
 		acts := f.actions(a.UserID)
 		require.Equal(t, 2, count(acts, audit.ActionPasswordChanged), "one failed, one done")
 
-		// A Discord-only account sets its first password without a current one.
+		// A Discord-only account sets its first password without a current
+		// one — but only from a Discord sign-in of the last 10 minutes
+		// (issue 13 #6): a stolen older session cannot add a password.
 		uid := f.user(RoleTrader)
-		require.NoError(t, f.svc.ChangePassword(ctx, uid, "", "", "First-Horse-9-Battery", browser))
+		require.ErrorIs(t, f.svc.ChangePassword(ctx, uid, "", "", "First-Horse-9-Battery", browser), ErrFreshSignInRequired)
+		now := f.clock.Now()
+		for _, sess := range []schema.Session{
+			{ID: "s-old", UserID: uid, Kind: KindBrowser, Provider: ProviderDiscord, CreatedAt: now.Add(-FreshSignIn - time.Minute), ExpiresAt: now.Add(time.Hour)},
+			{ID: "s-dev", UserID: uid, Kind: KindScript, Provider: "dev", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+			{ID: "s-new", UserID: uid, Kind: KindBrowser, Provider: ProviderDiscord, CreatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)},
+		} {
+			require.NoError(t, f.db.Create(&sess).Error)
+		}
+		require.ErrorIs(t, f.svc.ChangePassword(ctx, uid, "s-old", "", "First-Horse-9-Battery", browser), ErrFreshSignInRequired)
+		require.ErrorIs(t, f.svc.ChangePassword(ctx, uid, "s-dev", "", "First-Horse-9-Battery", browser), ErrFreshSignInRequired)
+		require.NoError(t, f.svc.ChangePassword(ctx, uid, "s-new", "", "First-Horse-9-Battery", browser))
 		require.Equal(t, 1, count(f.actions(uid), audit.ActionCredentialsUpdated))
 	})
 }

@@ -43,7 +43,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, currentAccess strin
 		return Tokens{}, err
 	}
 	now := s.now()
-	if rt.RevokedAt != nil || !now.Before(rt.ExpiresAt) || sess.Kind != KindBrowser {
+	if rt.RevokedAt != nil || !now.Before(rt.ExpiresAt) || sess.Kind != KindBrowser ||
+		!now.Before(sess.CreatedAt.Add(s.cfg.SessionLifetime)) {
 		return Tokens{}, ErrSessionEnded
 	}
 	if err := s.checkBinding(ctx, sess, c); err != nil {
@@ -91,7 +92,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, currentAccess strin
 			return nil
 		}
 		if err := tx.Model(&schema.Session{}).Where("id = ?", sess.ID).
-			Updates(map[string]any{"refreshed_at": now, "expires_at": now.Add(s.cfg.RefreshTTL)}).Error; err != nil {
+			Updates(map[string]any{"refreshed_at": now, "expires_at": s.sessionExpiry(sess.CreatedAt, now)}).Error; err != nil {
 			return err
 		}
 		var err error

@@ -143,3 +143,22 @@ func count(list []string, s string) int {
 	}
 	return n
 }
+
+// Issue 13 #6: a session slides with each refresh but never past its
+// absolute lifetime from the sign-in; then the trader signs in again.
+func TestSessionHasAnAbsoluteLifetime(t *testing.T) {
+	f := sqliteFixture(t)
+	ctx := context.Background()
+	tok := f.register("ann@example.com")
+	signedIn := f.clock.Now()
+	for f.clock.Now().Sub(signedIn) < DefaultSessionLifetime-20*24*time.Hour {
+		f.clock.Advance(20 * 24 * time.Hour)
+		next, err := f.svc.Refresh(ctx, tok.RefreshToken, "", browser)
+		require.NoError(t, err, "refresh at %s", f.clock.Now().Sub(signedIn))
+		require.False(t, next.RefreshExpiresAt.After(signedIn.Add(DefaultSessionLifetime)), "a refresh extends past the lifetime")
+		tok = next
+	}
+	f.clock.Advance(signedIn.Add(DefaultSessionLifetime).Sub(f.clock.Now()))
+	_, err := f.svc.Refresh(ctx, tok.RefreshToken, "", browser)
+	require.ErrorIs(t, err, ErrSessionEnded, "90 days after the sign-in the session ends, however often it was refreshed")
+}

@@ -16,6 +16,10 @@ import (
 const (
 	DefaultAccessTTL     = time.Hour
 	DefaultRefreshTTL    = 30 * 24 * time.Hour
+	// DefaultSessionLifetime is how long a browser session may last from
+	// its sign-in, however often it is refreshed: then the trader signs in
+	// again (a stolen refresh token cannot live forever).
+	DefaultSessionLifetime = 90 * 24 * time.Hour
 	DefaultRefreshWindow = 5 * time.Minute
 	DefaultKeyRotation   = 30 * 24 * time.Hour
 	DefaultLeeway        = 30 * time.Second
@@ -46,6 +50,9 @@ type Config struct {
 
 	AccessTTL     time.Duration // default 1h
 	RefreshTTL    time.Duration // default 30 days
+	// SessionLifetime is the absolute limit of a session from its sign-in
+	// (default 90 days); refreshes never extend it.
+	SessionLifetime time.Duration
 	RefreshWindow time.Duration // refresh rotates when less than this remains; default 5 min
 	KeyRotation   time.Duration // a signing key signs this long; default 30 days
 	Leeway        time.Duration // clock skew allowed between replicas; default 30 s
@@ -101,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	def(&cfg.AccessTTL, DefaultAccessTTL)
 	def(&cfg.RefreshTTL, DefaultRefreshTTL)
+	def(&cfg.SessionLifetime, DefaultSessionLifetime)
 	def(&cfg.RefreshWindow, DefaultRefreshWindow)
 	def(&cfg.KeyRotation, DefaultKeyRotation)
 	def(&cfg.Leeway, DefaultLeeway)

@@ -79,11 +79,21 @@ func (s *Service) startSession(tx *gorm.DB, key *signingKey, user schema.User, p
 	now := s.now()
 	sess := schema.Session{ID: uuid.NewString(), UserID: user.ID, Kind: KindBrowser, Provider: provider,
 		IPAddress: truncate(c.IP, 64), Network: truncate(c.Network(), 64), UserAgent: truncate(c.UserAgent, 300),
-		UserAgentHash: c.UserAgentHash(), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+		UserAgentHash: c.UserAgentHash(), CreatedAt: now, ExpiresAt: s.sessionExpiry(now, now)}
 	if err := tx.Create(&sess).Error; err != nil {
 		return Tokens{}, fmt.Errorf("auth: create session: %w", err)
 	}
 	return s.issue(tx, key, sess, Role(user.Role))
+}
+
+// sessionExpiry is when a session created at created and refreshed at now
+// ends: RefreshTTL after now, but never past its absolute lifetime.
+func (s *Service) sessionExpiry(created, now time.Time) time.Time {
+	exp := now.Add(s.cfg.RefreshTTL)
+	if limit := created.Add(s.cfg.SessionLifetime); exp.After(limit) {
+		return limit
+	}
+	return exp
 }
 
 // issue adds a refresh token to sess and signs an access token.
@@ -94,7 +104,7 @@ func (s *Service) issue(tx *gorm.DB, key *signingKey, sess schema.Session, role 
 		return Tokens{}, err
 	}
 	rt := schema.RefreshToken{ID: uuid.NewString(), SessionID: sess.ID, UserID: sess.UserID, TokenHash: HashToken(refresh),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+		CreatedAt: now, ExpiresAt: s.sessionExpiry(sess.CreatedAt, now)}
 	if err := tx.Create(&rt).Error; err != nil {
 		return Tokens{}, fmt.Errorf("auth: store refresh token: %w", err)
 	}
