@@ -1,8 +1,8 @@
 package api
 
 import (
-	"crypto/subtle"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"

@@ -96,6 +96,22 @@ func (l *ipLimiter) allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
+// exhausted reports whether key has no token left (without taking one),
+// and how long until it has.
+func (l *ipLimiter) exhausted(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return false, 0
+	}
+	if tok := b.lim.TokensAt(now); tok < 1 {
+		return true, time.Duration((1 - tok) * float64(l.limit.Per) / float64(l.limit.Events))
+	}
+	return false, 0
+}
+
 // sweep forgets buckets idle long enough to be full again. At capacity
 // it forgets the buckets that hold the most tokens first: a full bucket is
 // the same as none, while an exhausted one is a client being held back —

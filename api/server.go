@@ -5,6 +5,7 @@ package api
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -52,6 +53,9 @@ type Server struct {
 
 	started time.Time
 	routes  []RouteSpec
+
+	guardOnce    sync.Once
+	webhookGuard *webhookGuard
 }
 
 const maxBodyBytes = 64 << 10

@@ -3,12 +3,12 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 
@@ -27,14 +27,38 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), webhookDeadline)
 	defer cancel()
 
+	g := s.hookGuard()
+	ip := c.ClientIP()
+	if blocked, wait := g.unknownBlocked(ip); blocked {
+		s.tooMany(c, wait, "rate_limited", "Too many requests to unknown webhook URLs from this address. Try again later.")
+		return
+	}
+	unknown := func() {
+		g.unknown.allow(clientKey(ip))
+		s.fail(c, errUnknownHook)
+	}
 	token := c.Param("token")
 	if len(token) < 16 || len(token) > 128 {
-		s.fail(c, errUnknownHook)
+		unknown()
 		return
 	}
 	var hook schema.WebhookToken
 	if err := s.DB.WithContext(ctx).Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).First(&hook).Error; err != nil {
-		s.fail(c, errUnknownHook)
+		unknown()
+		return
+	}
+	if hook.TradingViewIPsOnly && !fromTradingView(ip) {
+		s.log(c).Warn("webhook from outside TradingView's addresses refused", zap.String("ip", ip), zap.String("user_id", hook.UserID))
+		s.fail(c, &Error{Status: http.StatusForbidden, Code: "source_not_allowed",
+			Message: "This webhook URL accepts alerts from TradingView's servers only."})
+		return
+	}
+	if ok, wait := g.perMinute.allow(hook.ID); !ok {
+		s.tooMany(c, wait, "webhook_rate_limited", fmt.Sprintf("This webhook URL received more than %d alerts in a minute; the others are refused. Check your TradingView alerts for one that fires in a loop.", WebhookPerMinute))
+		return
+	}
+	if ok, wait := g.perHour.allow(hook.ID); !ok {
+		s.tooMany(c, wait, "webhook_rate_limited", fmt.Sprintf("This webhook URL received more than %d alerts in an hour; the others are refused. Check your TradingView alerts for one that fires in a loop.", WebhookPerHour))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
@@ -47,21 +71,42 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		s.fail(c, badRequest("", "Could not read the request body."))
 		return
 	}
+	// Authentication first: nothing about the body is answered to a
+	// sender who does not know the passphrase.
+	if hook.PassphraseHash != "" {
+		if until, err := s.passphraseLockedUntil(ctx, hook); err != nil {
+			s.fail(c, err)
+			return
+		} else if !until.IsZero() {
+			s.tooMany(c, until.Sub(s.clock()), "webhook_locked",
+				"This webhook URL is locked for 15 minutes after repeated wrong passphrases.")
+			return
+		}
+		if bcrypt.CompareHashAndPassword([]byte(hook.PassphraseHash), []byte(bodyPassphrase(body))) != nil {
+			s.recordPassphraseFailure(c, hook)
+			s.fail(c, errBadPassword)
+			return
+		}
+	}
 	sig, meta, err := signal.ParseTradingView(body)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if hook.PassphraseHash != "" && bcrypt.CompareHashAndPassword([]byte(hook.PassphraseHash), []byte(meta.Passphrase)) != nil {
-		s.fail(c, errBadPassword)
-		return
+	if !meta.SignalTime.IsZero() {
+		if lag := s.clock().Sub(meta.SignalTime); lag > MaxAlertLag || lag < -MaxAlertLag {
+			s.fail(c, &Error{Status: http.StatusBadRequest, Code: "stale_alert", Field: "time",
+				Message: fmt.Sprintf("The alert's time %s is %s from now (more than %d seconds): refused as stale. Send TradingView's {{timenow}} as the time.",
+					meta.SignalTime.UTC().Format(time.RFC3339), lag.Round(time.Second).Abs(), int(MaxAlertLag.Seconds()))})
+			return
+		}
 	}
-	// The alert id de-duplicates per trader; without one, every delivery is
-	// a new signal.
+	// The alert id de-duplicates per trader; without one, an identical body
+	// within the replay window is the same signal (a replay), else a new one.
 	if meta.AlertID != "" {
 		sig.ExternalID = hook.UserID + ":" + meta.AlertID
 	} else {
-		sig.ExternalID = hook.UserID + ":" + uuid.NewString()
+		sig.ExternalID = replayKey(hook.UserID, body, s.clock())
 	}
 	svc := s.intake()
 	res, err := svc.Submit(ctx, intake.Request{UserID: hook.UserID, Signal: sig, IPAddress: c.ClientIP(), UserAgent: c.Request.UserAgent()})

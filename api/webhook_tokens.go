@@ -48,11 +48,15 @@ func (s *Server) getWebhook(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"configured": true, "createdAt": hook.CreatedAt.UTC(), "passphrase": hook.PassphraseHash != ""})
+	c.JSON(http.StatusOK, gin.H{"configured": true, "createdAt": hook.CreatedAt.UTC(), "passphrase": hook.PassphraseHash != "",
+		"tradingViewIPsOnly": hook.TradingViewIPsOnly})
 }
 
 type webhookRequest struct {
 	Passphrase string `json:"passphrase"`
+	// TradingViewIPsOnly accepts alerts only from TradingView's published
+	// source addresses.
+	TradingViewIPsOnly bool `json:"tradingViewIPsOnly"`
 }
 
 // createWebhook: POST /api/v1/webhook {passphrase?} — a new webhook URL;
@@ -72,7 +76,8 @@ func (s *Server) createWebhook(c *gin.Context) {
 		return
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	row := schema.WebhookToken{ID: uuid.NewString(), UserID: c.GetString(ctxUserID), TokenHash: HashToken(token), CreatedAt: s.clock().UTC()}
+	row := schema.WebhookToken{ID: uuid.NewString(), UserID: c.GetString(ctxUserID), TokenHash: HashToken(token), CreatedAt: s.clock().UTC(),
+		TradingViewIPsOnly: req.TradingViewIPsOnly}
 	if req.Passphrase != "" {
 		h, err := bcrypt.GenerateFromPassword([]byte(req.Passphrase), bcrypt.DefaultCost)
 		if err != nil {
@@ -91,7 +96,8 @@ func (s *Server) createWebhook(c *gin.Context) {
 			return err
 		}
 		_, err := audit.Append(tx, audit.Entry{UserID: row.UserID, Action: ActionWebhookURLCreated, ResourceType: "WebhookToken",
-			ResourceID: row.ID, IPAddress: cl.IP, UserAgent: cl.UserAgent, Details: map[string]any{"passphrase": row.PassphraseHash != ""}})
+			ResourceID: row.ID, IPAddress: cl.IP, UserAgent: cl.UserAgent, Details: map[string]any{"passphrase": row.PassphraseHash != "",
+				"tradingViewIPsOnly": row.TradingViewIPsOnly}})
 		return err
 	})
 	if err != nil {
@@ -99,5 +105,5 @@ func (s *Server) createWebhook(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"url": strings.TrimRight(s.PublicURL, "/") + "/webhooks/tradingview/" + token,
-		"createdAt": row.CreatedAt, "passphrase": row.PassphraseHash != ""})
+		"createdAt": row.CreatedAt, "passphrase": row.PassphraseHash != "", "tradingViewIPsOnly": row.TradingViewIPsOnly})
 }

@@ -37,8 +37,11 @@ type WebhookToken struct {
 	TokenHash string `gorm:"uniqueIndex;size:64;not null"`
 	// PassphraseHash, when set, must match the body's "passphrase" (bcrypt).
 	PassphraseHash string `gorm:"size:200"`
-	CreatedAt      time.Time
-	RevokedAt      *time.Time
+	// TradingViewIPsOnly accepts alerts only from TradingView's published
+	// source addresses (api/webhook_guard.go).
+	TradingViewIPsOnly bool `gorm:"not null;default:false"`
+	CreatedAt          time.Time
+	RevokedAt          *time.Time
 }
 
 // BrokerConnection is a trader's account at one broker. Credentials are

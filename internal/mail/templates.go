@@ -20,6 +20,7 @@ const (
 	KindRenewalUpcoming = "renewal_upcoming"
 	KindNewSignIn       = "new_sign_in"
 	KindPasswordReset   = "password_reset"
+	KindWebhookLocked   = "webhook_locked"
 )
 
 type tmpl struct{ subject, body string }
@@ -104,6 +105,13 @@ Manage your plan in Settings → Billing: {{.URL}}
 
 New login detected from {{.Where}} at {{.Date}}.
 If this was not you, change your password and sign out every session in Settings → Security: {{.URL}}
+`},
+	KindWebhookLocked: {
+		subject: "Your TradingView webhook URL is locked for 15 minutes",
+		body: `Hello {{.Name}},
+
+Your TradingView webhook URL received alerts with a wrong passphrase (last from {{.Where}} at {{.Date}}) and is locked for 15 minutes.
+If these were not your alerts, someone knows the URL: create a new one in Settings → Signal sources: {{.URL}}
 `},
 	KindPasswordReset: {
 		subject: "Reset your tradeexec password",
