@@ -61,6 +61,9 @@ type Options struct {
 	// VerifyInterval is how often dashboard-registered sources are checked
 	// (default 15 s).
 	VerifyInterval time.Duration
+	// ReverifyInterval is how often active sources' registrants are checked
+	// to still administer their server (default 1 hour).
+	ReverifyInterval time.Duration
 	// Committed is called after a transaction wrote outbox events for a
 	// user (wakes the real-time hub); may be nil.
 	Committed func(userID string)
@@ -119,6 +122,9 @@ func New(o Options) (*Bot, error) {
 	}
 	if o.SourceRefresh <= 0 {
 		o.SourceRefresh = defaultSourceRefresh
+	}
+	if o.ReverifyInterval <= 0 {
+		o.ReverifyInterval = time.Hour
 	}
 	if o.VerifyInterval <= 0 {
 		o.VerifyInterval = defaultVerifyInterval
@@ -210,6 +216,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.loop(b.o.PollInterval, b.notifier.run)
 	if b.o.ShardID == 0 {
 		b.loop(b.o.VerifyInterval, b.verifyPending)
+		b.loop(b.o.ReverifyInterval, b.reverifyActive)
 	}
 	b.log.Info("discord bot connected", zap.Int("shard", b.o.ShardID), zap.Int("shards", b.o.ShardCount),
 		zap.String("app_id", b.AppID()), zap.Bool("message_content", b.intents.Load()&int64(discordgo.IntentMessageContent) != 0))

@@ -363,3 +363,26 @@ func TestNotificationsRespectRateLimits(t *testing.T) {
 	db.Model(&schema.DiscordNotification{}).Where("status IN ?", []string{sources.NotifyFailed, sources.NotifyUndeliverable}).Count(&failed)
 	require.Zero(t, failed)
 }
+
+// Issue 13 #3: a registrant who lost Manage Server loses the source on the
+// periodic re-verification; a current admin can then register the channel.
+func TestSourceOwnerIsReverified(t *testing.T) {
+	db, d := storetest.Open(t)
+	h := newHarness(t, db, d, harnessOptions{noSource: true})
+	modRole := h.fake.NewID()
+	h.fake.AddRole(h.guild, discordfake.Role{ID: modRole, Name: "mods", Permissions: discordfake.PermManageGuild})
+	mod := h.newTrader(true, modRole)
+	src, err := sources.Register(t.Context(), db, sources.RegisterInput{GuildID: h.guild, ChannelID: h.channel, Name: "Mods",
+		OwnerUserID: mod.UserID, RegisteredBy: mod.DiscordID, Mode: sources.ModeStrict, Verified: true})
+	require.NoError(t, err)
+
+	h.bot.reverifyActive(t.Context())
+	got, _ := sources.Get(t.Context(), db, src.ID)
+	require.Equal(t, sources.StatusActive, got.Status, "still a mod")
+
+	h.fake.AddMember(h.guild, mod.DiscordID) // the mod role is taken away
+	h.bot.reverifyActive(t.Context())
+	got, _ = sources.Get(t.Context(), db, src.ID)
+	require.Equal(t, sources.StatusRejected, got.Status)
+	require.Contains(t, got.StatusReason, "no longer has the Manage Server permission")
+}

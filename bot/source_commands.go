@@ -110,6 +110,7 @@ func (b *Bot) cmdRegister(ctx context.Context, s *discordgo.Session, c *command,
 	src, err := sources.Register(ctx, b.o.DB, sources.RegisterInput{
 		GuildID: c.i.GuildID, ChannelID: c.i.ChannelID, Name: name, OwnerUserID: user.ID, RegisteredBy: c.discordID,
 		Mode: mode, Authors: authors, SummaryReplies: summary, MaxAgeSeconds: int(maxAge), Verified: true,
+		StillAdmin: b.isAdmin,
 	})
 	if err != nil {
 		return "", err

@@ -81,6 +81,69 @@ func (b *Bot) checkSource(ctx context.Context, src sources.Source) (status, reas
 	return sources.StatusActive, "", nil
 }
 
+// isAdmin reports whether discordID owns the guild or holds Administrator
+// or Manage Server there now (a member who left is not).
+func (b *Bot) isAdmin(ctx context.Context, guildID, discordID string) (bool, error) {
+	s := b.rest()
+	opt := discordgo.WithContext(ctx)
+	g, err := s.Guild(guildID, opt)
+	if err != nil {
+		return false, err
+	}
+	if g.OwnerID == discordID {
+		return true, nil
+	}
+	member, err := s.GuildMember(guildID, discordID, opt)
+	if gone(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	roles, err := s.GuildRoles(guildID, opt)
+	if err != nil {
+		return false, err
+	}
+	return permissions(guildID, member.Roles, roles)&(permAdministrator|permManageGuild) != 0, nil
+}
+
+// reverifyActive checks that each active source's registrant still owns
+// the server or holds Manage Server there; one who lost it loses the
+// source (rejected with the reason), which a current admin can then
+// register again (issue 13 #3).
+func (b *Bot) reverifyActive(ctx context.Context) {
+	active, err := sources.List(ctx, b.o.DB, []string{sources.StatusActive}, "")
+	if err != nil {
+		b.log.Warn("list active sources", zap.Error(err))
+		return
+	}
+	changed := false
+	for _, src := range active {
+		if !onShard(src.GuildID, [2]int{b.o.ShardID, b.o.ShardCount}) {
+			continue
+		}
+		ok, err := b.isAdmin(ctx, src.GuildID, src.RegisteredByDiscordID)
+		if err != nil {
+			b.log.Warn("re-verify source owner", zap.String("source_id", src.ID), zap.Error(err))
+			continue
+		}
+		if ok {
+			continue
+		}
+		if err := sources.Unverify(ctx, b.o.DB, src.ID, msgOwnerNoLongerAdmin); err != nil {
+			b.log.Error("record source re-verification", zap.String("source_id", src.ID), zap.Error(err))
+			continue
+		}
+		b.log.Info("source owner no longer an admin", zap.String("source_id", src.ID))
+		changed = true
+	}
+	if changed {
+		b.sourcesChanged(ctx)
+	}
+}
+
+const msgOwnerNoLongerAdmin = "The registrant no longer has the Manage Server permission in this server. A server admin can register the channel again with /source register."
+
 // permissions are a member's guild-level permissions: @everyone (the role
 // whose id is the guild id) plus the member's roles.
 func permissions(guildID string, memberRoles []string, roles []*discordgo.Role) int64 {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -106,7 +107,16 @@ type RegisterInput struct {
 	// permission (slash command): the source is active at once. Otherwise
 	// it is pending until the bot has checked.
 	Verified bool
+	// StillAdmin, given with Verified, tells whether a Discord account
+	// still owns the server or holds Manage Server there; a verified
+	// registrant takes over an active source whose owner no longer does.
+	StillAdmin func(ctx context.Context, guildID, discordID string) (bool, error)
 }
+
+// ActionSourceReassigned: a channel's source passed to a verified admin
+// (the previous registration was not active, or its owner lost the
+// server's Manage Server permission).
+const ActionSourceReassigned = "SOURCE_REASSIGNED"
 
 func validateCommon(name, mode string, maxAge int, authors []Author) error {
 	if strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > maxNameLen {
@@ -130,7 +140,11 @@ func validateCommon(name, mode string, maxAge int, authors []Author) error {
 }
 
 // Register creates the source, or updates it when the same owner registers
-// the channel again. A channel registered by someone else is a conflict.
+// the channel again. A channel registered by someone else is a conflict —
+// unless this registration is verified by a current server admin and the
+// other one is not active (pending, rejected) or its owner is no longer an
+// admin there: then the verified admin takes it over (issue 13 #3; a
+// first registrant cannot squat a channel forever).
 func Register(ctx context.Context, db *gorm.DB, in RegisterInput) (Source, error) {
 	if !ValidSnowflake(in.GuildID) || !ValidSnowflake(in.ChannelID) {
 		return Source{}, invalid("channelId", "Guild and channel must be Discord ids.")
@@ -145,6 +159,18 @@ func Register(ctx context.Context, db *gorm.DB, in RegisterInput) (Source, error
 	if len(in.Authors) == 0 {
 		in.Authors = []Author{{Kind: AuthorUser, DiscordID: in.RegisteredBy}}
 	}
+	// Whether the current owner is still an admin is asked of Discord
+	// before the transaction (no network call inside it).
+	var existing schema.DiscordSource
+	ownerGone := false
+	if err := db.WithContext(ctx).Where("channel_id = ?", in.ChannelID).First(&existing).Error; err == nil &&
+		in.Verified && existing.OwnerUserID != in.OwnerUserID && existing.Status == StatusActive && in.StillAdmin != nil {
+		still, err := in.StillAdmin(ctx, existing.GuildID, existing.RegisteredByDiscordID)
+		if err != nil {
+			return Source{}, err
+		}
+		ownerGone = !still
+	}
 	var out Source
 	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
@@ -155,10 +181,21 @@ func Register(ctx context.Context, db *gorm.DB, in RegisterInput) (Source, error
 			row = schema.DiscordSource{ID: uuid.NewString(), GuildID: in.GuildID, ChannelID: in.ChannelID, CreatedAt: now}
 		case err != nil:
 			return err
-		case row.OwnerUserID != in.OwnerUserID:
-			return &Error{Code: CodeConflict, Field: "channelId", Message: "This channel is already registered as a signal source by another provider."}
 		case row.GuildID != in.GuildID:
 			return invalid("guildId", "This channel belongs to another server.")
+		case row.OwnerUserID != in.OwnerUserID:
+			takeover := in.Verified && (row.Status != StatusActive || (ownerGone && row.OwnerUserID == existing.OwnerUserID))
+			if !takeover {
+				return &Error{Code: CodeConflict, Field: "channelId", Message: "This channel is already registered as a signal source by another provider."}
+			}
+			for _, uid := range []string{row.OwnerUserID, in.OwnerUserID} {
+				if _, err := audit.Append(tx, audit.Entry{UserID: uid, Action: ActionSourceReassigned, ResourceType: "DiscordSource",
+					ResourceID: row.ID, Status: audit.StatusSuccess, At: now, Details: map[string]any{
+						"channelId": row.ChannelID, "previousOwner": row.OwnerUserID, "newOwner": in.OwnerUserID,
+						"previousStatus": row.Status, "reason": map[bool]string{true: "owner no longer a server admin", false: "registration not active"}[row.Status == StatusActive]}}); err != nil {
+					return err
+				}
+			}
 		}
 		row.Name, row.OwnerUserID, row.ParseMode = in.Name, in.OwnerUserID, in.Mode
 		row.SummaryReplies, row.MaxAgeSeconds, row.RegisteredByDiscordID = in.SummaryReplies, in.MaxAgeSeconds, in.RegisteredBy
@@ -322,6 +359,33 @@ func SetStatus(ctx context.Context, db *gorm.DB, sourceID, status, reason string
 	return db.WithContext(ctx).Model(&schema.DiscordSource{}).Where("id = ? AND status = ?", sourceID, StatusPending).
 		Updates(map[string]any{"status": status, "status_reason": reason, "updated_at": time.Now().UTC()}).Error
 }
+
+// Unverify rejects an active source whose registrant no longer
+// administers the server (periodic re-verification), with the reason; a
+// current admin may then register the channel again.
+func Unverify(ctx context.Context, db *gorm.DB, sourceID, reason string) error {
+	return store.InTx(ctx, db, func(tx *gorm.DB) error {
+		var row schema.DiscordSource
+		if err := tx.Where("id = ? AND status = ?", sourceID, StatusActive).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil
+			}
+			return err
+		}
+		now := time.Now().UTC()
+		if err := tx.Model(&schema.DiscordSource{}).Where("id = ?", sourceID).
+			Updates(map[string]any{"status": StatusRejected, "status_reason": reason, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, audit.Entry{UserID: row.OwnerUserID, Action: ActionSourceUnverified, ResourceType: "DiscordSource",
+			ResourceID: row.ID, Status: audit.StatusFailure, At: now, ErrorMessage: reason, Details: map[string]any{"channelId": row.ChannelID}})
+		return err
+	})
+}
+
+// ActionSourceUnverified: an active source's registrant no longer
+// administers the server.
+const ActionSourceUnverified = "SOURCE_UNVERIFIED"
 
 func loadOwned(tx *gorm.DB, ownerID, sourceID string) (Source, error) {
 	if _, err := uuid.Parse(sourceID); err != nil {

@@ -168,3 +168,52 @@ func TestPreferencesAndQueue(t *testing.T) {
 		t.Fatal("a message without recipient was queued")
 	}
 }
+
+// Issue 13 #3: the first registrant cannot squat a channel. A registration
+// verified by a current server admin replaces a pending or rejected one,
+// and an active one whose owner is no longer an admin; otherwise it is a
+// conflict, and an unverified (dashboard) registration never takes over.
+func TestChannelSquattingIsResolvedByAVerifiedAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		squatter, realAdmin, third := newUser(t, db), newUser(t, db), newUser(t, db)
+		const squatterDiscord, adminDiscord, thirdDiscord = "100000000000000011", "100000000000000012", "100000000000000013"
+		admins := map[string]bool{adminDiscord: true, thirdDiscord: true}
+		stillAdmin := func(_ context.Context, _, id string) (bool, error) { return admins[id], nil }
+
+		// A pending registration from the dashboard (never verified).
+		pending, err := Register(ctx, db, RegisterInput{GuildID: guild, ChannelID: channel, Name: "squat", OwnerUserID: squatter,
+			RegisteredBy: squatterDiscord, Mode: ModeStrict})
+		if err != nil || pending.Status != StatusPending {
+			t.Fatalf("pending: %+v %v", pending, err)
+		}
+		// Another unverified registration cannot take it.
+		if _, err := Register(ctx, db, RegisterInput{GuildID: guild, ChannelID: channel, Name: "x", OwnerUserID: third,
+			RegisteredBy: thirdDiscord, Mode: ModeStrict, StillAdmin: stillAdmin}); err == nil {
+			t.Fatal("an unverified registration took the channel")
+		}
+		// A verified admin does.
+		src, err := Register(ctx, db, RegisterInput{GuildID: guild, ChannelID: channel, Name: "Alpha", OwnerUserID: realAdmin,
+			RegisteredBy: adminDiscord, Mode: ModeStrict, Verified: true, StillAdmin: stillAdmin})
+		if err != nil || src.OwnerUserID != realAdmin || src.Status != StatusActive || src.ID != pending.ID {
+			t.Fatalf("takeover of a pending registration: %+v %v", src, err)
+		}
+		// An active source of a current admin stays theirs.
+		if _, err := Register(ctx, db, RegisterInput{GuildID: guild, ChannelID: channel, Name: "y", OwnerUserID: third,
+			RegisteredBy: thirdDiscord, Mode: ModeStrict, Verified: true, StillAdmin: stillAdmin}); err == nil {
+			t.Fatal("a current admin's active source was taken")
+		}
+		// Once its owner lost Manage Server, another verified admin takes it.
+		delete(admins, adminDiscord)
+		src, err = Register(ctx, db, RegisterInput{GuildID: guild, ChannelID: channel, Name: "z", OwnerUserID: third,
+			RegisteredBy: thirdDiscord, Mode: ModeStrict, Verified: true, StillAdmin: stillAdmin})
+		if err != nil || src.OwnerUserID != third {
+			t.Fatalf("takeover from a former admin: %+v %v", src, err)
+		}
+		var n int64
+		db.Model(&schema.AuditLog{}).Where("action = ?", ActionSourceReassigned).Count(&n)
+		if n != 4 {
+			t.Fatalf("%d reassignment entries, want 2 per takeover (both owners' chains)", n)
+		}
+	})
+}
