@@ -14,15 +14,15 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultAccessTTL     = time.Hour
-	DefaultRefreshTTL    = 30 * 24 * time.Hour
+	DefaultAccessTTL  = time.Hour
+	DefaultRefreshTTL = 30 * 24 * time.Hour
 	// DefaultSessionLifetime is how long a browser session may last from
 	// its sign-in, however often it is refreshed: then the trader signs in
 	// again (a stolen refresh token cannot live forever).
 	DefaultSessionLifetime = 90 * 24 * time.Hour
-	DefaultRefreshWindow = 5 * time.Minute
-	DefaultKeyRotation   = 30 * 24 * time.Hour
-	DefaultLeeway        = 30 * time.Second
+	DefaultRefreshWindow   = 5 * time.Minute
+	DefaultKeyRotation     = 30 * 24 * time.Hour
+	DefaultLeeway          = 30 * time.Second
 	// DefaultReuseGrace: a refresh token rotated this recently may be
 	// presented again together with a still-valid access token of its
 	// session (two tabs refreshing at once) without counting as theft.
@@ -48,15 +48,15 @@ type Config struct {
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 
-	AccessTTL     time.Duration // default 1h
-	RefreshTTL    time.Duration // default 30 days
+	AccessTTL  time.Duration // default 1h
+	RefreshTTL time.Duration // default 30 days
 	// SessionLifetime is the absolute limit of a session from its sign-in
 	// (default 90 days); refreshes never extend it.
 	SessionLifetime time.Duration
-	RefreshWindow time.Duration // refresh rotates when less than this remains; default 5 min
-	KeyRotation   time.Duration // a signing key signs this long; default 30 days
-	Leeway        time.Duration // clock skew allowed between replicas; default 30 s
-	ReuseGrace    time.Duration // default 10 s
+	RefreshWindow   time.Duration // refresh rotates when less than this remains; default 5 min
+	KeyRotation     time.Duration // a signing key signs this long; default 30 days
+	Leeway          time.Duration // clock skew allowed between replicas; default 30 s
+	ReuseGrace      time.Duration // default 10 s
 
 	// Password are the argon2id parameters for new hashes.
 	Password PasswordParams
