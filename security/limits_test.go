@@ -2,6 +2,7 @@ package security
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -100,4 +101,22 @@ func TestOversizedBodies(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+}
+
+// Issue 13 #4 over HTTP: a guesser spread over many addresses (each within
+// the per-IP limit) is slowed per account: after 6 failures the next
+// attempt waits, even with the right password; not a lockout.
+func TestPerAccountThrottleOverHTTP(t *testing.T) {
+	s := sqliteSuite(t)
+	victim := s.user(auth.RoleTrader)
+	for i := range auth.FreeFailures {
+		r := s.newClient().do(http.MethodPost, "/auth/login", map[string]string{"email": victim.email, "password": fmt.Sprintf("Guess-%d-Horse!x", i)})
+		require.Equal(t, http.StatusUnauthorized, r.Status, r.Raw)
+	}
+	r := s.newClient().login(victim.email)
+	require.Equal(t, http.StatusTooManyRequests, r.Status, r.Raw)
+	require.Equal(t, "sign_in_throttled", r.Body["error"])
+	require.Equal(t, "1", r.Header.Get("Retry-After"))
+	s.clock.Advance(time.Second)
+	require.Equal(t, http.StatusOK, s.newClient().login(victim.email).Status, "after the delay the owner signs in")
 }

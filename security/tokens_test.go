@@ -207,3 +207,27 @@ func TestDemoTokenIsAnAccessToken(t *testing.T) {
 	require.Equal(t, s.env.Demo.UserID, res.Body["user"].(map[string]any)["id"])
 	require.Equal(t, 3, strings.Count(s.env.Demo.APIToken, ".")+1)
 }
+
+// Issue 13 #6 over HTTP: refreshing keeps a session going, but never past
+// 90 days from the sign-in.
+func TestSessionAbsoluteLifetimeOverHTTP(t *testing.T) {
+	s := sqliteSuite(t)
+	alice := s.user(auth.RoleTrader)
+	refresh := func() resp {
+		r := alice.do(http.MethodPost, "/auth/refresh", nil, alice.withCSRF())
+		if r.Status == http.StatusOK {
+			if tok, ok := r.Body["accessToken"].(string); ok {
+				alice.bearer = tok
+			}
+		}
+		return r
+	}
+	for day := 20; day < 90; day += 20 {
+		s.clock.Advance(20 * 24 * time.Hour)
+		r := refresh()
+		require.Equal(t, http.StatusOK, r.Status, "day %d: %s", day, r.Raw)
+	}
+	s.clock.Advance(11 * 24 * time.Hour) // day 91
+	r := refresh()
+	require.Equal(t, http.StatusUnauthorized, r.Status, "past the absolute lifetime: %s", r.Raw)
+}
