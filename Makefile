@@ -107,8 +107,16 @@ run-stripe: build bin/temporal bin/stripe-mock ## make run with BILLING_PROVIDER
 
 # ---------------------------------------------------------------- checks
 .PHONY: test
-test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the race detector (PostgreSQL too when TEST_DATABASE_URL is set)
+test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the race detector, on SQLite and on PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432 when reachable)
 	$(GO) vet ./...
+	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
+	  if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	    export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/test?sslmode=disable"; \
+	    echo "==> PostgreSQL found at 127.0.0.1:5432: database tests run on SQLite and on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	  else \
+	    echo "==> PostgreSQL not reachable at 127.0.0.1:5432: database tests run on SQLite only (set TEST_DATABASE_URL to use another server)"; \
+	  fi; \
+	else echo "==> database tests run on SQLite and on PostgreSQL ($$TEST_DATABASE_URL)"; fi; \
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 .PHONY: bench
