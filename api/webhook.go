@@ -93,6 +93,10 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if pe := signal.Unexecuted(sig); pe != nil {
+		s.fail(c, pe)
+		return
+	}
 	if !meta.SignalTime.IsZero() {
 		if lag := s.clock().Sub(meta.SignalTime); lag > MaxAlertLag || lag < -MaxAlertLag {
 			s.fail(c, &Error{Status: http.StatusBadRequest, Code: "stale_alert", Field: "time",

@@ -131,25 +131,23 @@ func TestMalformedSignalGetsAReason(t *testing.T) {
 	require.Zero(t, h.orders(f))
 }
 
-// Free-form mode: two targets split the position into two orders per
-// follower, each with its take-profit; an ambiguous message is refused.
-func TestFreeformSignalSplitsTargets(t *testing.T) {
+// Free-form mode: a signal with take-profit targets is refused (they are
+// not placed yet, and an order without them is not what was asked); one
+// without executes.
+func TestFreeformSignalWithTargetsIsRefused(t *testing.T) {
 	db, d := storetest.Open(t)
 	h := newHarness(t, db, d, harnessOptions{mode: sources.ModeFreeform})
 	f := h.follower(sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(1000)}, false)
-	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000  TP1 43000 TP2 44500")
-	h.waitOrders(2, f)
+	tp := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000  TP1 43000 TP2 44500")
+	require.True(t, strings.HasPrefix(h.waitReply(tp).Content, "⚠️ Signal not executed: takeProfit: take-profit orders are not placed yet"), h.waitReply(tp).Content)
+	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000")
+	h.waitOrders(1, f)
 	ts := h.trades(f.UserID)
-	require.Len(t, ts, 2)
-	for _, tr := range ts {
-		require.Equal(t, "BTC-USDT", tr.Symbol)
-		require.Equal(t, "limit", tr.OrderType)
-		require.True(t, tr.LimitPrice.Decimal.Equal(decimal.NewFromInt(42000)))
-	}
+	require.Len(t, ts, 1)
+	require.Equal(t, "BTC-USDT", ts[0].Symbol)
+	require.Equal(t, "limit", ts[0].OrderType)
+	require.True(t, ts[0].LimitPrice.Decimal.Equal(decimal.NewFromInt(42000)))
 	require.Equal(t, "Executed for 1 follower", h.waitReply(msg).Content)
-
-	amb := h.fake.Post(h.channel, h.provider.DiscordID, "$TSLA $NVDA LONG entry 250")
-	require.Equal(t, `⚠️ Signal not executed: symbol: two symbols "$TSLA" and "$NVDA"; a signal names one`, h.waitReply(amb).Content)
 }
 
 // Edits and deletions after a signal fired change no order; they are

@@ -93,6 +93,9 @@ func (b *Bot) cmdOrder(ctx context.Context, c *command, user schema.User) (strin
 	if err != nil {
 		return "Not submitted: " + err.Error(), nil
 	}
+	if pe := signal.Unexecuted(sig); pe != nil {
+		return "Not submitted: " + pe.Error(), nil
+	}
 	sig.ExternalID = user.ID + ":" + c.i.ID
 	svc := &intake.Service{DB: b.o.DB, Temporal: b.o.Temporal, TaskQueue: b.o.TaskQueue, Timeouts: b.o.Timeouts, Committed: b.o.Committed}
 	res, err := svc.Submit(ctx, intake.Request{UserID: user.ID, Signal: sig, Manual: true, UserAgent: "discord"})

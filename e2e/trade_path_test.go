@@ -342,3 +342,22 @@ func TestLivenessAndReadiness(t *testing.T) {
 	require.Equal(t, "unreachable", r.Body["database"])
 	require.Equal(t, http.StatusOK, h.do(http.MethodGet, h.stack.URL+"/live", "", nil, "").Status, "liveness does not depend on the database")
 }
+
+// Refuse, never ignore: TradersPost's own first example asks for a
+// take-profit, which is not placed yet, so the alert is refused with the
+// field named instead of opening a position without it; a time in force
+// that is not executed is refused the same way.
+func TestUnexecutedOrderFieldsAreRefusedAtTheWebhook(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	for body, field := range map[string]string{
+		`{"ticker":"AMD","action":"buy","signalPrice":143.12,"quantity":1,"takeProfit":{"percent":10},"stopLoss":{"type":"stop","percent":5}}`: "takeProfit",
+		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"fok"}`:                                                                    "timeInForce",
+	} {
+		r := h.postWebhook(body)
+		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+		require.Equal(t, field, r.Body["field"], r.Raw)
+	}
+	var n int64
+	require.NoError(t, h.db.Model(&schema.Trade{}).Count(&n).Error)
+	require.Zero(t, n, "nothing was stored or sent")
+}

@@ -3,6 +3,7 @@ package signal
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +319,39 @@ func TestSchemaErrorsDeterministic(t *testing.T) {
 		if err.Error() != first.Error() {
 			t.Fatalf("error changed between runs: %q vs %q", first, err)
 		}
+	}
+}
+
+// Refuse, never ignore (issue 11): TradersPost order fields this system
+// does not execute are refused with the field named; a take-profit is
+// parsed but refused by Unexecuted at every entry point.
+func TestUnexecutedFieldsAreRefused(t *testing.T) {
+	for _, tc := range []struct{ body, field string }{
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"fok"}`, "timeInForce"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"gtc"}`, "timeInForce"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":true}`, "extendedHours"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":"yes"}`, "extendedHours"},
+	} {
+		_, _, err := ParseTradingView([]byte(tc.body))
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Field != tc.field {
+			t.Errorf("%s: err = %v, want a refusal of %s", tc.body, err, tc.field)
+		}
+	}
+	for _, ok := range []string{
+		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"DAY"}`,
+		`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":false}`,
+		`{"ticker":"AAPL","action":"buy","quantity":1,"note":"my strategy v2"}`,
+	} {
+		if _, _, err := ParseTradingView([]byte(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	s, _, err := ParseTradingView([]byte(`{"ticker":"AMD","action":"buy","signalPrice":143.12,"quantity":1,"takeProfit":{"percent":10},"stopLoss":{"type":"stop","percent":5}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pe := Unexecuted(s); pe == nil || pe.Field != "takeProfit" {
+		t.Fatalf("take-profit not refused: %v", pe)
 	}
 }
