@@ -373,10 +373,13 @@ func TestSourceOwnerIsReverified(t *testing.T) {
 	src, err := sources.Register(t.Context(), db, sources.RegisterInput{GuildID: h.guild, ChannelID: h.channel, Name: "Mods",
 		OwnerUserID: mod.UserID, RegisteredBy: mod.DiscordID, Mode: sources.ModeStrict, Verified: true})
 	require.NoError(t, err)
+	// Last verified two hours ago: due for a look.
+	require.NoError(t, db.Model(&schema.DiscordSource{}).Where("id = ?", src.ID).Update("updated_at", time.Now().UTC().Add(-2*time.Hour)).Error)
 
 	h.bot.reverifyActive(t.Context())
 	got, _ := sources.Get(t.Context(), db, src.ID)
 	require.Equal(t, sources.StatusActive, got.Status, "still a mod")
+	require.NoError(t, db.Model(&schema.DiscordSource{}).Where("id = ?", src.ID).Update("updated_at", time.Now().UTC().Add(-2*time.Hour)).Error)
 
 	h.fake.AddMember(h.guild, mod.DiscordID) // the mod role is taken away
 	h.bot.reverifyActive(t.Context())

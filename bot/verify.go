@@ -119,7 +119,9 @@ func (b *Bot) reverifyActive(ctx context.Context) {
 	}
 	changed := false
 	for _, src := range active {
-		if !onShard(src.GuildID, [2]int{b.o.ShardID, b.o.ShardCount}) {
+		// A source verified (registered, or last checked) within the
+		// interval needs no new look.
+		if !onShard(src.GuildID, [2]int{b.o.ShardID, b.o.ShardCount}) || b.now().Sub(src.UpdatedAt) < b.o.ReverifyInterval {
 			continue
 		}
 		ok, err := b.isAdmin(ctx, src.GuildID, src.RegisteredByDiscordID)
