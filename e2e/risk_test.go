@@ -54,6 +54,11 @@ func TestFiftyConcurrentSignalsStayWithinLimits(t *testing.T) {
 		filled, refused, shares := 0, 0, decimal.Zero
 		reasons := map[string]int{}
 		for i, id := range ids {
+			if id == "" { // say why the server failed it (its log), not only that it did
+				for _, e := range h.logs.FilterMessage("request failed").All() {
+					t.Logf("server error: %v", e.ContextMap())
+				}
+			}
 			require.NotEmpty(t, id, "signal %d answered %s", i, answers[i])
 			body := h.waitStatus(id, 60*time.Second, "filled", "rejected", "cancelled")
 			tr := body["trade"].(map[string]any)
