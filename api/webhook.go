@@ -119,6 +119,13 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		s.fail(c, errUnavailable)
 		return
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Too busy to record it within TradingView's 3 seconds: nothing was
+		// stored (the transaction rolled back); a redelivery is safe.
+		s.log(c).Warn("webhook not recorded in time", zap.Error(err))
+		s.fail(c, errUnavailable)
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
