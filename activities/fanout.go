@@ -22,6 +22,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/internal/starts"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -109,7 +110,7 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 
 	var reqs []intake.Request
 	for _, f := range page {
-		legReqs, skip := followerRequests(f, in.MessageID, in.Legs)
+		legReqs, skip := followerRequests(f, in.SourceID, in.MessageID, in.Legs)
 		if skip != "" {
 			// A retried page must not strand a trade an earlier attempt
 			// recorded before the follower became ineligible: such trades
@@ -129,7 +130,7 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 	}
 
 	if len(reqs) > 0 {
-		svc := &intake.Service{DB: a.DB, Committed: a.Committed, Now: a.Now}
+		svc := &intake.Service{DB: a.DB, Committed: a.Committed, Now: a.Now, TaskQueue: a.TaskQueue, Timeouts: in.Timeouts}
 		results, err := svc.Record(ctx, reqs)
 		if err != nil {
 			return out, err
@@ -184,7 +185,7 @@ func (a *Signals) FanoutPages(ctx context.Context, in workflows.FanoutPagesInput
 		after := prog.Next
 		for n := prog.Pages; n < max(in.Pages, 1); n++ {
 			out, err := a.FanoutPage(rctx, workflows.FanoutPageInput{SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs,
-				After: after, Limit: in.Limit})
+				After: after, Limit: in.Limit, Timeouts: in.Timeouts})
 			select {
 			case pages <- recorded{out, err}:
 			case <-rctx.Done():
@@ -229,20 +230,35 @@ func (a *Signals) startTrades(ctx context.Context, sourceID, messageID string, t
 	g.SetLimit(fanoutStarters)
 	for _, t := range trades {
 		g.Go(func() error {
-			req := intake.Request{UserID: t.UserID, Signal: t.Signal,
-				Memo: map[string]any{"sourceId": sourceID, "messageId": messageID}}
+			req := intake.Request{UserID: t.UserID, Signal: t.Signal, Memo: fanoutMemo(sourceID, messageID)}
 			if err := svc.Start(gctx, req, intake.Result{SignalID: t.SignalID, TradeID: t.TradeID, WorkflowID: t.WorkflowID}); err != nil {
 				return fmt.Errorf("start trade %s: %w", t.TradeID, err)
 			}
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	ids := make([]string, len(trades))
+	for i, t := range trades {
+		ids[i] = t.WorkflowID
+	}
+	if err := starts.DoneAll(ctx, a.DB, ids); err != nil {
+		// The workflows run; the start relay finds them started and forgets them.
+		a.Log.Warn("fan-out start requests not cleared", zap.Error(err))
+	}
+	return nil
+}
+
+// fanoutMemo is what the Temporal UI shows of a fanned-out trade's origin.
+func fanoutMemo(sourceID, messageID string) map[string]any {
+	return map[string]any{"sourceId": sourceID, "messageId": messageID}
 }
 
 // followerRequests builds one intake request per leg for an eligible
 // follower, or says why the follower is skipped.
-func followerRequests(f follower, messageID string, legs []signal.Leg) ([]intake.Request, string) {
+func followerRequests(f follower, sourceID, messageID string, legs []signal.Leg) ([]intake.Request, string) {
 	if reason := eligibility(f, legs); reason != "" {
 		return nil, reason
 	}
@@ -253,7 +269,7 @@ func followerRequests(f follower, messageID string, legs []signal.Leg) ([]intake
 			return nil, skipReason(err)
 		}
 		sig.ExternalID = followerExternalID(f.sub.UserID, messageID, leg.Key)
-		reqs = append(reqs, intake.Request{UserID: f.sub.UserID, Signal: sig})
+		reqs = append(reqs, intake.Request{UserID: f.sub.UserID, Signal: sig, Memo: fanoutMemo(sourceID, messageID)})
 	}
 	return reqs, ""
 }

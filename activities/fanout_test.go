@@ -73,7 +73,7 @@ func TestFanoutPage(t *testing.T) {
 		lapsed := f.trader(t, "cancelled", []string{"paper"}, sources.DefaultSizing(), false, true)
 		shadow := f.trader(t, "active", []string{"paper", "alpaca"}, sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(250)}, true, true)
 
-		a := &Signals{DB: db}
+		a := &Signals{DB: db, TaskQueue: "q"}
 		legs := buyLegs(t)
 		const msg = "1300000000000000001"
 		in := workflows.FanoutPageInput{SourceID: f.source.ID, MessageID: msg, Legs: legs, Limit: 3}
@@ -132,7 +132,7 @@ func TestFanoutPageSplitsLegs(t *testing.T) {
 	u := f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false)
 	ff, err := signal.ParseFreeform("BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500")
 	require.NoError(t, err)
-	a := &Signals{DB: db}
+	a := &Signals{DB: db, TaskQueue: "q"}
 	p, err := a.FanoutPage(context.Background(), workflows.FanoutPageInput{SourceID: f.source.ID, MessageID: "1300000000000000002", Legs: ff.Legs(), Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, p.Trades, 2)
@@ -146,7 +146,7 @@ func TestFinishSignalQueuesSummaryOnce(t *testing.T) {
 	db, _ := storetest.Open(t)
 	ctx := context.Background()
 	f := newFanoutFixture(t, db)
-	a := &Signals{DB: db}
+	a := &Signals{DB: db, TaskQueue: "q"}
 	in := workflows.FinishSignalInput{SourceID: f.source.ID, MessageID: "1300000000000000003", ChannelID: "100000000000000002", Followers: 212, Skipped: 3}
 	require.NoError(t, a.FinishSignal(ctx, in))
 	require.NoError(t, a.FinishSignal(ctx, in))

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-	"go.uber.org/zap"
 
 	"github.com/tradeexec/tradeexec/intake"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -54,17 +52,11 @@ func (s *Server) placeOrder(c *gin.Context) {
 	defer cancel()
 	cl := s.client(c)
 	res, err := s.intake().Submit(ctx, intake.Request{UserID: user, Signal: sig, Manual: true, IPAddress: cl.IP, UserAgent: cl.UserAgent})
-	if errors.Is(err, intake.ErrStart) {
-		s.log(c).Error("workflow start failed", zap.String("workflow_id", res.WorkflowID), zap.Error(err))
-		s.fail(c, errUnavailable)
-		return
-	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"status": "accepted", "signalId": res.SignalID, "tradeId": res.TradeID,
-		"workflowId": res.WorkflowID, "duplicate": res.Duplicate, "signal": sig.Text})
+	c.JSON(http.StatusAccepted, acceptedBody(res, sig.Text))
 }
 
 // signal turns the form into a validated dashboard signal.

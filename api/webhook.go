@@ -114,12 +114,7 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 	}
 	svc := s.intake()
 	res, err := svc.Submit(ctx, intake.Request{UserID: hook.UserID, Signal: sig, IPAddress: c.ClientIP(), UserAgent: c.Request.UserAgent()})
-	if errors.Is(err, intake.ErrStart) {
-		s.log(c).Error("workflow start failed", zap.String("workflow_id", res.WorkflowID), zap.Error(err))
-		s.fail(c, errUnavailable)
-		return
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		// Too busy to record it within TradingView's 3 seconds: nothing was
 		// stored (the transaction rolled back); a redelivery is safe.
 		s.log(c).Warn("webhook not recorded in time", zap.Error(err))
@@ -131,13 +126,23 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		return
 	}
 	s.log(c).Info("signal accepted", zap.String("signal_id", res.SignalID), zap.String("trade_id", res.TradeID),
-		zap.String("workflow_id", res.WorkflowID), zap.Bool("duplicate", res.Duplicate))
-	c.JSON(http.StatusAccepted, gin.H{
-		"status": "accepted", "signalId": res.SignalID, "tradeId": res.TradeID, "workflowId": res.WorkflowID,
-		"duplicate": res.Duplicate, "signal": sig.Text,
-	})
+		zap.String("workflow_id", res.WorkflowID), zap.Bool("duplicate", res.Duplicate), zap.Bool("deferred", res.Deferred))
+	c.JSON(http.StatusAccepted, acceptedBody(res, sig.Text))
 }
 
 func (s *Server) intake() *intake.Service {
-	return &intake.Service{DB: s.DB, Temporal: s.Temporal, TaskQueue: s.TaskQueue, Timeouts: s.Timeouts, Committed: s.Committed}
+	return &intake.Service{DB: s.DB, Temporal: s.Temporal, TaskQueue: s.TaskQueue, Timeouts: s.Timeouts, Committed: s.Committed,
+		Log: s.Log.Named("intake")}
+}
+
+// acceptedBody answers an accepted signal. Deferred: Temporal did not answer
+// at once; the signal is stored and its order starts as soon as it does.
+func acceptedBody(res intake.Result, text string) gin.H {
+	h := gin.H{"status": "accepted", "signalId": res.SignalID, "tradeId": res.TradeID, "workflowId": res.WorkflowID,
+		"duplicate": res.Duplicate, "signal": text}
+	if res.Deferred {
+		h["deferred"] = true
+		h["message"] = "Signal accepted. The trading service is catching up; the order starts within moments."
+	}
+	return h
 }

@@ -85,6 +85,7 @@ type Stack struct {
 	stopRealtime func()
 	stopGuards   context.CancelFunc
 	stopMail     context.CancelFunc
+	stopStarts   func()
 }
 
 // Start builds and starts the requested parts.
@@ -126,6 +127,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st.startGuards(o)
 	}
 	st.startMailRelay(o)
+	st.startStartRelay(o)
 	if o.RunAPI {
 		addr := o.HTTPAddr
 		if addr == "" {
@@ -176,6 +178,9 @@ func (s *Stack) Stop() {
 	}
 	if s.stopAuth != nil {
 		s.stopAuth()
+	}
+	if s.stopStarts != nil {
+		s.stopStarts()
 	}
 	if s.stopMail != nil {
 		s.stopMail()

@@ -9,23 +9,23 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/internal/starts"
+	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
 // Message log statuses (schema.DiscordMessage.Status).
 const (
-	logFired   = "fired"
+	logFired   = sources.MessageFired
 	logRefused = "refused"
-	logStale   = "stale"
+	logStale   = sources.MessageStale
 )
 
 // errChatter: the message does not try to be a signal (ignored silently).
@@ -96,16 +96,37 @@ func (b *Bot) handleSignal(ctx context.Context, s *discordgo.Session, src source
 	}
 	wfID := workflows.SignalWorkflowID(signal.SourceDiscord, m.ID)
 	entry.Status, entry.WorkflowID = logFired, wfID
-	b.logMessage(ctx, entry)
-	if err := b.startSignal(ctx, src, m, legs, wfID, posted.Add(src.MaxAge())); err != nil {
-		log.Error("signal workflow not started", zap.Error(err))
-		b.o.DB.WithContext(ctx).Model(&schema.DiscordMessage{}).Where("message_id = ?", m.ID).
-			Updates(map[string]any{"status": logRefused, "reason": "not executed: the trading service was unavailable"})
+	req := b.signalStart(src, m, legs, wfID, posted.Add(src.MaxAge()))
+	// The message log and the start request are one transaction: once
+	// written, the signal is executed even if Temporal is down right now
+	// (the start relay starts it when it is back, or tells the channel it
+	// was too late).
+	err = store.InTx(ctx, b.o.DB, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry).Error; err != nil {
+			return err
+		}
+		return starts.Enqueue(tx, req, received)
+	})
+	if err != nil {
+		log.Error("signal message not recorded", zap.Error(err))
 		b.reply(s, m, replyNotStarted())
 		return
 	}
+	sctx, scancel := context.WithTimeout(ctx, startWait)
+	defer scancel()
+	if err := starts.Start(sctx, b.o.Temporal, req); err != nil {
+		log.Warn("signal workflow start deferred to the start relay", zap.String("workflow_id", wfID), zap.Error(err))
+		return
+	}
+	if err := starts.Done(ctx, b.o.DB, wfID); err != nil {
+		log.Warn("start request not cleared", zap.Error(err))
+	}
 	log.Info("signal fired", zap.String("workflow_id", wfID), zap.Int("legs", len(legs)))
 }
+
+// startWait bounds the immediate start of a signal's workflow; after it the
+// start relay takes over.
+const startWait = 2 * time.Second
 
 // parseSignal reads a message in the source's parse mode.
 func parseSignal(mode, content string) ([]signal.Leg, error) {
@@ -141,42 +162,20 @@ func parseSignal(mode, content string) ([]signal.Leg, error) {
 	}
 }
 
-// startSignal starts the message's SignalWorkflow, retrying while Temporal
-// is unreachable but never past the signal's staleness deadline. A second
-// delivery of the message finds the workflow started: one signal.
-func (b *Bot) startSignal(ctx context.Context, src sources.Source, m *discordgo.Message, legs []signal.Leg, wfID string, deadline time.Time) error {
-	opts := client.StartWorkflowOptions{
-		ID:                                       wfID,
-		TaskQueue:                                b.o.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SASignalSource.ValueSet(string(signal.SourceDiscord)),
-			workflows.SASymbol.ValueSet(legs[0].Signal.Symbol),
-		),
+// signalStart is the durable request to start the message's
+// SignalWorkflow; it expires when the signal becomes stale.
+func (b *Bot) signalStart(src sources.Source, m *discordgo.Message, legs []signal.Leg, wfID string, deadline time.Time) starts.Request {
+	return starts.Request{
+		WorkflowID: wfID, WorkflowType: workflows.SignalWorkflowName, Kind: starts.KindDiscord, RefID: m.ID,
+		TaskQueue: b.o.TaskQueue,
+		Input: workflows.SignalInput{SourceID: src.ID, MessageID: m.ID, ChannelID: m.ChannelID, Legs: legs,
+			PageSize: b.o.FanoutPageSize, Timeouts: b.o.Timeouts},
 		Memo: map[string]any{"signal": m.Content, "sourceId": src.ID, "source": src.Name, "messageId": m.ID},
-	}
-	in := workflows.SignalInput{SourceID: src.ID, MessageID: m.ID, ChannelID: m.ChannelID, Legs: legs,
-		PageSize: b.o.FanoutPageSize, Timeouts: b.o.Timeouts}
-	wait := 250 * time.Millisecond
-	for {
-		_, err := b.o.Temporal.ExecuteWorkflow(ctx, opts, workflows.SignalWorkflowName, in)
-		if err == nil || temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			if err != nil {
-				b.log.Info("duplicate delivery of a signal message ignored", zap.String("message_id", m.ID))
-			}
-			return nil
-		}
-		if b.now().Add(wait).After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-		wait *= 2
+		Keywords: map[string]string{
+			workflows.SASignalSource.GetName(): string(signal.SourceDiscord),
+			workflows.SASymbol.GetName():       legs[0].Signal.Symbol,
+		},
+		ExpiresAt: deadline,
 	}
 }
 

@@ -38,7 +38,7 @@ func replyRefused(reason string) string {
 }
 
 func replyNotStarted() string {
-	return "⚠️ Signal not executed: the trading service is unavailable right now. Post it again when it is back."
+	return sources.NotStartedReply
 }
 
 // shortID is how a trade is named in Discord (/cancel accepts it).

@@ -97,13 +97,14 @@ func (b *Bot) cmdOrder(ctx context.Context, c *command, user schema.User) (strin
 		return "Not submitted: " + pe.Error(), nil
 	}
 	sig.ExternalID = user.ID + ":" + c.i.ID
-	svc := &intake.Service{DB: b.o.DB, Temporal: b.o.Temporal, TaskQueue: b.o.TaskQueue, Timeouts: b.o.Timeouts, Committed: b.o.Committed}
+	svc := &intake.Service{DB: b.o.DB, Temporal: b.o.Temporal, TaskQueue: b.o.TaskQueue, Timeouts: b.o.Timeouts, Committed: b.o.Committed,
+		Log: b.log.Named("intake")}
 	res, err := svc.Submit(ctx, intake.Request{UserID: user.ID, Signal: sig, Manual: true, UserAgent: "discord"})
-	if errors.Is(err, intake.ErrStart) {
-		return "📨 Order recorded (trade `" + shortID(res.TradeID) + "`), but the trading service is slow to start it; check /status in a moment.", nil
-	}
 	if err != nil {
 		return "", err
+	}
+	if res.Deferred {
+		return "📨 Order recorded (trade `" + shortID(res.TradeID) + "`); the trading service is catching up and starts it within moments. Check /status.", nil
 	}
 	return orderAnswer(b.awaitOutcome(ctx, res.TradeID)), nil
 }

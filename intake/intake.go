@@ -14,16 +14,15 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/starts"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
@@ -38,7 +37,17 @@ type Service struct {
 	Timeouts  workflows.Timeouts
 	Committed func(userID string)
 	Now       func() time.Time
+	// StartWait bounds the immediate start after the commit (default 1 s);
+	// when Temporal does not answer within it, the start relay starts the
+	// workflow later and the signal is accepted all the same.
+	StartWait time.Duration
+	Log       *zap.Logger
 }
+
+// StartDeadline is how long an accepted trade may wait for its workflow to
+// be started while Temporal is unreachable; after it the trade is cancelled
+// with the reason (an order days late is not what the trader asked for).
+const StartDeadline = 10 * time.Minute
 
 // Request is one signal for one trader.
 type Request struct {
@@ -60,11 +69,10 @@ type Result struct {
 	TradeID    string `json:"tradeId"`
 	WorkflowID string `json:"workflowId"`
 	Duplicate  bool   `json:"duplicate"`
+	// Deferred: the signal is accepted (stored with its start request) but
+	// Temporal did not answer at once; the start relay starts it.
+	Deferred bool `json:"deferred,omitempty"`
 }
-
-// ErrStart wraps a failure to start the workflow; the signal is stored and a
-// redelivery starts it.
-var ErrStart = errors.New("intake: workflow not started")
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -73,18 +81,25 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Submit stores the signal and the trader's trade (once per external id),
-// then starts the TradeWorkflow (once per workflow id) and returns when
-// Temporal has durably recorded the start.
+// Submit stores the signal, the trader's trade (once per external id) and
+// the request to start its TradeWorkflow in one transaction: once it
+// returns without error the signal is accepted for good. It then starts the
+// workflow at once (once per workflow id); when Temporal does not answer
+// within StartWait the start relay (internal/starts) starts it later, and
+// Result.Deferred says so.
 func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	payload, err := prepare(req)
 	if err != nil {
 		return Result{}, err
 	}
 	var res Result
+	now := s.now()
 	err = store.InTx(ctx, s.DB, func(tx *gorm.DB) error {
-		res, err = record(tx, req, payload, s.now())
-		return err
+		res, err = record(tx, req, payload, now)
+		if err != nil || res.Duplicate {
+			return err
+		}
+		return starts.Enqueue(tx, withDeadline(s.startRequest(req, res), now), now)
 	})
 	if err != nil {
 		return Result{}, err
@@ -92,10 +107,32 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	if s.Committed != nil {
 		s.Committed(req.UserID)
 	}
-	if err := s.Start(ctx, req, res); err != nil {
-		return res, fmt.Errorf("%w: %v", ErrStart, err)
+	wait := s.StartWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	// The signal is stored: from here on the caller's deadline no longer
+	// decides anything, and a start that does not answer in time is left to
+	// the relay.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
+	if err := s.Start(sctx, req, res); err != nil {
+		res.Deferred = true
+		s.logger().Warn("workflow start deferred to the start relay", zap.String("workflow_id", res.WorkflowID), zap.Error(err))
+		return res, nil
+	}
+	if err := starts.Done(sctx, s.DB, res.WorkflowID); err != nil {
+		// The workflow runs; the relay finds it started and forgets the request.
+		s.logger().Warn("start request not cleared", zap.String("workflow_id", res.WorkflowID), zap.Error(err))
 	}
 	return res, nil
+}
+
+func (s *Service) logger() *zap.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return zap.NewNop()
 }
 
 // Record stores the signals and trades of several requests in ONE
@@ -122,6 +159,11 @@ func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) 
 				return err
 			}
 			out[i] = res
+			if !res.Duplicate {
+				if err := starts.Enqueue(tx, withDeadline(s.startRequest(req, res), now), now); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -208,43 +250,46 @@ func record(tx *gorm.DB, req Request, payload []byte, now time.Time) (Result, er
 	})
 }
 
-// Start starts the TradeWorkflow of a recorded request (res from Record or
-// Submit) under res.WorkflowID, eagerly on the local worker when this
-// process runs one. A workflow already started under that id — a
-// redelivery, a retried fan-out page — is not an error.
-func (s *Service) Start(ctx context.Context, req Request, res Result) error {
+// startRequest is the durable request to start a recorded request's
+// TradeWorkflow (res from record).
+func (s *Service) startRequest(req Request, res Result) starts.Request {
 	sig := req.Signal
 	memo := map[string]any{"signal": sig.Text, "tradeId": res.TradeID, "signalId": res.SignalID}
 	for k, v := range req.Memo {
 		memo[k] = v
 	}
-	opts := client.StartWorkflowOptions{
-		ID:        res.WorkflowID,
+	return starts.Request{
+		WorkflowID: res.WorkflowID, WorkflowType: workflows.TradeWorkflowName, Kind: starts.KindTrade, RefID: res.TradeID,
 		TaskQueue: s.TaskQueue,
-		// A workflow id is used once, ever: a redelivered signal can neither
-		// start a second run while the first runs nor after it finished.
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Input: workflows.TradeInput{TradeID: res.TradeID, SignalID: res.SignalID, UserID: req.UserID, Signal: sig,
+			Manual: req.Manual, Timeouts: s.Timeouts},
+		Memo: memo,
+		Keywords: map[string]string{
+			workflows.SAUserID.GetName():       req.UserID,
+			workflows.SASymbol.GetName():       sig.Symbol,
+			workflows.SASignalSource.GetName(): string(sig.Source),
+			workflows.SATradeStatus.GetName():  string(trade.StatusPending),
+		},
 		// The API process also runs a worker in dev and single-binary
 		// deployments: the first workflow task is handed to it directly.
-		EnableEagerStart: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SAUserID.ValueSet(req.UserID),
-			workflows.SASymbol.ValueSet(sig.Symbol),
-			workflows.SASignalSource.ValueSet(string(sig.Source)),
-			workflows.SATradeStatus.ValueSet(string(trade.StatusPending)),
-		),
-		Memo: memo,
+		EagerStart: true,
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.TradeWorkflowName, workflows.TradeInput{
-		TradeID: res.TradeID, SignalID: res.SignalID, UserID: req.UserID, Signal: sig, Manual: req.Manual, Timeouts: s.Timeouts,
-	})
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		return nil
-	}
-	return err
+}
+
+// withDeadline sets when an accepted trade that could not be started yet
+// is cancelled instead (StartDeadline after it was accepted).
+func withDeadline(r starts.Request, accepted time.Time) starts.Request {
+	r.ExpiresAt = accepted.Add(StartDeadline)
+	return r
+}
+
+// Start starts the TradeWorkflow of a recorded request (res from Record or
+// Submit) under res.WorkflowID, eagerly on the local worker when this
+// process runs one. A workflow already started under that id — a
+// redelivery, a retried fan-out page, the start relay — is not an error.
+// The caller then forgets the start request (starts.Done, starts.DoneAll).
+func (s *Service) Start(ctx context.Context, req Request, res Result) error {
+	return starts.Start(ctx, s.Temporal, s.startRequest(req, res))
 }
 
 func newTrade(signalID, userID string, sig signal.Signal, workflowID string, now time.Time) schema.Trade {

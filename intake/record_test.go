@@ -35,7 +35,7 @@ func TestRecordBatchIsIdempotent(t *testing.T) {
 			}})
 		}
 		committed := 0
-		svc := &Service{DB: db, Committed: func(string) { committed++ }}
+		svc := &Service{DB: db, TaskQueue: "q", Committed: func(string) { committed++ }}
 		first, err := svc.Record(ctx, reqs)
 		if err != nil {
 			t.Fatal(err)

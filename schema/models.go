@@ -265,3 +265,23 @@ type PasswordReset struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 }
+
+// WorkflowStart is the request to start a workflow, written in the
+// transaction that accepted its signal and deleted once the workflow exists
+// (internal/starts): an accepted signal is never lost to a Temporal outage.
+type WorkflowStart struct {
+	ID           string `gorm:"primaryKey;size:36"`
+	WorkflowID   string `gorm:"size:255;not null;uniqueIndex"`
+	WorkflowType string `gorm:"size:64;not null"`
+	Kind         string `gorm:"size:16;not null"` // what expires with it: "trade" or "discord"
+	RefID        string `gorm:"size:64;not null"` // the trade id, or the Discord message id
+	TaskQueue    string `gorm:"size:128;not null"`
+	Input        string `gorm:"type:text;not null"` // the workflow's argument as JSON
+	Memo         string `gorm:"type:text;not null"`
+	SearchAttrs  string `gorm:"type:text;not null"` // keyword search attributes as a JSON object
+	CreatedAt    time.Time
+	NextAt       time.Time `gorm:"index:idx_workflow_starts_next"`
+	ExpiresAt    *time.Time
+	Attempts     int    `gorm:"not null;default:0"`
+	LastError    string `gorm:"size:300;not null;default:''"`
+}

@@ -62,6 +62,9 @@ type Options struct {
 	Auth app.AuthOptions
 	// Billing configures the billing provider and mail (none by default).
 	Billing app.BillingOptions
+	// Temporal replaces the package's shared dev server (a test that kills
+	// its own server); nil uses testenv.Client.
+	Temporal client.Client
 }
 
 // Env is a running test system.
@@ -112,7 +115,11 @@ func Start(t testing.TB, db *gorm.DB, d store.Dialect, o Options) *Env {
 	t.Cleanup(cancel)
 	go func() { _ = engine.Run(ctx) }()
 
-	e := &Env{T: t, DB: db, Dialect: d, Feed: feed, Engine: engine, Keyring: kr, Temporal: testenv.Client(t),
+	tc := o.Temporal
+	if tc == nil {
+		tc = testenv.Client(t)
+	}
+	e := &Env{T: t, DB: db, Dialect: d, Feed: feed, Engine: engine, Keyring: kr, Temporal: tc,
 		Queue: testenv.TaskQueue(t), DataDir: t.TempDir(), Opts: o}
 	e.Demo, err = app.EnsureDemo(ctx, db, kr, engine, e.DataDir, "http://placeholder")
 	require.NoError(t, err)
