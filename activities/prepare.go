@@ -99,6 +99,12 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	} else if err != nil {
 		return res, err
 	}
+	// A time in force or extended session the broker does not execute is
+	// refused, never sent as something else (the webhook refuses it first;
+	// the route may have changed since).
+	if se := broker.CheckSession(conn.BrokerType, trade.BrokerDisplayName(conn.BrokerType), sig); se != nil {
+		return reject(codeSession, se.Message)
+	}
 	// The daily loss rules: a day the guard has blocked (on any of the
 	// trader's connections) refuses at once, before any broker call.
 	day, err := a.guardDay(ctx, t.UserID, conn.ID)
@@ -108,7 +114,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	if err := risk.CheckTrading(false, day.block, a.now(), risk.LossState{Level: risk.LossOK}); err != nil {
 		return rejectRule(reject, err)
 	}
-	extended := extendedHoursOrder(settings, class, signal.OrderType(t.OrderType))
+	extended := extendedHoursOrder(settings, sig, class, signal.OrderType(t.OrderType))
 	res.ExtendedHours = extended
 	b, err := a.Brokers.Open(ctx, conn)
 	if err != nil {

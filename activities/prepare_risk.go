@@ -41,20 +41,28 @@ func rejectRule(reject func(code, msg string) (workflows.PrepareResult, error), 
 	return workflows.PrepareResult{}, err
 }
 
+// codeSession refuses a time in force or extended session the broker does
+// not execute.
+const codeSession = "SESSION_NOT_EXECUTED"
+
 // extendedHoursOrder reports whether an order may execute outside the
-// regular session: only with the trader's opt-in, only for stocks and only
-// as a limit order (what brokers accept there).
-func extendedHoursOrder(s risk.Settings, class signal.AssetClass, orderType signal.OrderType) bool {
-	return s.ExtendedHours && class == signal.AssetStock && orderType == signal.OrderLimit
+// regular session: only when the trader opted in (Settings → Risk) or the
+// signal asks for it (extendedHours), only for stocks and only as a limit
+// order (what brokers accept there).
+func extendedHoursOrder(s risk.Settings, sig signal.Signal, class signal.AssetClass, orderType signal.OrderType) bool {
+	return (s.ExtendedHours || sig.ExtendedHours) && class == signal.AssetStock && orderType == signal.OrderLimit
 }
 
 // extendedSession reports whether an order goes out in the extended
 // session: a stock limit order of a trader who opted in, outside the
 // regular session (regular-session orders are sent as such).
-func (a *Trading) extendedSession(ctx context.Context, t schema.Trade) bool {
+func (a *Trading) extendedSession(ctx context.Context, t schema.Trade, sig signal.Signal) bool {
 	if t.AssetClass != string(signal.AssetStock) || t.OrderType != string(signal.OrderLimit) ||
 		market.StatusAt(a.now(), signal.AssetStock, false).Open {
 		return false
+	}
+	if sig.ExtendedHours {
+		return true
 	}
 	_, s, err := a.settings(ctx, t.UserID)
 	return err == nil && s.ExtendedHours

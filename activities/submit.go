@@ -63,11 +63,8 @@ func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (wo
 			LimitPrice:    t.LimitPrice.Decimal,
 			StopPrice:     t.StopPrice.Decimal,
 			TrailPercent:  l.Signal.TrailPercent,
-			TimeInForce:   broker.TIFDay,
-			ExtendedHours: a.extendedSession(ctx, t),
-		}
-		if req.AssetClass == signal.AssetCrypto {
-			req.TimeInForce = broker.TIFGTC
+			TimeInForce:   broker.TimeInForceFor(l.Signal.TimeInForce, signal.AssetClass(t.AssetClass)),
+			ExtendedHours: a.extendedSession(ctx, t, l.Signal),
 		}
 		order, err = b.PlaceOrder(ctx, req)
 		if err != nil {

@@ -97,6 +97,10 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		s.fail(c, pe)
 		return
 	}
+	if err := s.checkSession(ctx, hook.UserID, sig); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if !meta.SignalTime.IsZero() {
 		if lag := s.clock().Sub(meta.SignalTime); lag > MaxAlertLag || lag < -MaxAlertLag {
 			s.fail(c, &Error{Status: http.StatusBadRequest, Code: "stale_alert", Field: "time",

@@ -105,6 +105,12 @@ type Signal struct {
 	TakeProfitPercent decimal.Decimal `json:"takeProfitPercent"`
 	TakeProfitPrice   decimal.Decimal `json:"takeProfitPrice"`
 
+	// TimeInForce and ExtendedHours are executed as asked where the trader's
+	// broker supports them and refused with the field named where it does
+	// not (internal/broker/session.go); never ignored.
+	TimeInForce   TimeInForce `json:"timeInForce,omitempty"`
+	ExtendedHours bool        `json:"extendedHours,omitempty"`
+
 	// Broker is a per-signal routing override ("ibkr", "kraken", ...).
 	Broker string `json:"broker,omitempty"`
 

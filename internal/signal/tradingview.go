@@ -3,7 +3,6 @@ package signal
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -57,8 +56,9 @@ type TradingViewMeta struct {
 // Numbers may be JSON numbers or numeric strings and are read exactly.
 // Enumerated values are case-insensitive. Properties not listed here are
 // ignored, as TradersPost does, so alerts can carry notes — except
-// TradersPost order fields not executed (timeInForce other than day,
-// extendedHours true), which are refused rather than ignored. Refused: bodies
+// timeInForce (day, gtc, ioc, fok, opg, cls) and extendedHours, executed
+// where the trader's broker supports them and refused (400, field named)
+// where it does not. Refused: bodies
 // over 64 KiB, invalid JSON, a key given twice, unfilled placeholders like
 // "{{close}}", and TradersPost features this system does not execute
 // (trailAmount, risk_* quantity types, stopLoss.amount, takeProfit.amount,
@@ -84,7 +84,7 @@ var tradingViewFields = map[string]string{
 }
 
 // enumFields are lower-cased and trimmed before validation.
-var enumFields = []string{"action", "sentiment", "quantityType", "orderType", "type"}
+var enumFields = []string{"action", "sentiment", "quantityType", "orderType", "type", "timeInForce"}
 
 func parseTradingView(body []byte) (Signal, TradingViewMeta, *ParseError) {
 	var meta TradingViewMeta
@@ -113,9 +113,6 @@ func parseTradingView(body []byte) (Signal, TradingViewMeta, *ParseError) {
 	if pe := checkPlaceholders(doc); pe != nil {
 		return Signal{}, meta, pe
 	}
-	if pe := checkUnexecutedOrderFields(doc); pe != nil {
-		return Signal{}, meta, pe
-	}
 	normalizeEnums(doc)
 	if pe := validateSchema(doc); pe != nil {
 		return Signal{}, meta, pe
@@ -130,27 +127,6 @@ func parseTradingView(body []byte) (Signal, TradingViewMeta, *ParseError) {
 		return Signal{}, meta, renameField(pe, tradingViewFields)
 	}
 	return s, meta, nil
-}
-
-// checkUnexecutedOrderFields refuses TradersPost order fields this system
-// does not carry out, instead of ignoring them (a fill-or-kill sent as a day
-// order is not what the trader asked for): timeInForce other than "day"
-// (the orders' time in force) and extendedHours true (extended hours are
-// the trader's opt-in in Settings → Risk). Keys that are not order fields
-// (notes) are still ignored.
-func checkUnexecutedOrderFields(doc map[string]any) *ParseError {
-	if v, ok := doc["timeInForce"]; ok {
-		s, isStr := v.(string)
-		if !isStr || !strings.EqualFold(strings.TrimSpace(s), "day") {
-			return perr("timeInForce", fmt.Sprintf("%v is not executed yet (orders are day orders); remove timeInForce or set it to \"day\"", v))
-		}
-	}
-	if v, ok := doc["extendedHours"]; ok {
-		if b, isBool := v.(bool); !isBool || b {
-			return perr("extendedHours", "is not taken from alerts; opt in to extended hours in Settings → Risk and remove extendedHours from the alert")
-		}
-	}
-	return nil
 }
 
 // checkPlaceholders refuses a known field still holding a TradingView
@@ -249,6 +225,7 @@ func (d tvDoc) signal(meta *TradingViewMeta) (Signal, *ParseError) {
 		d.order,
 		d.stopLoss,
 		d.takeProfit,
+		d.session,
 		func(s *Signal) *ParseError { return d.meta(s, meta) },
 	}
 	for _, step := range steps {
@@ -257,6 +234,18 @@ func (d tvDoc) signal(meta *TradingViewMeta) (Signal, *ParseError) {
 		}
 	}
 	return s, nil
+}
+
+// session reads timeInForce (day, gtc, ioc, fok, opg, cls) and
+// extendedHours; whether the trader's broker executes them is checked when
+// the signal is routed, and a broker that cannot is refused, not ignored.
+func (d tvDoc) session(s *Signal) *ParseError {
+	s.TimeInForce = TimeInForce(d.str("timeInForce"))
+	if s.TimeInForce == TIFDay {
+		s.TimeInForce = TIFDefault // the default, said explicitly
+	}
+	s.ExtendedHours, _ = d["extendedHours"].(bool)
+	return nil
 }
 
 func (d tvDoc) symbol(s *Signal) *ParseError {

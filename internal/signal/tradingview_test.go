@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -322,14 +323,46 @@ func TestSchemaErrorsDeterministic(t *testing.T) {
 	}
 }
 
-// Refuse, never ignore (issue 11): TradersPost order fields this system
-// does not execute are refused with the field named; a take-profit is
-// parsed but refused by Unexecuted at every entry point.
-func TestUnexecutedFieldsAreRefused(t *testing.T) {
+// timeInForce and extendedHours are read into the signal (the broker's
+// support is checked when it is routed); values or combinations no broker
+// executes are refused here with the field named; a take-profit is parsed
+// but refused by Unexecuted at every entry point.
+func TestSessionFields(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		tif  TimeInForce
+		ext  bool
+	}{
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"fok"}`, TIFFOK, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"GTC"}`, TIFGTC, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":" ioc "}`, TIFIOC, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"opg"}`, TIFOPG, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"type":"limit","limitPrice":190,"timeInForce":"cls"}`, TIFCLS, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"DAY"}`, TIFDefault, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"type":"limit","limitPrice":190,"extendedHours":true}`, TIFDefault, true},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"type":"limit","limitPrice":190,"timeInForce":"day","extendedHours":true}`, TIFDefault, true},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":false}`, TIFDefault, false},
+		{`{"ticker":"BTCUSD","action":"buy","quantity":0.1,"type":"limit","limitPrice":40000,"timeInForce":"fok"}`, TIFFOK, false},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"note":"my strategy v2"}`, TIFDefault, false},
+	} {
+		s, _, err := ParseTradingView([]byte(tc.body))
+		if err != nil {
+			t.Errorf("%s: %v", tc.body, err)
+			continue
+		}
+		if s.TimeInForce != tc.tif || s.ExtendedHours != tc.ext {
+			t.Errorf("%s: timeInForce %q extendedHours %v, want %q %v", tc.body, s.TimeInForce, s.ExtendedHours, tc.tif, tc.ext)
+		}
+	}
 	for _, tc := range []struct{ body, field string }{
-		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"fok"}`, "timeInForce"},
-		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"gtc"}`, "timeInForce"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"gtd"}`, "timeInForce"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":5}`, "timeInForce"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"type":"stop","stopPrice":170,"timeInForce":"fok"}`, "timeInForce"},
+		{`{"ticker":"BTCUSD","action":"buy","quantity":1,"timeInForce":"opg"}`, "timeInForce"},
+		{`{"ticker":"AAPL","action":"exit","timeInForce":"gtc"}`, "timeInForce"},
 		{`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":true}`, "extendedHours"},
+		{`{"ticker":"AAPL","action":"buy","quantity":1,"type":"limit","limitPrice":190,"timeInForce":"gtc","extendedHours":true}`, "extendedHours"},
+		{`{"ticker":"BTCUSD","action":"buy","quantity":1,"type":"limit","limitPrice":40000,"extendedHours":true}`, "extendedHours"},
 		{`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":"yes"}`, "extendedHours"},
 	} {
 		_, _, err := ParseTradingView([]byte(tc.body))
@@ -338,20 +371,64 @@ func TestUnexecutedFieldsAreRefused(t *testing.T) {
 			t.Errorf("%s: err = %v, want a refusal of %s", tc.body, err, tc.field)
 		}
 	}
-	for _, ok := range []string{
-		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"DAY"}`,
-		`{"ticker":"AAPL","action":"buy","quantity":1,"extendedHours":false}`,
-		`{"ticker":"AAPL","action":"buy","quantity":1,"note":"my strategy v2"}`,
-	} {
-		if _, _, err := ParseTradingView([]byte(ok)); err != nil {
-			t.Errorf("%s: %v", ok, err)
-		}
-	}
 	s, _, err := ParseTradingView([]byte(`{"ticker":"AMD","action":"buy","signalPrice":143.12,"quantity":1,"takeProfit":{"percent":10},"stopLoss":{"type":"stop","percent":5}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pe := Unexecuted(s); pe == nil || pe.Field != "takeProfit" {
 		t.Fatalf("take-profit not refused: %v", pe)
+	}
+}
+
+// Every property the webhook schema accepts is either executed (it changes
+// the signal), refused with its name, or read as metadata: the walk sends
+// each with a sample value on top of a plain buy, so a property accepted and
+// then ignored fails here. A new schema property without a sample fails too.
+func TestEveryWebhookFieldIsExecutedOrRefused(t *testing.T) {
+	base := `{"ticker":"AAPL","action":"buy","quantity":1`
+	samples := map[string]string{
+		"ticker": `"MSFT"`, "action": `"sell"`, "sentiment": `"flat"`, "quantity": `2`, "quantityType": `"dollar_amount"`,
+		"orderType": `"limit","limitPrice":150`, "type": `"limit","limitPrice":150`, "price": `150`, "limitPrice": `150`,
+		"stopPrice": `170`, "signalPrice": `181`, "trailPercent": `2`, "trailAmount": `1`,
+		"timeInForce": `"gtc"`, "extendedHours": `true`, "stopLoss": `{"percent":3}`, "takeProfit": `{"percent":5}`,
+	}
+	meta := map[string]bool{"passphrase": true, "id": true, "time": true, "timestamp": true, "interval": true}
+	plain, _, err := ParseTradingView([]byte(base + "}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prop := range sortedKeys(tradingViewSchemaProps) {
+		if meta[prop] {
+			continue
+		}
+		v, ok := samples[prop]
+		if !ok {
+			t.Errorf("schema property %q has no sample: say whether it is executed or refused", prop)
+			continue
+		}
+		body := base + `,"` + prop + `":` + v + "}"
+		if prop == "quantity" {
+			body = `{"ticker":"AAPL","action":"buy","quantity":` + v + "}"
+		}
+		s, _, err := ParseTradingView([]byte(body))
+		if err == nil {
+			err = s.Validate()
+		}
+		if err == nil {
+			if pe := Unexecuted(s); pe != nil {
+				err = pe
+			}
+		}
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || !strings.HasPrefix(pe.Field, prop) && !(prop == "type" && pe.Field == "orderType") {
+				t.Errorf("%s: refused without naming %s: %v", body, prop, err)
+			}
+			continue
+		}
+		s.Text, plain.Text = "", ""
+		if reflect.DeepEqual(s, plain) {
+			t.Errorf("%s: accepted but the signal is the same as without %s (ignored)", body, prop)
+		}
 	}
 }

@@ -69,6 +69,7 @@ func (s Signal) validate() *ParseError {
 		s.validateNumbers,
 		s.validateQuantity,
 		s.validateOrder,
+		s.validateSession,
 		s.validateExits,
 	}
 	for _, check := range checks {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +100,13 @@ func toCreateOrder(req broker.OrderRequest) (createOrderRequest, error) {
 	}
 	if crypto && tif == broker.TIFDay {
 		tif = broker.TIFGTC
+	}
+	switch {
+	case crypto && (tif == broker.TIFGTC || tif == broker.TIFIOC):
+	case !crypto && slices.Contains([]broker.TimeInForce{broker.TIFDay, broker.TIFGTC, broker.TIFIOC, broker.TIFFOK, broker.TIFOPG, broker.TIFCLS}, tif):
+	default:
+		return createOrderRequest{}, broker.NewError(Name, broker.KindInvalidOrder,
+			fmt.Sprintf("Alpaca does not take time in force %q for this order", tif), nil)
 	}
 	switch req.Side {
 	case signal.SideBuy, signal.SideSell:

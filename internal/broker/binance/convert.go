@@ -149,12 +149,22 @@ func toOrder(w wireOrder, canonical string) broker.Order {
 
 // wireOrderSpec is the Binance type/price fields for a broker-neutral order.
 func wireOrderSpec(req broker.OrderRequest) (typ, tif string, err error) {
-	tif = "GTC"
-	if req.TimeInForce == broker.TIFIOC {
+	switch req.TimeInForce {
+	case "", broker.TIFDay, broker.TIFGTC:
+		tif = "GTC"
+	case broker.TIFIOC:
 		tif = "IOC"
+	case broker.TIFFOK:
+		tif = "FOK"
+	default:
+		return "", "", broker.NewError(Name, broker.KindInvalidOrder,
+			fmt.Sprintf("Binance does not take time in force %q", req.TimeInForce), nil)
 	}
 	switch req.Type {
 	case signal.OrderMarket:
+		if tif != "GTC" {
+			return "", "", broker.NewError(Name, broker.KindInvalidOrder, "Binance market orders take no time in force", nil)
+		}
 		return "MARKET", "", nil
 	case signal.OrderLimit:
 		return "LIMIT", tif, nil

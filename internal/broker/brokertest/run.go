@@ -49,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("UnavailableSubmissionsAreNotRetriedByAdapter", s.failNext)
 	t.Run("RateLimitWaitsInsteadOfFailing", s.rateLimit)
 	t.Run("HaltedSymbolThenResumeAcceptsSameOrder", s.haltedSymbol)
+	t.Run("TimeInForceAsTheSessionTableSays", s.timeInForce)
 	if !s.caps.UnnormalisedQuantity.IsZero() {
 		t.Run("QuantityRoundedDownToStep", s.unnormalisedQuantity)
 	}
@@ -539,5 +540,35 @@ func (s *suite) haltedSymbol(t *testing.T) {
 	waitStatus(t, b, o.ID, "filled", func(o broker.Order) bool { return o.Status == broker.StatusFilled })
 	if n := s.orderCount(t) - before; n != 1 {
 		t.Fatalf("%d orders at the broker after a halt and a resume, want 1", n)
+	}
+}
+
+// timeInForce: every explicit time in force the broker's session table
+// (broker.SessionOf) lists for a market or limit order is taken by the fake
+// as sent; every other one is refused by the adapter as INVALID_ORDER before
+// anything reaches the broker — never sent as something else.
+func (s *suite) timeInForce(t *testing.T) {
+	b, _ := s.account(t)
+	sess := broker.SessionOf(s.caps.Name)
+	for _, tif := range []broker.TimeInForce{broker.TIFGTC, broker.TIFIOC, broker.TIFFOK, broker.TIFOPG, broker.TIFCLS, "gtd"} {
+		for _, req := range []broker.OrderRequest{s.marketBuy(s.caps.Quantity), s.farLimitBuy()} {
+			req.ClientOrderID = NewClientOrderID()
+			req.TimeInForce = tif
+			before := s.orderCount(t)
+			_, err := b.PlaceOrder(ctx(t), req)
+			if sess.Executes(s.caps.AssetClass, req.Type, tif) {
+				if err != nil {
+					t.Errorf("%s %s order with time in force %s: the session table says %s executes it, got %v", s.caps.AssetClass, req.Type, tif, s.caps.Name, err)
+				}
+				continue
+			}
+			var be *broker.Error
+			if !errors.As(err, &be) || be.Kind != broker.KindInvalidOrder {
+				t.Errorf("%s %s order with time in force %s: want INVALID_ORDER (not in the session table), got %v", s.caps.AssetClass, req.Type, tif, err)
+			}
+			if after := s.orderCount(t); after != before {
+				t.Errorf("%s %s order with time in force %s reached the broker (%d → %d orders)", s.caps.AssetClass, req.Type, tif, before, after)
+			}
+		}
 	}
 }

@@ -106,6 +106,16 @@ func toOrder(w wireOrder) broker.Order {
 // rules rounds the derived limit of a stop order.
 func orderConfig(req broker.OrderRequest, rules symbols.Rules, qty, limit, stop decimal.Decimal) (wireOrderConfig, error) {
 	size := qty.String()
+	switch req.TimeInForce {
+	case "", broker.TIFDay, broker.TIFGTC:
+	case broker.TIFIOC:
+		if req.Type != signal.OrderMarket && req.Type != signal.OrderLimit {
+			return wireOrderConfig{}, broker.NewError(Name, broker.KindInvalidOrder, "Coinbase takes ioc for market and limit orders only", nil)
+		}
+	default:
+		return wireOrderConfig{}, broker.NewError(Name, broker.KindInvalidOrder,
+			fmt.Sprintf("this Coinbase connection does not take time in force %q", req.TimeInForce), nil)
+	}
 	switch req.Type {
 	case signal.OrderMarket:
 		return wireOrderConfig{MarketIOC: &wireMarketIOC{BaseSize: size}}, nil

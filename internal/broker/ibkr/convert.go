@@ -62,8 +62,10 @@ func toTicket(req broker.OrderRequest, accountID string, conid int64, qty decima
 		t.TIF = "GTC"
 	case broker.TIFIOC:
 		t.TIF = "IOC"
+	case broker.TIFOPG:
+		t.TIF = "OPG"
 	default:
-		return t, invalidOrder("time in force must be day, gtc or ioc")
+		return t, invalidOrder("time in force must be day, gtc, ioc or opg")
 	}
 	num := func(d decimal.Decimal) json.Number { return json.Number(roundPrice(d, req.Side).String()) }
 	switch req.Type {

@@ -507,7 +507,7 @@ func (f *Fake) ticketError(t wireOrderTicket, acct *fakeAccount) (string, bool) 
 		return "Invalid side " + t.Side, false
 	}
 	switch t.TIF {
-	case "DAY", "GTC", "IOC":
+	case "DAY", "GTC", "IOC", "OPG":
 	default:
 		return "Invalid tif " + t.TIF, false
 	}

@@ -158,12 +158,20 @@ func toOrder(txid string, w wireOrder, canonical string) broker.Order {
 
 // wireOrderSpec is Kraken's ordertype and time in force for an order.
 func wireOrderSpec(req broker.OrderRequest) (ordertype, tif string, err error) {
-	tif = "GTC"
-	if req.TimeInForce == broker.TIFIOC {
+	switch req.TimeInForce {
+	case "", broker.TIFDay, broker.TIFGTC:
+		tif = "GTC"
+	case broker.TIFIOC:
 		tif = "IOC"
+	default:
+		return "", "", broker.NewError(Name, broker.KindInvalidOrder,
+			fmt.Sprintf("Kraken does not take time in force %q", req.TimeInForce), nil)
 	}
 	switch req.Type {
 	case signal.OrderMarket:
+		if tif != "GTC" {
+			return "", "", broker.NewError(Name, broker.KindInvalidOrder, "Kraken market orders take no time in force", nil)
+		}
 		return "market", "", nil
 	case signal.OrderLimit:
 		return "limit", tif, nil

@@ -40,7 +40,11 @@ func TestPlaceOrderValidation(t *testing.T) {
 		{"trailing 100%", mod(func(r *broker.OrderRequest) {
 			r.Type, r.TrailPercent = signal.OrderTrailingStop, d("100")
 		}), broker.KindInvalidOrder, ""},
-		{"bad time in force", mod(func(r *broker.OrderRequest) { r.TimeInForce = "fok" }), broker.KindInvalidOrder, ""},
+		{"bad time in force", mod(func(r *broker.OrderRequest) { r.TimeInForce = "gtd" }), broker.KindInvalidOrder, ""},
+		{"fok stop", mod(func(r *broker.OrderRequest) {
+			r.Type, r.StopPrice, r.TimeInForce = signal.OrderStop, d("105"), broker.TIFFOK
+		}), broker.KindInvalidOrder, ""},
+		{"opg (no auctions in paper)", mod(func(r *broker.OrderRequest) { r.TimeInForce = broker.TIFOPG }), broker.KindInvalidOrder, ""},
 		{"ioc stop", mod(func(r *broker.OrderRequest) {
 			r.Type, r.StopPrice, r.TimeInForce = signal.OrderStop, d("105"), broker.TIFIOC
 		}), broker.KindInvalidOrder, ""},

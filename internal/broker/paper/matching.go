@@ -110,8 +110,13 @@ func (e *Engine) matchOrder(st *AccountState, o *OrderState, p *pass) bool {
 		return false
 	}
 	changed := e.fill(st, o, price, p)
-	if o.TimeInForce == broker.TIFIOC && !o.Status.Terminal() {
+	switch {
+	case o.Status.Terminal():
+	case o.TimeInForce == broker.TIFIOC:
 		finish(o, broker.StatusCancelled, p.now, "immediate-or-cancel remainder cancelled")
+		changed = true
+	case o.TimeInForce == broker.TIFFOK:
+		finish(o, broker.StatusCancelled, p.now, "fill-or-kill: not fillable in full at once")
 		changed = true
 	}
 	return changed
@@ -167,6 +172,10 @@ func (e *Engine) fill(st *AccountState, o *OrderState, price decimal.Decimal, p 
 	}
 	if !qty.IsPositive() {
 		return changed // no liquidity left in this pass
+	}
+	if o.TimeInForce == broker.TIFFOK && qty.LessThan(o.Remaining()) {
+		finish(o, broker.StatusCancelled, p.now, "fill-or-kill: not fillable in full at once")
+		return true
 	}
 	if !o.ReduceOnly {
 		need := e.fillRequirement(o, held, qty, fillPrice)

@@ -64,6 +64,7 @@ func TestOrderMatching(t *testing.T) {
 		return r
 	}
 	ioc := func(r broker.OrderRequest) broker.OrderRequest { r.TimeInForce = broker.TIFIOC; return r }
+	fok := func(r broker.OrderRequest) broker.OrderRequest { r.TimeInForce = broker.TIFFOK; return r }
 
 	tests := []struct {
 		name      string
@@ -211,6 +212,23 @@ func TestOrderMatching(t *testing.T) {
 			liquidity: "4",
 			order:     ioc(req(signal.SideBuy, signal.OrderMarket, "AAPL", "10")),
 			placed:    expect{broker.StatusCancelled, "4", "100", ""},
+		},
+		{
+			name:      "fok market that liquidity cannot fill in full fills nothing",
+			liquidity: "4",
+			order:     fok(req(signal.SideBuy, signal.OrderMarket, "AAPL", "10")),
+			placed:    expect{broker.StatusCancelled, "0", "", ""},
+		},
+		{
+			name:      "fok market fills in full when it can",
+			liquidity: "10",
+			order:     fok(req(signal.SideBuy, signal.OrderMarket, "AAPL", "10")),
+			placed:    expect{broker.StatusFilled, "10", "100", ""},
+		},
+		{
+			name:   "fok limit that cannot fill now is cancelled",
+			order:  fok(limitReq(signal.SideBuy, "10", "95")),
+			placed: expect{broker.StatusCancelled, "0", "", ""},
 		},
 	}
 	for _, tt := range tests {

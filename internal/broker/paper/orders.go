@@ -97,9 +97,9 @@ func prepare(req broker.OrderRequest) (OrderState, error) {
 	}
 	switch tif {
 	case broker.TIFDay, broker.TIFGTC:
-	case broker.TIFIOC:
+	case broker.TIFIOC, broker.TIFFOK:
 		if req.Type != signal.OrderMarket && req.Type != signal.OrderLimit {
-			return o, brokerErr(broker.KindInvalidOrder, "time in force ioc is only valid for market and limit orders")
+			return o, brokerErr(broker.KindInvalidOrder, "time in force %s is only valid for market and limit orders", tif)
 		}
 	default:
 		return o, brokerErr(broker.KindInvalidOrder, "unsupported time in force %q", printable(string(tif)))

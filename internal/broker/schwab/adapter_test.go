@@ -526,7 +526,7 @@ func TestOrderValidation(t *testing.T) {
 		{"fraction below one share", func(r *broker.OrderRequest) { r.Quantity = dec("0.9") }},
 		{"crypto", func(r *broker.OrderRequest) { r.AssetClass = signal.AssetCrypto }},
 		{"stop without price", func(r *broker.OrderRequest) { r.Type = signal.OrderStop }},
-		{"unknown tif", func(r *broker.OrderRequest) { r.TimeInForce = "fok" }},
+		{"unknown tif", func(r *broker.OrderRequest) { r.TimeInForce = broker.TIFOPG }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

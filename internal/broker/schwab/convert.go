@@ -55,8 +55,10 @@ func toWireOrder(req broker.OrderRequest, qty decimal.Decimal) (wireOrderRequest
 		o.Duration = "GOOD_TILL_CANCEL"
 	case broker.TIFIOC:
 		o.Duration = "IMMEDIATE_OR_CANCEL"
+	case broker.TIFFOK:
+		o.Duration = "FILL_OR_KILL"
 	default:
-		return o, invalidOrder("time in force must be day, gtc or ioc")
+		return o, invalidOrder("time in force must be day, gtc, ioc or fok")
 	}
 	num := func(d decimal.Decimal) json.Number { return json.Number(roundPrice(d, req.Side).String()) }
 	switch req.Type {
