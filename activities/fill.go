@@ -161,6 +161,16 @@ func (a *Trading) recordFinal(ctx context.Context, tradeID string, o broker.Orde
 				msg += ". " + note
 				t.ErrorMessage = note
 			}
+			if t.ReversalEntry {
+				if o.FilledQuantity.Equal(t.Quantity) {
+					if err := a.reversalEntry(tx, *t); err != nil {
+						return trade.Change{}, err
+					}
+					msg += ". Position closed; the reversal entry is sent next."
+				} else {
+					msg += ". The exit did not fill in full, so the reversal entry is not sent."
+				}
+			}
 			return trade.Change{Action: audit.ActionTradeExecuted, Message: msg, Event: realtime.EventTradeFilled, Details: map[string]any{
 				"filledQuantity": o.FilledQuantity.String(), "avgFillPrice": o.AvgFillPrice.String(), "brokerOrderId": o.ID,
 			}}, nil

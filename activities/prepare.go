@@ -162,7 +162,8 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	if err != nil {
 		return res, err
 	}
-	side, qty, qtyType, noop := intent(sig, positionQty)
+	plan := planOrder(sig, positionQty, settings)
+	side, qty, qtyType, noop := plan.side, plan.qty, plan.qtyType, plan.noop
 	recordNoop := func(noop string) (workflows.PrepareResult, error) {
 		_, err := a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 			if trade.Status(tr.Status).Terminal() {
@@ -189,7 +190,8 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			if positionQty, err = a.positionQty(ctx, b, conn.BrokerType, t.Symbol); err != nil {
 				return res, err
 			}
-			side, qty, qtyType, noop = intent(sig, positionQty)
+			plan = planOrder(sig, positionQty, settings)
+			side, qty, qtyType, noop = plan.side, plan.qty, plan.qtyType, plan.noop
 			if noop != "" {
 				return recordNoop(noop)
 			}
@@ -282,7 +284,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 					return refuse(err, map[string]any{"available": risk.Available(bal.BuyingPower, reserved).String(), "required": notional.String()})
 				}
 			}
-			note := size.Note
+			note := strings.TrimSpace(plan.note + " " + size.Note)
 			if c := risk.CombinedNote(t.Symbol, side, combined); c != "" {
 				note = strings.TrimSpace(note + " " + c)
 			}
@@ -309,6 +311,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			tr.BrokerConnectionID, tr.Broker = conn.ID, conn.BrokerType
 			tr.ReservedNotional = notional
 			tr.SizingNote = note
+			tr.ReversalEntry = plan.reverse
 			msg := fmt.Sprintf("Risk check passed: %s %s %s at %s (equity %s).", side, size.Quantity.String(), t.Symbol, risk.FormatPrice(price), risk.FormatUSD(bal.Equity))
 			if note != "" {
 				msg = note

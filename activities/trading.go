@@ -20,6 +20,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
 )
 
 // Trading is the activity struct of the trade path.
@@ -34,6 +35,9 @@ type Trading struct {
 	// Committed is called after a transaction that wrote outbox events for
 	// userID has committed (wakes the real-time hub); may be nil.
 	Committed func(userID string)
+	// TaskQueue and Timeouts start follow-up trades (a reversal's entry).
+	TaskQueue string
+	Timeouts  workflows.Timeouts
 }
 
 func (a *Trading) now() time.Time {
@@ -113,6 +117,8 @@ func (a *Trading) settings(ctx context.Context, userID string) (schema.RiskSetti
 		StopLossPct:          row.StopLossPct,
 		ExtendedHours:        row.ExtendedHours,
 		TrailingStop:         row.TrailingStop,
+		AllowReversal:        row.AllowReversal,
+		MaxAlertLagSeconds:   row.MaxAlertLagSeconds,
 	}, nil
 }
 

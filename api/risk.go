@@ -41,6 +41,8 @@ type riskSettingsBody struct {
 	StopLossPct          *decimal.Decimal `json:"stopLossPct"`
 	ExtendedHours        *bool            `json:"extendedHours"`
 	TrailingStop         *bool            `json:"trailingStop"`
+	AllowReversal        *bool            `json:"allowReversal"`
+	MaxAlertLagSeconds   *int             `json:"maxAlertLagSeconds"`
 }
 
 // riskStateView is the account guard's view of one connection today.
@@ -71,7 +73,8 @@ func loadRiskSettings(tx *gorm.DB, userID string) (schema.RiskSettings, risk.Set
 	}
 	return row, risk.Settings{MaxPositionPct: row.MaxPositionPct, DailyLossLimitPct: row.DailyLossLimitPct,
 		DailyLossLimitAmount: row.DailyLossLimitAmount, CircuitBreakerPct: row.CircuitBreakerPct, StopLossPct: row.StopLossPct,
-		ExtendedHours: row.ExtendedHours, TrailingStop: row.TrailingStop}, true, nil
+		ExtendedHours: row.ExtendedHours, TrailingStop: row.TrailingStop, AllowReversal: row.AllowReversal,
+		MaxAlertLagSeconds: row.MaxAlertLagSeconds}, true, nil
 }
 
 // getRisk: GET /api/v1/risk — the caller's risk settings, whether the
@@ -150,6 +153,12 @@ func (s *Server) putRisk(c *gin.Context) {
 		if body.TrailingStop != nil {
 			next.TrailingStop = *body.TrailingStop
 		}
+		if body.AllowReversal != nil {
+			next.AllowReversal = *body.AllowReversal
+		}
+		if body.MaxAlertLagSeconds != nil {
+			next.MaxAlertLagSeconds = *body.MaxAlertLagSeconds
+		}
 		if err := next.Validate(); err != nil {
 			return err
 		}
@@ -160,6 +169,7 @@ func (s *Server) putRisk(c *gin.Context) {
 		}
 		row.MaxPositionPct, row.DailyLossLimitPct, row.DailyLossLimitAmount = next.MaxPositionPct, next.DailyLossLimitPct, next.DailyLossLimitAmount
 		row.CircuitBreakerPct, row.StopLossPct, row.ExtendedHours, row.TrailingStop = next.CircuitBreakerPct, next.StopLossPct, next.ExtendedHours, next.TrailingStop
+		row.AllowReversal, row.MaxAlertLagSeconds = next.AllowReversal, next.MaxAlertLagSeconds
 		row.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&row).Error; err != nil {
 			return err
@@ -202,6 +212,8 @@ func changedRiskFields(a, b risk.Settings) []string {
 	add(!a.StopLossPct.Equal(b.StopLossPct), "stopLossPct")
 	add(a.ExtendedHours != b.ExtendedHours, "extendedHours")
 	add(a.TrailingStop != b.TrailingStop, "trailingStop")
+	add(a.AllowReversal != b.AllowReversal, "allowReversal")
+	add(a.MaxAlertLagSeconds != b.MaxAlertLagSeconds, "maxAlertLagSeconds")
 	return out
 }
 

@@ -102,10 +102,17 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		return
 	}
 	if !meta.SignalTime.IsZero() {
-		if lag := s.clock().Sub(meta.SignalTime); lag > MaxAlertLag || lag < -MaxAlertLag {
+		_, settings, _, err := loadRiskSettings(s.DB.WithContext(ctx), hook.UserID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		// 3Commas' max_lag: a delayed or replayed alert is not traded.
+		maxLag := settings.AlertLag()
+		if lag := s.clock().Sub(meta.SignalTime); lag > maxLag || lag < -maxLag {
 			s.fail(c, &Error{Status: http.StatusBadRequest, Code: "stale_alert", Field: "time",
-				Message: fmt.Sprintf("The alert's time %s is %s from now (more than %d seconds): refused as stale. Send TradingView's {{timenow}} as the time.",
-					meta.SignalTime.UTC().Format(time.RFC3339), lag.Round(time.Second).Abs(), int(MaxAlertLag.Seconds()))})
+				Message: fmt.Sprintf("The alert's time %s is %s from now (more than your limit of %d seconds, Settings → Risk): refused as stale. Send TradingView's {{timenow}} as the time.",
+					meta.SignalTime.UTC().Format(time.RFC3339), lag.Round(time.Second).Abs(), int(maxLag.Seconds()))})
 			return
 		}
 	}

@@ -33,18 +33,17 @@ import (
 //  4. The passphrase is checked before anything about the body is
 //     answered; WebhookPassphraseLockout wrong passphrases within 15
 //     minutes lock the URL for 15 minutes (audited, the owner told).
-//  5. Then the body is parsed; an alert whose "time" is more than
-//     MaxAlertLag old (or ahead) is refused as stale, and a body without
-//     an "id" seen already within ReplayWindow is a duplicate.
+//  5. Then the body is parsed; an alert whose "time" is older (or further
+//     ahead) than the trader's stale-alert limit (Settings → Risk,
+//     maxAlertLagSeconds, default 60, at most ReplayWindow) is refused as
+//     stale, and a body without an "id" seen already within ReplayWindow
+//     is a duplicate.
 const (
 	WebhookPerMinute         = 60
 	WebhookPerHour           = 500
 	WebhookUnknownPerIP      = 20
 	WebhookPassphraseLockout = 10
 	webhookLockWindow        = 15 * time.Minute
-	// MaxAlertLag bounds the age of an alert's "time" (3Commas calls it
-	// max_lag): a replayed or delayed alert is not traded.
-	MaxAlertLag = 60 * time.Second
 	// ReplayWindow: an identical body without an id within it is a
 	// duplicate (a replay), answered as such, not traded again.
 	ReplayWindow = 10 * time.Minute

@@ -106,7 +106,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	st := &Stack{log: log}
 	st.Resolver = &brokerconn.Resolver{DB: o.DB, Registry: reg, Vault: o.Vault}
-	st.Trading = &activities.Trading{DB: o.DB, Brokers: st.Resolver, Log: log.Named("activities"), FillPoll: o.FillPoll}
+	st.Trading = &activities.Trading{DB: o.DB, Brokers: st.Resolver, Log: log.Named("activities"), FillPoll: o.FillPoll,
+		TaskQueue: o.TaskQueue, Timeouts: o.Timeouts}
 	st.Connections = connectionService(o, st.Resolver, log)
 	if o.RunAPI {
 		st.startRealtime(o)

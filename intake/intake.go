@@ -178,6 +178,25 @@ func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) 
 	return out, nil
 }
 
+// RecordFollowUp records, inside the caller's transaction tx, a signal that
+// follows from another trade's outcome (a reversal's entry after its exit
+// filled) with its trade and its start request; the start relay starts its
+// workflow on its next sweep. Idempotent by the signal's external id.
+func (s *Service) RecordFollowUp(tx *gorm.DB, req Request) (Result, error) {
+	payload, err := prepare(req)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.now()
+	res, err := record(tx, req, payload, now)
+	if err != nil || res.Duplicate {
+		return res, err
+	}
+	r := withDeadline(s.startRequest(req, res), now)
+	r.Relayed = true
+	return res, starts.Enqueue(tx, r, now)
+}
+
 // maxExternalID is the length of signals.external_id.
 const maxExternalID = 200
 

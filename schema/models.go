@@ -80,6 +80,8 @@ type RiskSettings struct {
 	StopLossPct             decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 2 = -2% long / +2% short
 	ExtendedHours           bool            `gorm:"not null;default:false"`
 	TrailingStop            bool            `gorm:"not null;default:false"` // stop-loss trails the price
+	AllowReversal           bool            `gorm:"not null;default:false"` // buy while short may enter long after the exit
+	MaxAlertLagSeconds      int             `gorm:"not null;default:60"`    // older alerts are refused as stale
 	DefaultStockConnection  *string         `gorm:"size:36"`
 	DefaultCryptoConnection *string         `gorm:"size:36"`
 	UpdatedAt               time.Time
@@ -101,6 +103,9 @@ type Signal struct {
 
 // Trade is one order for one trader from one signal.
 type Trade struct {
+	// ReversalEntry: this order exits the whole position and the signal's
+	// entry follows once it has filled in full (TradersPost's reversal).
+	ReversalEntry      bool                `gorm:"not null;default:false"`
 	ID                 string              `gorm:"primaryKey;size:36"`
 	SignalID           string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
 	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`

@@ -2,6 +2,7 @@ package risk
 
 import (
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -19,6 +20,24 @@ type Settings struct {
 	// TrailingStop makes the automatic stop-loss a trailing stop that
 	// follows the price at StopLossPct instead of a fixed stop price.
 	TrailingStop bool `json:"trailingStop"`
+	// AllowReversal: a buy while short (sell while long) that goes through
+	// flat exits the position first, then enters the other side once the
+	// exit filled; off, it only exits (TradersPost's behaviour).
+	AllowReversal bool `json:"allowReversal"`
+	// MaxAlertLagSeconds: a webhook alert whose time is older is refused as
+	// stale (3Commas' max_lag).
+	MaxAlertLagSeconds int `json:"maxAlertLagSeconds"`
+}
+
+// DefaultMaxAlertLagSeconds is the stale-alert limit of a new account.
+const DefaultMaxAlertLagSeconds = 60
+
+// AlertLag is the stale-alert limit (the default when unset).
+func (s Settings) AlertLag() time.Duration {
+	if s.MaxAlertLagSeconds <= 0 {
+		return DefaultMaxAlertLagSeconds * time.Second
+	}
+	return time.Duration(s.MaxAlertLagSeconds) * time.Second
 }
 
 // DefaultSettings are the rules of a new account: 10% max position, -5% daily
@@ -33,6 +52,7 @@ func DefaultSettings() Settings {
 		StopLossPct:          decimal.NewFromInt(2),
 		ExtendedHours:        false,
 		TrailingStop:         false,
+		MaxAlertLagSeconds:   DefaultMaxAlertLagSeconds,
 	}
 }
 
@@ -71,6 +91,7 @@ func (s Settings) Validate() error {
 	check(!s.DailyLossLimitAmount.IsNegative(), "dailyLossLimitAmount", msgDailyLossAmountRange)
 	check(inRange(s.CircuitBreakerPct, true), "circuitBreakerPct", msgCircuitBreakerRange)
 	check(inRange(s.StopLossPct, false), "stopLossPct", msgStopLossRange)
+	check(s.MaxAlertLagSeconds >= 5 && s.MaxAlertLagSeconds <= 600, "maxAlertLagSeconds", msgAlertLagRange)
 	if len(errs) > 0 {
 		return &SettingsError{Fields: errs}
 	}

@@ -111,6 +111,11 @@ type Signal struct {
 	TimeInForce   TimeInForce `json:"timeInForce,omitempty"`
 	ExtendedHours bool        `json:"extendedHours,omitempty"`
 
+	// ReversalOf is set on the entry that follows a reversal's exit: the
+	// trade id of the exit. Such an entry only opens; if the position is
+	// not flat it is not sent (no second exit, no loop).
+	ReversalOf string `json:"reversalOf,omitempty"`
+
 	// Broker is a per-signal routing override ("ibkr", "kraken", ...).
 	Broker string `json:"broker,omitempty"`
 

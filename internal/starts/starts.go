@@ -53,6 +53,10 @@ type Request struct {
 	// ExpiresAt, when set, is the last moment the workflow may still be
 	// started (a Discord signal past its age limit is never executed).
 	ExpiresAt time.Time
+	// Relayed: no entry point starts it after the commit; the relay starts
+	// it on its next sweep (a follow-up written inside an activity's
+	// transaction, such as a reversal's entry).
+	Relayed bool
 }
 
 // Enqueue writes the request inside the caller's transaction; a request for
@@ -87,6 +91,9 @@ func (r Request) row(now time.Time) (schema.WorkflowStart, error) {
 	row := schema.WorkflowStart{ID: uuid.NewString(), WorkflowID: r.WorkflowID, WorkflowType: r.WorkflowType,
 		Kind: r.Kind, RefID: r.RefID, TaskQueue: r.TaskQueue, Input: string(in), Memo: string(memo),
 		SearchAttrs: string(kw), CreatedAt: now, NextAt: now.Add(Grace)}
+	if r.Relayed {
+		row.NextAt = now
+	}
 	if !r.ExpiresAt.IsZero() {
 		e := r.ExpiresAt.UTC()
 		row.ExpiresAt = &e

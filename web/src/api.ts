@@ -204,6 +204,8 @@ export interface RiskSettings {
   stopLossPct: string;
   extendedHours: boolean;
   trailingStop?: boolean;
+  allowReversal: boolean;
+  maxAlertLagSeconds: number;
 }
 
 export interface DashboardConfig {

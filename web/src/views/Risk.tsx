@@ -40,6 +40,8 @@ export function Risk() {
         dailyLossLimitPct: s.dailyLossLimitPct,
         stopLossPct: s.stopLossPct,
         extendedHours: s.extendedHours,
+        allowReversal: s.allowReversal,
+        maxAlertLagSeconds: Number(s.maxAlertLagSeconds),
       });
       setS(r.settings);
       toast("Risk settings saved.", "success");
@@ -80,6 +82,15 @@ export function Risk() {
           <label class="check">
             <input type="checkbox" checked={s.extendedHours} onChange={(e) => setS({ ...s, extendedHours: e.currentTarget.checked })} /> Trade in
             extended hours (4:00–20:00 ET)
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={s.allowReversal} onChange={(e) => setS({ ...s, allowReversal: e.currentTarget.checked })} /> Allow
+            reversals: a buy while short (sell while long) closes the position, then enters the other side once the exit filled
+          </label>
+          <label>
+            Stale alert limit (seconds)
+            <input inputMode="numeric" required value={String(s.maxAlertLagSeconds)} onInput={(e) => setS({ ...s, maxAlertLagSeconds: Number(e.currentTarget.value) })} />
+            <span class="muted small">A webhook alert whose time is older is refused (5–600).</span>
           </label>
           <button class="primary" type="submit" disabled={busy}>
             Save
