@@ -230,7 +230,7 @@ func (a *Signals) startTrades(ctx context.Context, sourceID, messageID string, t
 	g.SetLimit(fanoutStarters)
 	for _, t := range trades {
 		g.Go(func() error {
-			req := intake.Request{UserID: t.UserID, Signal: t.Signal, Memo: fanoutMemo(sourceID, messageID)}
+			req := intake.Request{UserID: t.UserID, Signal: t.Signal, Memo: fanoutMemo(sourceID, messageID), SourceID: sourceID}
 			if err := svc.Start(gctx, req, intake.Result{SignalID: t.SignalID, TradeID: t.TradeID, WorkflowID: t.WorkflowID}); err != nil {
 				return fmt.Errorf("start trade %s: %w", t.TradeID, err)
 			}
@@ -269,7 +269,7 @@ func followerRequests(f follower, sourceID, messageID string, legs []signal.Leg)
 			return nil, skipReason(err)
 		}
 		sig.ExternalID = followerExternalID(f.sub.UserID, messageID, leg.Key)
-		reqs = append(reqs, intake.Request{UserID: f.sub.UserID, Signal: sig, Memo: fanoutMemo(sourceID, messageID)})
+		reqs = append(reqs, intake.Request{UserID: f.sub.UserID, Signal: sig, Memo: fanoutMemo(sourceID, messageID), SourceID: sourceID})
 	}
 	return reqs, ""
 }

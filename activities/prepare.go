@@ -83,6 +83,14 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	if err != nil {
 		return res, err
 	}
+	// Approval mode: nothing is routed, sized or reserved until the trader
+	// approves; then this whole check runs again.
+	if wait, err := a.approvalWait(ctx, t, in, sig.ReversalOf, settings); err != nil {
+		return res, err
+	} else if wait > 0 {
+		res.AwaitApproval, res.ApprovalTimeout = true, wait
+		return res, nil
+	}
 	class := signal.AssetClass(t.AssetClass)
 	conn, err := a.Brokers.Route(ctx, t.UserID, class, sig.Broker, settingsRow)
 	var noConn *brokerconn.ErrNoConnection

@@ -110,15 +110,17 @@ func (a *Trading) settings(ctx context.Context, userID string) (schema.RiskSetti
 		return row, risk.Settings{}, err
 	}
 	return row, risk.Settings{
-		MaxPositionPct:       row.MaxPositionPct,
-		DailyLossLimitPct:    row.DailyLossLimitPct,
-		DailyLossLimitAmount: row.DailyLossLimitAmount,
-		CircuitBreakerPct:    row.CircuitBreakerPct,
-		StopLossPct:          row.StopLossPct,
-		ExtendedHours:        row.ExtendedHours,
-		TrailingStop:         row.TrailingStop,
-		AllowReversal:        row.AllowReversal,
-		MaxAlertLagSeconds:   row.MaxAlertLagSeconds,
+		MaxPositionPct:         row.MaxPositionPct,
+		DailyLossLimitPct:      row.DailyLossLimitPct,
+		DailyLossLimitAmount:   row.DailyLossLimitAmount,
+		CircuitBreakerPct:      row.CircuitBreakerPct,
+		StopLossPct:            row.StopLossPct,
+		ExtendedHours:          row.ExtendedHours,
+		TrailingStop:           row.TrailingStop,
+		AllowReversal:          row.AllowReversal,
+		MaxAlertLagSeconds:     row.MaxAlertLagSeconds,
+		RequireApproval:        row.RequireApproval,
+		ApprovalTimeoutSeconds: row.ApprovalTimeoutSeconds,
 	}, nil
 }
 

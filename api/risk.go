@@ -34,15 +34,17 @@ var (
 // riskSettingsBody is the settings as the API shows and takes them. PUT
 // changes the fields it names and keeps the others.
 type riskSettingsBody struct {
-	MaxPositionPct       *decimal.Decimal `json:"maxPositionPct"`
-	DailyLossLimitPct    *decimal.Decimal `json:"dailyLossLimitPct"`
-	DailyLossLimitAmount *decimal.Decimal `json:"dailyLossLimitAmount"`
-	CircuitBreakerPct    *decimal.Decimal `json:"circuitBreakerPct"`
-	StopLossPct          *decimal.Decimal `json:"stopLossPct"`
-	ExtendedHours        *bool            `json:"extendedHours"`
-	TrailingStop         *bool            `json:"trailingStop"`
-	AllowReversal        *bool            `json:"allowReversal"`
-	MaxAlertLagSeconds   *int             `json:"maxAlertLagSeconds"`
+	MaxPositionPct         *decimal.Decimal `json:"maxPositionPct"`
+	DailyLossLimitPct      *decimal.Decimal `json:"dailyLossLimitPct"`
+	DailyLossLimitAmount   *decimal.Decimal `json:"dailyLossLimitAmount"`
+	CircuitBreakerPct      *decimal.Decimal `json:"circuitBreakerPct"`
+	StopLossPct            *decimal.Decimal `json:"stopLossPct"`
+	ExtendedHours          *bool            `json:"extendedHours"`
+	TrailingStop           *bool            `json:"trailingStop"`
+	AllowReversal          *bool            `json:"allowReversal"`
+	MaxAlertLagSeconds     *int             `json:"maxAlertLagSeconds"`
+	RequireApproval        *bool            `json:"requireApproval"`
+	ApprovalTimeoutSeconds *int             `json:"approvalTimeoutSeconds"`
 }
 
 // riskStateView is the account guard's view of one connection today.
@@ -74,7 +76,7 @@ func loadRiskSettings(tx *gorm.DB, userID string) (schema.RiskSettings, risk.Set
 	return row, risk.Settings{MaxPositionPct: row.MaxPositionPct, DailyLossLimitPct: row.DailyLossLimitPct,
 		DailyLossLimitAmount: row.DailyLossLimitAmount, CircuitBreakerPct: row.CircuitBreakerPct, StopLossPct: row.StopLossPct,
 		ExtendedHours: row.ExtendedHours, TrailingStop: row.TrailingStop, AllowReversal: row.AllowReversal,
-		MaxAlertLagSeconds: row.MaxAlertLagSeconds}, true, nil
+		MaxAlertLagSeconds: row.MaxAlertLagSeconds, RequireApproval: row.RequireApproval, ApprovalTimeoutSeconds: row.ApprovalTimeoutSeconds}, true, nil
 }
 
 // getRisk: GET /api/v1/risk — the caller's risk settings, whether the
@@ -159,6 +161,12 @@ func (s *Server) putRisk(c *gin.Context) {
 		if body.MaxAlertLagSeconds != nil {
 			next.MaxAlertLagSeconds = *body.MaxAlertLagSeconds
 		}
+		if body.RequireApproval != nil {
+			next.RequireApproval = *body.RequireApproval
+		}
+		if body.ApprovalTimeoutSeconds != nil {
+			next.ApprovalTimeoutSeconds = *body.ApprovalTimeoutSeconds
+		}
 		if err := next.Validate(); err != nil {
 			return err
 		}
@@ -170,6 +178,7 @@ func (s *Server) putRisk(c *gin.Context) {
 		row.MaxPositionPct, row.DailyLossLimitPct, row.DailyLossLimitAmount = next.MaxPositionPct, next.DailyLossLimitPct, next.DailyLossLimitAmount
 		row.CircuitBreakerPct, row.StopLossPct, row.ExtendedHours, row.TrailingStop = next.CircuitBreakerPct, next.StopLossPct, next.ExtendedHours, next.TrailingStop
 		row.AllowReversal, row.MaxAlertLagSeconds = next.AllowReversal, next.MaxAlertLagSeconds
+		row.RequireApproval, row.ApprovalTimeoutSeconds = next.RequireApproval, next.ApprovalTimeoutSeconds
 		row.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&row).Error; err != nil {
 			return err
@@ -214,6 +223,8 @@ func changedRiskFields(a, b risk.Settings) []string {
 	add(a.TrailingStop != b.TrailingStop, "trailingStop")
 	add(a.AllowReversal != b.AllowReversal, "allowReversal")
 	add(a.MaxAlertLagSeconds != b.MaxAlertLagSeconds, "maxAlertLagSeconds")
+	add(a.RequireApproval != b.RequireApproval, "requireApproval")
+	add(a.ApprovalTimeoutSeconds != b.ApprovalTimeoutSeconds, "approvalTimeoutSeconds")
 	return out
 }
 

@@ -103,6 +103,8 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/trades", allow(trader, support), s.listTrades)
 	v1.GET("/trades/:id", allow(trader, support), s.getTrade)
 	v1.POST("/trades/:id/cancel", allow(trader), s.cancelTrade)
+	v1.POST("/trades/:id/approve", allow(trader), s.approveTrade(true))
+	v1.POST("/trades/:id/reject", allow(trader), s.approveTrade(false))
 	v1.GET("/audit", allow(admin), s.listAudit)
 	s.brokerRoutes(r, v1, authLimit)
 	s.sourceRoutes(v1)

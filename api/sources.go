@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -293,11 +294,25 @@ func (s *Server) updateSubscription(c *gin.Context) {
 		Sizing *sizingBody `json:"sizing"`
 		Shadow *bool       `json:"shadow"`
 		Active *bool       `json:"active"`
+		// RequireApproval: true or false overrides the trader's approval
+		// setting for this channel, null returns to it, absent keeps it.
+		RequireApproval json.RawMessage `json:"requireApproval"`
 	}
 	if !s.bindJSON(c, &body) {
 		return
 	}
 	p := sources.SubscriptionPatch{Shadow: body.Shadow, Active: body.Active}
+	if len(body.RequireApproval) > 0 {
+		p.SetApproval = true
+		if string(body.RequireApproval) != "null" {
+			var v bool
+			if err := json.Unmarshal(body.RequireApproval, &v); err != nil {
+				s.fail(c, badRequest("requireApproval", "requireApproval must be true, false or null (follow your Settings → Risk)."))
+				return
+			}
+			p.RequireApproval = &v
+		}
+	}
 	if body.Sizing != nil {
 		sz := body.Sizing.sizing()
 		p.Sizing = &sz

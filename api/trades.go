@@ -65,7 +65,7 @@ func (s *Server) listTrades(c *gin.Context) {
 
 func validStatus(v string) bool {
 	switch trade.Status(v) {
-	case trade.StatusPending, trade.StatusQueued, trade.StatusHalted, trade.StatusSubmitted, trade.StatusPartialFill,
+	case trade.StatusPending, trade.StatusAwaiting, trade.StatusQueued, trade.StatusHalted, trade.StatusSubmitted, trade.StatusPartialFill,
 		trade.StatusFilled, trade.StatusRejected, trade.StatusCancelled:
 		return true
 	}

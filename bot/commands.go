@@ -13,6 +13,8 @@ const (
 	cmdPositions = "positions"
 	cmdStatus    = "status"
 	cmdCancel    = "cancel"
+	cmdApprove   = "approve"
+	cmdReject    = "reject"
 	cmdFollow    = "follow"
 	cmdUnfollow  = "unfollow"
 	cmdTradeexec = "tradeexec"
@@ -96,6 +98,10 @@ func commandDefinitions() []*discordgo.ApplicationCommand {
 		{Name: cmdStatus, Description: "Your last trades"},
 		{Name: cmdCancel, Description: "Cancel one of your open orders (queued, halted or working at the broker)", Options: []*discordgo.ApplicationCommandOption{
 			stringOpt("trade", "Trade id from /status (first 8 characters are enough)", true)}},
+		{Name: cmdApprove, Description: "Approve a signal waiting for your approval (approval mode)", Options: []*discordgo.ApplicationCommandOption{
+			stringOpt("trade", "Trade id from the approval message or /status", true)}},
+		{Name: cmdReject, Description: "Reject a signal waiting for your approval", Options: []*discordgo.ApplicationCommandOption{
+			stringOpt("trade", "Trade id from the approval message or /status", true)}},
 		{Name: cmdFollow, Description: "Copy the signals of a channel", Options: followOptions()},
 		{Name: cmdUnfollow, Description: "Stop copying a channel's signals", Options: sourceOption()},
 		{Name: cmdTradeexec, Description: "Signal sources and settings", Options: []*discordgo.ApplicationCommandOption{

@@ -125,6 +125,8 @@ func (b *Bot) handleCommand(ctx context.Context, s *discordgo.Session, c *comman
 		answer, err = b.cmdStatus(ctx, user)
 	case cmdCancel:
 		answer, err = b.cmdCancel(ctx, c, user)
+	case cmdApprove, cmdReject:
+		answer, err = b.cmdApproval(ctx, c, user, c.name == cmdApprove)
 	case cmdFollow:
 		answer, err = b.cmdFollow(ctx, c, user)
 	case cmdUnfollow:

@@ -31,7 +31,9 @@ var eventKinds = map[string]string{
 	realtime.EventTradePartialFill: sources.KindFill,
 	realtime.EventTradeRejected:    sources.KindReject,
 	realtime.EventTradeQueued:      sources.KindQueued,
-	realtime.EventRiskStopLoss:     sources.KindStopLoss,
+	// Approval requests are always sent: they are what the trader asked for.
+	realtime.EventTradeAwaitingApproval: sources.KindApproval,
+	realtime.EventRiskStopLoss:          sources.KindStopLoss,
 }
 
 // stopTriggered is the risk.stopLoss status of an executed stop.
@@ -241,6 +243,11 @@ func renderEvent(e schema.OutboxEvent) string {
 			return "⏳ " + msg + " — " + what
 		}
 		return "⏳ " + msg
+	case realtime.EventTradeAwaitingApproval:
+		if p.Trade == nil {
+			return ""
+		}
+		return "🔔 Approve " + what + "? `/approve trade:" + shortID(p.Trade.ID) + "` or `/reject trade:" + shortID(p.Trade.ID) + "` — " + msg
 	case realtime.EventRiskStopLoss:
 		if p.Status != stopTriggered {
 			return ""

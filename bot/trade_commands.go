@@ -190,3 +190,35 @@ func (b *Bot) cmdCancel(ctx context.Context, c *command, user schema.User) (stri
 	}
 	return cancelAnswer(t) + " " + trade.CancelAcceptedMessage(trade.Status(t.Status)), nil
 }
+
+// cmdApproval answers a signal waiting for the trader's approval, like the
+// dashboard's Approve / Reject: the trade's workflow is sent the decision.
+func (b *Bot) cmdApproval(ctx context.Context, c *command, user schema.User, approve bool) (string, error) {
+	ref := strings.ToLower(strings.Trim(strings.TrimSpace(c.str("trade")), "`"))
+	if !tradeRef.MatchString(ref) {
+		return "Give the trade id shown in the approval message (at least its first 8 characters).", nil
+	}
+	var ts []schema.Trade
+	if err := b.o.DB.WithContext(ctx).Where("user_id = ? AND id LIKE ?", user.ID, ref+"%").Limit(2).Find(&ts).Error; err != nil {
+		return "", err
+	}
+	switch len(ts) {
+	case 0:
+		return "No trade `" + ref + "` in your account.", nil
+	case 2:
+		return "Several trades start with `" + ref + "`; give more of the id.", nil
+	}
+	t := ts[0]
+	if trade.Status(t.Status) != trade.StatusAwaiting {
+		return trade.NotAwaitingApprovalMessage(trade.Status(t.Status)), nil
+	}
+	err := b.o.Temporal.SignalWorkflow(ctx, t.WorkflowID, "", workflows.SignalApproval, workflows.ApprovalDecision{Approve: approve, Via: "discord"})
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return trade.NotAwaitingApprovalMessage(trade.StatusCancelled), nil
+		}
+		return msgUnavailable, nil
+	}
+	return "Trade `" + shortID(t.ID) + "`: " + trade.ApprovalAcceptedMessage(approve), nil
+}

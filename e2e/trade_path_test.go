@@ -351,7 +351,7 @@ func TestUnexecutedOrderFieldsAreRefusedAtTheWebhook(t *testing.T) {
 	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
 	for body, field := range map[string]string{
 		`{"ticker":"AMD","action":"buy","signalPrice":143.12,"quantity":1,"takeProfit":{"percent":10},"stopLoss":{"type":"stop","percent":5}}`: "takeProfit",
-		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"fok"}`:                                                                    "timeInForce",
+		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"opg"}`:                                                                    "timeInForce",
 	} {
 		r := h.postWebhook(body)
 		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)

@@ -60,6 +60,9 @@ type Request struct {
 	// Memo adds entries to the TradeWorkflow's memo (shown in the Temporal
 	// UI), e.g. the channel source of a fanned-out signal.
 	Memo map[string]any
+	// SourceID is the Discord source of a fanned-out signal (its
+	// subscription's approval setting applies).
+	SourceID string
 }
 
 // Result identifies the signal and trade; Duplicate is true when this
@@ -281,7 +284,7 @@ func (s *Service) startRequest(req Request, res Result) starts.Request {
 		WorkflowID: res.WorkflowID, WorkflowType: workflows.TradeWorkflowName, Kind: starts.KindTrade, RefID: res.TradeID,
 		TaskQueue: s.TaskQueue,
 		Input: workflows.TradeInput{TradeID: res.TradeID, SignalID: res.SignalID, UserID: req.UserID, Signal: sig,
-			Manual: req.Manual, Timeouts: s.Timeouts},
+			Manual: req.Manual, Timeouts: s.Timeouts, SourceID: req.SourceID},
 		Memo: memo,
 		Keywords: map[string]string{
 			workflows.SAUserID.GetName():       req.UserID,

@@ -60,10 +60,13 @@ type SourceSubscription struct {
 	FixedAmount decimal.Decimal `gorm:"type:numeric(38,18);not null"`
 	// Shadow routes this subscription's orders to the trader's paper
 	// account only.
-	Shadow    bool `gorm:"not null;default:false"`
-	Active    bool `gorm:"not null"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Shadow bool `gorm:"not null;default:false"`
+	// RequireApproval overrides the trader's approval setting for this
+	// channel; nil follows it.
+	RequireApproval *bool
+	Active          bool `gorm:"not null"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // NotificationPreference says which Discord DMs a trader receives; a trader

@@ -82,6 +82,8 @@ type RiskSettings struct {
 	TrailingStop            bool            `gorm:"not null;default:false"` // stop-loss trails the price
 	AllowReversal           bool            `gorm:"not null;default:false"` // buy while short may enter long after the exit
 	MaxAlertLagSeconds      int             `gorm:"not null;default:60"`    // older alerts are refused as stale
+	RequireApproval         bool            `gorm:"not null;default:false"` // each signal waits for the trader's approval
+	ApprovalTimeoutSeconds  int             `gorm:"not null;default:300"`   // then it is cancelled
 	DefaultStockConnection  *string         `gorm:"size:36"`
 	DefaultCryptoConnection *string         `gorm:"size:36"`
 	UpdatedAt               time.Time
@@ -105,7 +107,9 @@ type Signal struct {
 type Trade struct {
 	// ReversalEntry: this order exits the whole position and the signal's
 	// entry follows once it has filled in full (TradersPost's reversal).
-	ReversalEntry      bool                `gorm:"not null;default:false"`
+	ReversalEntry bool `gorm:"not null;default:false"`
+	// ApprovedAt: the trader approved the signal (approval mode).
+	ApprovedAt         *time.Time
 	ID                 string              `gorm:"primaryKey;size:36"`
 	SignalID           string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
 	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`

@@ -45,6 +45,10 @@ const (
 	// task less per trade, which is what bounds the channel fan-out on the
 	// embedded dev server.
 	versionFillAtSubmit = "fill-at-submit"
+	// versionApproval: PrepareOrder may ask for the trader's approval first
+	// (approval mode); the workflow waits for it (awaitApproval). Reached
+	// only when PrepareOrder says so, so other trades record no marker.
+	versionApproval = "approval"
 )
 
 // submitGrace is how long the workflow waits, after the last failed submit
@@ -143,7 +147,10 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		},
 	})
 	for recheck := false; ; recheck = true {
-		if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck}).Get(ctx, &prep); err != nil {
+		// A fresh decision each round: JSON leaves fields an answer omits
+		// (awaitApproval) as the previous round set them.
+		prep = PrepareResult{}
+		if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck, SourceID: in.SourceID}).Get(ctx, &prep); err != nil {
 			kind, msg := failureOf(err)
 			return fail(kind, msg)
 		}
@@ -164,6 +171,13 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			setStatus(trade.StatusCancelled)
 			res.Message = prep.Message
 			return res, nil
+		}
+		if prep.AwaitApproval && workflow.GetVersion(ctx, versionApproval, workflow.DefaultVersion, 1) >= 1 {
+			approved, err := awaitApproval(ctx, bookCtx, in, prep.ApprovalTimeout, cancelCh, &res, setStatus)
+			if err != nil || !approved {
+				return res, err
+			}
+			continue // approved: the whole check runs again, now
 		}
 		if !prep.MarketOpen {
 			var q QueueResult
@@ -404,6 +418,54 @@ func cancelQueued(ctx, bookCtx workflow.Context, in TradeInput, res *TradeResult
 	setStatus(trade.StatusCancelled)
 	res.Message = "Order cancelled before submission."
 	return *res, nil
+}
+
+// awaitApproval is approval mode: the trade waits as awaiting_approval on a
+// durable timer for the trader's ApprovalDecision (dashboard, Discord), a
+// cancel counting as a rejection; it reports whether the trader approved.
+// Rejected or expired, the trade is cancelled with the reason.
+func awaitApproval(ctx, bookCtx workflow.Context, in TradeInput, timeout time.Duration, cancelCh workflow.ReceiveChannel,
+	res *TradeResult, setStatus func(trade.Status)) (bool, error) {
+	if in.Timeouts.Approval > 0 {
+		timeout = in.Timeouts.Approval
+	}
+	if err := workflow.ExecuteActivity(bookCtx, ActRecordApproval, ApprovalInput{TradeID: in.TradeID, Outcome: "awaiting", Timeout: timeout}).Get(ctx, nil); err != nil {
+		return false, err
+	}
+	setStatus(trade.StatusAwaiting)
+	approvalCh := workflow.GetSignalChannel(ctx, SignalApproval)
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	outcome := ApprovalInput{TradeID: in.TradeID, Outcome: "expired", Timeout: timeout}
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(timerCtx, timeout), func(workflow.Future) {})
+	sel.AddReceive(approvalCh, func(c workflow.ReceiveChannel, _ bool) {
+		var d ApprovalDecision
+		c.Receive(ctx, &d)
+		outcome.Outcome, outcome.Via = "rejected", d.Via
+		if d.Approve {
+			outcome.Outcome = "approved"
+		}
+	})
+	sel.AddReceive(cancelCh, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		outcome.Outcome, outcome.Via = "rejected", "cancel"
+	})
+	sel.Select(ctx)
+	if err := workflow.ExecuteActivity(bookCtx, ActRecordApproval, outcome).Get(ctx, nil); err != nil {
+		return false, err
+	}
+	if outcome.Outcome == "approved" {
+		setStatus(trade.StatusPending)
+		return true, nil
+	}
+	setStatus(trade.StatusCancelled)
+	if outcome.Outcome == "expired" {
+		res.Message = "Not approved within " + timeout.Round(time.Second).String() + ". Order not sent."
+	} else {
+		res.Message = "Rejected. Order not sent."
+	}
+	return false, nil
 }
 
 // opensPosition reports whether a stop-loss belongs after the fill.

@@ -39,6 +39,7 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActSelectCancelTargets, func(context.Context, TradeRef) (CancelSelection, error) { return CancelSelection{}, nil })
 	reg(ActCancelOpenOrders, func(context.Context, CancelOrdersInput) (CancelOrdersResult, error) { return CancelOrdersResult{}, nil })
 	reg(ActCancelEntry, func(context.Context, TradeRef) error { return nil })
+	reg(ActRecordApproval, func(context.Context, ApprovalInput) error { return nil })
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {

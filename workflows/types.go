@@ -32,6 +32,7 @@ const (
 	ActRecordFailure   = "RecordFailure"
 	ActMarkHalted      = "MarkHalted"
 	ActConfirmSubmit   = "ConfirmSubmission"
+	ActRecordApproval  = "RecordApproval"
 )
 
 // TradeInput starts a TradeWorkflow. It carries no secret: credentials are
@@ -43,6 +44,9 @@ type TradeInput struct {
 	Signal   signal.Signal `json:"signal"`
 	// Manual is true for dashboard orders: oversize is refused, not reduced.
 	Manual bool `json:"manual"`
+	// SourceID is the Discord source a fanned-out signal came from: its
+	// subscription may override the trader's approval setting.
+	SourceID string `json:"sourceId,omitempty"`
 	// Timeouts overrides activity timeouts (tests); zero values use defaults.
 	Timeouts Timeouts `json:"timeouts"`
 }
@@ -58,6 +62,8 @@ type Timeouts struct {
 	// before it is tried again (30 s). Only tests set it: no production
 	// configuration reaches Timeouts.
 	HaltRetry time.Duration `json:"haltRetry,omitempty"`
+	// Approval replaces the trader's approval timeout (tests only).
+	Approval time.Duration `json:"approval,omitempty"`
 }
 
 // TradeResult is what the workflow returns (and the status query answers).
@@ -81,6 +87,8 @@ type PrepareInput struct {
 	Manual  bool   `json:"manual"`
 	// Recheck is true when the order wakes up after waiting for the market.
 	Recheck bool `json:"recheck"`
+	// SourceID: see TradeInput.SourceID.
+	SourceID string `json:"sourceId,omitempty"`
 }
 
 // PrepareResult is PrepareOrder's decision.
@@ -101,6 +109,30 @@ type PrepareResult struct {
 	// when to try again.
 	MarketOpen bool      `json:"marketOpen"`
 	NextOpen   time.Time `json:"nextOpen"`
+	// AwaitApproval: nothing was routed or sized; the trader must approve
+	// the signal first (approval mode), within ApprovalTimeout.
+	AwaitApproval   bool          `json:"awaitApproval,omitempty"`
+	ApprovalTimeout time.Duration `json:"approvalTimeout,omitempty"`
+}
+
+// SignalApproval carries the trader's ApprovalDecision to a TradeWorkflow
+// awaiting approval.
+const SignalApproval = "approval"
+
+// ApprovalDecision is the trader's answer to a signal awaiting approval.
+type ApprovalDecision struct {
+	Approve bool   `json:"approve"`
+	Via     string `json:"via"` // dashboard | discord
+}
+
+// ApprovalInput records the outcome of an approval wait.
+type ApprovalInput struct {
+	TradeID string `json:"tradeId"`
+	// Outcome: awaiting | approved | rejected | expired; Via says where the
+	// trader answered.
+	Outcome string        `json:"outcome"`
+	Via     string        `json:"via,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // QueueInput records that the trade waits for the market.

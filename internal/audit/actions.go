@@ -16,6 +16,10 @@ const (
 	ActionOrderCancelled   = "ORDER_CANCELLED"
 	ActionTradeFailed      = "TRADE_FAILED"
 	ActionSignalReceived   = "SIGNAL_RECEIVED"
+	// Approval mode (TradersPost's auto-submit off).
+	ActionTradeAwaitingApproval = "TRADE_AWAITING_APPROVAL"
+	ActionTradeApproved         = "TRADE_APPROVED"
+	ActionTradeNotApproved      = "TRADE_NOT_APPROVED"
 
 	// Security events.
 	ActionLoginSuccess              = "LOGIN_SUCCESS"

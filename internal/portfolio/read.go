@@ -47,7 +47,7 @@ type EquityPointView struct {
 }
 
 // pendingStatuses are orders still working or waiting.
-var pendingStatuses = []string{string(trade.StatusPending), string(trade.StatusQueued), string(trade.StatusHalted),
+var pendingStatuses = []string{string(trade.StatusPending), string(trade.StatusAwaiting), string(trade.StatusQueued), string(trade.StatusHalted),
 	string(trade.StatusSubmitted), string(trade.StatusPartialFill)}
 
 // activeConnections are the ids of the user's active broker connections.

@@ -17,20 +17,21 @@ import (
 
 // Event types pushed to a user's dashboard (DESIGN §4).
 const (
-	EventTradeSubmitted       = "trade.submitted"
-	EventTradeFilled          = "trade.filled"
-	EventTradePartialFill     = "trade.partialFill"
-	EventTradeRejected        = "trade.rejected"
-	EventTradeCancelled       = "trade.cancelled"
-	EventTradeQueued          = "trade.queued"
-	EventTradeUpdated         = "trade.updated"
-	EventBalanceChanged       = "portfolio.balanceChanged"
-	EventPositionAdded        = "portfolio.positionAdded"
-	EventPositionClosed       = "portfolio.positionClosed"
-	EventMarketQuote          = "market.quote"
-	EventStateSync            = "state.sync"
-	EventConnectionAuthorized = "connection.authorized"
-	EventTokenExpiring        = "token.expiring" // #nosec G101 -- event type name, not a credential
+	EventTradeSubmitted        = "trade.submitted"
+	EventTradeFilled           = "trade.filled"
+	EventTradePartialFill      = "trade.partialFill"
+	EventTradeRejected         = "trade.rejected"
+	EventTradeCancelled        = "trade.cancelled"
+	EventTradeQueued           = "trade.queued"
+	EventTradeAwaitingApproval = "trade.awaitingApproval"
+	EventTradeUpdated          = "trade.updated"
+	EventBalanceChanged        = "portfolio.balanceChanged"
+	EventPositionAdded         = "portfolio.positionAdded"
+	EventPositionClosed        = "portfolio.positionClosed"
+	EventMarketQuote           = "market.quote"
+	EventStateSync             = "state.sync"
+	EventConnectionAuthorized  = "connection.authorized"
+	EventTokenExpiring         = "token.expiring" // #nosec G101 -- event type name, not a credential
 
 	// Broker connections (internal/brokerconn): a new connection confirmed
 	// or refused, one disconnected, a health check that failed, and the

@@ -102,6 +102,7 @@ const (
 	msgDailyLossAmountRange = "Daily loss limit amount cannot be negative (0 means no amount limit)"
 	msgCircuitBreakerRange  = "Circuit breaker must be greater than 0% and at most 100%"
 	msgStopLossRange        = "Stop loss must be greater than 0% and less than 100%"
+	msgApprovalTimeoutRange = "Approval timeout must be between 30 seconds and 24 hours"
 	msgAlertLagRange        = "Stale alert limit must be between 5 and 600 seconds (the replay window)"
 )
 

@@ -27,6 +27,22 @@ type Settings struct {
 	// MaxAlertLagSeconds: a webhook alert whose time is older is refused as
 	// stale (3Commas' max_lag).
 	MaxAlertLagSeconds int `json:"maxAlertLagSeconds"`
+	// RequireApproval: every automated signal waits for the trader's
+	// approval (dashboard, Discord /approve) for ApprovalTimeoutSeconds,
+	// then is cancelled (TradersPost's auto-submit off).
+	RequireApproval        bool `json:"requireApproval"`
+	ApprovalTimeoutSeconds int  `json:"approvalTimeoutSeconds"`
+}
+
+// DefaultApprovalTimeoutSeconds is how long a signal waits for approval.
+const DefaultApprovalTimeoutSeconds = 300
+
+// ApprovalTimeout is the approval wait (the default when unset).
+func (s Settings) ApprovalTimeout() time.Duration {
+	if s.ApprovalTimeoutSeconds <= 0 {
+		return DefaultApprovalTimeoutSeconds * time.Second
+	}
+	return time.Duration(s.ApprovalTimeoutSeconds) * time.Second
 }
 
 // DefaultMaxAlertLagSeconds is the stale-alert limit of a new account.
@@ -45,14 +61,15 @@ func (s Settings) AlertLag() time.Duration {
 // hours only, fixed (not trailing) stops (SPEC FR-005..FR-007, edge case 4).
 func DefaultSettings() Settings {
 	return Settings{
-		MaxPositionPct:       decimal.NewFromInt(10),
-		DailyLossLimitPct:    decimal.NewFromInt(5),
-		DailyLossLimitAmount: decimal.Zero,
-		CircuitBreakerPct:    decimal.NewFromInt(8),
-		StopLossPct:          decimal.NewFromInt(2),
-		ExtendedHours:        false,
-		TrailingStop:         false,
-		MaxAlertLagSeconds:   DefaultMaxAlertLagSeconds,
+		MaxPositionPct:         decimal.NewFromInt(10),
+		DailyLossLimitPct:      decimal.NewFromInt(5),
+		DailyLossLimitAmount:   decimal.Zero,
+		CircuitBreakerPct:      decimal.NewFromInt(8),
+		StopLossPct:            decimal.NewFromInt(2),
+		ExtendedHours:          false,
+		TrailingStop:           false,
+		MaxAlertLagSeconds:     DefaultMaxAlertLagSeconds,
+		ApprovalTimeoutSeconds: DefaultApprovalTimeoutSeconds,
 	}
 }
 
@@ -92,6 +109,7 @@ func (s Settings) Validate() error {
 	check(inRange(s.CircuitBreakerPct, true), "circuitBreakerPct", msgCircuitBreakerRange)
 	check(inRange(s.StopLossPct, false), "stopLossPct", msgStopLossRange)
 	check(s.MaxAlertLagSeconds >= 5 && s.MaxAlertLagSeconds <= 600, "maxAlertLagSeconds", msgAlertLagRange)
+	check(s.ApprovalTimeoutSeconds >= 30 && s.ApprovalTimeoutSeconds <= 86400, "approvalTimeoutSeconds", msgApprovalTimeoutRange)
 	if len(errs) > 0 {
 		return &SettingsError{Fields: errs}
 	}

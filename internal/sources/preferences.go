@@ -19,8 +19,9 @@ const (
 	KindQueued   = "queued"
 	KindStopLoss = "stop_loss"
 	KindRiskLock = "risk_lock"
-	KindSkipped  = "skipped" // a follower skipped by a fan-out (follows KindReject's preference)
-	KindSummary  = "summary" // a source channel's "Executed for N followers" reply
+	KindSkipped  = "skipped"  // a follower skipped by a fan-out (follows KindReject's preference)
+	KindSummary  = "summary"  // a source channel's "Executed for N followers" reply
+	KindApproval = "approval" // a signal waiting for the trader's approval (always sent)
 )
 
 // Preferences say which DMs a trader receives.
@@ -50,6 +51,8 @@ func (p Preferences) Allows(kind string) bool {
 		return p.StopLoss
 	case KindRiskLock:
 		return p.RiskLocks
+	case KindApproval:
+		return true
 	}
 	return false
 }

@@ -15,16 +15,19 @@ import (
 // Subscription is a trader's follow of a source as the dashboard and the
 // bot show it.
 type Subscription struct {
-	ID         string    `json:"id"`
-	SourceID   string    `json:"sourceId"`
-	SourceName string    `json:"sourceName"`
-	GuildID    string    `json:"guildId"`
-	ChannelID  string    `json:"channelId"`
-	Sizing     Sizing    `json:"sizing"`
-	Shadow     bool      `json:"shadow"`
-	Active     bool      `json:"active"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	ID         string `json:"id"`
+	SourceID   string `json:"sourceId"`
+	SourceName string `json:"sourceName"`
+	GuildID    string `json:"guildId"`
+	ChannelID  string `json:"channelId"`
+	Sizing     Sizing `json:"sizing"`
+	Shadow     bool   `json:"shadow"`
+	// RequireApproval overrides the trader's approval setting for this
+	// channel; null follows it.
+	RequireApproval *bool     `json:"requireApproval"`
+	Active          bool      `json:"active"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
 }
 
 // SizingOf reads a subscription row's sizing.
@@ -34,7 +37,7 @@ func SizingOf(row schema.SourceSubscription) Sizing {
 
 func viewOf(row schema.SourceSubscription, src schema.DiscordSource) Subscription {
 	return Subscription{ID: row.ID, SourceID: row.SourceID, SourceName: src.Name, GuildID: src.GuildID, ChannelID: src.ChannelID,
-		Sizing: SizingOf(row), Shadow: row.Shadow, Active: row.Active, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}
+		Sizing: SizingOf(row), Shadow: row.Shadow, RequireApproval: row.RequireApproval, Active: row.Active, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}
 }
 
 // Follow subscribes userID to an active source (or changes the sizing and
@@ -107,6 +110,10 @@ type SubscriptionPatch struct {
 	Shadow *bool
 	// Active false pauses copying without forgetting the settings.
 	Active *bool
+	// SetApproval changes the approval override to RequireApproval (nil:
+	// follow the trader's setting).
+	SetApproval     bool
+	RequireApproval *bool
 }
 
 // UpdateSubscription applies a patch to one of userID's subscriptions.
@@ -131,6 +138,9 @@ func UpdateSubscription(ctx context.Context, db *gorm.DB, userID, subID string, 
 		}
 		if p.Active != nil {
 			row.Active = *p.Active
+		}
+		if p.SetApproval {
+			row.RequireApproval = p.RequireApproval
 		}
 		row.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&row).Error; err != nil {

@@ -56,7 +56,7 @@ type OpenOrder struct {
 // partially filled ones are (or are about to be) working at the broker.
 func Cancellable(s Status) bool {
 	switch s {
-	case StatusPending, StatusQueued, StatusHalted, StatusSubmitted, StatusPartialFill:
+	case StatusPending, StatusAwaiting, StatusQueued, StatusHalted, StatusSubmitted, StatusPartialFill:
 		return true
 	}
 	return false
@@ -64,7 +64,7 @@ func Cancellable(s Status) bool {
 
 // CancellableStatuses are the statuses Cancellable accepts (for queries).
 func CancellableStatuses() []string {
-	return []string{string(StatusPending), string(StatusQueued), string(StatusHalted), string(StatusSubmitted), string(StatusPartialFill)}
+	return []string{string(StatusPending), string(StatusAwaiting), string(StatusQueued), string(StatusHalted), string(StatusSubmitted), string(StatusPartialFill)}
 }
 
 // Reaches reports whether the cancel signal of scope cancels order o.

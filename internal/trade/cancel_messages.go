@@ -57,7 +57,7 @@ func CancelAcceptedMessage(s Status) string {
 		return "Cancel requested. The order is being cancelled at the broker."
 	case StatusPartialFill:
 		return "Cancel requested. The rest of the order is being cancelled at the broker; the quantity already filled stays in your position."
-	case StatusQueued, StatusHalted:
+	case StatusQueued, StatusHalted, StatusAwaiting:
 		return "Cancel requested. The order will not be sent to the broker."
 	}
 	return "Cancel requested. The order is being cancelled."
@@ -84,4 +84,18 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// NotAwaitingApprovalMessage refuses an approval of a trade that is not
+// waiting for one (409).
+func NotAwaitingApprovalMessage(s Status) string {
+	return "This order is not waiting for approval; it is " + strings.ReplaceAll(string(s), "_", " ") + "."
+}
+
+// ApprovalAcceptedMessage answers an approval or a rejection.
+func ApprovalAcceptedMessage(approve bool) string {
+	if approve {
+		return "Approved. The risk check runs now and the order is sent if it passes."
+	}
+	return "Rejected. The order will not be sent."
 }

@@ -206,6 +206,8 @@ export interface RiskSettings {
   trailingStop?: boolean;
   allowReversal: boolean;
   maxAlertLagSeconds: number;
+  requireApproval: boolean;
+  approvalTimeoutSeconds: number;
 }
 
 export interface DashboardConfig {

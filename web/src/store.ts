@@ -118,6 +118,7 @@ const TRADE_TOASTS: Record<string, (t: Trade, msg?: string) => [string, Toast["k
   "trade.rejected": (t, m) => [`${t.symbol} order rejected: ${m || t.message || "see the timeline"}`, "error"],
   "trade.cancelled": (t, m) => [`${t.symbol} order cancelled${m ? `: ${m}` : "."}`, "info"],
   "trade.queued": (t, m) => [m || `${t.symbol} queued for the market open.`, "info"],
+  "trade.awaitingApproval": (t) => [`Approve ${t.side.toUpperCase()} ${t.quantity} ${t.symbol}? See Open orders.`, "info"],
 };
 
 /** Applies one live frame (in seq order). */

@@ -206,11 +206,22 @@ function QueuedOrders() {
 // Orders the trader can cancel (POST /api/v1/trades/{id}/cancel): waiting
 // for the open or a halt, or working at the broker. A cancel signal (no
 // order type) places no order, so it has nothing to cancel.
-const CANCELLABLE = new Set(["pending", "queued", "market_halted", "submitted", "partial_fill"]);
+const CANCELLABLE = new Set(["pending", "awaiting_approval", "queued", "market_halted", "submitted", "partial_fill"]);
 
 function PendingRow({ t }: { t: Trade }) {
   const [busy, setBusy] = useState(false);
   const cancellable = CANCELLABLE.has(t.status) && t.orderType !== "";
+  async function answer(approve: boolean) {
+    setBusy(true);
+    try {
+      const r = await api.post<{ message?: string }>(`/api/v1/trades/${t.id}/${approve ? "approve" : "reject"}`);
+      toast(`${t.symbol}: ${r.message ?? (approve ? "Approved." : "Rejected.")}`, approve ? "success" : undefined);
+    } catch (err) {
+      toast(err instanceof ApiError ? err.message : "Could not send your answer.", "error");
+    } finally {
+      setBusy(false);
+    }
+  }
   async function cancel() {
     setBusy(true);
     try {
@@ -231,7 +242,17 @@ function PendingRow({ t }: { t: Trade }) {
         <span class={`pill ${t.status}`}>{statusLabel(t.status)}</span>
       </a>
       <span class="muted small">{t.queuedUntil ? `until ${fmtTime(t.queuedUntil)}` : fmtTime(t.createdAt)}</span>
-      {cancellable && (
+      {t.status === "awaiting_approval" && (
+        <>
+          <button class="primary small" disabled={busy} onClick={() => answer(true)} data-testid="approve-order">
+            Approve
+          </button>
+          <button class="danger small" disabled={busy} onClick={() => answer(false)} data-testid="reject-order">
+            Reject
+          </button>
+        </>
+      )}
+      {cancellable && t.status !== "awaiting_approval" && (
         <button class="danger small" disabled={busy} onClick={cancel} data-testid="cancel-order">
           Cancel
         </button>

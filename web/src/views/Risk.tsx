@@ -42,6 +42,8 @@ export function Risk() {
         extendedHours: s.extendedHours,
         allowReversal: s.allowReversal,
         maxAlertLagSeconds: Number(s.maxAlertLagSeconds),
+        requireApproval: s.requireApproval,
+        approvalTimeoutSeconds: Number(s.approvalTimeoutSeconds),
       });
       setS(r.settings);
       toast("Risk settings saved.", "success");
@@ -86,6 +88,15 @@ export function Risk() {
           <label class="check">
             <input type="checkbox" checked={s.allowReversal} onChange={(e) => setS({ ...s, allowReversal: e.currentTarget.checked })} /> Allow
             reversals: a buy while short (sell while long) closes the position, then enters the other side once the exit filled
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={s.requireApproval} onChange={(e) => setS({ ...s, requireApproval: e.currentTarget.checked })} /> Approve
+            each signal before it is sent (webhooks and channels; your own dashboard orders are sent at once)
+          </label>
+          <label>
+            Approval timeout (seconds)
+            <input inputMode="numeric" required value={String(s.approvalTimeoutSeconds)} onInput={(e) => setS({ ...s, approvalTimeoutSeconds: Number(e.currentTarget.value) })} />
+            <span class="muted small">A signal not approved in time is cancelled (30–86400).</span>
           </label>
           <label>
             Stale alert limit (seconds)
