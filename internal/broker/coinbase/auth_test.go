@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -126,6 +127,12 @@ func TestFakeRefusesBadEd25519Tokens(t *testing.T) {
 	otherEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	valid := sign(jwt.SigningMethodEdDSA, own, nil)
 	parts := strings.Split(valid, ".")
+	// Signed by the right key, but the header names another algorithm.
+	lying := func() string {
+		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT","kid":"` + creds["api_key"] + `","nonce":"0123456789abcdef"}`))
+		sig := ed25519.Sign(own.(ed25519.PrivateKey), []byte(h+"."+parts[1]))
+		return h + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+	}()
 	tests := []struct {
 		name, token string
 		want        int
@@ -134,6 +141,7 @@ func TestFakeRefusesBadEd25519Tokens(t *testing.T) {
 		{"other Ed25519 key", sign(jwt.SigningMethodEdDSA, otherEd, nil), 401},
 		{"ES256 for an Ed25519 key", sign(jwt.SigningMethodES256, otherEC, nil), 401},
 		{"alg none", parts[0] + "." + parts[1] + ".", 401},
+		{"header alg ES256 on an EdDSA signature", lying, 401},
 		{"claims swapped after signing", parts[0] + "." + strings.Split(sign(jwt.SigningMethodEdDSA, own,
 			func(_ map[string]any, c jwt.MapClaims) { c["uri"] = "GET " + host + "/api/v3/brokerage/orders" }), ".")[1] + "." + parts[2], 401},
 		{"wrong uri", sign(jwt.SigningMethodEdDSA, own, func(_ map[string]any, c jwt.MapClaims) { c["uri"] = "POST " + host + path }), 401},
