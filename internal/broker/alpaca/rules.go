@@ -20,14 +20,18 @@ import (
 )
 
 // assetRules is process-wide: adapters are built per activity call, the
-// cache must outlive them. Keys are "tradingURL|BTC/USD".
+// cache must outlive them. Keys are "tradingURL|credential hash|BTC/USD":
+// the rules are the same for every account, but keying by credential keeps
+// a fetch made with one account's keys from answering for another's.
 var assetRules = symbols.NewCache(symbols.RulesTTL, fetchAssetRules)
 
 // clientKey carries the calling adapter's client into the shared fetch (the
 // asset rules are the same for every account of one trading API).
 type clientKey struct{}
 
-func rulesKey(c *client, wireSym string) string { return c.tradingURL + "|" + wireSym }
+func rulesKey(c *client, wireSym string) string {
+	return c.tradingURL + "|" + c.trading.Key + "|" + wireSym
+}
 
 func fetchAssetRules(ctx context.Context, key string) (symbols.Rules, error) {
 	c, ok := ctx.Value(clientKey{}).(*client)
