@@ -140,7 +140,7 @@ func TestRecordedAccountDecodes(t *testing.T) {
 
 func TestRecordedPositionsAndPriceDecode(t *testing.T) {
 	a := newReplay(t, map[string]recorded{
-		"GET /v2/positions":                   {200, "positions.json"},
+		"GET /v2/positions":                    {200, "positions.json"},
 		"GET /v1beta3/crypto/us/latest/trades": {200, "crypto_latest_trades.json"},
 	}).adapter(t)
 	pos, err := a.GetPositions(testCtx(t))
@@ -222,10 +222,18 @@ func TestCreateOrderBodyMatchesAlpacaRequest(t *testing.T) {
 		{"market", func(*broker.OrderRequest) {}, func(r fakeOrderRequest) bool {
 			return r.Type == "market" && r.Qty.Equal(dec("3")) && r.LimitPrice == nil && r.StopPrice == nil
 		}},
-		{"limit, extended hours", func(o *broker.OrderRequest) { o.Type, o.LimitPrice, o.ExtendedHours = signal.OrderLimit, dec("101.5"), true },
-			func(r fakeOrderRequest) bool { return r.Type == "limit" && r.LimitPrice.Equal(dec("101.5")) && r.ExtendedHours }},
-		{"stop", func(o *broker.OrderRequest) { o.Side, o.Type, o.StopPrice = signal.SideSell, signal.OrderStop, dec("95") },
-			func(r fakeOrderRequest) bool { return r.Type == "stop" && r.Side == "sell" && r.StopPrice.Equal(dec("95")) }},
+		{"limit, extended hours", func(o *broker.OrderRequest) {
+			o.Type, o.LimitPrice, o.ExtendedHours = signal.OrderLimit, dec("101.5"), true
+		},
+			func(r fakeOrderRequest) bool {
+				return r.Type == "limit" && r.LimitPrice.Equal(dec("101.5")) && r.ExtendedHours
+			}},
+		{"stop", func(o *broker.OrderRequest) {
+			o.Side, o.Type, o.StopPrice = signal.SideSell, signal.OrderStop, dec("95")
+		},
+			func(r fakeOrderRequest) bool {
+				return r.Type == "stop" && r.Side == "sell" && r.StopPrice.Equal(dec("95"))
+			}},
 		{"stop limit", func(o *broker.OrderRequest) {
 			o.Side, o.Type, o.StopPrice, o.LimitPrice = signal.SideSell, signal.OrderStopLimit, dec("95"), dec("94")
 		}, func(r fakeOrderRequest) bool {
