@@ -3,6 +3,7 @@ package coinbase
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -262,8 +263,4 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-type trailingError struct{}
-
-func (trailingError) Error() string { return "trailing data after the JSON body" }
-
-var errTrailing error = trailingError{}
+var errTrailing = errors.New("trailing data after the JSON body")
