@@ -27,6 +27,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/httpx"
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
+	"github.com/tradeexec/tradeexec/internal/broker/symbols"
 	"github.com/tradeexec/tradeexec/internal/signal"
 )
 
@@ -178,7 +179,8 @@ func (a *Adapter) GetBalance(ctx context.Context) (broker.Balance, error) {
 	return toBalance(acct), nil
 }
 
-// PlaceOrder submits the order once. A reused client order id is refused by
+// PlaceOrder submits the order once. A crypto order is first fitted to the
+// pair's asset rules (rules.go). A reused client order id is refused by
 // Alpaca ("client_order_id must be unique"); the adapter then returns the
 // existing order. When the submission's outcome is unknown (5xx, timeout,
 // dropped connection) it looks the order up by client order id — a read —
@@ -186,7 +188,15 @@ func (a *Adapter) GetBalance(ctx context.Context) (broker.Balance, error) {
 // the workflow retries with the same client order id. Submissions are never
 // resent here.
 func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
-	wire, err := toCreateOrder(req)
+	var rules *symbols.Rules
+	if isCryptoOrder(req) {
+		r, err := a.cryptoRules(ctx, req.Symbol)
+		if err != nil {
+			return broker.Order{}, err
+		}
+		rules = &r
+	}
+	wire, err := toCreateOrder(req, rules)
 	if err != nil {
 		return broker.Order{}, err
 	}
@@ -211,7 +221,11 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 		}
 		return broker.Order{}, mapError(opPlace, err)
 	}
-	return broker.Order{}, mapError(opPlace, err)
+	mapped := mapError(opPlace, err)
+	if rules != nil && broker.KindOf(mapped) == broker.KindInvalidOrder {
+		a.forgetRules(req.Symbol)
+	}
+	return broker.Order{}, mapped
 }
 
 // sameOrder guards against returning a different order that happens to

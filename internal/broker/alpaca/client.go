@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -122,6 +123,19 @@ type positionWire struct {
 	LastdayPrice  *decimal.Decimal `json:"lastday_price"`
 }
 
+// assetWire is GET /v2/assets/{symbol}; crypto pairs carry the order rules
+// (https://docs.alpaca.markets/docs/crypto-trading), sent as strings.
+type assetWire struct {
+	ID                string           `json:"id"`
+	Class             string           `json:"class"`
+	Symbol            string           `json:"symbol"`
+	Status            string           `json:"status"`
+	Tradable          bool             `json:"tradable"`
+	MinOrderSize      *decimal.Decimal `json:"min_order_size"`
+	MinTradeIncrement *decimal.Decimal `json:"min_trade_increment"`
+	PriceIncrement    *decimal.Decimal `json:"price_increment"`
+}
+
 type clockWire struct {
 	Timestamp time.Time `json:"timestamp"`
 	IsOpen    bool      `json:"is_open"`
@@ -213,6 +227,18 @@ type getClockRequest struct{}
 func (getClockRequest) do(ctx context.Context, c *client) (*clockWire, error) {
 	var out clockWire
 	return &out, c.call(ctx, c.trading, http.MethodGet, c.tradingURL+"/v2/clock", nil, true, &out)
+}
+
+// getAssetRequest: GET /v2/assets/{symbol_or_asset_id}. A crypto pair goes
+// in the legacy form without the slash ("BTCUSD"): a slash in the path is
+// not routed (alpacahq/alpaca-py#537), and Alpaca keeps the legacy form for
+// backwards compatibility (https://docs.alpaca.markets/docs/crypto-trading).
+type getAssetRequest struct{ Symbol string }
+
+func (r getAssetRequest) do(ctx context.Context, c *client) (*assetWire, error) {
+	var out assetWire
+	sym := strings.ReplaceAll(r.Symbol, "/", "")
+	return &out, c.call(ctx, c.trading, http.MethodGet, c.tradingURL+"/v2/assets/"+url.PathEscape(sym), nil, true, &out)
 }
 
 // latestStockTradeRequest: GET {data}/v2/stocks/{symbol}/trades/latest.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/httpx"
+	"github.com/tradeexec/tradeexec/internal/broker/symbols"
 	"github.com/tradeexec/tradeexec/internal/signal"
 )
 
@@ -60,7 +61,7 @@ func normaliseQty(q decimal.Decimal) decimal.Decimal {
 
 // normalisePrice rounds a stock price to Alpaca's sub-penny rule (0.01 at
 // or above $1, 0.0001 below) in the trader's favour: buys down, sells up.
-// Crypto prices are sent as given.
+// Crypto prices are rounded to the pair's price_increment instead (rules.go).
 func normalisePrice(p decimal.Decimal, side signal.Side, crypto bool) decimal.Decimal {
 	if crypto || p.IsZero() {
 		return p
@@ -82,11 +83,30 @@ func decimalString(d decimal.Decimal) string {
 	return d.String()
 }
 
+// isCryptoOrder reports whether an order is for a crypto pair.
+func isCryptoOrder(req broker.OrderRequest) bool {
+	return req.AssetClass == signal.AssetCrypto || (req.AssetClass == "" && isCryptoSymbol(req.Symbol))
+}
+
 // toCreateOrder builds the wire request. Crypto orders at Alpaca accept only
 // gtc and ioc: a "day" crypto order is sent as gtc (crypto trades 24/7).
-func toCreateOrder(req broker.OrderRequest) (createOrderRequest, error) {
-	crypto := req.AssetClass == signal.AssetCrypto || (req.AssetClass == "" && isCryptoSymbol(req.Symbol))
+// rules are the pair's asset rules (crypto; nil for stocks): the quantity is
+// rounded down to min_trade_increment, prices to price_increment in the
+// trader's favour, and a quantity below min_order_size is refused
+// (INVALID_ORDER) before anything is sent.
+func toCreateOrder(req broker.OrderRequest, rules *symbols.Rules) (createOrderRequest, error) {
+	crypto := isCryptoOrder(req)
 	qty := normaliseQty(req.Quantity)
+	limit := normalisePrice(req.LimitPrice, req.Side, crypto)
+	stop := normalisePrice(req.StopPrice, req.Side, crypto)
+	if crypto && rules != nil {
+		qty = rules.NormalizeQty(req.Quantity)
+		limit = rules.NormalizePrice(req.LimitPrice, req.Side)
+		stop = rules.NormalizePrice(req.StopPrice, req.Side)
+		if err := rules.Check(Name, qty, decimal.Zero); err != nil {
+			return createOrderRequest{}, err
+		}
+	}
 	if !qty.IsPositive() {
 		return createOrderRequest{}, broker.NewError(Name, broker.KindInvalidOrder,
 			fmt.Sprintf("quantity %s is below Alpaca's smallest step (0.000000001)", req.Quantity), nil)
@@ -121,8 +141,6 @@ func toCreateOrder(req broker.OrderRequest) (createOrderRequest, error) {
 		ExtendedHours: req.ExtendedHours,
 		ClientOrderID: req.ClientOrderID,
 	}
-	limit := normalisePrice(req.LimitPrice, req.Side, crypto)
-	stop := normalisePrice(req.StopPrice, req.Side, crypto)
 	switch req.Type {
 	case signal.OrderMarket:
 	case signal.OrderLimit:
@@ -274,6 +292,7 @@ const (
 	opPositions op = "get positions"
 	opClock     op = "get clock"
 	opPrice     op = "get price"
+	opAsset     op = "get asset"
 )
 
 // mapError turns any error from the client into a *broker.Error. Alpaca's
@@ -327,6 +346,8 @@ func classify(o op, status int, msg string) (broker.Kind, string) {
 		return broker.KindAuthFailed, "Alpaca refused the API key (wrong secret, or a live key on the paper endpoint)"
 	case status == http.StatusNotFound && o == opPrice:
 		return broker.KindInvalidSymbol, "Alpaca has no price for this symbol"
+	case o == opAsset && (status == http.StatusNotFound || status == http.StatusUnprocessableEntity):
+		return broker.KindInvalidSymbol, "Alpaca does not list this crypto pair"
 	case status == http.StatusNotFound:
 		return broker.KindNotFound, "Alpaca has no such order"
 	case o == opCancel && status == http.StatusUnprocessableEntity:

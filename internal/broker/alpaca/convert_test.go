@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/httpx"
+	"github.com/tradeexec/tradeexec/internal/broker/symbols"
 	"github.com/tradeexec/tradeexec/internal/signal"
 )
 
@@ -128,68 +130,118 @@ func TestSymbols(t *testing.T) {
 
 func TestToCreateOrder(t *testing.T) {
 	base := broker.OrderRequest{ClientOrderID: "tee-1", Symbol: "AAPL", AssetClass: signal.AssetStock, Side: signal.SideBuy, Type: signal.OrderMarket, Quantity: dec("2"), TimeInForce: broker.TIFDay}
+	// BTC/USD as https://docs.alpaca.markets/docs/crypto-trading shows it:
+	// min_order_size 0.0001, min_trade_increment 0.0001, price_increment 1.
+	btc := &symbols.Rules{Symbol: "BTC-USD", BaseStep: dec("0.0001"), TickSize: dec("1"), MinQty: dec("0.0001")}
+	crypto := func(r *broker.OrderRequest) {
+		r.Symbol, r.AssetClass, r.TimeInForce = "BTC-USD", signal.AssetCrypto, broker.TIFGTC
+	}
 	tests := []struct {
 		name    string
 		mutate  func(*broker.OrderRequest)
 		check   func(t *testing.T, w createOrderRequest)
 		wantErr broker.Kind
+		rules   *symbols.Rules
+		wantMsg string
 	}{
 		{"market stock", func(*broker.OrderRequest) {}, func(t *testing.T, w createOrderRequest) {
 			if w.Symbol != "AAPL" || w.Qty != "2" || w.Type != "market" || w.TimeInForce != "day" || w.LimitPrice != "" || w.ClientOrderID != "tee-1" {
 				t.Fatalf("%+v", w)
 			}
-		}, ""},
+		}, "", nil, ""},
 		{"quantity rounded down to 9 places", func(r *broker.OrderRequest) { r.Quantity = dec("1.1234567899") }, func(t *testing.T, w createOrderRequest) {
 			if w.Qty != "1.123456789" {
 				t.Fatalf("qty %s", w.Qty)
 			}
-		}, ""},
-		{"dust quantity refused", func(r *broker.OrderRequest) { r.Quantity = dec("0.0000000001") }, nil, broker.KindInvalidOrder},
+		}, "", nil, ""},
+		{"dust quantity refused", func(r *broker.OrderRequest) { r.Quantity = dec("0.0000000001") }, nil, broker.KindInvalidOrder, nil, ""},
 		{"buy limit rounded down to the cent", func(r *broker.OrderRequest) { r.Type = signal.OrderLimit; r.LimitPrice = dec("150.129") }, func(t *testing.T, w createOrderRequest) {
 			if w.LimitPrice != "150.12" {
 				t.Fatalf("limit %s", w.LimitPrice)
 			}
-		}, ""},
+		}, "", nil, ""},
 		{"sell stop rounded up to the cent", func(r *broker.OrderRequest) {
 			r.Side, r.Type, r.StopPrice = signal.SideSell, signal.OrderStop, dec("147.001")
 		}, func(t *testing.T, w createOrderRequest) {
 			if w.StopPrice != "147.01" || w.Type != "stop" {
 				t.Fatalf("%+v", w)
 			}
-		}, ""},
+		}, "", nil, ""},
 		{"penny stock keeps 4 places", func(r *broker.OrderRequest) { r.Type = signal.OrderLimit; r.LimitPrice = dec("0.123456") }, func(t *testing.T, w createOrderRequest) {
 			if w.LimitPrice != "0.1234" {
 				t.Fatalf("limit %s", w.LimitPrice)
 			}
-		}, ""},
-		{"crypto day becomes gtc, slash symbol, price untouched", func(r *broker.OrderRequest) {
-			r.Symbol, r.AssetClass, r.Type, r.LimitPrice = "BTC-USD", signal.AssetCrypto, signal.OrderLimit, dec("64000.123")
+		}, "", nil, ""},
+		{"crypto day becomes gtc, slash symbol, buy limit rounded down to price_increment", func(r *broker.OrderRequest) {
+			r.Symbol, r.AssetClass, r.Type, r.LimitPrice = "BTC-USD", signal.AssetCrypto, signal.OrderLimit, dec("64000.923")
 		}, func(t *testing.T, w createOrderRequest) {
-			if w.Symbol != "BTC/USD" || w.TimeInForce != "gtc" || w.LimitPrice != "64000.123" {
+			if w.Symbol != "BTC/USD" || w.TimeInForce != "gtc" || w.LimitPrice != "64000" || w.Qty != "2" {
 				t.Fatalf("%+v", w)
 			}
-		}, ""},
+		}, "", btc, ""},
+		{"crypto quantity rounded down to min_trade_increment", func(r *broker.OrderRequest) {
+			crypto(r)
+			r.Quantity = dec("0.0123456789")
+		}, func(t *testing.T, w createOrderRequest) {
+			if w.Qty != "0.0123" {
+				t.Fatalf("qty %s", w.Qty)
+			}
+		}, "", btc, ""},
+		{"crypto sell stop-limit rounded up to price_increment", func(r *broker.OrderRequest) {
+			crypto(r)
+			r.Side, r.Type, r.StopPrice, r.LimitPrice = signal.SideSell, signal.OrderStopLimit, dec("60000.2"), dec("59400.01")
+		}, func(t *testing.T, w createOrderRequest) {
+			if w.StopPrice != "60001" || w.LimitPrice != "59401" || w.Type != "stop_limit" {
+				t.Fatalf("%+v", w)
+			}
+		}, "", btc, ""},
+		{"crypto quantity rounded down onto the minimum is accepted", func(r *broker.OrderRequest) {
+			crypto(r)
+			r.Quantity = dec("0.00019")
+		}, func(t *testing.T, w createOrderRequest) {
+			if w.Qty != "0.0001" {
+				t.Fatalf("qty %s", w.Qty)
+			}
+		}, "", btc, ""},
+		{"crypto quantity below min_order_size refused", func(r *broker.OrderRequest) {
+			crypto(r)
+			r.Quantity = dec("0.00009")
+		}, nil, broker.KindInvalidOrder,
+			&symbols.Rules{Symbol: "BTC-USD", BaseStep: dec("0.00001"), TickSize: dec("1"), MinQty: dec("0.0001")},
+			"quantity 0.00009 is below the exchange minimum 0.0001 for BTC-USD"},
+		{"crypto quantity rounding to nothing refused", func(r *broker.OrderRequest) {
+			crypto(r)
+			r.Quantity = dec("0.00009")
+		}, nil, broker.KindInvalidOrder, btc, "smallest step 0.0001"},
+		{"crypto without rules keeps Alpaca's 1e-9 precision", func(r *broker.OrderRequest) {
+			crypto(r)
+			r.Quantity, r.Type, r.LimitPrice = dec("0.0123456789123"), signal.OrderLimit, dec("64000.123")
+		}, func(t *testing.T, w createOrderRequest) {
+			if w.Qty != "0.012345678" || w.LimitPrice != "64000.123" {
+				t.Fatalf("%+v", w)
+			}
+		}, "", nil, ""},
 		{"trailing stop", func(r *broker.OrderRequest) {
 			r.Side, r.Type, r.TrailPercent, r.TimeInForce = signal.SideSell, signal.OrderTrailingStop, dec("2"), broker.TIFGTC
 		}, func(t *testing.T, w createOrderRequest) {
 			if w.TrailPercent != "2" || w.Type != "trailing_stop" || w.TimeInForce != "gtc" {
 				t.Fatalf("%+v", w)
 			}
-		}, ""},
-		{"limit without price", func(r *broker.OrderRequest) { r.Type = signal.OrderLimit }, nil, broker.KindInvalidOrder},
-		{"stop-limit without stop", func(r *broker.OrderRequest) { r.Type = signal.OrderStopLimit; r.LimitPrice = dec("1") }, nil, broker.KindInvalidOrder},
-		{"no client order id", func(r *broker.OrderRequest) { r.ClientOrderID = "" }, nil, broker.KindInvalidOrder},
-		{"bad side", func(r *broker.OrderRequest) { r.Side = "hold" }, nil, broker.KindInvalidOrder},
-		{"bad type", func(r *broker.OrderRequest) { r.Type = "iceberg" }, nil, broker.KindInvalidOrder},
+		}, "", nil, ""},
+		{"limit without price", func(r *broker.OrderRequest) { r.Type = signal.OrderLimit }, nil, broker.KindInvalidOrder, nil, ""},
+		{"stop-limit without stop", func(r *broker.OrderRequest) { r.Type = signal.OrderStopLimit; r.LimitPrice = dec("1") }, nil, broker.KindInvalidOrder, nil, ""},
+		{"no client order id", func(r *broker.OrderRequest) { r.ClientOrderID = "" }, nil, broker.KindInvalidOrder, nil, ""},
+		{"bad side", func(r *broker.OrderRequest) { r.Side = "hold" }, nil, broker.KindInvalidOrder, nil, ""},
+		{"bad type", func(r *broker.OrderRequest) { r.Type = "iceberg" }, nil, broker.KindInvalidOrder, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := base
 			tt.mutate(&req)
-			w, err := toCreateOrder(req)
+			w, err := toCreateOrder(req, tt.rules)
 			if tt.wantErr != "" {
-				if broker.KindOf(err) != tt.wantErr || err == nil {
-					t.Fatalf("err = %v, want %s", err, tt.wantErr)
+				if broker.KindOf(err) != tt.wantErr || err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Fatalf("err = %v, want %s %q", err, tt.wantErr, tt.wantMsg)
 				}
 				return
 			}

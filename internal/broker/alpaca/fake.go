@@ -19,9 +19,19 @@ package alpaca
 //     X-Ratelimit-Limit / -Remaining / -Reset (unix seconds), d-e-s-o/apca#33.
 //     The fake also sends Retry-After: 1 to keep tests fast; the adapter
 //     prefers it and falls back to X-Ratelimit-Reset.
+//   - Crypto pair rules: https://docs.alpaca.markets/docs/crypto-trading
+//     (GET /v2/assets/{symbol}: min_order_size, min_trade_increment,
+//     price_increment; BTC/USD below uses that page's example values). The
+//     path takes the legacy "BTCUSD" form: a slash in the path is not routed
+//     (alpacahq/alpaca-py#537). Orders that break these rules are refused
+//     with 422 40010001; the exact messages are not documented, so the
+//     fake's are assumed forms.
 //   - Market data: https://docs.alpaca.markets/docs/crypto-pricing-data
 //     (v1beta3/crypto/us, "BTC/USD" symbols, prices as JSON numbers);
 //     positions list crypto symbols without the slash ("BTCUSD").
+//
+// Answers are encoded from the fake's own wire types (fake_wire.go), never
+// the adapter's.
 //
 // The fake account is a cash account (multiplier 1, no shorting): buying
 // power is cash less what open buy orders hold. Market buys are checked at
@@ -64,6 +74,8 @@ type fakeAsset struct {
 	id    string
 	class string // us_equity | crypto
 	price decimal.Decimal
+	// Crypto pair rules (zero for equities).
+	minOrderSize, minTradeIncrement, priceIncrement decimal.Decimal
 }
 
 type fakeAccount struct {
@@ -84,7 +96,7 @@ type fakePosition struct {
 }
 
 type fakeOrder struct {
-	w       orderWire
+	w       alpacaOrder
 	reserve decimal.Decimal // cash held by an open buy
 }
 
@@ -96,6 +108,17 @@ var (
 		"AAPL": "190.00", "MSFT": "410.00", "SPY": "510.00", "TSLA": "175.00", "NVDA": "880.00",
 		"BTC/USD": "65000.00", "ETH/USD": "3400.00", "SOL/USD": "150.00",
 	}
+	// fakeCryptoRules: min_order_size, min_trade_increment, price_increment.
+	// BTC/USD is the example on https://docs.alpaca.markets/docs/crypto-trading;
+	// the others follow the shape of recorded answers (ccxt's
+	// ts/src/test/static/response/alpaca.json: 1e-9 steps, cent ticks).
+	fakeCryptoRules = map[string][3]string{
+		"BTC/USD": {"0.0001", "0.0001", "1"},
+		"ETH/USD": {"0.001", "0.000000001", "0.01"},
+		"SOL/USD": {"0.01", "0.000000001", "0.01"},
+	}
+	// defaultCryptoRules apply to a pair listed by SetPrice.
+	defaultCryptoRules = [3]string{"0.000000001", "0.000000001", "0.000000001"}
 )
 
 // NewFake starts a fake Alpaca on 127.0.0.1 with a few listed assets, the
@@ -119,6 +142,7 @@ func NewFake() *Fake {
 	mux.HandleFunc("GET /v2/orders:by_client_order_id", f.handle(f.getOrderByClientID))
 	mux.HandleFunc("GET /v2/positions", f.handle(f.listPositions))
 	mux.HandleFunc("GET /v2/clock", f.handle(f.getClock))
+	mux.HandleFunc("GET /v2/assets/{symbol}", f.handle(f.getAsset))
 	mux.HandleFunc("GET /v2/stocks/{symbol}/trades/latest", f.handle(f.latestStockTrade))
 	mux.HandleFunc("GET /v1beta3/crypto/us/latest/trades", f.handle(f.latestCryptoTrades))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -220,11 +244,48 @@ func (f *Fake) OrderCount(keyID string) int {
 }
 
 func (f *Fake) addAsset(sym string, price decimal.Decimal) {
-	class := "us_equity"
+	a := &fakeAsset{id: uuid.NewString(), class: "us_equity", price: price}
 	if strings.Contains(sym, "/") {
-		class = "crypto"
+		a.class = "crypto"
+		r, ok := fakeCryptoRules[sym]
+		if !ok {
+			r = defaultCryptoRules
+		}
+		a.minOrderSize, a.minTradeIncrement, a.priceIncrement = decimal.RequireFromString(r[0]), decimal.RequireFromString(r[1]), decimal.RequireFromString(r[2])
 	}
-	f.assets[sym] = &fakeAsset{id: uuid.NewString(), class: class, price: price}
+	f.assets[sym] = a
+}
+
+// SetCryptoRules sets a crypto pair's min_order_size, min_trade_increment
+// and price_increment ("BTC-USD" or "BTC/USD"); the pair must be listed.
+func (f *Fake) SetCryptoRules(symbol string, minOrderSize, minTradeIncrement, priceIncrement decimal.Decimal) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.assets[toWireSymbol(symbol)]; ok && a.class == "crypto" {
+		a.minOrderSize, a.minTradeIncrement, a.priceIncrement = minOrderSize, minTradeIncrement, priceIncrement
+	}
+}
+
+// getAsset answers GET /v2/assets/{symbol_or_asset_id}: "AAPL", "BTCUSD"
+// (crypto in the legacy form, as a path cannot carry the slash) or the
+// asset id.
+func (f *Fake) getAsset(w http.ResponseWriter, r *http.Request, _ *fakeAccount) {
+	key := strings.ToUpper(r.PathValue("symbol"))
+	for sym, a := range f.assets {
+		if strings.ReplaceAll(sym, "/", "") != key && !strings.EqualFold(a.id, key) {
+			continue
+		}
+		out := alpacaAsset{ID: a.id, Class: a.class, Exchange: "NASDAQ", Symbol: sym, Name: sym, Status: "active",
+			Tradable: true, Marginable: a.class != "crypto", Shortable: a.class != "crypto", EasyToBorrow: a.class != "crypto",
+			Fractionable: true, Attributes: []string{}}
+		if a.class == "crypto" {
+			out.Exchange, out.Name = "CRYPTO", sym+" pair"
+			out.MinOrderSize, out.MinTradeIncrement, out.PriceIncrement = a.minOrderSize.String(), a.minTradeIncrement.String(), a.priceIncrement.String()
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	writeJSON(w, http.StatusNotFound, map[string]any{"code": 40410000, "message": "asset not found for " + key})
 }
 
 // handle serialises requests, answers armed rate limits, and authenticates.
@@ -262,9 +323,9 @@ func (f *Fake) getAccount(w http.ResponseWriter, _ *http.Request, a *fakeAccount
 		mv = mv.Add(p.qty.Mul(f.assets[sym].price))
 	}
 	bp := a.cash.Sub(a.held())
-	writeJSON(w, http.StatusOK, accountWire{
-		ID: a.id, Status: "ACTIVE", CryptoStatus: "ACTIVE", Currency: "USD",
-		Cash: a.cash, BuyingPower: bp, NonMarginBP: bp, RegTBuyingPower: bp,
+	writeJSON(w, http.StatusOK, alpacaAccount{
+		ID: a.id, AccountNumber: "PA" + strings.ToUpper(strings.ReplaceAll(a.id, "-", "")[:10]), Status: "ACTIVE", CryptoStatus: "ACTIVE", Currency: "USD",
+		Cash: a.cash, BuyingPower: bp, NonMarginBuyingPower: bp, RegTBuyingPower: bp,
 		Equity: a.cash.Add(mv), PortfolioValue: a.cash.Add(mv), LastEquity: a.lastEquity,
 		LongMarketValue: mv, Multiplier: decimal.NewFromInt(1), CreatedAt: a.createdAt,
 	})
@@ -326,6 +387,10 @@ func (f *Fake) createOrder(w http.ResponseWriter, r *http.Request, a *fakeAccoun
 		unprocessable(w, 40010001, msg)
 		return
 	}
+	if msg := checkCryptoRules(&req, asset); msg != "" {
+		unprocessable(w, 40010001, msg)
+		return
+	}
 	if f.halted[req.Symbol] {
 		writeJSON(w, http.StatusForbidden, map[string]any{"code": 40310000, "message": fmt.Sprintf("asset %q is halted", req.Symbol)})
 		return
@@ -380,12 +445,12 @@ func (f *Fake) createOrder(w http.ResponseWriter, r *http.Request, a *fakeAccoun
 		}
 	}
 	now := f.now().UTC()
-	o := &fakeOrder{reserve: reserve, w: orderWire{
+	o := &fakeOrder{reserve: reserve, w: alpacaOrder{
 		ID: uuid.NewString(), ClientOrderID: req.ClientOrderID,
 		CreatedAt: now, UpdatedAt: now, SubmittedAt: now,
 		AssetID: asset.id, Symbol: req.Symbol, AssetClass: asset.class,
 		Qty: &qty, FilledQty: decimal.Zero, OrderClass: "simple",
-		Type: req.Type, Side: req.Side, TimeInForce: req.TimeInForce,
+		Type: req.Type, OrderType: req.Type, Side: req.Side, TimeInForce: req.TimeInForce,
 		LimitPrice: req.LimitPrice, StopPrice: req.StopPrice, TrailPercent: req.TrailPercent,
 		Status: "accepted", ExtendedHours: req.ExtendedHours,
 	}}
@@ -464,6 +529,26 @@ func validateOrder(req *fakeOrderRequest, crypto bool) string {
 	}
 	if req.ExtendedHours && (req.Type != "limit" || req.TimeInForce != "day") {
 		return "extended hours order must be DAY limit orders"
+	}
+	return ""
+}
+
+// checkCryptoRules enforces a crypto pair's min_order_size,
+// min_trade_increment and price_increment (messages are assumed forms).
+func checkCryptoRules(req *fakeOrderRequest, a *fakeAsset) string {
+	if a.class != "crypto" {
+		return ""
+	}
+	onStep := func(v, step decimal.Decimal) bool { return !step.IsPositive() || v.Mod(step).IsZero() }
+	switch {
+	case req.Qty.LessThan(a.minOrderSize):
+		return fmt.Sprintf("qty must be >= %s", a.minOrderSize)
+	case !onStep(*req.Qty, a.minTradeIncrement):
+		return fmt.Sprintf("qty must be in increments of %s", a.minTradeIncrement)
+	case req.LimitPrice != nil && !onStep(*req.LimitPrice, a.priceIncrement):
+		return fmt.Sprintf("limit_price must be in increments of %s", a.priceIncrement)
+	case req.StopPrice != nil && !onStep(*req.StopPrice, a.priceIncrement):
+		return fmt.Sprintf("stop_price must be in increments of %s", a.priceIncrement)
 	}
 	return ""
 }
@@ -637,7 +722,7 @@ func (f *Fake) listPositions(w http.ResponseWriter, _ *http.Request, a *fakeAcco
 		syms = append(syms, s)
 	}
 	sort.Strings(syms)
-	out := make([]positionWire, 0, len(syms))
+	out := make([]alpacaPosition, 0, len(syms))
 	for _, s := range syms {
 		p, asset := a.positions[s], f.assets[s]
 		mv := p.qty.Mul(asset.price)
@@ -647,7 +732,7 @@ func (f *Fake) listPositions(w http.ResponseWriter, _ *http.Request, a *fakeAcco
 		if asset.class == "crypto" {
 			exchange = "CRYPTO"
 		}
-		out = append(out, positionWire{
+		out = append(out, alpacaPosition{
 			AssetID: asset.id, Symbol: strings.ReplaceAll(s, "/", ""), Exchange: exchange, AssetClass: asset.class,
 			Qty: p.qty, QtyAvailable: p.qty, AvgEntryPrice: p.cost.DivRound(p.qty, 9), Side: "long",
 			MarketValue: &mv, CostBasis: p.cost, UnrealizedPL: &pl, CurrentPrice: &price, LastdayPrice: &price,
@@ -658,7 +743,7 @@ func (f *Fake) listPositions(w http.ResponseWriter, _ *http.Request, a *fakeAcco
 
 func (f *Fake) getClock(w http.ResponseWriter, _ *http.Request, _ *fakeAccount) {
 	now := f.now().In(nyOffset)
-	c := clockWire{Timestamp: now, IsOpen: f.open}
+	c := alpacaClock{Timestamp: now, IsOpen: f.open}
 	if f.open {
 		c.NextClose = now.Add(2 * time.Hour).Truncate(time.Minute)
 		c.NextOpen = now.Add(20 * time.Hour).Truncate(time.Minute)

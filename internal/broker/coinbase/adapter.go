@@ -1,7 +1,8 @@
 // Package coinbase is the Coinbase Advanced Trade adapter: a thin REST client
-// with CDP API key (ES256 JWT) authentication (client.go), wire ↔ domain
-// conversion (convert.go), the broker.Broker implementation (this file) and a
-// local fake exchange for tests (fake.go).
+// with CDP API key JWT authentication (Ed25519/EdDSA or ECDSA/ES256 keys:
+// key.go, client.go), wire ↔ domain conversion (convert.go), the
+// broker.Broker implementation (this file) and a local fake exchange for
+// tests (fake*.go).
 //
 // Product ids are canonical already ("BTC-USD"). Cash is the USD account.
 package coinbase
@@ -10,9 +11,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -72,9 +75,10 @@ type shared struct {
 }
 
 // Factory returns the broker.Factory for "coinbase". Credentials: api_key
-// (the CDP key name, "organizations/{org}/apiKeys/{id}"), api_secret (its EC
-// private key, PEM); optional base_url (the fake). Advanced Trade has no
-// paper account, so a paper connection is refused.
+// (the CDP key name, "organizations/{org}/apiKeys/{id}", or the key id),
+// api_secret (an Ed25519 secret in base64 or an ECDSA private key in PEM,
+// see key.go); optional base_url (the fake). Advanced Trade has no paper
+// account, so a paper connection is refused.
 func Factory(opts Options) broker.Factory {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = httpx.NewClient()
@@ -95,10 +99,20 @@ func Factory(opts Options) broker.Factory {
 		if cfg.Paper {
 			return nil, broker.NewError(Name, broker.KindAuthFailed, "Coinbase Advanced Trade has no paper-trading account; use the paper broker", nil)
 		}
-		name := cfg.Credentials["api_key"]
+		name := strings.TrimSpace(cfg.Credentials["api_key"])
+		if name == "" {
+			return nil, broker.NewError(Name, broker.KindAuthFailed, "Coinbase needs the API key name (organizations/…/apiKeys/…) and its secret", nil)
+		}
 		key, err := parseKey(cfg.Credentials["api_secret"])
-		if name == "" || err != nil {
-			return nil, broker.NewError(Name, broker.KindAuthFailed, "Coinbase needs the API key name and its EC private key (PEM)", nil)
+		if err != nil {
+			// The keyError names the problem, never the secret.
+			reason := "it could not be read"
+			var ke *keyError
+			if errors.As(err, &ke) {
+				reason = ke.reason
+			}
+			return nil, broker.NewError(Name, broker.KindAuthFailed, "the Coinbase API secret is not usable: "+reason+
+				"; paste the Ed25519 secret (base64) or the ECDSA private key (PEM) exactly as Coinbase showed it", err)
 		}
 		base := ProductionURL
 		if u := cfg.Credentials["base_url"]; u != "" {
@@ -114,7 +128,7 @@ func Factory(opts Options) broker.Factory {
 		pu, _ := url.Parse(base)
 		sum := sha256.Sum256([]byte(name))
 		c := &client{
-			baseURL: base, host: pu.Host, keyName: name, key: key,
+			baseURL: base, host: pu.Host, keyName: name, signer: &key,
 			http: opts.HTTPClient, lim: opts.Limiter, limKey: Name + ":" + hex.EncodeToString(sum[:8]), now: opts.Now,
 		}
 		return &Adapter{sh: sh, c: c}, nil

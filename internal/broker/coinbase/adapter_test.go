@@ -3,11 +3,8 @@ package coinbase
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"strings"
@@ -98,17 +95,17 @@ func TestFakeRefusesBadTokens(t *testing.T) {
 		token string
 		want  int
 	}{
-		{"valid", sign(none, jwt.SigningMethodES256, a.c.key), 200},
+		{"valid", sign(none, jwt.SigningMethodES256, a.c.signer.key), 200},
 		{"other key", sign(none, jwt.SigningMethodES256, other), 401},
-		{"wrong uri", sign(func(_ map[string]any, c jwt.MapClaims) { c["uri"] = "GET " + host + "/api/v3/brokerage/orders" }, jwt.SigningMethodES256, a.c.key), 401},
-		{"wrong method", sign(func(_ map[string]any, c jwt.MapClaims) { c["uri"] = "POST " + host + path }, jwt.SigningMethodES256, a.c.key), 401},
+		{"wrong uri", sign(func(_ map[string]any, c jwt.MapClaims) { c["uri"] = "GET " + host + "/api/v3/brokerage/orders" }, jwt.SigningMethodES256, a.c.signer.key), 401},
+		{"wrong method", sign(func(_ map[string]any, c jwt.MapClaims) { c["uri"] = "POST " + host + path }, jwt.SigningMethodES256, a.c.signer.key), 401},
 		{"expired", sign(func(_ map[string]any, c jwt.MapClaims) {
 			c["nbf"], c["exp"] = time.Now().Add(-5*time.Minute).Unix(), time.Now().Add(-3*time.Minute).Unix()
-		}, jwt.SigningMethodES256, a.c.key), 401},
-		{"too long", sign(func(_ map[string]any, c jwt.MapClaims) { c["exp"] = time.Now().Add(time.Hour).Unix() }, jwt.SigningMethodES256, a.c.key), 401},
-		{"wrong issuer", sign(func(_ map[string]any, c jwt.MapClaims) { c["iss"] = "coinbase-cloud" }, jwt.SigningMethodES256, a.c.key), 401},
-		{"sub mismatch", sign(func(_ map[string]any, c jwt.MapClaims) { c["sub"] = "organizations/x/apiKeys/y" }, jwt.SigningMethodES256, a.c.key), 401},
-		{"no nonce", sign(func(h map[string]any, _ jwt.MapClaims) { delete(h, "nonce") }, jwt.SigningMethodES256, a.c.key), 401},
+		}, jwt.SigningMethodES256, a.c.signer.key), 401},
+		{"too long", sign(func(_ map[string]any, c jwt.MapClaims) { c["exp"] = time.Now().Add(time.Hour).Unix() }, jwt.SigningMethodES256, a.c.signer.key), 401},
+		{"wrong issuer", sign(func(_ map[string]any, c jwt.MapClaims) { c["iss"] = "coinbase-cloud" }, jwt.SigningMethodES256, a.c.signer.key), 401},
+		{"sub mismatch", sign(func(_ map[string]any, c jwt.MapClaims) { c["sub"] = "organizations/x/apiKeys/y" }, jwt.SigningMethodES256, a.c.signer.key), 401},
+		{"no nonce", sign(func(h map[string]any, _ jwt.MapClaims) { delete(h, "nonce") }, jwt.SigningMethodES256, a.c.signer.key), 401},
 		{"HS256", sign(none, jwt.SigningMethodHS256, []byte("secret")), 401},
 	}
 	for _, tt := range tests {
@@ -124,30 +121,6 @@ func TestFakeRefusesBadTokens(t *testing.T) {
 				t.Fatalf("HTTP %d, want %d", resp.StatusCode, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseKey(t *testing.T) {
-	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	sec1, _ := x509.MarshalECPrivateKey(ec)
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(ec)
-	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	edDER, _ := x509.MarshalPKCS8PrivateKey(ed)
-	sec1PEM := string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}))
-	tests := []struct {
-		name, in string
-		ok       bool
-	}{
-		{"sec1", sec1PEM, true},
-		{"escaped newlines", strings.ReplaceAll(sec1PEM, "\n", `\n`), true},
-		{"pkcs8", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})), true},
-		{"ed25519", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: edDER})), false},
-		{"garbage", "not a key", false},
-	}
-	for _, tt := range tests {
-		if _, err := parseKey(tt.in); (err == nil) != tt.ok {
-			t.Errorf("%s: err = %v", tt.name, err)
-		}
 	}
 }
 

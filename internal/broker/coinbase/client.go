@@ -3,12 +3,9 @@ package coinbase
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -73,42 +70,17 @@ type client struct {
 	baseURL string
 	host    string // host[:port] of baseURL, part of the JWT uri claim
 	keyName string
-	key     *ecdsa.PrivateKey
+	signer  *signer // nil: public market endpoints, unsigned
 	http    *http.Client
 	lim     Limiter
 	limKey  string
 	now     func() time.Time
 }
 
-// parseKey reads the CDP API key secret: a PEM EC private key (SEC 1 "EC
-// PRIVATE KEY" as Coinbase hands it out, or PKCS#8). Newlines pasted as
-// the two characters `\n` are accepted.
-func parseKey(secret string) (*ecdsa.PrivateKey, error) {
-	secret = strings.ReplaceAll(strings.TrimSpace(secret), `\n`, "\n")
-	block, _ := pem.Decode([]byte(secret))
-	if block == nil {
-		return nil, errors.New("not a PEM key")
-	}
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		return x509.ParseECPrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		ec, ok := k.(*ecdsa.PrivateKey)
-		if !ok {
-			return nil, errors.New("not an EC key (Ed25519 keys are not supported by Advanced Trade)")
-		}
-		return ec, nil
-	}
-	return nil, fmt.Errorf("unexpected PEM block %q", block.Type)
-}
-
-// jwtFor signs the bearer token for one request: ES256, header kid = key
-// name and a random nonce; claims iss "cdp", sub = key name, nbf/exp two
-// minutes apart, uri = "METHOD host/path".
+// jwtFor signs the bearer token for one request with the key's algorithm
+// (EdDSA for Ed25519 keys, ES256 for ECDSA keys): header kid = key name and a
+// random nonce; claims iss "cdp", sub = key name, nbf/exp two minutes apart,
+// uri = "METHOD host/path" (coinbase-advanced-py jwt_generator.build_jwt).
 func (c *client) jwtFor(method, path string) (string, error) {
 	now := c.now()
 	claims := jwt.MapClaims{
@@ -118,14 +90,14 @@ func (c *client) jwtFor(method, path string) (string, error) {
 		"exp": now.Add(jwtLifetime).Unix(),
 		"uri": method + " " + c.host + path,
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	tok := jwt.NewWithClaims(c.signer.method, claims)
 	nonce := make([]byte, 16)
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
 	tok.Header["kid"] = c.keyName
 	tok.Header["nonce"] = hex.EncodeToString(nonce)
-	return tok.SignedString(c.key)
+	return tok.SignedString(c.signer.key)
 }
 
 // --- wire types ---
@@ -423,7 +395,7 @@ func (c *client) send(ctx context.Context, method, path string, q url.Values, bo
 	if err != nil {
 		return 0, nil, nil, httpx.TransportError(Name, err)
 	}
-	if c.key != nil { // public market endpoints go unsigned
+	if c.signer != nil { // public market endpoints go unsigned
 		token, err := c.jwtFor(method, path)
 		if err != nil {
 			return 0, nil, nil, broker.NewError(Name, broker.KindAuthFailed, "could not sign the Coinbase request with this API key", err)

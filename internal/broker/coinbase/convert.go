@@ -170,7 +170,7 @@ func mapError(err error) error {
 	case ae.Status >= 500:
 		kind, msg = broker.KindUnavailable, "Coinbase is temporarily unavailable"
 	case ae.Status == 401:
-		kind, msg = broker.KindAuthFailed, "Coinbase refused the API key; check the key name and private key (ECDSA, Advanced Trade)"
+		kind, msg = broker.KindAuthFailed, "Coinbase refused the API key; check the key name and its secret (Ed25519 or ECDSA, with Advanced Trade access)"
 	case ae.Status == 403:
 		kind, msg = broker.KindAuthFailed, "this Coinbase API key lacks the view or trade permission"
 	case ae.Status == 404:

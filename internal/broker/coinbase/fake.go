@@ -3,8 +3,9 @@ package coinbase
 // Fake is a local Coinbase Advanced Trade exchange for tests, modelled on the
 // official documentation:
 //   https://docs.cdp.coinbase.com/coinbase-app/authentication-authorization/api-key-authentication
-//     (CDP API keys: Authorization: Bearer <JWT>, ES256, header kid = key name + nonce,
-//      claims iss "cdp", sub = key name, nbf/exp 2 minutes, uri "METHOD host/path")
+//     (CDP API keys: Authorization: Bearer <JWT>, EdDSA for Ed25519 keys or ES256 for
+//      ECDSA keys, header kid = key name + nonce, claims iss "cdp", sub = key name,
+//      nbf/exp 2 minutes, uri "METHOD host/path"; verified in fake_auth.go)
 //   https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/create-order
 //     (client_order_id, product_id, side, order_configuration market_market_ioc /
 //      limit_limit_gtc / sor_limit_ioc / stop_limit_stop_limit_gtc; HTTP 200 with
@@ -15,15 +16,11 @@ package coinbase
 //   https://docs.cdp.coinbase.com/advanced-trade/docs/rest-api-rate-limits (429)
 // Market orders fill at once at the product's price; limit orders fill when
 // marketable and rest otherwise (IOC limits cancel instead); stop-limits rest.
+// Requests are decoded into, and answers encoded from, the fake's own wire
+// types (fake_wire.go), never the adapter's.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,11 +29,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-
-	"github.com/tradeexec/tradeexec/internal/broker"
 )
 
 // Fake is a running fake Coinbase. Create with NewFake, stop with Close.
@@ -45,7 +39,7 @@ type Fake struct {
 	now func() time.Time
 
 	mu            sync.Mutex
-	products      map[string]*wireProduct
+	products      map[string]*cbProduct
 	accounts      map[string]*fakeAccount // by key name
 	lastKey       string
 	failNext      int
@@ -54,16 +48,16 @@ type Fake struct {
 }
 
 type fakeAccount struct {
-	pub       *ecdsa.PublicKey
+	key       fakeKey
 	available map[string]decimal.Decimal
 	hold      map[string]decimal.Decimal
-	orders    []*wireOrder // creation order
+	orders    []*cbOrder // creation order
 }
 
 // NewFake starts a fake listing BTC-USD (base increment 0.00000001, price
 // increment 0.01, quote min 1, price 50000) and ETH-USD (price 3000).
 func NewFake() *Fake {
-	f := &Fake{now: time.Now, products: map[string]*wireProduct{}, accounts: map[string]*fakeAccount{}}
+	f := &Fake{now: time.Now, products: map[string]*cbProduct{}, accounts: map[string]*fakeAccount{}}
 	f.AddProduct("BTC-USD", "0.00000001", "0.01", "0.00000001", "1", "50000")
 	f.AddProduct("ETH-USD", "0.00000001", "0.01", "0.00000001", "1", "3000")
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -81,36 +75,13 @@ func (f *Fake) AddProduct(id, baseIncrement, priceIncrement, baseMin, quoteMin, 
 	base, quote, _ := strings.Cut(id, "-")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.products[id] = &wireProduct{
+	f.products[id] = &cbProduct{
 		ProductID: id, Price: price, BaseIncrement: baseIncrement, QuoteIncrement: priceIncrement, PriceIncrement: priceIncrement,
 		BaseMinSize: baseMin, BaseMaxSize: "1000", QuoteMinSize: quoteMin, QuoteMaxSize: "10000000",
-		BaseCurrencyID: base, QuoteCurrencyID: quote, Status: "online", ProductType: "SPOT",
+		BaseName: base, QuoteName: quote, BaseCurrencyID: base, QuoteCurrencyID: quote,
+		BaseDisplaySymbol: base, QuoteDisplaySymbol: quote, Status: "online", ProductType: "SPOT",
+		AliasTo: []string{},
 	}
-}
-
-// NewAccount creates an account holding cash USD and a CDP API key for it;
-// it returns credentials (api_key = key name, api_secret = EC private key
-// PEM, base_url).
-func (f *Fake) NewAccount(cash decimal.Decimal) broker.Credentials {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic("ecdsa: " + err.Error())
-	}
-	der, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		panic("x509: " + err.Error())
-	}
-	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
-	name := "organizations/" + uuid.NewString() + "/apiKeys/" + uuid.NewString()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.accounts[name] = &fakeAccount{
-		pub:       &priv.PublicKey,
-		available: map[string]decimal.Decimal{cashCurrency: cash},
-		hold:      map[string]decimal.Decimal{},
-	}
-	f.lastKey = name
-	return broker.Credentials{"api_key": name, "api_secret": pemKey, "base_url": f.srv.URL}
 }
 
 // SetBalance sets the available balance of a currency for key name.
@@ -182,7 +153,7 @@ type fakeReply struct {
 }
 
 func grpcErr(status int, code, msg string) fakeReply {
-	return fakeReply{status: status, body: map[string]string{"error": code, "error_details": msg, "message": msg}}
+	return fakeReply{status: status, body: cbError{Error: code, ErrorDetails: msg, Message: msg}}
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +220,9 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		id := strings.TrimPrefix(path, "/orders/historical/")
 		for _, o := range acct.orders {
 			if o.OrderID == id {
-				return fakeReply{status: 200, body: map[string]any{"order": o}}, false
+				return fakeReply{status: 200, body: struct {
+					Order *cbOrder `json:"order"`
+				}{o}}, false
 			}
 		}
 		return grpcErr(404, "NOT_FOUND", "order with this orderID was not found"), false
@@ -257,47 +230,6 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		return f.batchCancel(acct, body), false
 	}
 	return grpcErr(404, "NOT_FOUND", "Not Found"), false
-}
-
-// authenticate verifies the bearer JWT as Advanced Trade does: ES256 signed
-// by the key named in kid, iss "cdp", sub = kid, unexpired, at most two
-// minutes long, a nonce in the header, and a uri claim naming this exact
-// request's method, host and path.
-func (f *Fake) authenticate(r *http.Request) (*fakeAccount, bool) {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return nil, false
-	}
-	var acct *fakeAccount
-	tok, err := jwt.Parse(raw, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		acct = f.accounts[kid]
-		if acct == nil {
-			return nil, errors.New("unknown kid")
-		}
-		if n, _ := t.Header["nonce"].(string); n == "" {
-			return nil, errors.New("no nonce")
-		}
-		return acct.pub, nil
-	}, jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer("cdp"), jwt.WithExpirationRequired(),
-		jwt.WithLeeway(5*time.Second), jwt.WithTimeFunc(f.now))
-	if err != nil || !tok.Valid {
-		return nil, false
-	}
-	claims, _ := tok.Claims.(jwt.MapClaims)
-	kid, _ := tok.Header["kid"].(string)
-	if sub, _ := claims["sub"].(string); sub != kid {
-		return nil, false
-	}
-	nbf, err1 := claims.GetNotBefore()
-	exp, err2 := claims.GetExpirationTime()
-	if err1 != nil || err2 != nil || nbf == nil || exp.Sub(nbf.Time) > jwtLifetime {
-		return nil, false
-	}
-	if uri, _ := claims["uri"].(string); uri != r.Method+" "+r.Host+r.URL.Path {
-		return nil, false
-	}
-	return acct, true
 }
 
 func (f *Fake) productReply(id string) fakeReply {
@@ -316,29 +248,74 @@ func (f *Fake) listAccounts(a *fakeAccount, r *http.Request) fakeReply {
 	for c := range a.hold {
 		currencies[c] = true
 	}
-	list := []wireAccount{}
+	created := time.Date(2021, 5, 31, 9, 59, 59, 0, time.UTC)
+	list := []cbAccount{}
 	for c := range currencies {
-		list = append(list, wireAccount{
+		typ := "ACCOUNT_TYPE_CRYPTO"
+		if c == cashCurrency {
+			typ = "ACCOUNT_TYPE_FIAT"
+		}
+		list = append(list, cbAccount{
 			UUID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(c)).String(), Name: c + " Wallet", Currency: c,
-			AvailableBalance: wireMoney{Value: a.available[c].String(), Currency: c},
-			Hold:             wireMoney{Value: a.hold[c].String(), Currency: c},
-			Active:           true, Type: "ACCOUNT_TYPE_CRYPTO",
+			AvailableBalance: cbMoney{Value: a.available[c].String(), Currency: c},
+			Hold:             cbMoney{Value: a.hold[c].String(), Currency: c},
+			Default:          c == cashCurrency, Active: true, Ready: true, Type: typ,
+			CreatedAt: created, UpdatedAt: f.now().UTC(),
 		})
 	}
-	return fakeReply{status: 200, body: wireAccounts{Accounts: list, HasNext: false, Size: len(list)}}
+	return fakeReply{status: 200, body: cbListAccounts{Accounts: list, HasNext: false, Size: len(list)}}
 }
 
 func refuse(reason, preview, msg string) fakeReply {
-	return fakeReply{status: 200, body: wireCreateOrderResponse{
-		Success: false, FailureReason: "UNKNOWN_FAILURE_REASON",
-		ErrorResponse: &wireErrorResponse{Error: reason, Message: msg, PreviewFailureReason: preview, NewOrderFailureReason: reason},
+	return fakeReply{status: 200, body: cbCreateOrderResponse{
+		Success:       false,
+		ErrorResponse: &cbErrorResponse{Error: reason, Message: msg, ErrorDetails: msg, PreviewFailureReason: preview, NewOrderFailureReason: reason},
 	}}
 }
 
+// orderTerms are the parts of an order configuration the fake acts on.
+type orderTerms struct {
+	size, limit, stop, stopDirection string
+	otype, tif                       string
+}
+
+// terms reads the one order configuration set in cfg; ok is false when none
+// or several are set, or one the fake does not model.
+func terms(cfg cbOrderConfiguration) (orderTerms, string) {
+	n := 0
+	for _, set := range []bool{cfg.MarketMarketIOC != nil, cfg.SorLimitIOC != nil, cfg.LimitLimitGTC != nil, cfg.LimitLimitGTD != nil,
+		cfg.LimitLimitFOK != nil, cfg.StopLimitStopLimitGTC != nil, cfg.StopLimitStopLimitGTD != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return orderTerms{}, "exactly one order configuration is required"
+	}
+	switch {
+	case cfg.MarketMarketIOC != nil:
+		if cfg.MarketMarketIOC.QuoteSize != "" {
+			return orderTerms{}, "quote_size market orders are not modelled by this fake"
+		}
+		return orderTerms{size: cfg.MarketMarketIOC.BaseSize, otype: "MARKET", tif: "IMMEDIATE_OR_CANCEL"}, ""
+	case cfg.LimitLimitGTC != nil:
+		c := cfg.LimitLimitGTC
+		return orderTerms{size: c.BaseSize, limit: c.LimitPrice, otype: "LIMIT", tif: "GOOD_UNTIL_CANCELLED"}, ""
+	case cfg.SorLimitIOC != nil:
+		c := cfg.SorLimitIOC
+		return orderTerms{size: c.BaseSize, limit: c.LimitPrice, otype: "LIMIT", tif: "IMMEDIATE_OR_CANCEL"}, ""
+	case cfg.StopLimitStopLimitGTC != nil:
+		c := cfg.StopLimitStopLimitGTC
+		return orderTerms{size: c.BaseSize, limit: c.LimitPrice, stop: c.StopPrice, stopDirection: c.StopDirection,
+			otype: "STOP_LIMIT", tif: "GOOD_UNTIL_CANCELLED"}, ""
+	}
+	return orderTerms{}, "GTD and FOK order configurations are not modelled by this fake"
+}
+
 func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
-	var req wireCreateOrder
-	if err := json.Unmarshal(body, &req); err != nil {
-		return grpcErr(400, "INVALID_ARGUMENT", "invalid request body")
+	var req cbCreateOrderRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return grpcErr(400, "INVALID_ARGUMENT", "invalid request body: "+err.Error())
 	}
 	if req.ClientOrderID == "" {
 		return grpcErr(400, "INVALID_ARGUMENT", "client_order_id is required")
@@ -358,29 +335,12 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 	if p.TradingDisabled || p.CancelOnly || p.IsDisabled {
 		return refuse("ORDER_ENTRY_DISABLED", "PREVIEW_INVALID_ORDER_CONFIG", "Order entry is disabled for this product")
 	}
-	cfg := req.OrderConfiguration
-	n := 0
-	for _, set := range []bool{cfg.MarketIOC != nil, cfg.LimitGTC != nil, cfg.SorLimitIOC != nil, cfg.StopLimitGTC != nil} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		return refuse("UNSUPPORTED_ORDER_CONFIGURATION", "PREVIEW_INVALID_ORDER_CONFIG", "exactly one order configuration is required")
-	}
-	var sizeS, limitS, stopS, otype, tif string
-	switch {
-	case cfg.MarketIOC != nil:
-		sizeS, otype, tif = cfg.MarketIOC.BaseSize, "MARKET", "IMMEDIATE_OR_CANCEL"
-	case cfg.LimitGTC != nil:
-		sizeS, limitS, otype, tif = cfg.LimitGTC.BaseSize, cfg.LimitGTC.LimitPrice, "LIMIT", "GOOD_UNTIL_CANCELLED"
-	case cfg.SorLimitIOC != nil:
-		sizeS, limitS, otype, tif = cfg.SorLimitIOC.BaseSize, cfg.SorLimitIOC.LimitPrice, "LIMIT", "IMMEDIATE_OR_CANCEL"
-	case cfg.StopLimitGTC != nil:
-		sizeS, limitS, stopS, otype, tif = cfg.StopLimitGTC.BaseSize, cfg.StopLimitGTC.LimitPrice, cfg.StopLimitGTC.StopPrice, "STOP_LIMIT", "GOOD_UNTIL_CANCELLED"
+	t, problem := terms(req.OrderConfiguration)
+	if problem != "" {
+		return refuse("UNSUPPORTED_ORDER_CONFIGURATION", "PREVIEW_INVALID_ORDER_CONFIG", problem)
 	}
 	price := decimal.RequireFromString(p.Price)
-	size, err := decimal.NewFromString(sizeS)
+	size, err := decimal.NewFromString(t.size)
 	if err != nil || size.Sign() <= 0 {
 		return refuse("INVALID_ARGUMENT", "PREVIEW_INVALID_ORDER_CONFIG", "base_size is required")
 	}
@@ -392,19 +352,19 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 	}
 	tick := decimal.RequireFromString(p.PriceIncrement)
 	var limit, stop decimal.Decimal
-	if otype != "MARKET" {
-		if limit, err = decimal.NewFromString(limitS); err != nil || limit.Sign() <= 0 {
+	if t.otype != "MARKET" {
+		if limit, err = decimal.NewFromString(t.limit); err != nil || limit.Sign() <= 0 {
 			return refuse("INVALID_LIMIT_PRICE", "PREVIEW_INVALID_LIMIT_PRICE", "limit_price is required")
 		}
 		if !limit.Mod(tick).IsZero() {
 			return refuse("INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION", "Too many decimals in order price")
 		}
 	}
-	if otype == "STOP_LIMIT" {
-		if stop, err = decimal.NewFromString(stopS); err != nil || stop.Sign() <= 0 || !stop.Mod(tick).IsZero() {
+	if t.otype == "STOP_LIMIT" {
+		if stop, err = decimal.NewFromString(t.stop); err != nil || stop.Sign() <= 0 || !stop.Mod(tick).IsZero() {
 			return refuse("INVALID_STOP_PRICE", "PREVIEW_INVALID_STOP_PRICE", "Invalid stop price")
 		}
-		dir := cfg.StopLimitGTC.StopDirection
+		dir := t.stopDirection
 		if (dir == "STOP_DIRECTION_STOP_DOWN" && stop.GreaterThanOrEqual(price)) || (dir == "STOP_DIRECTION_STOP_UP" && stop.LessThanOrEqual(price)) {
 			return refuse("INVALID_STOP_PRICE", "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE", "Stop price would trigger immediately")
 		}
@@ -413,13 +373,13 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 		}
 	}
 	valuePrice := price
-	if otype != "MARKET" {
+	if t.otype != "MARKET" {
 		valuePrice = limit
 	}
 	if size.Mul(valuePrice).LessThan(decimal.RequireFromString(p.QuoteMinSize)) {
 		return refuse("INVALID_QUOTE_SIZE_TOO_SMALL", "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL", "Order value is too small")
 	}
-	marketable := otype == "MARKET" || (otype == "LIMIT" && ((req.Side == "BUY" && limit.GreaterThanOrEqual(price)) || (req.Side == "SELL" && limit.LessThanOrEqual(price))))
+	marketable := t.otype == "MARKET" || (t.otype == "LIMIT" && ((req.Side == "BUY" && limit.GreaterThanOrEqual(price)) || (req.Side == "SELL" && limit.LessThanOrEqual(price))))
 	base, quote := p.BaseCurrencyID, p.QuoteCurrencyID
 	needCur, need := quote, size.Mul(price)
 	if !marketable {
@@ -432,10 +392,15 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 		return refuse("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
 	}
 	now := f.now().UTC()
-	o := &wireOrder{
-		OrderID: uuid.NewString(), ProductID: p.ProductID, UserID: "fake-user", OrderConfiguration: cfg,
-		Side: req.Side, ClientOrderID: req.ClientOrderID, Status: "OPEN", TimeInForce: tif, CreatedTime: now,
-		FilledSize: "0", AverageFilledPrice: "0", FilledValue: "0", NumberOfFills: "0", TotalFees: "0", OrderType: otype,
+	o := &cbOrder{
+		OrderID: uuid.NewString(), ProductID: p.ProductID, UserID: "fake-user", OrderConfiguration: req.OrderConfiguration,
+		Side: req.Side, ClientOrderID: req.ClientOrderID, Status: "OPEN", TimeInForce: t.tif, CreatedTime: now,
+		CompletionPercentage: "0", FilledSize: "0", AverageFilledPrice: "0", FilledValue: "0", NumberOfFills: "0", TotalFees: "0",
+		TotalValueAfterFees: "0", TriggerStatus: "INVALID_ORDER_TYPE", OrderType: t.otype, RejectReason: "REJECT_REASON_UNSPECIFIED",
+		ProductType: "SPOT", OrderPlacementSource: "RETAIL_ADVANCED", OutstandingHoldAmount: "0",
+	}
+	if t.otype == "STOP_LIMIT" {
+		o.TriggerStatus = "STOP_PENDING"
 	}
 	switch {
 	case marketable:
@@ -448,26 +413,26 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 			a.available[quote] = a.available[quote].Add(cost)
 		}
 		o.Status, o.FilledSize, o.AverageFilledPrice, o.FilledValue, o.NumberOfFills = "FILLED", size.String(), price.String(), cost.String(), "1"
+		o.CompletionPercentage, o.TotalValueAfterFees, o.Settled = "100", cost.String(), true
 		o.LastFillTime = &now
-	case tif == "IMMEDIATE_OR_CANCEL":
+	case t.tif == "IMMEDIATE_OR_CANCEL":
 		o.Status = "CANCELLED"
 	default:
 		a.available[needCur] = a.available[needCur].Sub(need)
 		a.hold[needCur] = a.hold[needCur].Add(need)
+		o.OutstandingHoldAmount = need.String()
 	}
 	a.orders = append(a.orders, o)
 	return f.accepted(o)
 }
 
-func (f *Fake) accepted(o *wireOrder) fakeReply {
-	resp := wireCreateOrderResponse{Success: true, OrderID: o.OrderID, OrderConfiguration: &o.OrderConfiguration}
-	resp.SuccessResponse = &struct {
-		OrderID       string `json:"order_id"`
-		ProductID     string `json:"product_id"`
-		Side          string `json:"side"`
-		ClientOrderID string `json:"client_order_id"`
-	}{o.OrderID, o.ProductID, o.Side, o.ClientOrderID}
-	return fakeReply{status: 200, body: resp}
+func (f *Fake) accepted(o *cbOrder) fakeReply {
+	cfg := o.OrderConfiguration
+	return fakeReply{status: 200, body: cbCreateOrderResponse{
+		Success:            true,
+		SuccessResponse:    &cbSuccessResponse{OrderID: o.OrderID, ProductID: o.ProductID, Side: o.Side, ClientOrderID: o.ClientOrderID},
+		OrderConfiguration: &cfg,
+	}}
 }
 
 func (f *Fake) listOrders(a *fakeAccount, r *http.Request) fakeReply {
@@ -476,7 +441,7 @@ func (f *Fake) listOrders(a *fakeAccount, r *http.Request) fakeReply {
 		limit = 100
 	}
 	start, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
-	newest := make([]wireOrder, 0, len(a.orders))
+	newest := make([]cbOrder, 0, len(a.orders))
 	for i := len(a.orders) - 1; i >= 0; i-- {
 		newest = append(newest, *a.orders[i])
 	}
@@ -484,7 +449,7 @@ func (f *Fake) listOrders(a *fakeAccount, r *http.Request) fakeReply {
 		start = len(newest)
 	}
 	end := min(start+limit, len(newest))
-	out := wireOrders{Orders: newest[start:end], HasNext: end < len(newest)}
+	out := cbListOrders{Orders: newest[start:end], Sequence: "0", HasNext: end < len(newest)}
 	if out.HasNext {
 		out.Cursor = strconv.Itoa(end)
 	}
@@ -492,15 +457,13 @@ func (f *Fake) listOrders(a *fakeAccount, r *http.Request) fakeReply {
 }
 
 func (f *Fake) batchCancel(a *fakeAccount, body []byte) fakeReply {
-	var req struct {
-		OrderIDs []string `json:"order_ids"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil || len(req.OrderIDs) == 0 {
+	var req cbCancelRequest
+	if err := decodeStrict(body, &req); err != nil || len(req.OrderIDs) == 0 {
 		return grpcErr(400, "INVALID_ARGUMENT", "order_ids is required")
 	}
-	results := []wireCancelResult{}
+	results := []cbCancelResult{}
 	for _, id := range req.OrderIDs {
-		res := wireCancelResult{OrderID: id, FailureReason: "UNKNOWN_CANCEL_ORDER"}
+		res := cbCancelResult{OrderID: id, FailureReason: "UNKNOWN_CANCEL_ORDER"}
 		for _, o := range a.orders {
 			if o.OrderID != id {
 				continue
@@ -510,43 +473,18 @@ func (f *Fake) batchCancel(a *fakeAccount, body []byte) fakeReply {
 				break
 			}
 			p := f.products[o.ProductID]
-			size := dec(orderSize(o.OrderConfiguration))
+			t, _ := terms(o.OrderConfiguration)
+			size := dec(t.size)
 			cur, amt := p.BaseCurrencyID, size
 			if o.Side == "BUY" {
-				cur, amt = p.QuoteCurrencyID, size.Mul(dec(orderLimit(o.OrderConfiguration)))
+				cur, amt = p.QuoteCurrencyID, size.Mul(dec(t.limit))
 			}
 			a.hold[cur] = a.hold[cur].Sub(amt)
 			a.available[cur] = a.available[cur].Add(amt)
-			o.Status = "CANCELLED"
+			o.Status, o.OutstandingHoldAmount = "CANCELLED", "0"
 			res.Success, res.FailureReason = true, "UNKNOWN_CANCEL_FAILURE_REASON"
 		}
 		results = append(results, res)
 	}
-	return fakeReply{status: 200, body: map[string]any{"results": results}}
-}
-
-func orderSize(c wireOrderConfig) string {
-	switch {
-	case c.LimitGTC != nil:
-		return c.LimitGTC.BaseSize
-	case c.StopLimitGTC != nil:
-		return c.StopLimitGTC.BaseSize
-	case c.SorLimitIOC != nil:
-		return c.SorLimitIOC.BaseSize
-	case c.MarketIOC != nil:
-		return c.MarketIOC.BaseSize
-	}
-	return "0"
-}
-
-func orderLimit(c wireOrderConfig) string {
-	switch {
-	case c.LimitGTC != nil:
-		return c.LimitGTC.LimitPrice
-	case c.StopLimitGTC != nil:
-		return c.StopLimitGTC.LimitPrice
-	case c.SorLimitIOC != nil:
-		return c.SorLimitIOC.LimitPrice
-	}
-	return "0"
+	return fakeReply{status: 200, body: cbCancelResponse{Results: results}}
 }

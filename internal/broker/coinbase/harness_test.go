@@ -15,16 +15,21 @@ import (
 type harness struct {
 	fake    *Fake
 	factory broker.Factory
+	keyType KeyType
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, kt KeyType) *harness {
 	t.Helper()
 	f := NewFake()
 	t.Cleanup(f.Close)
-	return &harness{fake: f, factory: Factory(Options{AllowCustomURLs: true})}
+	return &harness{fake: f, factory: Factory(Options{AllowCustomURLs: true}), keyType: kt}
 }
 
-func TestConformance(t *testing.T) { brokertest.Run(t, newHarness(t)) }
+func TestConformance(t *testing.T) { brokertest.Run(t, newHarness(t, KeyECDSA)) }
+
+// TestConformanceEd25519 runs the suite with Ed25519 keys, the default CDP
+// key type.
+func TestConformanceEd25519(t *testing.T) { brokertest.Run(t, newHarness(t, KeyEd25519)) }
 
 func (h *harness) Caps() brokertest.Caps {
 	return brokertest.Caps{
@@ -48,14 +53,14 @@ func (h *harness) open(t *testing.T, creds broker.Credentials) broker.Broker {
 }
 
 func (h *harness) NewAccount(t *testing.T, cash decimal.Decimal) broker.Broker {
-	return h.open(t, h.fake.NewAccount(cash))
+	return h.open(t, h.fake.NewAccountWithKey(cash, h.keyType))
 }
 
-// NewAccountBadCredentials signs with a valid EC key that is not the one
-// registered for the key name.
+// NewAccountBadCredentials signs with a valid key of the same type that is
+// not the one registered for the key name.
 func (h *harness) NewAccountBadCredentials(t *testing.T) broker.Broker {
-	creds := h.fake.NewAccount(decimal.NewFromInt(100))
-	other := h.fake.NewAccount(decimal.NewFromInt(100))
+	creds := h.fake.NewAccountWithKey(decimal.NewFromInt(100), h.keyType)
+	other := h.fake.NewAccountWithKey(decimal.NewFromInt(100), h.keyType)
 	creds["api_secret"] = other["api_secret"]
 	return h.open(t, creds)
 }
