@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/broker/coinbase"
 	"github.com/tradeexec/tradeexec/internal/trade"
 )
 
@@ -66,7 +67,7 @@ var brokerFields = map[string][]Field{
 	},
 	"coinbase": {
 		{Name: "api_key", Label: "API key name (organizations/…/apiKeys/…)", Required: true, Secret: true, max: 300, check: noSpaces},
-		{Name: "api_secret", Label: "Private key (PEM)", Required: true, Secret: true, max: maxCredentialBytes, check: pemKey},
+		{Name: "api_secret", Label: "API secret (Ed25519 base64, or ECDSA PEM)", Required: true, Secret: true, max: maxCredentialBytes, check: coinbaseSecret},
 		{Name: "base_url", Label: "API URL", Endpoint: true, max: 300, check: httpURL},
 	},
 	"kraken": {
@@ -256,9 +257,11 @@ func ibkrAccount(v string) string {
 	return ""
 }
 
-func pemKey(v string) string {
-	if !strings.Contains(v, "-----BEGIN") || !strings.Contains(v, "PRIVATE KEY-----") {
-		return "must be the PEM private key Coinbase showed, from -----BEGIN EC PRIVATE KEY----- to its END line."
+// coinbaseSecret accepts both CDP key types (Ed25519, the default, and
+// ECDSA), read the way the adapter reads them; the reason never echoes it.
+func coinbaseSecret(v string) string {
+	if err := coinbase.ValidateSecret(v); err != nil {
+		return "must be the API secret Coinbase showed: the Ed25519 key (base64), or the ECDSA private key from -----BEGIN EC PRIVATE KEY----- to its END line."
 	}
 	return ""
 }

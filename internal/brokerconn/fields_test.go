@@ -1,6 +1,13 @@
 package brokerconn_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"strings"
 	"testing"
 
@@ -9,7 +16,23 @@ import (
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
 )
 
-const testPEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oGvbVV2TFbLJoAoGCCqGSM49\n-----END EC PRIVATE KEY-----"
+// testPEM and testEd25519 are freshly made CDP-style secrets of both key
+// types (ECDSA P-256 PEM, Ed25519 base64 of 64 bytes).
+var testPEM, testEd25519 = func() (string, string) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	der, err := x509.MarshalECPrivateKey(ec)
+	if err != nil {
+		panic(err)
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})), base64.StdEncoding.EncodeToString(ed)
+}()
 
 func TestValidateRequest(t *testing.T) {
 	cases := []struct {
@@ -35,7 +58,8 @@ func TestValidateRequest(t *testing.T) {
 		{"paper alpaca", brokerconn.Request{Broker: "alpaca", Paper: true, Credentials: map[string]string{"api_key": "k", "api_secret": "s"}}, false, "", ""},
 		{"coinbase pem", brokerconn.Request{Broker: "coinbase", Credentials: map[string]string{"api_key": "organizations/o/apiKeys/k", "api_secret": testPEM}}, false, "", ""},
 		{"coinbase pem on one line", brokerconn.Request{Broker: "coinbase", Credentials: map[string]string{"api_key": "organizations/o/apiKeys/k", "api_secret": strings.ReplaceAll(testPEM, "\n", `\n`)}}, false, "", ""},
-		{"coinbase not pem", brokerconn.Request{Broker: "coinbase", Credentials: map[string]string{"api_key": "k", "api_secret": "abc"}}, false, "credentials.api_secret", "PEM"},
+		{"coinbase ed25519", brokerconn.Request{Broker: "coinbase", Credentials: map[string]string{"api_key": "organizations/o/apiKeys/k", "api_secret": testEd25519}}, false, "", ""},
+		{"coinbase not pem", brokerconn.Request{Broker: "coinbase", Credentials: map[string]string{"api_key": "k", "api_secret": "abc"}}, false, "credentials.api_secret", "Ed25519 key (base64), or the ECDSA private key"},
 		{"ibkr ok", brokerconn.Request{Broker: "ibkr", Credentials: map[string]string{"account_id": "DU1234567", "base_url": "https://203.0.113.7:5000/v1/api"}}, false, "", ""},
 		{"ibkr account", brokerconn.Request{Broker: "ibkr", Credentials: map[string]string{"account_id": "du-123"}}, false, "credentials.account_id", "U1234567"},
 		{"ibkr pin", brokerconn.Request{Broker: "ibkr", Credentials: map[string]string{"account_id": "U1", "tls_sha256": "zz"}}, false, "credentials.account_id", ""},

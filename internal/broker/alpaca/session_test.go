@@ -28,7 +28,7 @@ func TestTimeInForceOnTheWire(t *testing.T) {
 			sym = "BTC-USD"
 		}
 		w, err := toCreateOrder(broker.OrderRequest{ClientOrderID: "te-1", Symbol: sym, AssetClass: tc.class, Side: signal.SideBuy,
-			Type: signal.OrderMarket, Quantity: decimal.NewFromInt(1), TimeInForce: tc.tif})
+			Type: signal.OrderMarket, Quantity: decimal.NewFromInt(1), TimeInForce: tc.tif}, nil)
 		if tc.want == "" {
 			if err == nil {
 				t.Errorf("%s %q: sent as %q, want refused", tc.class, tc.tif, w.TimeInForce)
