@@ -19,11 +19,12 @@ import (
 
 // approvalWait is how long the trade must wait for the trader's approval
 // before it is routed and sized, or zero when it needs none: dashboard
-// orders (the trader placed them), approved trades, the entry of an
-// approved reversal, and traders (or channel subscriptions) without
+// orders (the trader placed them), approved trades, follow-ups of a trade
+// (a reversal's entry, a take-profit's exit), and traders (or channel
+// subscriptions) without
 // approval mode. A subscription's setting overrides the trader's.
-func (a *Trading) approvalWait(ctx context.Context, t schema.Trade, in workflows.PrepareInput, reversalOf string, settings risk.Settings) (time.Duration, error) {
-	if in.Manual || t.ApprovedAt != nil || reversalOf != "" {
+func (a *Trading) approvalWait(ctx context.Context, t schema.Trade, in workflows.PrepareInput, followUp bool, settings risk.Settings) (time.Duration, error) {
+	if in.Manual || t.ApprovedAt != nil || followUp {
 		return 0, nil
 	}
 	required := settings.RequireApproval

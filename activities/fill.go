@@ -161,6 +161,9 @@ func (a *Trading) recordFinal(ctx context.Context, tradeID string, o broker.Orde
 				msg += ". " + note
 				t.ErrorMessage = note
 			}
+			if err := takeProfitFilled(tx, t, o.FilledQuantity, o.AvgFillPrice); err != nil {
+				return trade.Change{}, err
+			}
 			if t.ReversalEntry {
 				if o.FilledQuantity.Equal(t.Quantity) {
 					if err := a.reversalEntry(tx, *t); err != nil {

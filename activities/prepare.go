@@ -85,7 +85,7 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 	}
 	// Approval mode: nothing is routed, sized or reserved until the trader
 	// approves; then this whole check runs again.
-	if wait, err := a.approvalWait(ctx, t, in, sig.ReversalOf, settings); err != nil {
+	if wait, err := a.approvalWait(ctx, t, in, sig.ReversalOf != "" || sig.TakeProfitOf != "", settings); err != nil {
 		return res, err
 	} else if wait > 0 {
 		res.AwaitApproval, res.ApprovalTimeout = true, wait
@@ -261,9 +261,14 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			if err != nil {
 				return trade.Change{}, err
 			}
-			combined, err := risk.CheckConcurrent(t.Symbol, side, others.recent)
-			if err != nil {
-				return refuse(err, nil)
+			// A take-profit's exit is the trade's own plan, not a second
+			// provider's signal: it never conflicts with its entry.
+			var combined int
+			if sig.TakeProfitOf == "" {
+				combined, err = risk.CheckConcurrent(t.Symbol, side, others.recent)
+				if err != nil {
+					return refuse(err, nil)
+				}
 			}
 			// Max position counts what the trader's pending orders in this
 			// symbol may still add (they are not in the broker's position

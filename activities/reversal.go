@@ -40,6 +40,18 @@ func planOrder(sig signal.Signal, position decimal.Decimal, settings risk.Settin
 	if noop != "" || (sig.Action != signal.ActionBuy && sig.Action != signal.ActionSell) || sig.Sentiment == signal.SentimentFlat {
 		return in
 	}
+	if sig.TakeProfitOf != "" {
+		// A take-profit closes (part of) the position it protects, never
+		// more, never the other side.
+		if !against(side, position) {
+			in.noop = fmt.Sprintf("Take-profit not sent: the %s position is already closed.", sig.Symbol)
+			return in
+		}
+		if qty.GreaterThan(position.Abs()) {
+			in.qty = position.Abs()
+		}
+		return in
+	}
 	if !against(side, position) {
 		return in
 	}

@@ -35,6 +35,9 @@ type Trading struct {
 	// Committed is called after a transaction that wrote outbox events for
 	// userID has committed (wakes the real-time hub); may be nil.
 	Committed func(userID string)
+	// TakeProfitPoll is how often a take-profit watch reads the price; zero
+	// means 1 s.
+	TakeProfitPoll time.Duration
 	// TaskQueue and Timeouts start follow-up trades (a reversal's entry).
 	TaskQueue string
 	Timeouts  workflows.Timeouts

@@ -22,14 +22,14 @@ func (s *Server) approveTrade(approve bool) gin.HandlerFunc {
 			return
 		}
 		if trade.Status(t.Status) != trade.StatusAwaiting {
-			s.fail(c, &Error{Status: http.StatusConflict, Code: "not_awaiting_approval", Message: trade.NotAwaitingApprovalMessage(trade.Status(t.Status))})
+			s.fail(c, &Error{Status: http.StatusConflict, Code: "not_pending_approval", Message: trade.NotAwaitingApprovalMessage(trade.Status(t.Status))})
 			return
 		}
 		err := s.Temporal.SignalWorkflow(c.Request.Context(), t.WorkflowID, "", workflows.SignalApproval,
 			workflows.ApprovalDecision{Approve: approve, Via: "dashboard"})
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			s.fail(c, &Error{Status: http.StatusConflict, Code: "not_awaiting_approval", Message: trade.NotAwaitingApprovalMessage(trade.StatusCancelled)})
+			s.fail(c, &Error{Status: http.StatusConflict, Code: "not_pending_approval", Message: trade.NotAwaitingApprovalMessage(trade.StatusCancelled)})
 			return
 		}
 		if err != nil {

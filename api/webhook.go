@@ -93,10 +93,6 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if pe := signal.Unexecuted(sig); pe != nil {
-		s.fail(c, pe)
-		return
-	}
 	if err := s.checkSession(ctx, hook.UserID, sig); err != nil {
 		s.fail(c, err)
 		return

@@ -43,6 +43,9 @@ type Options struct {
 	Timeouts workflows.Timeouts
 	// FillPoll overrides the order-status polling interval.
 	FillPoll time.Duration
+	// TakeProfitPoll overrides how often a take-profit watch reads the
+	// price (1 s).
+	TakeProfitPoll time.Duration
 
 	RunWorker bool
 	RunAPI    bool
@@ -107,7 +110,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	st := &Stack{log: log}
 	st.Resolver = &brokerconn.Resolver{DB: o.DB, Registry: reg, Vault: o.Vault}
 	st.Trading = &activities.Trading{DB: o.DB, Brokers: st.Resolver, Log: log.Named("activities"), FillPoll: o.FillPoll,
-		TaskQueue: o.TaskQueue, Timeouts: o.Timeouts}
+		TaskQueue: o.TaskQueue, Timeouts: o.Timeouts, TakeProfitPoll: o.TakeProfitPoll}
 	st.Connections = connectionService(o, st.Resolver, log)
 	if o.RunAPI {
 		st.startRealtime(o)

@@ -38,7 +38,7 @@ func TestApproveChannelSignalInDiscord(t *testing.T) {
 	h.waitDM(a, "🔔 Approve MSFT buy 1?")
 	var msft schema.Trade
 	require.Eventually(t, func() bool {
-		return db.Where("user_id = ? AND symbol = ?", a.UserID, "MSFT").Take(&msft).Error == nil && msft.Status == "awaiting_approval"
+		return db.Where("user_id = ? AND symbol = ?", a.UserID, "MSFT").Take(&msft).Error == nil && msft.Status == "pending_approval"
 	}, 10*time.Second, 50*time.Millisecond)
 	r = h.slash(a.DiscordID, discordfake.Command{Name: cmdReject, Options: []discordfake.Option{str("trade", shortID(msft.ID))}})
 	require.Contains(t, r.Content, "Rejected.")

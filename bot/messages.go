@@ -139,11 +139,6 @@ func parseSignal(mode, content string) ([]signal.Leg, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, leg := range f.Legs() {
-			if pe := signal.Unexecuted(leg.Signal); pe != nil {
-				return nil, pe
-			}
-		}
 		return f.Legs(), nil
 	default:
 		// The strict grammar: only messages written as a command are
@@ -154,9 +149,6 @@ func parseSignal(mode, content string) ([]signal.Leg, error) {
 		s, err := signal.ParseDiscord(content)
 		if err != nil {
 			return nil, err
-		}
-		if pe := signal.Unexecuted(s); pe != nil {
-			return nil, pe
 		}
 		return signal.SingleLeg(s), nil
 	}

@@ -24,10 +24,10 @@ func TestParseSignalByMode(t *testing.T) {
 		{sources.ModeStrict, "gm everyone", 0, errChatter, ""},
 		{sources.ModeStrict, "BTC/USDT LONG Entry 42000", 0, errChatter, ""},
 		{sources.ModeStrict, "/buy AAPL", 0, nil, "quantity: is missing"},
-		// Take-profits are not placed yet: refused, never sent without them.
-		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 0, nil, "takeProfit: take-profit orders are not placed yet"},
+		// Take-profit targets: one leg per target, each with its take-profit.
+		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 2, nil, ""},
 		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000", 1, nil, ""},
-		{sources.ModeStrict, "/buy AAPL 10 tp:200", 0, nil, "takeProfit: take-profit orders are not placed yet"},
+		{sources.ModeStrict, "/buy AAPL 10 tp:200", 1, nil, ""},
 		{sources.ModeFreeform, "gm everyone", 0, errChatter, ""},
 		{sources.ModeFreeform, "$TSLA Entry 250 SL 245", 0, nil, "side: is missing"},
 	}

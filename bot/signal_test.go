@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/discordfake"
+	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/sources"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
@@ -131,23 +133,30 @@ func TestMalformedSignalGetsAReason(t *testing.T) {
 	require.Zero(t, h.orders(f))
 }
 
-// Free-form mode: a signal with take-profit targets is refused (they are
-// not placed yet, and an order without them is not what was asked); one
-// without executes.
-func TestFreeformSignalWithTargetsIsRefused(t *testing.T) {
+// Free-form mode: a signal with take-profit targets becomes one leg per
+// target, each sized to its share and carrying its own take-profit (armed
+// once its entry fills); one without targets is a single order.
+func TestFreeformSignalWithTargetsIsLaddered(t *testing.T) {
 	db, d := storetest.Open(t)
 	h := newHarness(t, db, d, harnessOptions{mode: sources.ModeFreeform})
 	f := h.follower(sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(1000)}, false)
 	tp := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000  TP1 43000 TP2 44500")
-	require.True(t, strings.HasPrefix(h.waitReply(tp).Content, "⚠️ Signal not executed: takeProfit: take-profit orders are not placed yet"), h.waitReply(tp).Content)
-	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000")
-	h.waitOrders(1, f)
+	h.waitOrders(2, f)
+	require.Equal(t, "Executed for 1 follower", h.waitReply(tp).Content)
 	ts := h.trades(f.UserID)
-	require.Len(t, ts, 1)
-	require.Equal(t, "BTC-USDT", ts[0].Symbol)
-	require.Equal(t, "limit", ts[0].OrderType)
-	require.True(t, ts[0].LimitPrice.Decimal.Equal(decimal.NewFromInt(42000)))
+	require.Len(t, ts, 2)
+	var sig0, sig1 signal.Signal
+	var rows []schema.Signal
+	require.NoError(t, db.Where("id IN ?", []string{ts[0].SignalID, ts[1].SignalID}).Find(&rows).Error)
+	require.Len(t, rows, 2)
+	require.NoError(t, json.Unmarshal([]byte(rows[0].Payload), &sig0))
+	require.NoError(t, json.Unmarshal([]byte(rows[1].Payload), &sig1))
+	targets := []string{sig0.TakeProfitPrice.String(), sig1.TakeProfitPrice.String()}
+	require.ElementsMatch(t, []string{"43000", "44500"}, targets)
+	require.True(t, ts[0].RequestedQuantity.Equal(ts[1].RequestedQuantity), "equal shares")
+	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000")
 	require.Equal(t, "Executed for 1 follower", h.waitReply(msg).Content)
+	require.Len(t, h.trades(f.UserID), 3)
 }
 
 // Edits and deletions after a signal fired change no order; they are

@@ -93,9 +93,6 @@ func (b *Bot) cmdOrder(ctx context.Context, c *command, user schema.User) (strin
 	if err != nil {
 		return "Not submitted: " + err.Error(), nil
 	}
-	if pe := signal.Unexecuted(sig); pe != nil {
-		return "Not submitted: " + pe.Error(), nil
-	}
 	sig.ExternalID = user.ID + ":" + c.i.ID
 	svc := &intake.Service{DB: b.o.DB, Temporal: b.o.Temporal, TaskQueue: b.o.TaskQueue, Timeouts: b.o.Timeouts, Committed: b.o.Committed,
 		Log: b.log.Named("intake")}

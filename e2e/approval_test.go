@@ -17,7 +17,7 @@ func (h *harness) answer(tradeID, verb string) response {
 }
 
 // Approval mode (TradersPost's auto-submit off): a webhook signal waits as
-// awaiting_approval and reaches the broker only once the trader approves;
+// pending_approval and reaches the broker only once the trader approves;
 // rejected, nothing is sent; risk is checked at approval, not at arrival;
 // the trader's own dashboard orders are sent at once; no answer in time
 // cancels the signal with the reason.
@@ -32,7 +32,7 @@ func TestApprovalMode(t *testing.T) {
 		r := h.postWebhook(`{"ticker":"AAPL","action":"buy","quantity":1,"type":"market","id":"appr-1"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 		id := r.Body["tradeId"].(string)
-		body := h.waitStatus(id, 30*time.Second, "awaiting_approval")
+		body := h.waitStatus(id, 30*time.Second, "pending_approval")
 		require.Contains(t, body["trade"].(map[string]any)["message"], "Waiting for your approval")
 		require.Equal(t, orders, h.orderCount(), "nothing reaches the broker before approval")
 		a := h.answer(id, "approve")
@@ -45,7 +45,7 @@ func TestApprovalMode(t *testing.T) {
 		r = h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":1,"type":"market","id":"appr-2"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 		id = r.Body["tradeId"].(string)
-		h.waitStatus(id, 30*time.Second, "awaiting_approval")
+		h.waitStatus(id, 30*time.Second, "pending_approval")
 		require.Equal(t, http.StatusAccepted, h.answer(id, "reject").Status)
 		body = h.waitStatus(id, 30*time.Second, "cancelled")
 		require.Contains(t, body["trade"].(map[string]any)["message"], "Rejected by you (dashboard)")
@@ -56,7 +56,7 @@ func TestApprovalMode(t *testing.T) {
 		r = h.postWebhook(`{"ticker":"TSLA","action":"buy","quantity":1,"type":"market","id":"appr-3"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 		id = r.Body["tradeId"].(string)
-		h.waitStatus(id, 30*time.Second, "awaiting_approval")
+		h.waitStatus(id, 30*time.Second, "pending_approval")
 		put = h.do(http.MethodPut, h.stack.URL+"/api/v1/risk", h.demo.APIToken, []byte(`{"maxPositionPct":"0.01"}`), "application/json")
 		require.Equal(t, http.StatusOK, put.Status, put.Raw)
 		require.Equal(t, http.StatusAccepted, h.answer(id, "approve").Status)

@@ -343,15 +343,13 @@ func TestLivenessAndReadiness(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.do(http.MethodGet, h.stack.URL+"/live", "", nil, "").Status, "liveness does not depend on the database")
 }
 
-// Refuse, never ignore: TradersPost's own first example asks for a
-// take-profit, which is not placed yet, so the alert is refused with the
-// field named instead of opening a position without it; a time in force
-// that is not executed is refused the same way.
+// Refuse, never ignore: a time in force the trader's broker (here the
+// paper broker, which runs no auctions) does not execute is refused with
+// the field named instead of sending the order without it.
 func TestUnexecutedOrderFieldsAreRefusedAtTheWebhook(t *testing.T) {
 	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
 	for body, field := range map[string]string{
-		`{"ticker":"AMD","action":"buy","signalPrice":143.12,"quantity":1,"takeProfit":{"percent":10},"stopLoss":{"type":"stop","percent":5}}`: "takeProfit",
-		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"opg"}`:                                                                    "timeInForce",
+		`{"ticker":"AAPL","action":"buy","quantity":1,"timeInForce":"opg"}`: "timeInForce",
 	} {
 		r := h.postWebhook(body)
 		require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)

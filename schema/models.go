@@ -109,7 +109,14 @@ type Trade struct {
 	// entry follows once it has filled in full (TradersPost's reversal).
 	ReversalEntry bool `gorm:"not null;default:false"`
 	// ApprovedAt: the trader approved the signal (approval mode).
-	ApprovedAt         *time.Time
+	ApprovedAt *time.Time
+	// TakeProfitPrice is the trade's take-profit target; TakeProfitStatus
+	// is "" (none), armed, triggered, filled or cancelled;
+	// TakeProfitTradeID is the exit that took the profit.
+	TakeProfitPrice    decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	TakeProfitStatus   string              `gorm:"size:16;not null;default:''"`
+	TakeProfitTradeID  string              `gorm:"size:36;not null;default:''"`
+	TakeProfitAttempts int                 `gorm:"not null;default:0"` // exits sent for it (a refused one is retried)
 	ID                 string              `gorm:"primaryKey;size:36"`
 	SignalID           string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
 	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`

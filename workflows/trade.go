@@ -49,6 +49,11 @@ const (
 	// (approval mode); the workflow waits for it (awaitApproval). Reached
 	// only when PrepareOrder says so, so other trades record no marker.
 	versionApproval = "approval"
+	// versionTakeProfit: after the entry filled and its stop-loss was
+	// placed, a signal's take-profit is armed and watched (watchTakeProfit).
+	// Reached only for signals with a take-profit, which were refused
+	// before.
+	versionTakeProfit = "take-profit"
 )
 
 // submitGrace is how long the workflow waits, after the last failed submit
@@ -295,7 +300,47 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			logger.Warn("account guard not signalled", "error", err)
 		}
 	}
+	if takesProfit(in.Signal) && workflow.GetVersion(ctx, versionTakeProfit, workflow.DefaultVersion, 1) >= 1 {
+		tp, err := watchTakeProfit(ctx, bookCtx, in)
+		if err != nil {
+			return res, err
+		}
+		if tp.Message != "" {
+			res.Message = tp.Message
+		}
+	}
 	return res, nil
+}
+
+// takesProfit reports whether the signal asks for a take-profit (the exit
+// that takes one carries none).
+func takesProfit(s signal.Signal) bool {
+	return (s.TakeProfitPrice.IsPositive() || s.TakeProfitPercent.IsPositive()) && s.TakeProfitOf == "" && opensPosition(s)
+}
+
+// watchTakeProfit arms the take-profit and watches the price until it is
+// reached (the exit is recorded and started) or the position closes
+// otherwise (the take-profit is cancelled). The watch is one long activity
+// that heartbeats; a worker restart resumes it from the trade row.
+func watchTakeProfit(ctx, bookCtx workflow.Context, in TradeInput) (TakeProfitResult, error) {
+	var tp TakeProfitResult
+	if err := workflow.ExecuteActivity(bookCtx, ActArmTakeProfit, TradeRef{TradeID: in.TradeID}).Get(ctx, &tp); err != nil {
+		return tp, err
+	}
+	if tp.Outcome != "armed" {
+		return tp, nil
+	}
+	watchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 90 * 24 * time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+		},
+	})
+	err := workflow.ExecuteActivity(watchCtx, ActWatchTakeProfit, TradeRef{TradeID: in.TradeID}).Get(ctx, &tp)
+	return tp, err
 }
 
 // awaitFill is step 4 for an order working at the broker: AwaitFill polls
@@ -420,7 +465,7 @@ func cancelQueued(ctx, bookCtx workflow.Context, in TradeInput, res *TradeResult
 	return *res, nil
 }
 
-// awaitApproval is approval mode: the trade waits as awaiting_approval on a
+// awaitApproval is approval mode: the trade waits as pending_approval on a
 // durable timer for the trader's ApprovalDecision (dashboard, Discord), a
 // cancel counting as a rejection; it reports whether the trader approved.
 // Rejected or expired, the trade is cancelled with the reason.

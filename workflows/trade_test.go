@@ -40,6 +40,8 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActCancelOpenOrders, func(context.Context, CancelOrdersInput) (CancelOrdersResult, error) { return CancelOrdersResult{}, nil })
 	reg(ActCancelEntry, func(context.Context, TradeRef) error { return nil })
 	reg(ActRecordApproval, func(context.Context, ApprovalInput) error { return nil })
+	reg(ActArmTakeProfit, func(context.Context, TradeRef) (TakeProfitResult, error) { return TakeProfitResult{}, nil })
+	reg(ActWatchTakeProfit, func(context.Context, TradeRef) (TakeProfitResult, error) { return TakeProfitResult{}, nil })
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {

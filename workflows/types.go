@@ -33,6 +33,8 @@ const (
 	ActMarkHalted      = "MarkHalted"
 	ActConfirmSubmit   = "ConfirmSubmission"
 	ActRecordApproval  = "RecordApproval"
+	ActArmTakeProfit   = "ArmTakeProfit"
+	ActWatchTakeProfit = "WatchTakeProfit"
 )
 
 // TradeInput starts a TradeWorkflow. It carries no secret: credentials are
@@ -113,6 +115,15 @@ type PrepareResult struct {
 	// the signal first (approval mode), within ApprovalTimeout.
 	AwaitApproval   bool          `json:"awaitApproval,omitempty"`
 	ApprovalTimeout time.Duration `json:"approvalTimeout,omitempty"`
+}
+
+// TakeProfitResult is what became of a trade's take-profit: none, armed,
+// triggered (ExitTradeID closes the trade's quantity), filled or cancelled.
+type TakeProfitResult struct {
+	Outcome     string          `json:"outcome"`
+	Target      decimal.Decimal `json:"target"`
+	ExitTradeID string          `json:"exitTradeId,omitempty"`
+	Message     string          `json:"message,omitempty"`
 }
 
 // SignalApproval carries the trader's ApprovalDecision to a TradeWorkflow

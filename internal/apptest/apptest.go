@@ -143,7 +143,7 @@ func (e *Env) StartStack(log *zap.Logger) {
 	e.T.Helper()
 	st, err := app.Start(context.Background(), app.Options{
 		DB: e.DB, Temporal: e.Temporal, TaskQueue: e.Queue, Vault: e.Keyring, Paper: e.Engine, Log: log,
-		Timeouts: e.Opts.Timeouts, FillPoll: 20 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
+		Timeouts: e.Opts.Timeouts, FillPoll: 20 * time.Millisecond, TakeProfitPoll: 50 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
 		Auth: e.Opts.Auth, Codec: app.CodecOptions{Codec: testenv.Codec(), UIOrigins: []string{TemporalUIOrigin}},
 		Billing: e.Opts.Billing,
 	})

@@ -20,6 +20,11 @@ const (
 	ActionTradeAwaitingApproval = "TRADE_AWAITING_APPROVAL"
 	ActionTradeApproved         = "TRADE_APPROVED"
 	ActionTradeNotApproved      = "TRADE_NOT_APPROVED"
+	// Take-profit (server-side, every broker).
+	ActionTakeProfitArmed     = "TAKE_PROFIT_ARMED"
+	ActionTakeProfitTriggered = "TAKE_PROFIT_TRIGGERED"
+	ActionTakeProfitFilled    = "TAKE_PROFIT_FILLED"
+	ActionTakeProfitCancelled = "TAKE_PROFIT_CANCELLED"
 
 	// Security events.
 	ActionLoginSuccess              = "LOGIN_SUCCESS"

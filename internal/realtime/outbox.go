@@ -24,6 +24,8 @@ const (
 	EventTradeCancelled        = "trade.cancelled"
 	EventTradeQueued           = "trade.queued"
 	EventTradeAwaitingApproval = "trade.awaitingApproval"
+	EventTakeProfitPlaced      = "trade.takeProfitPlaced"
+	EventTakeProfitFilled      = "trade.takeProfitFilled"
 	EventTradeUpdated          = "trade.updated"
 	EventBalanceChanged        = "portfolio.balanceChanged"
 	EventPositionAdded         = "portfolio.positionAdded"

@@ -283,11 +283,6 @@ func errMustBeStringOrNumber(field string) *ParseError {
 
 func errMustBeNonEmpty(field string) *ParseError { return perr(field, "must not be empty") }
 
-func errTakeProfitNotExecuted() *ParseError {
-	return perr("takeProfit", "take-profit orders are not placed yet, so this signal is refused rather than sent without its take-profit; "+
-		"send it without a take-profit (the stop-loss is still placed)")
-}
-
 func errPriceOrObject(field, example string) *ParseError {
 	return perr(field, "must be a price or an object like "+example)
 }

@@ -115,6 +115,9 @@ type Signal struct {
 	// trade id of the exit. Such an entry only opens; if the position is
 	// not flat it is not sent (no second exit, no loop).
 	ReversalOf string `json:"reversalOf,omitempty"`
+	// TakeProfitOf is set on the exit that takes a trade's profit: the
+	// trade id. It closes at most that trade's quantity and never opens.
+	TakeProfitOf string `json:"takeProfitOf,omitempty"`
 
 	// Broker is a per-signal routing override ("ibkr", "kraken", ...).
 	Broker string `json:"broker,omitempty"`

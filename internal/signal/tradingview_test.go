@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 func TestParseTradingViewValid(t *testing.T) {
@@ -325,8 +327,7 @@ func TestSchemaErrorsDeterministic(t *testing.T) {
 
 // timeInForce and extendedHours are read into the signal (the broker's
 // support is checked when it is routed); values or combinations no broker
-// executes are refused here with the field named; a take-profit is parsed
-// but refused by Unexecuted at every entry point.
+// executes are refused here with the field named.
 func TestSessionFields(t *testing.T) {
 	for _, tc := range []struct {
 		body string
@@ -371,12 +372,13 @@ func TestSessionFields(t *testing.T) {
 			t.Errorf("%s: err = %v, want a refusal of %s", tc.body, err, tc.field)
 		}
 	}
+	// TradersPost's first documented example: its take-profit is read.
 	s, _, err := ParseTradingView([]byte(`{"ticker":"AMD","action":"buy","signalPrice":143.12,"quantity":1,"takeProfit":{"percent":10},"stopLoss":{"type":"stop","percent":5}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pe := Unexecuted(s); pe == nil || pe.Field != "takeProfit" {
-		t.Fatalf("take-profit not refused: %v", pe)
+	if !s.TakeProfitPercent.Equal(decimal.NewFromInt(10)) || !s.StopLossPercent.Equal(decimal.NewFromInt(5)) {
+		t.Fatalf("take-profit %s%%, stop-loss %s%%", s.TakeProfitPercent, s.StopLossPercent)
 	}
 }
 
@@ -413,11 +415,6 @@ func TestEveryWebhookFieldIsExecutedOrRefused(t *testing.T) {
 		s, _, err := ParseTradingView([]byte(body))
 		if err == nil {
 			err = s.Validate()
-		}
-		if err == nil {
-			if pe := Unexecuted(s); pe != nil {
-				err = pe
-			}
 		}
 		if err != nil {
 			var pe *ParseError

@@ -7,15 +7,15 @@ package trade
 type Status string
 
 const (
-	StatusPending     Status = "pending"           // received, being risk-checked
-	StatusAwaiting    Status = "awaiting_approval" // approval mode: waits for the trader's yes or no
-	StatusQueued      Status = "queued"            // market closed; waiting for the next open
-	StatusHalted      Status = "market_halted"     // trading in the symbol halted; resent when it resumes
-	StatusSubmitted   Status = "submitted"         // accepted by the broker
-	StatusPartialFill Status = "partial_fill"      // some quantity filled, rest working
-	StatusFilled      Status = "filled"            // done (possibly partially, remainder cancelled)
-	StatusRejected    Status = "rejected"          // refused by risk rules or the broker
-	StatusCancelled   Status = "cancelled"         // cancelled before any fill
+	StatusPending     Status = "pending"          // received, being risk-checked
+	StatusAwaiting    Status = "pending_approval" // approval mode: waits for the trader's yes or no
+	StatusQueued      Status = "queued"           // market closed; waiting for the next open
+	StatusHalted      Status = "market_halted"    // trading in the symbol halted; resent when it resumes
+	StatusSubmitted   Status = "submitted"        // accepted by the broker
+	StatusPartialFill Status = "partial_fill"     // some quantity filled, rest working
+	StatusFilled      Status = "filled"           // done (possibly partially, remainder cancelled)
+	StatusRejected    Status = "rejected"         // refused by risk rules or the broker
+	StatusCancelled   Status = "cancelled"        // cancelled before any fill
 )
 
 // Terminal reports whether the trade can change no more.

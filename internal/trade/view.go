@@ -27,15 +27,18 @@ type View struct {
 	FilledQuantity    decimal.Decimal  `json:"filledQuantity"`
 	FillPrice         *decimal.Decimal `json:"fillPrice,omitempty"`
 	StopLossPrice     *decimal.Decimal `json:"stopLossPrice,omitempty"`
-	BrokerOrderID     string           `json:"brokerOrderId,omitempty"`
-	SizingNote        string           `json:"sizingNote,omitempty"`
-	Message           string           `json:"message,omitempty"`
-	QueuedUntil       *time.Time       `json:"queuedUntil,omitempty"`
-	SubmittedAt       *time.Time       `json:"submittedAt,omitempty"`
-	FilledAt          *time.Time       `json:"filledAt,omitempty"`
-	WorkflowID        string           `json:"workflowId"`
-	CreatedAt         time.Time        `json:"createdAt"`
-	UpdatedAt         time.Time        `json:"updatedAt"`
+	// TakeProfit is the trade's take-profit: target, state (armed,
+	// triggered, filled, cancelled) and the exit trade that took it.
+	TakeProfit    *TakeProfitView `json:"takeProfit,omitempty"`
+	BrokerOrderID string          `json:"brokerOrderId,omitempty"`
+	SizingNote    string          `json:"sizingNote,omitempty"`
+	Message       string          `json:"message,omitempty"`
+	QueuedUntil   *time.Time      `json:"queuedUntil,omitempty"`
+	SubmittedAt   *time.Time      `json:"submittedAt,omitempty"`
+	FilledAt      *time.Time      `json:"filledAt,omitempty"`
+	WorkflowID    string          `json:"workflowId"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	UpdatedAt     time.Time       `json:"updatedAt"`
 }
 
 // ViewOf renders a trade row.
@@ -46,11 +49,25 @@ func ViewOf(t schema.Trade) View {
 		RequestedQuantity: t.RequestedQuantity, Quantity: t.Quantity,
 		LimitPrice: nullable(t.LimitPrice), StopPrice: nullable(t.StopPrice),
 		Status: t.Status, FilledQuantity: t.FilledQuantity, FillPrice: nullable(t.FillPrice),
-		StopLossPrice: nullable(t.StopLossPrice), BrokerOrderID: t.BrokerOrderID,
+		StopLossPrice: nullable(t.StopLossPrice), TakeProfit: takeProfitOf(t), BrokerOrderID: t.BrokerOrderID,
 		SizingNote: t.SizingNote, Message: t.ErrorMessage,
 		QueuedUntil: utc(t.QueuedUntil), SubmittedAt: utc(t.SubmittedAt), FilledAt: utc(t.FilledAt),
 		WorkflowID: t.WorkflowID, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
+}
+
+// TakeProfitView is a trade's take-profit as the dashboard shows it.
+type TakeProfitView struct {
+	Price       decimal.Decimal `json:"price"`
+	Status      string          `json:"status"`
+	ExitTradeID string          `json:"exitTradeId,omitempty"`
+}
+
+func takeProfitOf(t schema.Trade) *TakeProfitView {
+	if !t.TakeProfitPrice.Valid {
+		return nil
+	}
+	return &TakeProfitView{Price: t.TakeProfitPrice.Decimal, Status: t.TakeProfitStatus, ExitTradeID: t.TakeProfitTradeID}
 }
 
 func nullable(d decimal.NullDecimal) *decimal.Decimal {

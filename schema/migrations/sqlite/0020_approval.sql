@@ -1,6 +1,6 @@
 -- 0020_approval: manual approval (TradersPost's "auto-submit off"). A
 -- trader — or one channel subscription — may require approving each signal
--- before it is sent: the trade waits as awaiting_approval until approved
+-- before it is sent: the trade waits as pending_approval until approved
 -- (approved_at), rejected, or the timeout cancels it.
 
 ALTER TABLE risk_settings ADD COLUMN require_approval boolean NOT NULL DEFAULT false;

@@ -206,7 +206,7 @@ function QueuedOrders() {
 // Orders the trader can cancel (POST /api/v1/trades/{id}/cancel): waiting
 // for the open or a halt, or working at the broker. A cancel signal (no
 // order type) places no order, so it has nothing to cancel.
-const CANCELLABLE = new Set(["pending", "awaiting_approval", "queued", "market_halted", "submitted", "partial_fill"]);
+const CANCELLABLE = new Set(["pending", "pending_approval", "queued", "market_halted", "submitted", "partial_fill"]);
 
 function PendingRow({ t }: { t: Trade }) {
   const [busy, setBusy] = useState(false);
@@ -242,7 +242,7 @@ function PendingRow({ t }: { t: Trade }) {
         <span class={`pill ${t.status}`}>{statusLabel(t.status)}</span>
       </a>
       <span class="muted small">{t.queuedUntil ? `until ${fmtTime(t.queuedUntil)}` : fmtTime(t.createdAt)}</span>
-      {t.status === "awaiting_approval" && (
+      {t.status === "pending_approval" && (
         <>
           <button class="primary small" disabled={busy} onClick={() => answer(true)} data-testid="approve-order">
             Approve
@@ -252,7 +252,7 @@ function PendingRow({ t }: { t: Trade }) {
           </button>
         </>
       )}
-      {cancellable && t.status !== "awaiting_approval" && (
+      {cancellable && t.status !== "pending_approval" && (
         <button class="danger small" disabled={busy} onClick={cancel} data-testid="cancel-order">
           Cancel
         </button>
