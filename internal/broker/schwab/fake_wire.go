@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -110,19 +112,68 @@ type schwabOrderRequestJSON struct {
 	OrderLegCollection       []schwabOrderLegRequestJSON `json:"orderLegCollection"`
 }
 
-// decodeOrderRequest reads an order body strictly: unknown fields, strings
-// where numbers belong, and trailing data are errors.
+// decodeOrderRequest reads an order body strictly: unknown fields, keys
+// that differ from the schema's only in case, strings where numbers belong,
+// and trailing data are errors.
 func decodeOrderRequest(r io.Reader) (schwabOrderRequestJSON, error) {
 	var o schwabOrderRequestJSON
+	var raw json.RawMessage
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
+	if err := dec.Decode(&raw); err != nil {
 		return o, err
 	}
 	if dec.More() {
 		return o, errors.New("trailing data after the order")
 	}
-	return o, nil
+	if err := exactKeys(raw, reflect.TypeOf(o)); err != nil {
+		return o, err
+	}
+	strict := json.NewDecoder(bytes.NewReader(raw))
+	strict.DisallowUnknownFields()
+	return o, strict.Decode(&o)
+}
+
+// exactKeys checks every object key of raw against the json names of t's
+// fields, case included: encoding/json would match "ordertype" to a field
+// tagged "orderType", the Trader API (Jackson) would not.
+func exactKeys(raw json.RawMessage, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil // not an object: the decoder reports the type error
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				fields[name] = t.Field(i).Type
+			}
+		}
+		for k, v := range obj {
+			ft, ok := fields[k]
+			if !ok {
+				return fmt.Errorf("json: unknown field %q", k)
+			}
+			if err := exactKeys(v, ft); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		for _, it := range items {
+			if err := exactKeys(it, t.Elem()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // --- answers: orders ---
