@@ -27,6 +27,10 @@ package schwab
 // dropped after the order was accepted, and revoked or expiring tokens.
 // Market orders fill at once at the fake's price; limit and stop orders work
 // until SetPrice makes them marketable.
+//
+// The wire is read and written with the fake's own types (fake_wire.go),
+// never with the adapter's; order bodies are decoded strictly, so a field
+// the adapter misspells or sends as a string is refused with HTTP 400.
 
 import (
 	"crypto/rand"
