@@ -227,6 +227,22 @@ func TestPlaceOrderNormalisesAndChecksMinimums(t *testing.T) {
 	}
 }
 
+// TestTickSizeCoarserThanPairDecimals: tick_size is its own field
+// (get-tradable-asset-pairs: "minimum increment between valid price
+// levels"), not always 10^-pair_decimals; prices follow tick_size.
+func TestTickSizeCoarserThanPairDecimals(t *testing.T) {
+	f := NewFake()
+	defer f.Close()
+	f.AddPair("XLTCZUSD", "LTCUSD", "LTC/USD", "XLTC", "ZUSD", 8, 2, "0.05", "0.05", "0.5", "70")
+	a, _ := newAccount(t, f, "100000")
+	req := broker.OrderRequest{ClientOrderID: "ltc-1", Symbol: "LTC-USD", AssetClass: signal.AssetCrypto,
+		Side: signal.SideBuy, Type: signal.OrderLimit, Quantity: d("1"), LimitPrice: d("60.03"), TimeInForce: broker.TIFGTC}
+	o, err := a.PlaceOrder(testCtx(t), req)
+	if err != nil || !o.LimitPrice.Equal(d("60")) {
+		t.Fatalf("order %+v, %v; want the limit floored to the 0.05 tick", o, err)
+	}
+}
+
 func TestRestrictedMarket(t *testing.T) {
 	f := NewFake()
 	defer f.Close()

@@ -128,11 +128,13 @@ func toOrder(txid string, w wireOrder, canonical string) broker.Order {
 	case signal.OrderStopLimit:
 		o.StopPrice, o.LimitPrice = dec(w.Descr.Price), dec(w.Descr.Price2)
 	}
+	// price is Kraken's average execution price; cost is rounded to the
+	// pair's cost_decimals, so cost / vol_exec is only a fallback.
 	if o.FilledQuantity.Sign() > 0 {
-		if cost := dec(w.Cost); cost.Sign() > 0 {
+		if avg := dec(w.Price); avg.Sign() > 0 {
+			o.AvgFillPrice = avg
+		} else if cost := dec(w.Cost); cost.Sign() > 0 {
 			o.AvgFillPrice = cost.Div(o.FilledQuantity).Round(8)
-		} else {
-			o.AvgFillPrice = dec(w.Price)
 		}
 	}
 	switch w.Status {

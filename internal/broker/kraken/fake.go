@@ -18,6 +18,11 @@ package kraken
 //     (cl_ord_id: UUID or short free text, unique among open orders)
 // Market orders fill at once at the pair's price; limit orders fill when
 // marketable and rest otherwise; stop orders rest.
+//
+// Answers are written with the fake's own types (fake_wire.go), never with
+// the adapter's, and a request parameter an endpoint does not take is
+// refused with "EGeneral:Invalid arguments:<name>", so a parameter or field
+// the adapter names wrongly fails a test.
 
 import (
 	"crypto/rand"
@@ -55,7 +60,7 @@ type Fake struct {
 
 type fakePair struct {
 	key                  string
-	wire                 wireAssetPair
+	wire                 krakenAssetPairJSON
 	lotDecimals          int32
 	tick, ordermin, cmin decimal.Decimal
 	price                decimal.Decimal
@@ -66,7 +71,7 @@ type fakeAccount struct {
 	lastNonce int64
 	balance   map[string]decimal.Decimal
 	hold      map[string]decimal.Decimal
-	orders    map[string]*wireOrder
+	orders    map[string]*krakenOrderInfoJSON
 	order     []string // txids in creation order
 }
 
@@ -92,8 +97,12 @@ func (f *Fake) AddPair(key, altname, wsname, base, quote string, lotDecimals, pa
 	defer f.mu.Unlock()
 	f.pairs[key] = &fakePair{
 		key: key,
-		wire: wireAssetPair{Altname: altname, Wsname: wsname, Base: base, Quote: quote, PairDecimals: pairDecimals,
-			CostDecimals: 5, LotDecimals: lotDecimals, OrderMin: ordermin, CostMin: costmin, TickSize: tick, Status: "online"},
+		wire: krakenAssetPairJSON{Altname: altname, Wsname: wsname, AclassBase: "currency", Base: base,
+			AclassQuote: "currency", Quote: quote, Lot: "unit", CostDecimals: 5, PairDecimals: pairDecimals,
+			LotDecimals: lotDecimals, LotMultiplier: 1, LeverageBuy: []int{2, 3, 4, 5}, LeverageSell: []int{2, 3, 4, 5},
+			Fees: [][2]float64{{0, 0.4}, {10000, 0.35}}, FeesMaker: [][2]float64{{0, 0.25}, {10000, 0.2}},
+			FeeVolumeCurrency: "ZUSD", MarginCall: 80, MarginStop: 40, OrderMin: ordermin, CostMin: costmin,
+			TickSize: tick, Status: "online", LongPositionLimit: 250, ShortPositionLimit: 200},
 		lotDecimals: lotDecimals,
 		tick:        decimal.RequireFromString(tick), ordermin: decimal.RequireFromString(ordermin),
 		cmin: decimal.RequireFromString(costmin), price: decimal.RequireFromString(price),
@@ -112,7 +121,7 @@ func (f *Fake) NewAccount(cash decimal.Decimal) broker.Credentials {
 		secret:  secret,
 		balance: map[string]decimal.Decimal{cashAsset: cash},
 		hold:    map[string]decimal.Decimal{},
-		orders:  map[string]*wireOrder{},
+		orders:  map[string]*krakenOrderInfoJSON{},
 	}
 	f.lastKey = key
 	return broker.Credentials{"api_key": key, "api_secret": base64.StdEncoding.EncodeToString(secret), "base_url": f.srv.URL}
@@ -238,12 +247,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(rep.status)
-	out := map[string]any{"error": rep.errs}
-	if rep.errs == nil {
-		out["error"] = []string{}
-	}
-	if rep.result != nil {
-		out["result"] = rep.result
+	out := krakenEnvelopeJSON{Error: rep.errs, Result: rep.result}
+	if out.Error == nil {
+		out.Error = []string{}
 	}
 	_ = json.NewEncoder(w).Encode(out)
 }
@@ -254,17 +260,29 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 	if r.Header.Get("User-Agent") == "" {
 		return kerr("EAPI:Invalid request: User-Agent required"), false
 	}
+	if method, public := strings.CutPrefix(path, "/0/public/"); public {
+		if _, known := fakeParams[method]; known {
+			if name, bad := unknownParam(method, r.URL.Query()); bad {
+				return kerr("EGeneral:Invalid arguments:" + name), false
+			}
+		}
+	}
 	switch {
 	case path == "/0/public/AssetPairs":
+		if info := r.URL.Query().Get("info"); info != "" && info != "info" {
+			return kerr("EGeneral:Invalid arguments:info"), false
+		}
 		return f.assetPairs(r.URL.Query()), false
 	case path == "/0/public/Ticker":
 		p := f.pairByName(r.URL.Query().Get("pair"))
 		if p == nil {
 			return kerr("EQuery:Unknown asset pair"), false
 		}
-		px := p.price.StringFixed(p.wire.PairDecimals)
-		return fakeReply{status: 200, result: map[string]any{p.key: map[string]any{
-			"a": []string{px, "1", "1.000"}, "b": []string{px, "1", "1.000"}, "c": []string{px, "0.00100000"},
+		px := p.price.StringFixed(5)
+		return fakeReply{status: 200, result: map[string]krakenTickerJSON{p.key: {
+			A: []string{px, "1", "1.000"}, B: []string{px, "1", "1.000"}, C: []string{px, "0.00100000"},
+			V: []string{"12.50000000", "2069.05127456"}, P: []string{px, px}, T: []int{537, 59587},
+			L: []string{px, px}, H: []string{px, px}, O: px,
 		}}}, false
 	case !strings.HasPrefix(path, "/0/private/"):
 		return fakeReply{status: 404, errs: []string{"EGeneral:Unknown method"}}, false
@@ -277,7 +295,14 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		return rep, false
 	}
 	params, _ := url.ParseQuery(string(body))
-	switch strings.TrimPrefix(path, "/0/private/") {
+	method := strings.TrimPrefix(path, "/0/private/")
+	if _, known := fakeParams[method]; !known {
+		return kerr("EGeneral:Unknown method"), false
+	}
+	if name, bad := unknownParam(method, params); bad {
+		return kerr("EGeneral:Invalid arguments:" + name), false
+	}
+	switch method {
 	case "Balance":
 		out := map[string]string{}
 		for k, v := range acct.balance {
@@ -285,9 +310,9 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		}
 		return fakeReply{status: 200, result: out}, false
 	case "BalanceEx":
-		out := map[string]map[string]string{}
+		out := map[string]krakenBalanceExJSON{}
 		for k, v := range acct.balance {
-			out[k] = map[string]string{"balance": v.StringFixed(10), "hold_trade": acct.hold[k].StringFixed(10)}
+			out[k] = krakenBalanceExJSON{Balance: v.StringFixed(10), HoldTrade: acct.hold[k].StringFixed(10)}
 		}
 		return fakeReply{status: 200, result: out}, false
 	case "AddOrder":
@@ -306,7 +331,7 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		if params.Get("txid") == "" {
 			return kerr("EGeneral:Invalid arguments:txid"), false
 		}
-		out := map[string]*wireOrder{}
+		out := map[string]*krakenOrderInfoJSON{}
 		for _, id := range txids {
 			o := acct.orders[id]
 			if o == nil {
@@ -317,7 +342,7 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		return fakeReply{status: 200, result: out}, false
 	case "OpenOrders", "ClosedOrders":
 		open := strings.HasSuffix(path, "OpenOrders")
-		out := map[string]*wireOrder{}
+		out := map[string]*krakenOrderInfoJSON{}
 		for id, o := range acct.orders {
 			isOpen := o.Status == "open" || o.Status == "pending"
 			if isOpen != open {
@@ -329,9 +354,9 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 			out[id] = o
 		}
 		if open {
-			return fakeReply{status: 200, result: map[string]any{"open": out}}, false
+			return fakeReply{status: 200, result: krakenOpenOrdersJSON{Open: out}}, false
 		}
-		return fakeReply{status: 200, result: map[string]any{"closed": out, "count": len(out)}}, false
+		return fakeReply{status: 200, result: krakenClosedOrdersJSON{Closed: out, Count: len(out)}}, false
 	case "CancelOrder":
 		return f.cancel(acct, params.Get("txid")), false
 	}
@@ -365,7 +390,7 @@ func (f *Fake) authenticate(r *http.Request, path string, body []byte) (*fakeAcc
 }
 
 func (f *Fake) assetPairs(q url.Values) fakeReply {
-	out := map[string]wireAssetPair{}
+	out := map[string]krakenAssetPairJSON{}
 	if names := q.Get("pair"); names != "" {
 		for _, n := range strings.Split(names, ",") {
 			p := f.pairByName(n)
@@ -414,6 +439,11 @@ func (f *Fake) addOrder(a *fakeAccount, p url.Values) fakeReply {
 		}
 	default:
 		return kerr("EService:Market in cancel_only mode")
+	}
+	switch p.Get("timeinforce") {
+	case "", "GTC", "IOC", "GTD":
+	default:
+		return kerr("EGeneral:Invalid arguments:timeinforce")
 	}
 	cl := p.Get("cl_ord_id")
 	if cl != "" && p.Get("userref") != "" {
@@ -479,7 +509,7 @@ func (f *Fake) addOrder(a *fakeAccount, p url.Values) fakeReply {
 	}
 	txid := newTxID()
 	now := float64(f.now().UnixMicro()) / 1e6
-	descr := wireDescr{Pair: pair.wire.Altname, Type: side, OrderType: otype, Price: "0", Price2: "0"}
+	descr := krakenOrderDescrJSON{Pair: pair.wire.Altname, Type: side, OrderType: otype, Price: "0", Price2: "0", Leverage: "none"}
 	if needPrice {
 		descr.Price = price.String()
 	}
@@ -487,10 +517,13 @@ func (f *Fake) addOrder(a *fakeAccount, p url.Values) fakeReply {
 		descr.Price2 = price2.String()
 	}
 	descr.Order = fmt.Sprintf("%s %s %s @ %s", side, vol.StringFixed(8), pair.wire.Altname, otype)
-	o := &wireOrder{
+	if needPrice {
+		descr.Order += " " + descr.Price
+	}
+	o := &krakenOrderInfoJSON{
 		ClOrdID: cl, Status: "open", OpenTm: now, Descr: descr,
 		Vol: vol.StringFixed(8), VolExec: "0.00000000", Cost: "0.00000", Fee: "0.00000", Price: "0.00000",
-		StopPrice: "0.00000", LimitPrc: "0.00000", OFlags: "fciq",
+		StopPrice: "0.00000", LimitPrice: "0.00000", OFlags: "fciq",
 	}
 	if fill {
 		cost := vol.Mul(pair.price)
@@ -508,7 +541,9 @@ func (f *Fake) addOrder(a *fakeAccount, p url.Values) fakeReply {
 	}
 	a.orders[txid] = o
 	a.order = append(a.order, txid)
-	return fakeReply{status: 200, result: map[string]any{"descr": map[string]string{"order": descr.Order}, "txid": []string{txid}}}
+	added := krakenAddOrderJSON{TxID: []string{txid}}
+	added.Descr.Order = descr.Order
+	return fakeReply{status: 200, result: added}
 }
 
 func (f *Fake) cancel(a *fakeAccount, txid string) fakeReply {
@@ -529,7 +564,7 @@ func (f *Fake) cancel(a *fakeAccount, txid string) fakeReply {
 	a.hold[asset] = a.hold[asset].Sub(amt)
 	reason := "User requested"
 	o.Status, o.Reason, o.CloseTm = "canceled", &reason, float64(f.now().UnixMicro())/1e6
-	return fakeReply{status: 200, result: map[string]any{"count": 1}}
+	return fakeReply{status: 200, result: krakenCancelOrderJSON{Count: 1}}
 }
 
 // newTxID returns an id of Kraken's shape, "OUF4EM-FRGI2-MQMWZD".

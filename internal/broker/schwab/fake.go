@@ -27,6 +27,10 @@ package schwab
 // dropped after the order was accepted, and revoked or expiring tokens.
 // Market orders fill at once at the fake's price; limit and stop orders work
 // until SetPrice makes them marketable.
+//
+// The wire is read and written with the fake's own types (fake_wire.go),
+// never with the adapter's; order bodies are decoded strictly, so a field
+// the adapter misspells or sends as a string is refused with HTTP 400.
 
 import (
 	"crypto/rand"
@@ -93,7 +97,7 @@ type fakePosition struct{ qty, avg decimal.Decimal }
 type fakeOrder struct {
 	id          int64
 	account     *fakeAccount
-	req         wireOrderRequest
+	req         schwabOrderRequestJSON
 	symbol      string
 	instruction string
 	qty         decimal.Decimal
@@ -333,14 +337,19 @@ func traderError(w http.ResponseWriter, status int, msg string, errs ...string) 
 	if len(errs) == 0 {
 		errs = []string{msg}
 	}
-	writeJSON(w, status, map[string]any{"message": msg, "errors": errs})
+	writeJSON(w, status, schwabTraderErrorJSON{Message: msg, Errors: errs})
 }
 
 // marketDataError writes the Market Data error body.
 func marketDataError(w http.ResponseWriter, status int, title, detail string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]string{{
-		"id": "9f1d6b7e-1f4e-4c6b-9f0e-" + fmt.Sprintf("%012d", status), "status": strconv.Itoa(status),
-		"title": title, "detail": detail}}})
+	writeJSON(w, status, schwabMarketDataErrorJSON{Errors: []schwabMarketDataErrorItemJSON{{
+		ID: "9f1d6b7e-1f4e-4c6b-9f0e-" + fmt.Sprintf("%012d", status), Status: strconv.Itoa(status),
+		Title: title, Detail: detail}}})
+}
+
+// oauthError writes an error of the token endpoint.
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, schwabOAuthErrorJSON{Error: code, ErrorDescription: desc})
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -398,12 +407,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
 	if r.Method != http.MethodPost || !ok || id != f.app.ClientID || secret != f.app.ClientSecret {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client",
-			"error_description": "Unauthorized: client credentials are invalid"})
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Unauthorized: client credentials are invalid")
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.ParseForm() != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "form body required"})
+		oauthError(w, http.StatusBadRequest, "invalid_request", "form body required")
 		return
 	}
 	now := f.now()
@@ -417,8 +425,7 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 			digest := sha256.Sum256([]byte(rt))
 			inner := fmt.Sprintf(`{"error_description":"Exception while authenticating refresh token [tokenDigest=%s], Exception=Failed refresh token authentication [tokenDigest=%s]]","error":"refresh_token_authentication_error"}`,
 				base64.StdEncoding.EncodeToString(digest[:]), base64.StdEncoding.EncodeToString(digest[:]))
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_token_type",
-				"error_description": "400 Bad Request: " + strconv.Quote(inner)})
+			oauthError(w, http.StatusBadRequest, "unsupported_token_type", "400 Bad Request: "+strconv.Quote(inner))
 			return
 		}
 		acct, refreshToken = g.account, rt
@@ -426,8 +433,7 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 	case "authorization_code":
 		a, known := f.codes[r.PostForm.Get("code")]
 		if !known || r.PostForm.Get("redirect_uri") != f.app.RedirectURL {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request",
-				"error_description": "Bad authorization code: AuthCode not found"})
+			oauthError(w, http.StatusBadRequest, "invalid_request", "Bad authorization code: AuthCode not found")
 			return
 		}
 		delete(f.codes, r.PostForm.Get("code"))
@@ -435,13 +441,13 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 		refreshToken = randomToken(32) + "@"
 		f.refresh[refreshToken] = fakeToken{a, now.Add(RefreshTokenTTL)}
 	default:
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "grant_type"})
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type")
 		return
 	}
 	access := "I0." + randomToken(24) + "@"
 	f.access[access] = fakeToken{acct, now.Add(f.accessTTL)}
-	writeJSON(w, http.StatusOK, map[string]any{"expires_in": int(f.accessTTL / time.Second), "token_type": "Bearer",
-		"scope": "api", "refresh_token": refreshToken, "access_token": access, "id_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake.sig"}) // #nosec G101 -- the fake's dummy token
+	writeJSON(w, http.StatusOK, schwabTokenJSON{ExpiresIn: int(f.accessTTL / time.Second), TokenType: "Bearer",
+		Scope: "api", RefreshToken: refreshToken, AccessToken: access, IDToken: "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake.sig"}) // #nosec G101 -- the fake's dummy token
 }
 
 func (f *Fake) routeTrader(w http.ResponseWriter, r *http.Request, login *fakeAccount) bool {
@@ -451,7 +457,7 @@ func (f *Fake) routeTrader(w http.ResponseWriter, r *http.Request, login *fakeAc
 		return false
 	}
 	if parts[1] == "accountNumbers" && len(parts) == 2 && r.Method == http.MethodGet {
-		writeJSON(w, 200, []map[string]string{{"accountNumber": login.number, "hashValue": login.hash}})
+		writeJSON(w, 200, []schwabAccountNumberJSON{{AccountNumber: login.number, HashValue: login.hash}})
 		return false
 	}
 	a := f.accounts[parts[1]]
@@ -499,16 +505,15 @@ func (a *fakeAccount) order(id string) *fakeOrder {
 	return nil
 }
 
-func num(d decimal.Decimal) json.Number { return json.Number(d.String()) }
-
-func (f *Fake) accountJSON(a *fakeAccount, withPositions bool) map[string]any {
+func (f *Fake) accountJSON(a *fakeAccount, withPositions bool) schwabAccountJSON {
 	mv := decimal.Zero
-	var positions []map[string]any
+	positions := []schwabPositionJSON{}
 	syms := make([]string, 0, len(a.positions))
 	for s := range a.positions {
 		syms = append(syms, s)
 	}
 	sort.Strings(syms)
+	zero := snum(decimal.Zero)
 	for _, s := range syms {
 		p := a.positions[s]
 		if p.qty.IsZero() {
@@ -516,36 +521,34 @@ func (f *Fake) accountJSON(a *fakeAccount, withPositions bool) map[string]any {
 		}
 		v := p.qty.Mul(f.prices[s])
 		mv = mv.Add(v)
-		positions = append(positions, map[string]any{
-			"shortQuantity": 0, "averagePrice": num(p.avg), "currentDayProfitLoss": num(v.Sub(p.qty.Mul(p.avg)).Round(2)),
-			"currentDayProfitLossPercentage": 0, "longQuantity": num(p.qty), "settledLongQuantity": num(p.qty),
-			"settledShortQuantity": 0, "instrument": map[string]any{"assetType": "EQUITY", "cusip": "037833100", "symbol": s, "netChange": 0},
-			"marketValue": num(v.Round(2)), "maintenanceRequirement": 0, "averageLongPrice": num(p.avg),
-			"taxLotAverageLongPrice": num(p.avg), "longOpenProfitLoss": num(v.Sub(p.qty.Mul(p.avg)).Round(2)),
-			"previousSessionLongQuantity": 0, "currentDayCost": 0,
+		pnl := snum(v.Sub(p.qty.Mul(p.avg)).Round(2))
+		positions = append(positions, schwabPositionJSON{
+			ShortQuantity: zero, AveragePrice: snum(p.avg), CurrentDayProfitLoss: pnl,
+			CurrentDayProfitLossPercentage: zero, LongQuantity: snum(p.qty), SettledLongQuantity: snum(p.qty),
+			SettledShortQuantity: zero, Instrument: schwabInstrumentJSON{AssetType: "EQUITY", Cusip: "037833100", Symbol: s, NetChange: zero},
+			MarketValue: snum(v.Round(2)), MaintenanceRequirement: zero, AverageLongPrice: snum(p.avg),
+			TaxLotAverageLongPrice: snum(p.avg), LongOpenProfitLoss: pnl,
+			PreviousSessionLongQuantity: zero, CurrentDayCost: zero,
 		})
 	}
 	liq := a.cash.Add(mv)
-	acct := map[string]any{
-		"type": "CASH", "accountNumber": a.number, "roundTrips": 0, "isDayTrader": false, "isClosingOnlyRestricted": false, "pfcbFlag": false,
-		"initialBalances": map[string]any{"accruedInterest": 0, "cashAvailableForTrading": num(a.startEquity), "cashBalance": num(a.startEquity),
-			"liquidationValue": num(a.startEquity), "longStockValue": 0, "totalCash": num(a.startEquity), "isInCall": false},
-		"currentBalances": map[string]any{"accruedInterest": 0, "cashBalance": num(a.cash), "cashAvailableForTrading": num(a.cash),
-			"cashAvailableForWithdrawal": num(a.cash), "liquidationValue": num(liq), "longMarketValue": num(mv), "totalCash": num(a.cash)},
-		"projectedBalances": map[string]any{"cashAvailableForTrading": num(a.cash), "cashAvailableForWithdrawal": num(a.cash)},
+	acct := schwabSecuritiesAccountJSON{
+		Type: "CASH", AccountNumber: a.number,
+		InitialBalances: schwabInitialBalancesJSON{AccruedInterest: zero, CashAvailableForTrading: snum(a.startEquity),
+			CashBalance: snum(a.startEquity), LiquidationValue: snum(a.startEquity), LongStockValue: zero, TotalCash: snum(a.startEquity)},
+		CurrentBalances: schwabCurrentBalancesJSON{AccruedInterest: zero, CashBalance: snum(a.cash), CashAvailableForTrading: snum(a.cash),
+			CashAvailableForWithdrawal: snum(a.cash), LiquidationValue: snum(liq), LongMarketValue: snum(mv), TotalCash: snum(a.cash)},
+		ProjectedBalances: schwabProjectedBalancesJSON{CashAvailableForTrading: snum(a.cash), CashAvailableForWithdrawal: snum(a.cash)},
 	}
 	if withPositions {
-		if positions == nil {
-			positions = []map[string]any{}
-		}
-		acct["positions"] = positions
+		acct.Positions = &positions
 	}
-	return map[string]any{"securitiesAccount": acct,
-		"aggregatedBalance": map[string]any{"currentLiquidationValue": num(liq), "liquidationValue": num(liq)}}
+	return schwabAccountJSON{SecuritiesAccount: acct,
+		AggregatedBalance: schwabAggregatedBalanceJSON{CurrentLiquidationValue: snum(liq), LiquidationValue: snum(liq)}}
 }
 
 // orderError validates an order body like Schwab does.
-func (f *Fake) orderError(o wireOrderRequest, a *fakeAccount) (string, bool) {
+func (f *Fake) orderError(o schwabOrderRequestJSON, a *fakeAccount) (string, bool) {
 	if o.OrderStrategyType != "SINGLE" || len(o.OrderLegCollection) != 1 {
 		return "Only SINGLE orders with one leg are supported", false
 	}
@@ -568,13 +571,13 @@ func (f *Fake) orderError(o wireOrderRequest, a *fakeAccount) (string, bool) {
 	if !listed {
 		return "No trades are allowed for " + sym + ": the symbol is not valid.", false
 	}
-	qty, err := decimal.NewFromString(string(leg.Quantity))
-	if err != nil || !qty.IsPositive() || !qty.Equal(qty.Truncate(0)) {
+	qty := leg.Quantity.dec()
+	if !qty.IsPositive() || !qty.Equal(qty.Truncate(0)) {
 		return "Invalid quantity: quantity must be a positive whole number of shares", false
 	}
-	price := func(n json.Number) (decimal.Decimal, bool) {
-		d, err := decimal.NewFromString(string(n))
-		return d, err == nil && d.IsPositive()
+	price := func(n schwabNum) (decimal.Decimal, bool) {
+		d := n.dec()
+		return d, n.set() && d.IsPositive()
 	}
 	onTick := func(d decimal.Decimal) bool {
 		places := int32(2)
@@ -586,7 +589,7 @@ func (f *Fake) orderError(o wireOrderRequest, a *fakeAccount) (string, bool) {
 	subPenny := "Invalid price: sub-penny pricing is not allowed for this security"
 	switch o.OrderType {
 	case "MARKET":
-		if o.Price != "" || o.StopPrice != "" {
+		if o.Price.set() || o.StopPrice.set() {
 			return "A market order takes no price", false
 		}
 	case "LIMIT":
@@ -625,8 +628,7 @@ func (f *Fake) orderError(o wireOrderRequest, a *fakeAccount) (string, bool) {
 	case "BUY":
 		cost := qty.Mul(px)
 		if o.OrderType == "LIMIT" {
-			lp, _ := decimal.NewFromString(string(o.Price))
-			cost = qty.Mul(decimal.Min(lp, px))
+			cost = qty.Mul(decimal.Min(o.Price.dec(), px))
 		}
 		if cost.GreaterThan(a.cash) {
 			return "You do not have enough available cash/buying power for this order.", false
@@ -651,10 +653,13 @@ func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount
 		traderError(w, http.StatusServiceUnavailable, "Service Unavailable", "The service is temporarily unavailable. Please try again later.")
 		return false
 	}
-	var body wireOrderRequest
-	dec := json.NewDecoder(r.Body)
-	if r.Header.Get("Content-Type") != "application/json" || dec.Decode(&body) != nil {
-		traderError(w, http.StatusBadRequest, "Invalid JSON body")
+	if r.Header.Get("Content-Type") != "application/json" {
+		traderError(w, http.StatusBadRequest, "Invalid JSON body", "Content-Type must be application/json")
+		return false
+	}
+	body, err := decodeOrderRequest(r.Body)
+	if err != nil {
+		traderError(w, http.StatusBadRequest, "Invalid JSON body", err.Error())
 		return false
 	}
 	if msg, ok := f.orderError(body, a); !ok {
@@ -669,13 +674,8 @@ func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount
 	f.nextOrderID++
 	now := f.now().UTC()
 	o := &fakeOrder{id: f.nextOrderID, account: a, req: body, symbol: strings.ToUpper(leg.Instrument.Symbol),
-		instruction: leg.Instruction, qty: decimal.RequireFromString(string(leg.Quantity)), status: "WORKING", entered: now}
-	if body.Price != "" {
-		o.price = decimal.RequireFromString(string(body.Price))
-	}
-	if body.StopPrice != "" {
-		o.stop = decimal.RequireFromString(string(body.StopPrice))
-	}
+		instruction: leg.Instruction, qty: leg.Quantity.dec(), status: "WORKING", entered: now,
+		price: body.Price.dec(), stop: body.StopPrice.dec()}
 	switch body.OrderType {
 	case "STOP", "STOP_LIMIT", "TRAILING_STOP":
 		o.status = "PENDING_ACTIVATION"
@@ -740,38 +740,38 @@ func (f *Fake) match(o *fakeOrder) {
 
 const schwabTimeLayout = "2006-01-02T15:04:05-0700"
 
-func (f *Fake) orderJSON(o *fakeOrder) map[string]any {
-	m := map[string]any{
-		"session": o.req.Session, "duration": o.req.Duration, "orderType": o.req.OrderType,
-		"complexOrderStrategyType": "NONE", "quantity": num(o.qty), "filledQuantity": num(o.filled),
-		"remainingQuantity": num(o.qty.Sub(o.filled)), "requestedDestination": "AUTO", "destinationLinkName": "CDRG",
-		"orderLegCollection": []map[string]any{{"orderLegType": "EQUITY", "legId": 1,
-			"instrument":  map[string]any{"assetType": "EQUITY", "cusip": "037833100", "symbol": o.symbol, "instrumentId": 1973757747},
-			"instruction": o.instruction, "positionEffect": "OPENING", "quantity": num(o.qty)}},
-		"orderStrategyType": "SINGLE", "orderId": o.id, "cancelable": fakeWorking(o.status), "editable": fakeWorking(o.status),
-		"status": o.status, "enteredTime": o.entered.Format(schwabTimeLayout), "tag": "API_TRADEEXEC",
-		"accountNumber": json.Number(o.account.number),
+func (f *Fake) orderJSON(o *fakeOrder) schwabOrderJSON {
+	acct, _ := strconv.ParseInt(o.account.number, 10, 64)
+	out := schwabOrderJSON{
+		Session: o.req.Session, Duration: o.req.Duration, OrderType: o.req.OrderType,
+		ComplexOrderStrategyType: "NONE", Quantity: snum(o.qty), FilledQuantity: snum(o.filled),
+		RemainingQuantity: snum(o.qty.Sub(o.filled)), RequestedDestination: "AUTO", DestinationLinkName: "CDRG",
+		OrderLegCollection: []schwabOrderLegJSON{{OrderLegType: "EQUITY", LegID: 1,
+			Instrument:  schwabInstrumentJSON{AssetType: "EQUITY", Cusip: "037833100", Symbol: o.symbol, InstrumentID: 1973757747},
+			Instruction: o.instruction, PositionEffect: "OPENING", Quantity: snum(o.qty)}},
+		OrderStrategyType: "SINGLE", OrderID: o.id, Cancelable: fakeWorking(o.status), Editable: fakeWorking(o.status),
+		Status: o.status, EnteredTime: o.entered.Format(schwabTimeLayout), Tag: "API_TRADEEXEC", AccountNumber: acct,
 	}
 	if o.price.IsPositive() {
-		m["price"] = num(o.price)
+		out.Price = snum(o.price)
 	}
 	if o.stop.IsPositive() {
-		m["stopPrice"] = num(o.stop)
+		out.StopPrice, out.StopType = snum(o.stop), "STANDARD"
 	}
 	if o.req.OrderType == "TRAILING_STOP" {
-		m["stopPriceLinkBasis"], m["stopPriceLinkType"] = o.req.StopPriceLinkBasis, o.req.StopPriceLinkType
-		m["stopPriceOffset"] = o.req.StopPriceOffset
+		out.StopPriceLinkBasis, out.StopPriceLinkType = o.req.StopPriceLinkBasis, o.req.StopPriceLinkType
+		out.StopPriceOffset, out.StopType = o.req.StopPriceOffset, "STANDARD"
 	}
 	if !o.closed.IsZero() {
-		m["closeTime"] = o.closed.Format(schwabTimeLayout)
+		out.CloseTime = o.closed.Format(schwabTimeLayout)
 	}
 	if o.filled.IsPositive() {
-		m["orderActivityCollection"] = []map[string]any{{"activityType": "EXECUTION", "activityId": o.id + 7,
-			"executionType": "FILL", "quantity": num(o.filled), "orderRemainingQuantity": num(o.qty.Sub(o.filled)),
-			"executionLegs": []map[string]any{{"legId": 1, "quantity": num(o.filled), "mismarkedQuantity": 0,
-				"price": num(o.fillPrice), "time": o.closed.Format(schwabTimeLayout), "instrumentId": 1973757747}}}}
+		out.OrderActivityCollection = []schwabOrderActivityJSON{{ActivityType: "EXECUTION", ActivityID: o.id + 7,
+			ExecutionType: "FILL", Quantity: snum(o.filled), OrderRemainingQuantity: snum(o.qty.Sub(o.filled)),
+			ExecutionLegs: []schwabExecutionLegJSON{{LegID: 1, Quantity: snum(o.filled), MismarkedQuantity: snum(decimal.Zero),
+				Price: snum(o.fillPrice), Time: o.closed.Format(schwabTimeLayout), InstrumentID: 1973757747}}}}
 	}
-	return m
+	return out
 }
 
 func (f *Fake) listOrders(w http.ResponseWriter, r *http.Request, a *fakeAccount) {
@@ -792,7 +792,7 @@ func (f *Fake) listOrders(w http.ResponseWriter, r *http.Request, a *fakeAccount
 		}
 		limit = n
 	}
-	out := []map[string]any{}
+	out := []schwabOrderJSON{}
 	for i := len(a.orders) - 1; i >= 0 && len(out) < limit; i-- {
 		o := a.orders[i]
 		if o.entered.Before(from) || o.entered.After(to) {
@@ -834,14 +834,14 @@ func (f *Fake) quotes(w http.ResponseWriter, q url.Values) {
 			continue
 		}
 		cent := decimal.RequireFromString("0.01")
-		out[s] = map[string]any{"assetMainType": "EQUITY", "assetSubType": "COE", "quoteType": "NBBO", "realtime": true,
-			"ssid": 1973757747, "symbol": s,
-			"quote": map[string]any{"askPrice": num(px.Add(cent)), "bidPrice": num(px.Sub(cent)), "lastPrice": num(px),
-				"mark": num(px), "closePrice": num(px), "quoteTime": now, "tradeTime": now, "securityStatus": "Normal"},
-			"reference": map[string]any{"cusip": "037833100", "description": s + " Inc", "exchange": "Q", "exchangeName": "NASDAQ"}}
+		out[s] = schwabQuoteEntryJSON{AssetMainType: "EQUITY", AssetSubType: "COE", QuoteType: "NBBO", Realtime: true,
+			SSID: 1973757747, Symbol: s,
+			Quote: schwabQuoteJSON{AskPrice: snum(px.Add(cent)), BidPrice: snum(px.Sub(cent)), LastPrice: snum(px),
+				Mark: snum(px), ClosePrice: snum(px), QuoteTime: now, TradeTime: now, SecurityStatus: "Normal"},
+			Reference: schwabReferenceJSON{Cusip: "037833100", Description: s + " Inc", Exchange: "Q", ExchangeName: "NASDAQ"}}
 	}
 	if len(invalid) > 0 {
-		out["errors"] = map[string]any{"invalidSymbols": invalid}
+		out["errors"] = schwabQuoteErrorsJSON{InvalidSymbols: invalid}
 	}
 	writeJSON(w, 200, out)
 }
@@ -863,18 +863,18 @@ func (f *Fake) markets(w http.ResponseWriter, q url.Values) {
 	}
 	date := day.Format("2006-01-02")
 	if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday || f.holidays[date] {
-		writeJSON(w, 200, map[string]any{"equity": map[string]any{"equity": map[string]any{
-			"date": date, "marketType": "EQUITY", "product": "equity", "isOpen": false}}})
+		writeJSON(w, 200, map[string]map[string]schwabHoursJSON{"equity": {"equity": {
+			Date: date, MarketType: "EQUITY", Product: "equity", IsOpen: false}}})
 		return
 	}
 	at := func(h, m int) string {
 		return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, newYork).Format(time.RFC3339)
 	}
-	writeJSON(w, 200, map[string]any{"equity": map[string]any{"EQ": map[string]any{
-		"date": date, "marketType": "EQUITY", "exchange": "NULL", "category": "NULL", "product": "EQ",
-		"productName": "equity", "isOpen": true, "sessionHours": map[string]any{
-			"preMarket":     []map[string]string{{"start": at(7, 0), "end": at(9, 30)}},
-			"regularMarket": []map[string]string{{"start": at(9, 30), "end": at(16, 0)}},
-			"postMarket":    []map[string]string{{"start": at(16, 0), "end": at(20, 0)}},
+	writeJSON(w, 200, map[string]map[string]schwabHoursJSON{"equity": {"EQ": {
+		Date: date, MarketType: "EQUITY", Exchange: "NULL", Category: "NULL", Product: "EQ",
+		ProductName: "equity", IsOpen: true, SessionHours: map[string][]schwabSessionJSON{
+			"preMarket":     {{Start: at(7, 0), End: at(9, 30)}},
+			"regularMarket": {{Start: at(9, 30), End: at(16, 0)}},
+			"postMarket":    {{Start: at(16, 0), End: at(20, 0)}},
 		}}}})
 }
