@@ -2,70 +2,28 @@ package dblimit_test
 
 import (
 	"context"
-	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
-	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit/dblimit"
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit/ratelimittest"
-	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
 	"github.com/tradeexec/tradeexec/schema"
 )
 
-// open returns a migrated handle on databaseURL, closed when the test ends.
-func open(t *testing.T, databaseURL string) *gorm.DB {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, d, err := store.Open(ctx, databaseURL, zap.NewNop())
-	if err != nil {
-		t.Fatalf("open: %v", err)
+// Two Stores on two connection pools over one database (SQLite file, and
+// PostgreSQL schema when TEST_DATABASE_URL is set): two processes.
+func TestStore(t *testing.T) {
+	for _, d := range ratelimittest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			ratelimittest.Run(t, func(t *testing.T) (ratelimit.Store, ratelimit.Store) {
+				a, b := ratelimittest.OpenShared(t, d)
+				return dblimit.New(a), dblimit.New(b)
+			})
+		})
 	}
-	t.Cleanup(func() { _ = store.Close(db) })
-	if err := schema.Migrate(ctx, db, d); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return db
 }
-
-// Two Stores on two connection pools over one SQLite file: two processes.
-func TestStoreSQLite(t *testing.T) {
-	ratelimittest.Run(t, func(t *testing.T) (ratelimit.Store, ratelimit.Store) {
-		u := "sqlite://" + filepath.Join(t.TempDir(), "limits.db")
-		return dblimit.New(open(t, u)), dblimit.New(open(t, u))
-	})
-}
-
-// Two Stores on two connection pools over one PostgreSQL schema, when
-// TEST_DATABASE_URL is set.
-func TestStorePostgres(t *testing.T) {
-	base, ok := storetest.PostgresURL()
-	if !ok {
-		t.Skip(storetest.EnvPostgresURL + " is not set")
-	}
-	ratelimittest.Run(t, func(t *testing.T) (ratelimit.Store, ratelimit.Store) {
-		first := storetest.OpenPostgres(t)
-		var schemaName string
-		if err := first.Raw("SELECT current_schema()").Scan(&schemaName).Error; err != nil {
-			t.Fatal(err)
-		}
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schemaName)
-		u.RawQuery = q.Encode()
-		return dblimit.New(first), dblimit.New(open(t, u.String()))
-	})
-}
-
 func TestIdleRowsArePruned(t *testing.T) {
 	db := storetest.OpenSQLite(t)
 	s := dblimit.New(db)
