@@ -25,7 +25,9 @@ package binance
 // fails the tests instead of agreeing with itself.
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -33,6 +35,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -264,15 +267,30 @@ func errReply(status, code int, msg string) fakeReply {
 	return fakeReply{status: status, body: jsonObject{"code": code, "msg": msg}}
 }
 
+// endpointWeight is each route's documented request weight (rest-api.md,
+// "Weight"; openOrders without a symbol, ticker/price with one).
 var endpointWeight = map[string]int{
-	"GET /api/v3/exchangeInfo": weightExchangeInfo,
-	"GET /api/v3/account":      weightAccount,
-	"POST /api/v3/order":       weightNewOrder,
-	"GET /api/v3/order":        weightQueryOrder,
-	"DELETE /api/v3/order":     weightCancelOrder,
-	"GET /api/v3/ticker/price": weightTickerPrice,
-	"GET /api/v3/openOrders":   weightOpenOrdersAll,
-	"GET /api/v3/time":         weightTime,
+	"GET /api/v3/exchangeInfo": 20,
+	"GET /api/v3/account":      20,
+	"POST /api/v3/order":       1,
+	"GET /api/v3/order":        4,
+	"DELETE /api/v3/order":     1,
+	"GET /api/v3/ticker/price": 2,
+	"GET /api/v3/openOrders":   80,
+	"GET /api/v3/time":         1,
+}
+
+// fakeClientIDPattern is the documented legal range of newClientOrderId
+// (the -1100 message below).
+var fakeClientIDPattern = regexp.MustCompile(`^[\.A-Z\:/a-z0-9_-]{1,36}$`)
+
+// fakeSignature is the documented HMAC-SHA256 signature: hex of the
+// HMAC of totalParams keyed with the secret (rest-api.md, "SIGNED Endpoint
+// Examples").
+func fakeSignature(secret, totalParams string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(totalParams))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -417,7 +435,7 @@ func (f *Fake) authenticate(r *http.Request, body []byte) (*fakeAccount, fakeRep
 	if sig == "" {
 		return nil, errReply(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."), false
 	}
-	if !strings.EqualFold(sig, sign([]byte(acct.secret), query+form)) {
+	if !strings.EqualFold(sig, fakeSignature(acct.secret, query+form)) {
 		return nil, errReply(400, -1022, "Signature for this request is not valid."), false
 	}
 	params, _ := url.ParseQuery(query + "&" + form)
@@ -537,7 +555,7 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 	if cid == "" {
 		cid = "x-" + randomHex(10)
 	}
-	if !clientIDPattern.MatchString(cid) {
+	if !fakeClientIDPattern.MatchString(cid) {
 		return errReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
 	}
 	for _, o := range a.orders {
