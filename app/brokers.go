@@ -17,6 +17,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/broker/kraken"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
+	"github.com/tradeexec/tradeexec/internal/broker/ratelimit/dblimit"
 	"github.com/tradeexec/tradeexec/internal/broker/schwab"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
 	"github.com/tradeexec/tradeexec/internal/config"
@@ -69,7 +70,9 @@ func BrokerOptionsFrom(cfg config.Config) BrokerOptions {
 type RegistryOptions struct {
 	BrokerOptions
 	// DB and Vault back Schwab's refreshed tokens and order claims; without
-	// them Schwab keeps both in process memory.
+	// them Schwab keeps both in process memory. DB also holds the Binance
+	// rate budgets every process shares (per egress IP and per account);
+	// without it they hold within this process only.
 	DB    *gorm.DB
 	Vault *vault.Keyring
 	Log   *zap.Logger
@@ -117,6 +120,10 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 		cb.Limiter, cb.PublicLimiter = lim, lim
 		kr.Limiter, kr.PublicLimiter, kr.RateLimitBackoff = lim, lim, 100*time.Millisecond
 		bn.Limiter = lim
+		bn.WeightRule = ratelimit.Rule{Limit: 6_000_000, Window: time.Minute}
+		bn.OrderRule = ratelimit.Rule{Limit: 1_000_000, Window: 10 * time.Second}
+	} else if o.DB != nil {
+		bn.Store = dblimit.New(o.DB)
 	}
 	ibkr.Register(reg, ib...)
 	schwab.Register(reg, sw...)

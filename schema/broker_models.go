@@ -36,3 +36,19 @@ type BrokerOAuthState struct {
 
 // TableName keeps "OAuth" one word.
 func (BrokerOAuthState) TableName() string { return "broker_oauth_states" }
+
+// BrokerRateLimit is one broker rate budget shared by every process
+// (internal/broker/ratelimit/dblimit): an exchange IP's request weight or an
+// account's order count. Slots holds the units taken per time slot of the
+// sliding window ("slot=units,..."), SlotMs the slot length; WaitUntilMs is
+// a broker's Retry-After, BannedUntilMs an IP ban (HTTP 418), both unix ms.
+// Rows are locked while a reservation reads and writes them.
+type BrokerRateLimit struct {
+	LimitKey      string    `gorm:"primaryKey;size:160"`
+	SlotMs        int64     `gorm:"not null;default:0"`
+	Slots         string    `gorm:"type:text;not null;default:''"`
+	WaitUntilMs   int64     `gorm:"not null;default:0"`
+	BannedUntilMs int64     `gorm:"not null;default:0"`
+	BanReason     string    `gorm:"size:300;not null;default:''"`
+	UpdatedAt     time.Time `gorm:"not null;index:idx_broker_rate_limits_updated"`
+}

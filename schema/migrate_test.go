@@ -34,7 +34,7 @@ func allModels() []any {
 		&schema.Session{}, &schema.RefreshToken{}, &schema.SigningKey{}, &schema.AuthIdentity{}, &schema.LoginAttempt{},
 		&schema.DiscordSource{}, &schema.DiscordSourceAuthor{}, &schema.SourceSubscription{}, &schema.NotificationPreference{},
 		&schema.DiscordMessage{}, &schema.DiscordNotification{}, &schema.DiscordCursor{},
-		&schema.SchwabOrderClaim{}, &schema.BrokerOAuthState{},
+		&schema.SchwabOrderClaim{}, &schema.BrokerOAuthState{}, &schema.BrokerRateLimit{},
 		&schema.WSTicket{}, &schema.PortfolioBalance{}, &schema.EquityPoint{},
 		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{},
 	}

@@ -30,18 +30,35 @@ type Options struct {
 	// AllowCustomURLs lets credentials carry base_url (the fake, dev); a
 	// production factory refuses it itself, whatever the API allowed.
 	AllowCustomURLs bool
-	// Limiter paces requests per API key. Nil: NewLimiter(), half of
-	// Binance's published request weight per minute.
-	Limiter Limiter
+	// Limiter is the in-process token bucket of the request weight, per
+	// egress address. Nil: NewLimiter(), half of Binance's published
+	// request weight per minute.
+	Limiter *ratelimit.Limiter
+	// Store holds the budgets shared by every process: the request weight
+	// of this server's address and each account's orders, pauses
+	// (Retry-After) and IP bans (418). Production passes the database's
+	// (dblimit); nil: in this process only.
+	Store ratelimit.Store
+	// EgressID names the address requests leave from; processes with the
+	// same EgressID and Store share one weight budget. Empty: "default"
+	// (every process on the database is taken to share one address, the
+	// safe assumption).
+	EgressID string
+	// WeightRule and OrderRule replace Binance's published limits (tests
+	// and benchmarks against the fake). Zero: WeightRule, OrderRule.
+	WeightRule, OrderRule ratelimit.Rule
+	// StopLimitBand is how far beyond the stop the limit of a stop sent as
+	// STOP_LOSS_LIMIT is set. Zero: DefaultStopLimitBand.
+	StopLimitBand decimal.Decimal
 	// HTTPClient defaults to httpx.NewClient() (10 s timeout).
 	HTTPClient *http.Client
 	// Now defaults to time.Now (request timestamps, Clock).
 	Now func() time.Time
 }
 
-// NewLimiter is the rate limiter for Binance keys: a token bucket of half the
-// published 6000 request weight per minute, burst 300 (the heaviest request
-// used weighs 80). Share one per process across Factory calls.
+// NewLimiter is the in-process bucket of the request weight: half the
+// published 6000 per minute, burst 300 (the heaviest request used weighs
+// 80). The shared budget (Options.Store) holds across processes on top.
 func NewLimiter() *ratelimit.Limiter {
 	return ratelimit.New(WeightLimitPerMinute, ratelimit.WithBurst(300))
 }
@@ -54,17 +71,20 @@ const priceTTL = 2 * time.Second
 // (rules, prices) and which symbol each client order id was placed on.
 type shared struct {
 	opts   Options
+	pace   *pacer
 	rules  *symbols.Cache[symbolInfo]
 	prices *symbols.Cache[decimal.Decimal]
 
 	mu       sync.Mutex
-	symbolOf map[string]string // baseURL|wire client id → wire symbol
+	symbolOf map[string]string       // baseURL|wire client id → wire symbol
+	clocks   map[string]*serverClock // baseURL → its clock offset
 }
 
 type symbolInfo struct {
-	Canonical string
-	Status    string
-	Rules     symbols.Rules
+	Canonical  string
+	Status     string
+	Rules      symbols.Rules
+	OrderTypes []string
 }
 
 // Factory returns the broker.Factory for "binance". Credentials: api_key,
@@ -80,7 +100,26 @@ func Factory(opts Options) broker.Factory {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	sh := &shared{opts: opts, symbolOf: map[string]string{}}
+	if opts.WeightRule.Limit <= 0 || opts.WeightRule.Window <= 0 {
+		opts.WeightRule = WeightRule
+	}
+	if opts.OrderRule.Limit <= 0 || opts.OrderRule.Window <= 0 {
+		opts.OrderRule = OrderRule
+	}
+	if opts.EgressID == "" {
+		opts.EgressID = "default"
+	}
+	if opts.StopLimitBand.Sign() <= 0 {
+		opts.StopLimitBand = DefaultStopLimitBand
+	}
+	sh := &shared{opts: opts, symbolOf: map[string]string{}, clocks: map[string]*serverClock{}}
+	sh.pace = &pacer{
+		gate:   ratelimit.NewGate(opts.Store, opts.Limiter),
+		weight: opts.WeightRule,
+		orders: opts.OrderRule,
+		egress: opts.EgressID,
+		now:    opts.Now,
+	}
 	sh.rules = symbols.NewCache(symbols.RulesTTL, sh.fetchSymbol)
 	sh.prices = symbols.NewCache(priceTTL, sh.fetchPrice)
 	return func(cfg broker.Config) (broker.Broker, error) {
@@ -103,20 +142,28 @@ func Factory(opts Options) broker.Factory {
 			base = pu.Scheme + "://" + pu.Host
 		}
 		sum := sha256.Sum256([]byte(key))
-		return &Adapter{sh: sh, c: &client{
-			baseURL: base,
-			apiKey:  key,
-			secret:  []byte(secret),
-			http:    opts.HTTPClient,
-			lim:     opts.Limiter,
-			limKey:  Name + ":" + hex.EncodeToString(sum[:8]),
-			now:     opts.Now,
-		}}, nil
+		c := sh.publicClient(base)
+		c.apiKey, c.secret = key, []byte(secret)
+		c.acctKey = Name + ":orders:" + hex.EncodeToString(sum[:8])
+		return &Adapter{sh: sh, c: c}, nil
 	}
 }
 
+// publicClient is a client for base without credentials (market data).
 func (sh *shared) publicClient(base string) *client {
-	return &client{baseURL: base, http: sh.opts.HTTPClient, lim: sh.opts.Limiter, limKey: Name + ":public", now: sh.opts.Now}
+	return &client{baseURL: base, http: sh.opts.HTTPClient, pace: sh.pace, ipKey: sh.pace.ipKey(base),
+		clock: sh.clock(base), now: sh.opts.Now}
+}
+
+func (sh *shared) clock(base string) *serverClock {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c := sh.clocks[base]
+	if c == nil {
+		c = &serverClock{}
+		sh.clocks[base] = c
+	}
+	return c
 }
 
 func splitKey(key string) (base, sym string) {
@@ -137,7 +184,7 @@ func (sh *shared) fetchSymbol(ctx context.Context, key string) (symbolInfo, erro
 	for _, s := range info.Symbols {
 		if s.Symbol == sym {
 			canonical := canonicalSymbol(s.BaseAsset, s.QuoteAsset)
-			return symbolInfo{Canonical: canonical, Status: s.Status, Rules: rulesFrom(canonical, s)}, nil
+			return symbolInfo{Canonical: canonical, Status: s.Status, Rules: rulesFrom(canonical, s), OrderTypes: s.OrderTypes}, nil
 		}
 	}
 	return symbolInfo{}, &apiError{Status: 400, Code: -1121, Msg: "Invalid symbol."}
@@ -248,17 +295,25 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 	if err != nil {
 		return broker.Order{}, err
 	}
+	sent, err := chooseType(wire, info.OrderTypes, typ)
+	if err != nil {
+		return broker.Order{}, err
+	}
 	rules := info.Rules
 	qty := rules.NormalizeQty(req.Quantity)
 	limit := rules.NormalizePrice(req.LimitPrice, req.Side)
 	stop := rules.NormalizePrice(req.StopPrice, req.Side)
+	if sent != typ { // a stop sent as STOP_LOSS_LIMIT
+		typ, tif = sent, "GTC"
+		limit = stopLimitPrice(rules, req.Side, stop, a.sh.opts.StopLimitBand)
+	}
 	needLimit := typ == "LIMIT" || typ == "STOP_LOSS_LIMIT"
 	needStop := typ == "STOP_LOSS" || typ == "STOP_LOSS_LIMIT"
-	if needLimit && limit.Sign() <= 0 {
-		return broker.Order{}, broker.NewError(Name, broker.KindInvalidOrder, "a limit order needs a limit price", nil)
-	}
 	if needStop && stop.Sign() <= 0 {
 		return broker.Order{}, broker.NewError(Name, broker.KindInvalidOrder, "a stop order needs a stop price", nil)
+	}
+	if needLimit && limit.Sign() <= 0 {
+		return broker.Order{}, broker.NewError(Name, broker.KindInvalidOrder, "a limit order needs a limit price", nil)
 	}
 	valuePrice := limit
 	switch {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -241,20 +240,6 @@ func TestSymbolNotTradingIsHalted(t *testing.T) {
 	}
 }
 
-func TestBanIsWaitedOut(t *testing.T) {
-	f := NewFake()
-	defer f.Close()
-	a, _ := newAccount(t, f, Options{}, "1000")
-	f.BanNext(1)
-	start := time.Now()
-	if _, err := a.GetBalance(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el < 900*time.Millisecond {
-		t.Fatalf("418 Retry-After: 1 not honoured (%s)", el)
-	}
-}
-
 func TestRateLimitGivesUpAfterDeadline(t *testing.T) {
 	f := NewFake()
 	defer f.Close()
@@ -267,47 +252,6 @@ func TestRateLimitGivesUpAfterDeadline(t *testing.T) {
 		t.Fatalf("err = %v, want RATE_LIMIT_EXCEEDED", err)
 	}
 	f.RateLimitNext(0)
-}
-
-type recordingLimiter struct {
-	mu       sync.Mutex
-	weights  map[string]int
-	observed []int
-}
-
-func (r *recordingLimiter) WaitN(ctx context.Context, key string, weight int) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.weights[key] += weight
-	return nil
-}
-func (r *recordingLimiter) Pause(string, time.Duration) {}
-func (r *recordingLimiter) ObserveUsedWeight(key string, used, limit int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if limit != WeightLimitPerMinute {
-		panic("wrong limit")
-	}
-	r.observed = append(r.observed, used)
-}
-
-func TestWeightsAndUsedWeightHeader(t *testing.T) {
-	f := NewFake()
-	defer f.Close()
-	lim := &recordingLimiter{weights: map[string]int{}}
-	a, _ := newAccount(t, f, Options{AllowCustomURLs: true, Limiter: lim}, "1000")
-	if _, err := a.Connect(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if lim.weights[a.c.limKey] != weightAccount {
-		t.Fatalf("weights %v, want %d on %s", lim.weights, weightAccount, a.c.limKey)
-	}
-	if strings.Contains(a.c.limKey, a.c.apiKey) {
-		t.Fatal("limiter key contains the API key")
-	}
-	if len(lim.observed) == 0 || lim.observed[len(lim.observed)-1] < weightAccount {
-		t.Fatalf("used weight not observed: %v", lim.observed)
-	}
 }
 
 // TestFindOrderByClientIDWithoutMemo finds orders from another process's

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/httpx"
 )
 
@@ -35,8 +34,8 @@ const (
 	WeightLimitPerMinute = 6000
 
 	recvWindow        = 5000             // ms; Binance recommends <= 5000
-	maxRateLimitWaits = 5                // 429/418 answers waited out before giving up
-	maxRateLimitWait  = 30 * time.Second // a longer ban (418) fails at once
+	maxRateLimitWaits = 5                // 429 answers waited out before giving up
+	maxRateLimitWait  = 30 * time.Second // a longer Retry-After fails at once
 )
 
 // Request weights of the endpoints used (Binance "Weight" per endpoint).
@@ -49,14 +48,6 @@ const (
 	weightTickerPrice   = 2
 	weightOpenOrdersAll = 80
 )
-
-// Limiter paces requests per credential key; *ratelimit.Limiter satisfies
-// it. Weight is the endpoint's request weight.
-type Limiter interface {
-	WaitN(ctx context.Context, key string, weight int) error
-	Pause(key string, d time.Duration)
-	ObserveUsedWeight(key string, used, limit int)
-}
 
 // apiError is an error answer from Binance: an HTTP status and the
 // {"code":-2010,"msg":"..."} body.
@@ -76,8 +67,10 @@ type client struct {
 	apiKey  string
 	secret  []byte
 	http    *http.Client
-	lim     Limiter
-	limKey  string
+	pace    *pacer
+	ipKey   string // request-weight budget of this server's address at baseURL
+	acctKey string // order budget of the account; "" for public requests
+	clock   *serverClock
 	now     func() time.Time
 }
 
@@ -248,21 +241,20 @@ func sign(secret []byte, totalParams string) string {
 }
 
 // call sends one request and decodes a 200 answer into out. Signed requests
-// carry timestamp, recvWindow and signature, re-signed on every attempt.
-// 429/418 answers are waited out (Retry-After) up to maxRateLimitWaits times,
-// the pause shared through the limiter with every request of this key. GETs
-// are retried twice on 5xx or a failed connection; orders and cancels never
-// (the workflow retries them with the same client order id).
+// carry timestamp (local time + the host's clock offset), recvWindow and
+// signature, re-signed on every attempt; a -1021 answer re-reads the server
+// time and is retried once. Every attempt first takes its weight (and a new
+// order one order) from the shared budgets. A 429 pauses the budget for
+// every process and is waited out (Retry-After) up to maxRateLimitWaits
+// times; a 418 bans the address for every process and answers at once.
+// GETs are retried twice on 5xx or a failed connection; orders and cancels
+// never (the workflow retries them with the same client order id).
 func (c *client) call(ctx context.Context, method, path string, params url.Values, signed bool, weight int, out any) error {
-	rateWaits, readRetries := 0, 0
+	rateWaits, readRetries, resynced := 0, 0, false
+	newOrder := method == http.MethodPost && path == "/api/v3/order"
 	for {
-		if c.lim != nil {
-			if err := c.lim.WaitN(ctx, c.limKey, weight); err != nil {
-				if errors.Is(err, context.Canceled) {
-					return broker.NewError(Name, broker.KindUnavailable, "request was cancelled", err)
-				}
-				return broker.NewError(Name, broker.KindRateLimited, "request is queued behind the Binance rate limit and ran out of time", err)
-			}
+		if err := c.pace.wait(ctx, c, weight, newOrder); err != nil {
+			return err
 		}
 		status, header, body, err := c.send(ctx, method, path, params, signed)
 		if err == nil && status >= 500 {
@@ -278,8 +270,8 @@ func (c *client) call(ctx context.Context, method, path string, params url.Value
 			}
 			return err
 		}
-		if used, e := strconv.Atoi(header.Get("X-Mbx-Used-Weight-1m")); e == nil && c.lim != nil {
-			c.lim.ObserveUsedWeight(c.limKey, used, WeightLimitPerMinute)
+		if used, e := strconv.Atoi(header.Get("X-Mbx-Used-Weight-1m")); e == nil {
+			c.pace.observe(ctx, c, used)
 		}
 		if status == http.StatusOK {
 			if out == nil {
@@ -291,6 +283,13 @@ func (c *client) call(ctx context.Context, method, path string, params url.Value
 		if json.Unmarshal(body, ae) != nil || ae.Msg == "" {
 			ae.Msg = http.StatusText(status)
 		}
+		if signed && ae.Code == -1021 && !resynced {
+			resynced = true
+			if c.syncClock(ctx) == nil {
+				continue
+			}
+			return ae
+		}
 		if status != http.StatusTooManyRequests && status != http.StatusTeapot {
 			return ae
 		}
@@ -298,25 +297,21 @@ func (c *client) call(ctx context.Context, method, path string, params url.Value
 		if d, ok := httpx.RetryAfter(header, c.now()); ok {
 			ae.RetryAfter = d
 		}
-		if c.lim != nil {
-			c.lim.Pause(c.limKey, ae.RetryAfter)
+		if status == http.StatusTeapot {
+			return c.pace.banned(ctx, c, ae)
 		}
+		c.pace.rateLimited(ctx, c, ae)
 		if rateWaits >= maxRateLimitWaits || ae.RetryAfter > maxRateLimitWait {
 			return ae
 		}
 		rateWaits++
-		if c.lim == nil {
-			if err := sleep(ctx, ae.RetryAfter); err != nil {
-				return ae
-			}
-		}
 	}
 }
 
 func (c *client) send(ctx context.Context, method, path string, params url.Values, signed bool) (int, http.Header, []byte, error) {
 	query := params.Encode()
 	if signed {
-		ts := strconv.FormatInt(c.now().UnixMilli(), 10)
+		ts := strconv.FormatInt(c.timestamp(), 10)
 		if query != "" {
 			query += "&"
 		}

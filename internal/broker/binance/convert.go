@@ -216,6 +216,10 @@ func classify(ae *apiError) (broker.Kind, string) {
 		// trading" (errors.md, messages for -1010/-2010/-2011), i.e. its
 		// exchangeInfo status is HALT or BREAK.
 		return broker.KindHalted, "trading in this symbol is halted on Binance; the order waits until trading resumes"
+	case strings.Contains(ae.Msg, "not supported for this symbol"):
+		// -2010 "Stop loss orders are not supported for this symbol." and
+		// friends (errors.md): the symbol's orderTypes changed since cached.
+		return broker.KindInvalidOrder, "Binance rejected the order type: " + ae.Msg
 	case ae.Code == -2010 && strings.Contains(ae.Msg, "insufficient balance"):
 		return broker.KindInsufficientFunds, "not enough balance on Binance for this order"
 	case ae.Code == -1013 || (ae.Code <= -1100 && ae.Code >= -1199):

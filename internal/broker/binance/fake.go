@@ -12,13 +12,22 @@ package binance
 //     (-1013 filter failure, -1021 timestamp, -1022 signature, -1121 invalid symbol,
 //      -2010 insufficient balance / duplicate order, -2011, -2013, -2014, -2015, -1003)
 // It verifies what the real exchange verifies: API key, signature over the
-// exact parameters sent, timestamp window, mandatory parameters, symbol
-// filters, balances, and refuses a newClientOrderId that an open order
-// already carries. Market orders fill at once at the symbol's price; limit
-// orders fill when marketable and rest otherwise; stop orders rest.
+// exact parameters sent, timestamp window (against its own clock, which a
+// test may set apart from ours), mandatory parameters, the symbol's
+// orderTypes and filters, balances, and refuses a newClientOrderId that an
+// open order already carries. Market orders fill at once at the symbol's
+// price; limit orders fill when marketable and rest otherwise; stop orders
+// rest. An IP ban (BanFor) answers 418 to every request until it ends.
+//
+// Requests are read as form parameters by name (url.ParseQuery) and
+// answers are built in fake_wire.go from the documented response examples,
+// never from the adapter's wire structs: a misnamed field on either side
+// fails the tests instead of agreeing with itself.
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -26,6 +35,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +51,9 @@ import (
 // Fake is a running fake Binance. Create with NewFake, stop with Close.
 type Fake struct {
 	srv *httptest.Server
-	now func() time.Time
 
 	mu            sync.Mutex
+	clockOffset   time.Duration
 	symbols       map[string]*fakeSymbol
 	accounts      map[string]*fakeAccount // by API key
 	lastKey       string
@@ -49,15 +61,17 @@ type Fake struct {
 	failNext      int
 	dropNext      bool
 	rateLimitNext int
-	banNext       int
+	bannedUntil   time.Time
 	weightMinute  int64
 	weightUsed    int
+	hits          map[string]int // "METHOD /path" → requests received
 }
 
 type fakeSymbol struct {
 	wire        string
 	base, quote string
 	status      string
+	orderTypes  []string
 	tick, step  decimal.Decimal
 	minQty      decimal.Decimal
 	minNotional decimal.Decimal
@@ -68,17 +82,23 @@ type fakeAccount struct {
 	secret string
 	free   map[string]decimal.Decimal
 	locked map[string]decimal.Decimal
-	orders []*wireOrder
+	orders []*fakeOrder
 }
 
+// SpotOrderTypes is what exchangeInfo lists for most spot symbols, e.g. the
+// documented BNBBTC (web-socket-api.md, "Exchange information" example):
+// stop orders only as STOP_LOSS_LIMIT.
+var SpotOrderTypes = []string{"LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
+
 // NewFake starts a fake with BTCUSDT (step 0.00001, tick 0.01, min notional
-// 5, price 50000) and ETHUSDT (step 0.0001, tick 0.01, price 3000).
+// 5, price 50000) and ETHUSDT (step 0.0001, tick 0.01, price 3000), both
+// with SpotOrderTypes.
 func NewFake() *Fake {
 	f := &Fake{
-		now:      time.Now,
 		symbols:  map[string]*fakeSymbol{},
 		accounts: map[string]*fakeAccount{},
 		nextID:   1000,
+		hits:     map[string]int{},
 	}
 	f.AddSymbol("BTC", "USDT", "0.00001", "0.01", "0.00001", "5", "50000")
 	f.AddSymbol("ETH", "USDT", "0.0001", "0.01", "0.0001", "5", "3000")
@@ -97,11 +117,39 @@ func (f *Fake) AddSymbol(base, quote, step, tick, minQty, minNotional, price str
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.symbols[base+quote] = &fakeSymbol{
-		wire: base + quote, base: base, quote: quote, status: "TRADING",
+		wire: base + quote, base: base, quote: quote, status: "TRADING", orderTypes: SpotOrderTypes,
 		step: decimal.RequireFromString(step), tick: decimal.RequireFromString(tick),
 		minQty: decimal.RequireFromString(minQty), minNotional: decimal.RequireFromString(minNotional),
 		price: decimal.RequireFromString(price),
 	}
+}
+
+// SetOrderTypes replaces the orderTypes a symbol accepts ("BTCUSDT").
+func (f *Fake) SetOrderTypes(wireSymbol string, types ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.symbols[wireSymbol]; s != nil {
+		s.orderTypes = types
+	}
+}
+
+// SetClockOffset sets the fake's clock d ahead of ours (behind when
+// negative): signed requests stamped with our time fall outside recvWindow
+// (-1021) until the adapter reads /api/v3/time.
+func (f *Fake) SetClockOffset(d time.Duration) {
+	f.mu.Lock()
+	f.clockOffset = d
+	f.mu.Unlock()
+}
+
+// now is the fake's clock; callers hold f.mu.
+func (f *Fake) now() time.Time { return time.Now().Add(f.clockOffset) }
+
+// Hits is how many requests "METHOD /path" received (including refused ones).
+func (f *Fake) Hits(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hits[route]
 }
 
 // NewAccount creates an account holding cash USDT and returns credentials
@@ -179,8 +227,13 @@ func (f *Fake) DropNextResponse() { f.mu.Lock(); f.dropNext = true; f.mu.Unlock(
 // RateLimitNext answers the next n requests with 429, Retry-After: 1.
 func (f *Fake) RateLimitNext(n int) { f.mu.Lock(); f.rateLimitNext = n; f.mu.Unlock() }
 
-// BanNext answers the next n requests with 418 (IP auto-ban), Retry-After: 1.
-func (f *Fake) BanNext(n int) { f.mu.Lock(); f.banNext = n; f.mu.Unlock() }
+// BanFor bans the client's IP for d from now: every request is answered
+// 418 with the ban's end in the message and Retry-After until it ends.
+func (f *Fake) BanFor(d time.Duration) {
+	f.mu.Lock()
+	f.bannedUntil = f.now().Add(d)
+	f.mu.Unlock()
+}
 
 // OrderCount is the number of orders created for the most recent account.
 func (f *Fake) OrderCount() int {
@@ -211,17 +264,33 @@ type fakeReply struct {
 }
 
 func errReply(status, code int, msg string) fakeReply {
-	return fakeReply{status: status, body: map[string]any{"code": code, "msg": msg}}
+	return fakeReply{status: status, body: jsonObject{"code": code, "msg": msg}}
 }
 
+// endpointWeight is each route's documented request weight (rest-api.md,
+// "Weight"; openOrders without a symbol, ticker/price with one).
 var endpointWeight = map[string]int{
-	"GET /api/v3/exchangeInfo": weightExchangeInfo,
-	"GET /api/v3/account":      weightAccount,
-	"POST /api/v3/order":       weightNewOrder,
-	"GET /api/v3/order":        weightQueryOrder,
-	"DELETE /api/v3/order":     weightCancelOrder,
-	"GET /api/v3/ticker/price": weightTickerPrice,
-	"GET /api/v3/openOrders":   weightOpenOrdersAll,
+	"GET /api/v3/exchangeInfo": 20,
+	"GET /api/v3/account":      20,
+	"POST /api/v3/order":       1,
+	"GET /api/v3/order":        4,
+	"DELETE /api/v3/order":     1,
+	"GET /api/v3/ticker/price": 2,
+	"GET /api/v3/openOrders":   80,
+	"GET /api/v3/time":         1,
+}
+
+// fakeClientIDPattern is the documented legal range of newClientOrderId
+// (the -1100 message below).
+var fakeClientIDPattern = regexp.MustCompile(`^[\.A-Z\:/a-z0-9_-]{1,36}$`)
+
+// fakeSignature is the documented HMAC-SHA256 signature: hex of the
+// HMAC of totalParams keyed with the secret (rest-api.md, "SIGNED Endpoint
+// Examples").
+func fakeSignature(secret, totalParams string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(totalParams))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -229,15 +298,18 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	route := r.Method + " " + r.URL.Path
 
 	f.mu.Lock()
+	f.hits[route]++
 	weight, known := endpointWeight[route]
 	used := f.addWeight(weight)
 	var rep fakeReply
 	drop := false
 	switch {
-	case f.banNext > 0:
-		f.banNext--
-		rep = errReply(418, -1003, "Way too much request weight used; IP banned until "+strconv.FormatInt(f.now().Add(time.Second).UnixMilli(), 10)+". Please use WebSocket Streams for live updates to avoid bans.")
-		rep.header = map[string]string{"Retry-After": "1"}
+	case f.now().Before(f.bannedUntil):
+		// errors.md -1003; rest-api.md: Retry-After gives the seconds
+		// until the ban is over.
+		secs := int(f.bannedUntil.Sub(f.now()).Seconds() + 0.999)
+		rep = errReply(418, -1003, "Way too much request weight used; IP banned until "+strconv.FormatInt(f.bannedUntil.UnixMilli(), 10)+". Please use WebSocket Streams for live updates to avoid bans.")
+		rep.header = map[string]string{"Retry-After": strconv.Itoa(max(1, secs))}
 	case f.rateLimitNext > 0:
 		f.rateLimitNext--
 		rep = errReply(429, -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.")
@@ -291,6 +363,8 @@ func (f *Fake) handle(r *http.Request, route string, body []byte) (fakeReply, bo
 		}
 	}
 	switch route {
+	case "GET /api/v3/time":
+		return fakeReply{status: 200, body: jsonObject{"serverTime": f.now().UnixMilli()}}, false
 	case "GET /api/v3/exchangeInfo":
 		return f.exchangeInfo(params), false
 	case "GET /api/v3/ticker/price":
@@ -298,7 +372,7 @@ func (f *Fake) handle(r *http.Request, route string, body []byte) (fakeReply, bo
 		if s == nil {
 			return errReply(400, -1121, "Invalid symbol."), false
 		}
-		return fakeReply{status: 200, body: wireTickerPrice{Symbol: s.wire, Price: s.price.StringFixed(8)}}, false
+		return fakeReply{status: 200, body: jsonObject{"symbol": s.wire, "price": s.price.StringFixed(8)}}, false
 	}
 
 	acct, rep, ok := f.authenticate(r, body)
@@ -307,7 +381,7 @@ func (f *Fake) handle(r *http.Request, route string, body []byte) (fakeReply, bo
 	}
 	switch route {
 	case "GET /api/v3/account":
-		return f.accountInfo(acct), false
+		return f.accountInfo(acct, params.Get("omitZeroBalances") == "true"), false
 	case "POST /api/v3/order":
 		if f.failNext > 0 {
 			f.failNext--
@@ -324,15 +398,15 @@ func (f *Fake) handle(r *http.Request, route string, body []byte) (fakeReply, bo
 		if o == nil {
 			return rep, false
 		}
-		return fakeReply{status: 200, body: o}, false
+		return fakeReply{status: 200, body: o.queryJSON()}, false
 	case "DELETE /api/v3/order":
 		return f.cancel(acct, params), false
 	case "GET /api/v3/openOrders":
-		open := []*wireOrder{}
+		open := []jsonObject{}
 		for _, o := range acct.orders {
-			if o.Status == "NEW" || o.Status == "PARTIALLY_FILLED" {
-				if s := params.Get("symbol"); s == "" || s == o.Symbol {
-					open = append(open, o)
+			if o.open() {
+				if s := params.Get("symbol"); s == "" || s == o.symbol {
+					open = append(open, o.queryJSON())
 				}
 			}
 		}
@@ -361,7 +435,7 @@ func (f *Fake) authenticate(r *http.Request, body []byte) (*fakeAccount, fakeRep
 	if sig == "" {
 		return nil, errReply(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."), false
 	}
-	if !strings.EqualFold(sig, sign([]byte(acct.secret), query+form)) {
+	if !strings.EqualFold(sig, fakeSignature(acct.secret, query+form)) {
 		return nil, errReply(400, -1022, "Signature for this request is not valid."), false
 	}
 	params, _ := url.ParseQuery(query + "&" + form)
@@ -401,53 +475,59 @@ func stripSignature(raw string) (rest, sig string) {
 }
 
 func (f *Fake) exchangeInfo(params url.Values) fakeReply {
-	list := []wireSymbol{}
+	list := []jsonObject{}
 	for _, s := range f.symbols {
 		if q := params.Get("symbol"); q != "" && q != s.wire {
 			continue
 		}
-		list = append(list, wireSymbol{
-			Symbol: s.wire, Status: s.status, BaseAsset: s.base, QuoteAsset: s.quote,
-			OrderTypes: []string{"LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"},
-			Filters: []wireFilter{
-				{FilterType: "PRICE_FILTER", MinPrice: s.tick.StringFixed(8), MaxPrice: "1000000.00000000", TickSize: s.tick.StringFixed(8)},
-				{FilterType: "LOT_SIZE", MinQty: s.minQty.StringFixed(8), MaxQty: "9000.00000000", StepSize: s.step.StringFixed(8)},
-				{FilterType: "NOTIONAL", MinNotional: s.minNotional.StringFixed(8)},
-			},
-		})
+		list = append(list, s.exchangeInfoJSON())
 	}
 	if len(list) == 0 {
 		return errReply(400, -1121, "Invalid symbol.")
 	}
-	return fakeReply{status: 200, body: map[string]any{
+	return fakeReply{status: 200, body: jsonObject{
 		"timezone": "UTC", "serverTime": f.now().UnixMilli(),
-		"rateLimits": []map[string]any{
+		"rateLimits": []jsonObject{
 			{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WeightLimitPerMinute},
-			{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+			{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": OrderLimitPer10s},
+			{"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+			{"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
 		},
-		"symbols": list,
+		"exchangeFilters": []jsonObject{},
+		"symbols":         list,
 	}}
 }
 
-func (f *Fake) accountInfo(a *fakeAccount) fakeReply {
-	bal := []wireBalance{}
-	assets := map[string]bool{}
+func (f *Fake) accountInfo(a *fakeAccount, omitZero bool) fakeReply {
+	assets := map[string]bool{cashAsset: true}
 	for k := range a.free {
 		assets[k] = true
 	}
 	for k := range a.locked {
 		assets[k] = true
 	}
+	names := make([]string, 0, len(assets))
 	for k := range assets {
-		if a.free[k].IsZero() && a.locked[k].IsZero() {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	bal := []jsonObject{}
+	for _, k := range names {
+		if omitZero && a.free[k].IsZero() && a.locked[k].IsZero() {
 			continue
 		}
-		bal = append(bal, wireBalance{Asset: k, Free: a.free[k].StringFixed(8), Locked: a.locked[k].StringFixed(8)})
+		bal = append(bal, jsonObject{"asset": k, "free": a.free[k].StringFixed(8), "locked": a.locked[k].StringFixed(8)})
 	}
-	return fakeReply{status: 200, body: wireAccount{
-		CanTrade: true, AccountType: "SPOT", UpdateTime: f.now().UnixMilli(),
-		Balances: bal, Permissions: []string{"SPOT"},
-	}}
+	return fakeReply{status: 200, body: accountJSON(f.now().UnixMilli(), bal)}
+}
+
+// unsupported is the matching engine's refusal of an order type the symbol
+// does not list (errors.md, messages for -2010).
+var unsupported = map[string]string{
+	"MARKET":          "Market orders are not supported for this symbol.",
+	"LIMIT":           "Limit orders are not supported for this symbol.",
+	"STOP_LOSS":       "Stop loss orders are not supported for this symbol.",
+	"STOP_LOSS_LIMIT": "Stop loss limit orders are not supported for this symbol.",
 }
 
 func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
@@ -462,10 +542,11 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 	if side != "BUY" && side != "SELL" {
 		return errReply(400, -1117, "Invalid side.")
 	}
-	switch typ {
-	case "MARKET", "LIMIT", "STOP_LOSS", "STOP_LOSS_LIMIT":
-	default:
+	if _, ok := unsupported[typ]; !ok {
 		return errReply(400, -1116, "Invalid orderType.")
+	}
+	if !slices.Contains(s.orderTypes, typ) {
+		return errReply(400, -2010, unsupported[typ])
 	}
 	if s.status != "TRADING" {
 		return errReply(400, -2010, "Market is closed.")
@@ -474,13 +555,16 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 	if cid == "" {
 		cid = "x-" + randomHex(10)
 	}
-	if !clientIDPattern.MatchString(cid) {
+	if !fakeClientIDPattern.MatchString(cid) {
 		return errReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.")
 	}
 	for _, o := range a.orders {
-		if o.ClientOrderID == cid && (o.Status == "NEW" || o.Status == "PARTIALLY_FILLED") {
+		if o.clientID == cid && o.open() {
 			return errReply(400, -2010, "Duplicate order sent.")
 		}
+	}
+	if rt := p.Get("newOrderRespType"); rt != "" && rt != "ACK" && rt != "RESULT" && rt != "FULL" {
+		return errReply(400, -1100, "Illegal characters found in parameter 'newOrderRespType'.")
 	}
 	qty, err := decimal.NewFromString(p.Get("quantity"))
 	if err != nil || qty.Sign() <= 0 {
@@ -491,10 +575,21 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 	}
 	needPrice := typ == "LIMIT" || typ == "STOP_LOSS_LIMIT"
 	needStop := typ == "STOP_LOSS" || typ == "STOP_LOSS_LIMIT"
+	// rest-api.md, "Additional mandatory parameters based on type";
+	// errors.md -1106 for a parameter the type does not take.
+	for param, wanted := range map[string]bool{"timeInForce": needPrice, "price": needPrice, "stopPrice": needStop} {
+		if p.Get(param) != "" && !wanted {
+			return errReply(400, -1106, "Parameter '"+param+"' sent when not required.")
+		}
+	}
 	var price, stop decimal.Decimal
 	if needPrice {
-		if p.Get("timeInForce") == "" {
+		switch p.Get("timeInForce") {
+		case "GTC", "IOC", "FOK":
+		case "":
 			return errReply(400, -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
+		default:
+			return errReply(400, -1115, "Invalid timeInForce.")
 		}
 		if price, err = decimal.NewFromString(p.Get("price")); err != nil || price.Sign() <= 0 {
 			return errReply(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
@@ -530,7 +625,7 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 	if needPrice && (typ == "STOP_LOSS_LIMIT" || price.LessThan(s.price)) {
 		payPrice = price
 	}
-	if needStop && typ == "STOP_LOSS" {
+	if typ == "STOP_LOSS" {
 		payPrice = stop
 	}
 	fillNow := typ == "MARKET" || (typ == "LIMIT" && ((side == "BUY" && price.GreaterThanOrEqual(s.price)) || (side == "SELL" && price.LessThanOrEqual(s.price))))
@@ -544,16 +639,13 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 
 	now := f.now().UnixMilli()
 	f.nextID++
-	o := &wireOrder{
-		Symbol: s.wire, OrderID: f.nextID, OrderListID: -1, ClientOrderID: cid,
-		TransactTime: now, Time: now, UpdateTime: now, WorkingTime: now,
-		Price: price.StringFixed(8), OrigQty: qty.StringFixed(8),
-		ExecutedQty: "0.00000000", CummulativeQuoteQty: "0.00000000",
-		Status: "NEW", TimeInForce: p.Get("timeInForce"), Type: typ, Side: side,
-		StopPrice: stop.StringFixed(8),
+	o := &fakeOrder{
+		symbol: s.wire, id: f.nextID, clientID: cid, side: side, typ: typ,
+		tif: p.Get("timeInForce"), status: "NEW", price: price, stop: stop, qty: qty,
+		created: now, updated: now,
 	}
-	if o.TimeInForce == "" {
-		o.TimeInForce = "GTC"
+	if o.tif == "" {
+		o.tif = "GTC"
 	}
 	if fillNow {
 		cost := qty.Mul(s.price)
@@ -564,16 +656,16 @@ func (f *Fake) newOrder(a *fakeAccount, p url.Values) fakeReply {
 			a.free[s.base] = a.free[s.base].Sub(qty)
 			a.free[s.quote] = a.free[s.quote].Add(cost)
 		}
-		o.Status, o.ExecutedQty, o.CummulativeQuoteQty = "FILLED", qty.StringFixed(8), cost.StringFixed(8)
+		o.status, o.executed, o.quoteQty = "FILLED", qty, cost
 	} else {
 		a.free[needAsset] = a.free[needAsset].Sub(need)
 		a.locked[needAsset] = a.locked[needAsset].Add(need)
 	}
 	a.orders = append(a.orders, o)
-	return fakeReply{status: 200, body: o}
+	return fakeReply{status: 200, body: o.newOrderJSON(p.Get("newOrderRespType"), now)}
 }
 
-func (f *Fake) findOrder(a *fakeAccount, p url.Values) (*wireOrder, fakeReply) {
+func (f *Fake) findOrder(a *fakeAccount, p url.Values) (*fakeOrder, fakeReply) {
 	sym := p.Get("symbol")
 	if sym == "" {
 		return nil, errReply(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
@@ -587,10 +679,10 @@ func (f *Fake) findOrder(a *fakeAccount, p url.Values) (*wireOrder, fakeReply) {
 	}
 	for i := len(a.orders) - 1; i >= 0; i-- {
 		o := a.orders[i]
-		if o.Symbol != sym {
+		if o.symbol != sym {
 			continue
 		}
-		if (id != "" && strconv.FormatInt(o.OrderID, 10) == id) || (id == "" && o.ClientOrderID == cid) {
+		if (id != "" && strconv.FormatInt(o.id, 10) == id) || (id == "" && o.clientID == cid) {
 			return o, fakeReply{}
 		}
 	}
@@ -600,28 +692,32 @@ func (f *Fake) findOrder(a *fakeAccount, p url.Values) (*wireOrder, fakeReply) {
 func (f *Fake) cancel(a *fakeAccount, p url.Values) fakeReply {
 	o, rep := f.findOrder(a, p)
 	if o == nil {
-		if rep.body.(map[string]any)["code"] == -2013 {
+		if rep.body.(jsonObject)["code"] == -2013 {
 			return errReply(400, -2011, "Unknown order sent.")
 		}
 		return rep
 	}
-	if o.Status != "NEW" && o.Status != "PARTIALLY_FILLED" {
+	if !o.open() {
 		return errReply(400, -2011, "Unknown order sent.")
 	}
-	s := f.symbols[o.Symbol]
-	qty := decimal.RequireFromString(o.OrigQty)
-	asset, amt := s.base, qty
-	if o.Side == "BUY" {
-		price := decimal.RequireFromString(o.Price)
-		if o.Type == "STOP_LOSS" {
-			price = decimal.RequireFromString(o.StopPrice)
+	s := f.symbols[o.symbol]
+	asset, amt := s.base, o.qty
+	if o.side == "BUY" {
+		price := o.price
+		if o.typ == "STOP_LOSS" {
+			price = o.stop
 		}
-		asset, amt = s.quote, qty.Mul(price)
+		asset, amt = s.quote, o.qty.Mul(price)
 	}
 	a.locked[asset] = a.locked[asset].Sub(amt)
 	a.free[asset] = a.free[asset].Add(amt)
-	o.Status, o.UpdateTime = "CANCELED", f.now().UnixMilli()
-	return fakeReply{status: 200, body: o}
+	now := f.now().UnixMilli()
+	o.status, o.updated = "CANCELED", now
+	cancelID := p.Get("newClientOrderId")
+	if cancelID == "" {
+		cancelID = "x-" + randomHex(10)
+	}
+	return fakeReply{status: 200, body: o.cancelJSON(cancelID, now)}
 }
 
 func randomHex(n int) string {
