@@ -444,7 +444,7 @@ func (a *Adapter) Clock(ctx context.Context, asset signal.AssetClass) (broker.Cl
 	if len(sched) == 0 {
 		return broker.Clock{}, newErr(broker.KindUnavailable, msgUnavailable, errNoSession)
 	}
-	c, err := clockFromSchedule(sched[0].Schedules, newYork, a.sh.o.now())
+	c, err := clockFromSchedule(sched[0].Schedules, scheduleLocation(sched[0]), a.sh.o.now())
 	if err != nil {
 		return broker.Clock{}, newErr(broker.KindUnavailable, msgUnavailable, err)
 	}

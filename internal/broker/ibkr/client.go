@@ -487,16 +487,23 @@ func (c *client) snapshot(ctx context.Context, conids, fields []string) ([]map[s
 	return out, err
 }
 
-// wireTradingTime is a session window, "HHMM" in the exchange's time zone.
+// wireTradingTime is one window of a trading schedule day, "HHMM" in the
+// exchange's time zone. Prop is "LIQUID" for the liquid (regular) session
+// ("NON_LIQUID" for other listed sessions, empty when not given).
 type wireTradingTime struct {
 	OpeningTime     string `json:"openingTime"`
 	ClosingTime     string `json:"closingTime"`
 	CancelDayOrders string `json:"cancelDayOrders"`
+	Prop            string `json:"prop"`
 }
 
 // wireScheduleDay is one day of a trading schedule. TradingScheduleDate
 // 20000101..20000107 stand for any Saturday..Friday; other dates for
-// themselves.
+// themselves. As documented ("Trading Schedule by Symbol", IBKR Campus Web
+// API v1.0): TradingTimes is the whole trading day, extended hours included;
+// Sessions lists the liquid (regular) hours when they differ from the whole
+// day, and is empty when the whole day is liquid (then the trading time
+// carries prop "LIQUID").
 type wireScheduleDay struct {
 	ClearingCycleEndTime string            `json:"clearingCycleEndTime"`
 	TradingScheduleDate  string            `json:"tradingScheduleDate"`
@@ -508,6 +515,7 @@ type wireScheduleDay struct {
 type wireSchedule struct {
 	ID           string            `json:"id"`
 	TradeVenueID string            `json:"tradeVenueId"`
+	Timezone     string            `json:"timezone"`
 	Schedules    []wireScheduleDay `json:"schedules"`
 }
 

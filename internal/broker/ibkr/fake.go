@@ -871,14 +871,17 @@ func (f *Fake) schedule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "Bad Request: assetClass and symbol are required")
 		return
 	}
-	regular := []map[string]string{{"openingTime": "0930", "closingTime": "1600", "cancelDayOrders": "Y"}}
-	extended := []map[string]string{{"openingTime": "0400", "closingTime": "2000"}}
+	// As documented: "tradingtimes" is the whole trading day (extended
+	// hours included), "sessions" the liquid (regular) session.
+	liquid := []map[string]string{{"openingTime": "0930", "closingTime": "1600", "prop": "LIQUID"}}
+	whole := []map[string]string{{"openingTime": "0400", "closingTime": "2000", "cancelDayOrders": "Y"}}
+	closed := []map[string]string{{"openingTime": "0000", "closingTime": "0000", "cancelDayOrders": "N"}}
 	var days []map[string]any
 	for d := 20000101; d <= 20000107; d++ {
-		day := map[string]any{"clearingCycleEndTime": "2000", "tradingScheduleDate": strconv.Itoa(d),
-			"sessions": []map[string]string{}, "tradingtimes": []map[string]string{}}
+		day := map[string]any{"clearingCycleEndTime": "0000", "tradingScheduleDate": strconv.Itoa(d),
+			"sessions": []map[string]string{}, "tradingtimes": closed}
 		if d >= 20000103 { // Monday..Friday
-			day["sessions"], day["tradingtimes"] = extended, regular
+			day["clearingCycleEndTime"], day["sessions"], day["tradingtimes"] = "2000", liquid, whole
 		}
 		days = append(days, day)
 	}
@@ -888,10 +891,10 @@ func (f *Fake) schedule(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(hol)
 	for _, h := range hol {
-		days = append(days, map[string]any{"clearingCycleEndTime": "2000", "tradingScheduleDate": h,
-			"sessions": []map[string]string{}, "tradingtimes": []map[string]string{}})
+		days = append(days, map[string]any{"clearingCycleEndTime": "0000", "tradingScheduleDate": h,
+			"sessions": []map[string]string{}, "tradingtimes": closed})
 	}
-	writeJSON(w, 200, []map[string]any{{"id": "p102082", "tradeVenueId": "v13038", "schedules": days}})
+	writeJSON(w, 200, []map[string]any{{"id": "p102082", "tradeVenueId": "v13038", "timezone": "America/New_York", "schedules": days}})
 }
 
 // RestartSession makes the gateway at baseURL start a new brokerage session
