@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/httpx"
+	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
 )
 
 // Wire layer of the Interactive Brokers Client Portal Web API, reached through
@@ -29,7 +33,8 @@ const (
 	DefaultBaseURL = "https://localhost:5000/v1/api"
 
 	// PublishedLimitPerMinute is the request limit FR-016 plans against
-	// (the limiter uses half of it: 25 per minute per gateway session).
+	// (the limiter uses half of it: 25 per minute per gateway session), well
+	// inside IBKR's documented 10 requests a second (Pacing).
 	PublishedLimitPerMinute = 50
 )
 
@@ -45,20 +50,39 @@ func (e *apiError) Error() string {
 }
 
 // client calls one gateway. The base URL ends in /v1/api.
+//
+// Every request waits, in this order, for the gateway's token bucket
+// (FR-016: half of the published limit), for the endpoint's documented
+// pacing and for the global pacing (Pacing), so that what leaves is spaced
+// as IBKR counts it. A 429 means the gateway's IP may be in IBKR's penalty
+// box: the whole gateway pauses for the penalty (every request of every
+// adapter sharing the limiter waits it out, or fails at once with
+// RATE_LIMIT_EXCEEDED when its deadline comes first).
 type client struct {
-	base string
-	doer *httpx.Doer
+	base    string
+	doer    *httpx.Doer // no limiter, 429s come back as responses
+	limiter *ratelimit.Limiter
+	key     string // limiter and pacer key: the gateway
+	pacer   *pacer
+	pacing  Pacing
+	penalty time.Duration // pause after a 429
 }
+
+const (
+	readRetries       = 2 // reads resent on UNAVAILABLE
+	readBackoff       = 200 * time.Millisecond
+	maxRateLimitWaits = 5 // 429s waited out by one request
+)
 
 // call sends one request and decodes a 2xx JSON answer into out (when out is
 // not nil). A 4xx answer is an *apiError; 5xx, rate limits that do not clear
-// and transport failures come back from httpx as *broker.Error.
+// and transport failures are *broker.Error.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body any, read bool, out any) error {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req := httpx.Request{Method: method, URL: u, Read: read, Header: http.Header{
+	req := httpx.Request{Method: method, URL: u, Header: http.Header{
 		"Accept": {"application/json"},
 		// The gateway refuses requests without a User-Agent.
 		"User-Agent": {"tradeexec/1 (+ibkr)"},
@@ -70,7 +94,7 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		}
 		req.Body = b
 	}
-	resp, err := c.doer.Do(ctx, req)
+	resp, err := c.send(ctx, path, req, read)
 	if err != nil {
 		return err
 	}
@@ -85,6 +109,71 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		return nil
 	}
 	return httpx.DecodeJSON(Name, resp.Body, out)
+}
+
+// send paces and sends one request: reads are resent on UNAVAILABLE (paced
+// again), order submissions and cancels never; 429s are waited out.
+func (c *client) send(ctx context.Context, path string, req httpx.Request, read bool) (*httpx.Response, error) {
+	retries, waits := 0, 0
+	for {
+		if err := c.admit(ctx, path); err != nil {
+			return nil, err
+		}
+		resp, err := c.doer.Do(ctx, req)
+		if err != nil {
+			if read && retries < readRetries && broker.KindOf(err) == broker.KindUnavailable && ctx.Err() == nil {
+				retries++
+				if sleep(ctx, readBackoff<<(retries-1)) == nil {
+					continue
+				}
+			}
+			return nil, err
+		}
+		if resp.Status != http.StatusTooManyRequests {
+			return resp, nil
+		}
+		wait := c.penalty
+		if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok && d > wait {
+			wait = d
+		}
+		c.limiter.Pause(c.key, wait)
+		if waits++; waits > maxRateLimitWaits {
+			e := newErr(broker.KindRateLimited, msgRateLimited, errors.New("ibkr: still rate limited after waiting"))
+			e.RetryAfter = wait
+			return nil, e
+		}
+	}
+}
+
+// admit waits until a request to path may leave: a token of the gateway's
+// bucket (and the end of any penalty pause), then the endpoint's pacing,
+// then the global pacing.
+func (c *client) admit(ctx context.Context, path string) error {
+	for {
+		if err := c.limiter.Wait(ctx, c.key); err != nil {
+			return queuedError(err)
+		}
+		if err := c.pacer.wait(ctx, c.key+"|"+path, c.pacing.interval(path)); err != nil {
+			return queuedError(err)
+		}
+		if err := c.pacer.wait(ctx, c.key+"|*", c.pacing.globalInterval()); err != nil {
+			return queuedError(err)
+		}
+		if c.limiter.PausedFor(c.key) == 0 {
+			return nil
+		}
+		// A 429 arrived while this request waited its turn: the gateway is
+		// in the penalty box, so this request waits it out too.
+	}
+}
+
+// queuedError maps a failed wait for a turn: cancelled is UNAVAILABLE, a
+// deadline that comes first is RATE_LIMIT_EXCEEDED.
+func queuedError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return newErr(broker.KindUnavailable, msgUnavailable, err)
+	}
+	return newErr(broker.KindRateLimited, msgRateLimited, err)
 }
 
 // errorText extracts the message of an error body.
@@ -203,7 +292,7 @@ func (c *client) authStatus(ctx context.Context) (wireAuthStatus, error) {
 
 // tickle is POST /tickle: keeps the gateway session from timing out.
 func (c *client) tickle(ctx context.Context) error {
-	return c.call(ctx, http.MethodPost, "/tickle", nil, nil, true, nil)
+	return c.call(ctx, http.MethodPost, pathTickle, nil, nil, true, nil)
 }
 
 // --- accounts and portfolio ---
@@ -234,7 +323,7 @@ type wirePortfolioAccount struct {
 // /portfolio endpoints).
 func (c *client) portfolioAccounts(ctx context.Context) ([]wirePortfolioAccount, error) {
 	var out []wirePortfolioAccount
-	err := c.call(ctx, http.MethodGet, "/portfolio/accounts", nil, nil, true, &out)
+	err := c.call(ctx, http.MethodGet, pathPortfolioAccounts, nil, nil, true, &out)
 	return out, err
 }
 
@@ -421,10 +510,17 @@ type wireLiveOrders struct {
 }
 
 // liveOrders is GET /iserver/account/orders: the session's orders with
-// activity today (working, filled, cancelled).
-func (c *client) liveOrders(ctx context.Context) (wireLiveOrders, error) {
+// activity today (working, filled, cancelled). The first request of a
+// brokerage session only starts the subscription and answers an empty list
+// (pre-flight); force asks the gateway to drop its cached view and fetch a
+// fresh one from the backend, and is answered with an empty list too.
+func (c *client) liveOrders(ctx context.Context, force bool) (wireLiveOrders, error) {
 	var out wireLiveOrders
-	err := c.call(ctx, http.MethodGet, "/iserver/account/orders", nil, nil, true, &out)
+	var q url.Values
+	if force {
+		q = url.Values{"force": {"true"}}
+	}
+	err := c.call(ctx, http.MethodGet, pathLiveOrders, q, nil, true, &out)
 	return out, err
 }
 
@@ -483,7 +579,7 @@ const (
 func (c *client) snapshot(ctx context.Context, conids, fields []string) ([]map[string]json.RawMessage, error) {
 	var out []map[string]json.RawMessage
 	q := url.Values{"conids": {strings.Join(conids, ",")}, "fields": {strings.Join(fields, ",")}}
-	err := c.call(ctx, http.MethodGet, "/iserver/marketdata/snapshot", q, nil, true, &out)
+	err := c.call(ctx, http.MethodGet, pathSnapshot, q, nil, true, &out)
 	return out, err
 }
 
