@@ -102,22 +102,22 @@ type fakePosition struct {
 }
 
 type fakeOrder struct {
-	id          int64
-	coid        string
-	account     string
-	conid       int64
-	symbol      string
-	side        string // BUY | SELL
-	orderType   string // MKT | LMT | STP | STOP_LIMIT | TRAIL
-	tif         string
-	qty         decimal.Decimal
-	filled      decimal.Decimal
-	avg         decimal.Decimal
-	price       decimal.Decimal
-	aux         decimal.Decimal
-	status      string // PreSubmitted | Submitted | Filled | Cancelled | Inactive
-	created     time.Time
-	updated     time.Time
+	id           int64
+	coid         string
+	account      string
+	conid        int64
+	symbol       string
+	side         string // BUY | SELL
+	orderType    string // MKT | LMT | STP | STOP_LIMIT | TRAIL
+	tif          string
+	qty          decimal.Decimal
+	filled       decimal.Decimal
+	avg          decimal.Decimal
+	price        decimal.Decimal
+	aux          decimal.Decimal
+	status       string // PreSubmitted | Submitted | Filled | Cancelled | Inactive
+	created      time.Time
+	updated      time.Time
 	outsideRTH   bool
 	trailingAmt  decimal.Decimal
 	trailingType string

@@ -387,7 +387,6 @@ func (f *Fake) statusJSON(o *fakeOrder) map[string]any {
 	return m
 }
 
-
 // liveOrders serves GET /iserver/account/orders. As documented, the first
 // request of a brokerage session starts the subscription and answers an
 // empty list (pre-flight), and force=true drops the cached view and answers
