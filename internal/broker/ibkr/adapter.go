@@ -568,6 +568,14 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 	if !qty.IsPositive() {
 		return broker.Order{}, invalidOrder("Interactive Brokers orders are in whole shares; the quantity rounds down to zero.")
 	}
+	if req.Type == signal.OrderTrailingStop && req.TrailPercent.IsPositive() && !req.StopPrice.IsPositive() {
+		// IBKR requires a TRAIL's initial stop price: trail the last price.
+		last, err := a.LastPrice(ctx, req.Symbol)
+		if err != nil {
+			return broker.Order{}, err
+		}
+		req.StopPrice = trailStop(last, req.TrailPercent, req.Side)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := a.ensureSession(ctx); err != nil {
 			return broker.Order{}, err

@@ -16,6 +16,7 @@ import (
 // harness drives the adapter against the fake gateway for brokertest.
 type harness struct {
 	fake    *Fake
+	opts    []Option
 	factory broker.Factory
 	conns   int
 }
@@ -52,7 +53,14 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 		WithRateLimitBackoff(600 * time.Millisecond),
 		WithPollInterval(5 * time.Millisecond),
 	}
-	return &harness{fake: f, factory: Factory(append(base, opts...)...)}
+	opts = append(base, opts...)
+	return &harness{fake: f, opts: opts, factory: Factory(opts...)}
+}
+
+// otherProcess is a harness on the same fake with a factory of its own, as
+// in another worker process: no limiter, pacer or session state shared.
+func (h *harness) otherProcess() *harness {
+	return &harness{fake: h.fake, opts: h.opts, factory: Factory(h.opts...)}
 }
 
 func (h *harness) open(t *testing.T, accountID, baseURL string) broker.Broker {
