@@ -85,6 +85,7 @@ type fakeGateway struct {
 	ordersPrimed    bool         // the live-orders subscription has started
 	blankOrders     int          // next live-orders reads answered empty (not yet listed)
 	staleOrders     []*fakeOrder // non-nil: the cached view served until force=true
+	log             []string     // "METHOD /path" of every request served, last 1000
 }
 
 type fakeAccount struct {
@@ -242,6 +243,17 @@ func (f *Fake) StaleOrders(baseURL string) {
 	}
 }
 
+// RequestLog returns "METHOD /path" of the requests the gateway at baseURL
+// served, oldest first (the last 1000).
+func (f *Fake) RequestLog(baseURL string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.gatewayAt(baseURL); g != nil {
+		return append([]string(nil), g.log...)
+	}
+	return nil
+}
+
 // FakeOrder is an order as the fake gateway holds it (for tests).
 type FakeOrder struct {
 	ID, COID, Type, Side, Status string
@@ -397,6 +409,10 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
+	if len(g.log) >= 1000 {
+		g.log = g.log[1:]
+	}
+	g.log = append(g.log, r.Method+" "+path)
 	if !f.paced(g, path) {
 		f.mu.Unlock()
 		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
