@@ -122,6 +122,7 @@ type shared struct {
 	coids   map[string]string // account/orderID → cOID
 	ready   map[string]bool   // gateway → /iserver/accounts queried this session
 	primed  map[string]bool   // gateway → /iserver/account/orders subscription started
+	reads   map[string]*orderReads
 	clients map[string]*http.Client
 }
 
@@ -145,6 +146,7 @@ func Factory(opts ...Option) broker.Factory {
 		coids:   map[string]string{},
 		ready:   map[string]bool{},
 		primed:  map[string]bool{},
+		reads:   map[string]*orderReads{},
 		clients: map[string]*http.Client{},
 	}
 	if sh.limiter == nil {
@@ -602,14 +604,14 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 			// An earlier attempt got through (its answer was lost): the
 			// order exists at IBKR. Return it; if it cannot be listed yet
 			// the error is retryable, never a rejection.
-			o, _, ferr := a.lookup(ctx, req.ClientOrderID, true)
+			o, _, ferr := a.lookup(ctx, req.ClientOrderID, true, time.Now())
 			if ferr != nil {
 				return broker.Order{}, ferr
 			}
 			return o, nil
 		case broker.KindOf(err) == broker.KindUnavailable:
 			// The order may have been accepted before the answer was lost.
-			if o, found, ferr := a.lookup(ctx, req.ClientOrderID, false); ferr == nil && found {
+			if o, found, ferr := a.lookup(ctx, req.ClientOrderID, false, time.Now()); ferr == nil && found {
 				return o, nil
 			}
 		}

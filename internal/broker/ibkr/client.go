@@ -78,6 +78,12 @@ const (
 // not nil). A 4xx answer is an *apiError; 5xx, rate limits that do not clear
 // and transport failures are *broker.Error.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body any, read bool, out any) error {
+	_, err := c.callAt(ctx, method, path, query, body, read, out)
+	return err
+}
+
+// callAt is call reporting when the (last) request left, after its pacing.
+func (c *client) callAt(ctx context.Context, method, path string, query url.Values, body any, read bool, out any) (time.Time, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -90,35 +96,36 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("ibkr: encode %s: %w", path, err)
+			return time.Time{}, fmt.Errorf("ibkr: encode %s: %w", path, err)
 		}
 		req.Body = b
 	}
-	resp, err := c.send(ctx, path, req, read)
+	resp, at, err := c.send(ctx, path, req, read)
 	if err != nil {
-		return err
+		return at, err
 	}
 	if resp.Status >= 300 {
-		return &apiError{Status: resp.Status, Message: errorText(resp.Body)}
+		return at, &apiError{Status: resp.Status, Message: errorText(resp.Body)}
 	}
 	// Some endpoints answer 200 with {"error": "..."}.
 	if msg := embeddedError(resp.Body); msg != "" {
-		return &apiError{Status: http.StatusBadRequest, Message: msg}
+		return at, &apiError{Status: http.StatusBadRequest, Message: msg}
 	}
 	if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
-		return nil
+		return at, nil
 	}
-	return httpx.DecodeJSON(Name, resp.Body, out)
+	return at, httpx.DecodeJSON(Name, resp.Body, out)
 }
 
 // send paces and sends one request: reads are resent on UNAVAILABLE (paced
 // again), order submissions and cancels never; 429s are waited out.
-func (c *client) send(ctx context.Context, path string, req httpx.Request, read bool) (*httpx.Response, error) {
+func (c *client) send(ctx context.Context, path string, req httpx.Request, read bool) (*httpx.Response, time.Time, error) {
 	retries, waits := 0, 0
 	for {
 		if err := c.admit(ctx, path); err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
+		at := time.Now()
 		resp, err := c.doer.Do(ctx, req)
 		if err != nil {
 			if read && retries < readRetries && broker.KindOf(err) == broker.KindUnavailable && ctx.Err() == nil {
@@ -127,10 +134,10 @@ func (c *client) send(ctx context.Context, path string, req httpx.Request, read 
 					continue
 				}
 			}
-			return nil, err
+			return nil, at, err
 		}
 		if resp.Status != http.StatusTooManyRequests {
-			return resp, nil
+			return resp, at, nil
 		}
 		wait := c.penalty
 		if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok && d > wait {
@@ -140,7 +147,7 @@ func (c *client) send(ctx context.Context, path string, req httpx.Request, read 
 		if waits++; waits > maxRateLimitWaits {
 			e := newErr(broker.KindRateLimited, msgRateLimited, errors.New("ibkr: still rate limited after waiting"))
 			e.RetryAfter = wait
-			return nil, e
+			return nil, at, e
 		}
 	}
 }
@@ -514,14 +521,14 @@ type wireLiveOrders struct {
 // brokerage session only starts the subscription and answers an empty list
 // (pre-flight); force asks the gateway to drop its cached view and fetch a
 // fresh one from the backend, and is answered with an empty list too.
-func (c *client) liveOrders(ctx context.Context, force bool) (wireLiveOrders, error) {
+func (c *client) liveOrders(ctx context.Context, force bool) (wireLiveOrders, time.Time, error) {
 	var out wireLiveOrders
 	var q url.Values
 	if force {
 		q = url.Values{"force": {"true"}}
 	}
-	err := c.call(ctx, http.MethodGet, pathLiveOrders, q, nil, true, &out)
-	return out, err
+	at, err := c.callAt(ctx, http.MethodGet, pathLiveOrders, q, nil, true, &out)
+	return out, at, err
 }
 
 // wireOrderStatus is the answer of GET /iserver/account/order/status/{orderId}.

@@ -1,6 +1,7 @@
 package ibkr
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +121,44 @@ func TestFindOrderByClientIDAfterSessionRestart(t *testing.T) {
 	o, found, err := b.FindOrderByClientID(testCtx(t), req.ClientOrderID)
 	if err != nil || !found || o.ID != placed.ID {
 		t.Fatalf("after the session restart: found %v %+v, %v", found, o, err)
+	}
+}
+
+// Concurrent retries on one gateway share reads of the live orders (paced
+// at 1 per 5 s by IBKR) rather than queueing a refresh and a read each:
+// eight would otherwise take 16 paced reads, over 80 s at IBKR's pacing.
+func TestConcurrentRetriesShareOrderReads(t *testing.T) {
+	h := newHarness(t)
+	id, base := h.fake.NewAccount(dec("100000"))
+	b := h.open(t, id, base)
+	reqs := make([]broker.OrderRequest, 8)
+	for i := range reqs {
+		reqs[i] = marketBuy("1")
+		if _, err := b.PlaceOrder(testCtx(t), reqs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if o, err := b.PlaceOrder(testCtx(t), req); err != nil || o.ClientOrderID != req.ClientOrderID {
+				t.Errorf("retry: %+v, %v", o, err)
+			}
+		}()
+	}
+	wg.Wait()
+	reads := 0
+	for _, r := range h.fake.RequestLog(base) {
+		if r == "GET "+pathLiveOrders {
+			reads++
+		}
+	}
+	if reads > 4 {
+		t.Fatalf("%d reads of the live orders for 8 concurrent retries, want them shared (at most 4)", reads)
+	}
+	if n := h.fake.OrderCount(); n != 8 {
+		t.Fatalf("%d orders, want 8", n)
 	}
 }
