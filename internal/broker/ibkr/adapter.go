@@ -70,7 +70,6 @@ type options struct {
 	pollInterval     time.Duration
 	now              func() time.Time
 	pacing           Pacing
-	pacer            *pacer // tests replace its clock
 }
 
 // WithPrivateGateways allows gateways on loopback, private and link-local
@@ -141,7 +140,7 @@ func Factory(opts ...Option) broker.Factory {
 	sh := &shared{
 		o:       o,
 		limiter: o.limiter,
-		pacer:   o.pacer,
+		pacer:   newPacer(),
 		conids:  map[string]int64{},
 		coids:   map[string]string{},
 		ready:   map[string]bool{},
@@ -151,9 +150,6 @@ func Factory(opts ...Option) broker.Factory {
 	}
 	if sh.limiter == nil {
 		sh.limiter = ratelimit.New(PublishedLimitPerMinute)
-	}
-	if sh.pacer == nil {
-		sh.pacer = newPacer()
 	}
 	return func(cfg broker.Config) (broker.Broker, error) { return sh.open(cfg) }
 }
