@@ -168,8 +168,9 @@ func TestPenaltyBoxAfter429(t *testing.T) {
 func TestFakeEnforcesPacing(t *testing.T) {
 	f := NewFake()
 	t.Cleanup(f.Close)
+	const scale = 2 // a second of pacing is 2 s here: slack for a loaded machine
 	f.SetPacing(Pacing{PerSecond: 3, Endpoints: map[string]time.Duration{pathLiveOrders: 200 * time.Millisecond},
-		PenaltyBox: 300 * time.Millisecond}.Scaled(1))
+		PenaltyBox: 300 * time.Millisecond}.Scaled(scale))
 	_, base := f.NewAccount(dec("1000"))
 	get := func(path string) int {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -188,13 +189,13 @@ func TestFakeEnforcesPacing(t *testing.T) {
 	}{
 		{"/iserver/accounts", 0, 200},
 		{pathLiveOrders, 0, 200},
-		{pathLiveOrders, 0, 429},      // 1 per 200 ms
+		{pathLiveOrders, 0, 429},      // 1 per 200 ms (scaled)
 		{"/iserver/accounts", 0, 429}, // penalty box
-		{pathLiveOrders, 1100 * time.Millisecond, 200},
+		{pathLiveOrders, 1100 * time.Millisecond * scale, 200},
 		{"/iserver/accounts", 0, 200},
 		{"/iserver/accounts", 0, 200},
 		{"/iserver/accounts", 0, 429}, // a fourth within the second
-		{"/iserver/accounts", 1100 * time.Millisecond, 200},
+		{"/iserver/accounts", 1100 * time.Millisecond * scale, 200},
 	}
 	for i, s := range steps {
 		time.Sleep(s.pause)
