@@ -115,7 +115,8 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 	}
 	cb, kr, bn := coinbase.Options{AllowCustomURLs: o.AllowCustomURLs}, kraken.Options{AllowCustomURLs: o.AllowCustomURLs}, binance.Options{AllowCustomURLs: o.AllowCustomURLs}
 	if lim != nil {
-		ib = append(ib, ibkr.WithLimiter(lim), ibkr.WithPollInterval(5*time.Millisecond), ibkr.WithRateLimitBackoff(100*time.Millisecond))
+		ib = append(ib, ibkr.WithLimiter(lim), ibkr.WithPollInterval(5*time.Millisecond), ibkr.WithRateLimitBackoff(100*time.Millisecond),
+			ibkr.WithPacing(ibkr.DocumentedPacing().Scaled(0.01)))
 		sw = append(sw, schwab.WithLimiter(lim))
 		cb.Limiter, cb.PublicLimiter = lim, lim
 		kr.Limiter, kr.PublicLimiter, kr.RateLimitBackoff = lim, lim, 100*time.Millisecond

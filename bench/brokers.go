@@ -57,6 +57,7 @@ func brokerRows(ctx context.Context, dir string, n int) []row {
 	}
 	al := alpaca.NewFake()
 	ib := ibkr.NewFake()
+	ib.SetPacing(ibkr.DocumentedPacing().Scaled(0.005)) // the bench's adapters run unthrottled (1/100)
 	cb := coinbase.NewFake()
 	kr := kraken.NewFake()
 	bn := binance.NewFake()

@@ -67,6 +67,9 @@ type brokerFakes struct {
 func startFakes(t *testing.T) *brokerFakes {
 	f := &brokerFakes{alpaca: alpaca.NewFake(), ibkr: ibkr.NewFake(), schwab: schwab.NewFake(),
 		coinbase: coinbase.NewFake(), kraken: kraken.NewFake(), binance: binance.NewFake()}
+	// IBKR's pacing at 1/200 of the documented intervals: the unthrottled
+	// adapters (app.BrokerOptions) keep 1/100, so a breach is a real bug.
+	f.ibkr.SetPacing(ibkr.DocumentedPacing().Scaled(0.005))
 	t.Cleanup(f.alpaca.Close)
 	t.Cleanup(f.ibkr.Close)
 	t.Cleanup(f.schwab.Close)

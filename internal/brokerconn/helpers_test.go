@@ -57,6 +57,7 @@ func newEnv(t *testing.T, db *gorm.DB, d store.Dialect) *env {
 	require.NoError(t, err)
 	e := &env{t: t, db: db, dialect: d, kr: kr,
 		alpaca: alpaca.NewFake(), binance: binance.NewFake(), ibkr: ibkr.NewFake(), schwab: schwab.NewFake()}
+	e.ibkr.SetPacing(ibkr.DocumentedPacing().Scaled(0.005))
 	t.Cleanup(e.alpaca.Close)
 	t.Cleanup(e.binance.Close)
 	t.Cleanup(e.ibkr.Close)

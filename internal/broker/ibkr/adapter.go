@@ -69,6 +69,7 @@ type options struct {
 	rateLimitBackoff time.Duration
 	pollInterval     time.Duration
 	now              func() time.Time
+	pacing           Pacing
 }
 
 // WithPrivateGateways allows gateways on loopback, private and link-local
@@ -87,10 +88,17 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpCli
 func WithLimiter(l *ratelimit.Limiter) Option { return func(o *options) { o.limiter = l } }
 
 // WithRateLimitBackoff sets the wait after a 429, which the gateway sends
-// without Retry-After (default 2 s).
+// without Retry-After (default: the pacing's penalty box, 10 minutes as
+// documented; requests whose deadline comes first fail at once with
+// RATE_LIMIT_EXCEEDED).
 func WithRateLimitBackoff(d time.Duration) Option {
 	return func(o *options) { o.rateLimitBackoff = d }
 }
+
+// WithPacing replaces IBKR's documented pacing (DocumentedPacing) the adapter
+// keeps per gateway. Tests pair a Scaled pacing here with a faster one in the
+// fake (Fake.SetPacing).
+func WithPacing(p Pacing) Option { return func(o *options) { o.pacing = p } }
 
 // WithPollInterval sets the wait between market-data snapshot requests while
 // the gateway opens the stream (default 250 ms).
@@ -100,17 +108,20 @@ func WithPollInterval(d time.Duration) Option { return func(o *options) { o.poll
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // shared is what every adapter built by one factory shares: the rate
-// limiter (the bucket must outlive per-call adapters), contract ids,
+// limiter and the pacer (both must outlive per-call adapters), contract ids,
 // the client order ids of orders seen, per-gateway session state and HTTP
 // clients.
 type shared struct {
 	o       options
 	limiter *ratelimit.Limiter
+	pacer   *pacer
 
 	mu      sync.Mutex
 	conids  map[string]int64  // symbol → conid; contract ids never change
 	coids   map[string]string // account/orderID → cOID
 	ready   map[string]bool   // gateway → /iserver/accounts queried this session
+	primed  map[string]bool   // gateway → /iserver/account/orders subscription started
+	reads   map[string]*orderReads
 	clients map[string]*http.Client
 }
 
@@ -119,16 +130,22 @@ const maxRemembered = 50000
 // Factory returns the broker.Factory for IBKR connections. Credentials:
 // account_id (required), base_url, tls_sha256.
 func Factory(opts ...Option) broker.Factory {
-	o := options{rateLimitBackoff: 2 * time.Second, pollInterval: 250 * time.Millisecond, now: time.Now}
+	o := options{pollInterval: 250 * time.Millisecond, now: time.Now, pacing: DocumentedPacing()}
 	for _, fn := range opts {
 		fn(&o)
+	}
+	if o.rateLimitBackoff <= 0 {
+		o.rateLimitBackoff = o.pacing.PenaltyBox
 	}
 	sh := &shared{
 		o:       o,
 		limiter: o.limiter,
+		pacer:   newPacer(),
 		conids:  map[string]int64{},
 		coids:   map[string]string{},
 		ready:   map[string]bool{},
+		primed:  map[string]bool{},
+		reads:   map[string]*orderReads{},
 		clients: map[string]*http.Client{},
 	}
 	if sh.limiter == nil {
@@ -165,22 +182,21 @@ func (sh *shared) open(cfg broker.Config) (*Adapter, error) {
 		return nil, newErr(broker.KindAuthFailed, err.Error(), nil)
 	}
 	sum := sha256.Sum256([]byte(base.String()))
-	doer := &httpx.Doer{
-		Broker:  Name,
-		Client:  hc,
-		Limiter: sh.limiter,
-		Key:     "ibkr:" + hex.EncodeToString(sum[:12]),
-		RateLimited: func(r *httpx.Response, now time.Time) (time.Duration, bool) {
-			if r.Status != http.StatusTooManyRequests {
-				return 0, false
-			}
-			if d, ok := httpx.RetryAfter(r.Header, now); ok {
-				return d, true
-			}
-			return sh.o.rateLimitBackoff, true
+	c := &client{
+		base: base.String(),
+		doer: &httpx.Doer{
+			Broker: Name,
+			Client: hc,
+			// 429s are the client's to handle (penalty box), after pacing.
+			RateLimited: func(*httpx.Response, time.Time) (time.Duration, bool) { return 0, false },
 		},
+		limiter: sh.limiter,
+		key:     "ibkr:" + hex.EncodeToString(sum[:12]),
+		pacer:   sh.pacer,
+		pacing:  sh.o.pacing,
+		penalty: sh.o.rateLimitBackoff,
 	}
-	return &Adapter{sh: sh, gateway: base.String(), accountID: account, c: &client{base: base.String(), doer: doer}}, nil
+	return &Adapter{sh: sh, gateway: base.String(), accountID: account, c: c}, nil
 }
 
 // normaliseBaseURL checks the gateway address: https, a public address
@@ -390,7 +406,9 @@ func (a *Adapter) setReady(v bool) {
 	if v {
 		a.sh.ready[a.gateway] = true
 	} else {
+		// A new brokerage session: its live-orders subscription starts anew.
 		delete(a.sh.ready, a.gateway)
+		delete(a.sh.primed, a.gateway)
 	}
 }
 
@@ -444,7 +462,7 @@ func (a *Adapter) Clock(ctx context.Context, asset signal.AssetClass) (broker.Cl
 	if len(sched) == 0 {
 		return broker.Clock{}, newErr(broker.KindUnavailable, msgUnavailable, errNoSession)
 	}
-	c, err := clockFromSchedule(sched[0].Schedules, newYork, a.sh.o.now())
+	c, err := clockFromSchedule(sched[0].Schedules, scheduleLocation(sched[0]), a.sh.o.now())
 	if err != nil {
 		return broker.Clock{}, newErr(broker.KindUnavailable, msgUnavailable, err)
 	}
@@ -462,17 +480,34 @@ func mustLoad(name string) *time.Location {
 }
 
 // LastPrice implements broker.Broker from a market-data snapshot (last trade,
-// else the bid/ask mid). The first snapshot of a contract only opens its
-// stream, so the request is repeated a few times.
+// else the bid/ask mid). As documented, /iserver/accounts must be called
+// before /iserver/marketdata/snapshot in a brokerage session, and the first
+// snapshot of a contract only opens its stream ("pre-flight", no fields), so
+// the request is repeated a few times.
 func (a *Adapter) LastPrice(ctx context.Context, symbol string) (decimal.Decimal, error) {
 	symbol = canonical(symbol)
+	if err := a.ensureSession(ctx); err != nil {
+		return decimal.Zero, err
+	}
 	conid, err := a.resolve(ctx, symbol)
 	if err != nil {
 		return decimal.Zero, err
 	}
 	id := strconv.FormatInt(conid, 10)
+	requeried := false
 	for i := 0; i < snapshotAttempts; i++ {
 		rows, err := a.c.snapshot(ctx, []string{id}, []string{fieldLast, fieldBid, fieldAsk})
+		var ae *apiError
+		if err != nil && errors.As(err, &ae) && needsAccountsQuery(ae.Message) && !requeried {
+			// The gateway began a new brokerage session.
+			requeried = true
+			a.setReady(false)
+			if err := a.ensureSession(ctx); err != nil {
+				return decimal.Zero, err
+			}
+			i--
+			continue
+		}
 		if err != nil {
 			return decimal.Zero, mapError(err, "market data")
 		}
@@ -531,6 +566,14 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 	if !qty.IsPositive() {
 		return broker.Order{}, invalidOrder("Interactive Brokers orders are in whole shares; the quantity rounds down to zero.")
 	}
+	if req.Type == signal.OrderTrailingStop && req.TrailPercent.IsPositive() && !req.StopPrice.IsPositive() {
+		// IBKR requires a TRAIL's initial stop price: trail the last price.
+		last, err := a.LastPrice(ctx, req.Symbol)
+		if err != nil {
+			return broker.Order{}, err
+		}
+		req.StopPrice = trailStop(last, req.TrailPercent, req.Side)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := a.ensureSession(ctx); err != nil {
 			return broker.Order{}, err
@@ -554,14 +597,17 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 			a.setReady(false) // the gateway started a new brokerage session
 			continue
 		case errors.As(err, &ae) && isDuplicateCOID(ae.Message):
-			// An earlier attempt got through: return that order.
-			if o, found, ferr := a.FindOrderByClientID(ctx, req.ClientOrderID); ferr == nil && found {
-				return o, nil
+			// An earlier attempt got through (its answer was lost): the
+			// order exists at IBKR. Return it; if it cannot be listed yet
+			// the error is retryable, never a rejection.
+			o, _, ferr := a.lookup(ctx, req.ClientOrderID, true, time.Now())
+			if ferr != nil {
+				return broker.Order{}, ferr
 			}
-			return broker.Order{}, newErr(broker.KindRejected, "Interactive Brokers already has an order with this client order id.", ae)
+			return o, nil
 		case broker.KindOf(err) == broker.KindUnavailable:
 			// The order may have been accepted before the answer was lost.
-			if o, found, ferr := a.FindOrderByClientID(ctx, req.ClientOrderID); ferr == nil && found {
+			if o, found, ferr := a.lookup(ctx, req.ClientOrderID, false, time.Now()); ferr == nil && found {
 				return o, nil
 			}
 		}
@@ -645,27 +691,6 @@ func (a *Adapter) rememberCOID(orderID, coid string) {
 		a.sh.coids = map[string]string{}
 	}
 	a.sh.coids[a.accountID+"/"+orderID] = coid
-}
-
-// FindOrderByClientID implements broker.Broker from the session's live
-// orders (every order with activity today), matched on order_ref = cOID.
-func (a *Adapter) FindOrderByClientID(ctx context.Context, clientOrderID string) (broker.Order, bool, error) {
-	if err := a.ensureSession(ctx); err != nil {
-		return broker.Order{}, false, err
-	}
-	live, err := a.c.liveOrders(ctx)
-	if err != nil {
-		return broker.Order{}, false, mapError(err, "order list")
-	}
-	for _, o := range live.Orders {
-		if o.OrderRef != clientOrderID || (o.Acct != "" && o.Acct != a.accountID) {
-			continue
-		}
-		order := orderFromLive(o)
-		a.rememberCOID(order.ID, clientOrderID)
-		return order, true, nil
-	}
-	return broker.Order{}, false, nil
 }
 
 // GetOrderStatus implements broker.Broker.

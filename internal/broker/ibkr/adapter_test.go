@@ -260,6 +260,22 @@ func TestClock(t *testing.T) {
 	}
 }
 
+// The fake serves the documented schedule shape: pre-market (05:00 New York,
+// inside "tradingtimes" 04:00-20:00) is not the regular session.
+func TestClockPreMarketIsClosed(t *testing.T) {
+	preMarket := time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC) // Tuesday 05:00 EDT
+	h := newHarness(t, WithClock(func() time.Time { return preMarket }))
+	id, base := h.fake.NewAccount(dec("1000"))
+	c, err := h.open(t, id, base).Clock(testCtx(t), signal.AssetStock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IsOpen || !c.NextOpen.Equal(time.Date(2025, 3, 11, 13, 30, 0, 0, time.UTC)) ||
+		!c.NextClose.Equal(time.Date(2025, 3, 11, 20, 0, 0, 0, time.UTC)) {
+		t.Fatalf("pre-market clock %+v", c)
+	}
+}
+
 func TestOrderValidation(t *testing.T) {
 	h := newHarness(t)
 	id, base := h.fake.NewAccount(dec("10000"))

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/httpx"
+	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
 )
 
 // Wire layer of the Interactive Brokers Client Portal Web API, reached through
@@ -29,7 +33,8 @@ const (
 	DefaultBaseURL = "https://localhost:5000/v1/api"
 
 	// PublishedLimitPerMinute is the request limit FR-016 plans against
-	// (the limiter uses half of it: 25 per minute per gateway session).
+	// (the limiter uses half of it: 25 per minute per gateway session), well
+	// inside IBKR's documented 10 requests a second (Pacing).
 	PublishedLimitPerMinute = 50
 )
 
@@ -45,20 +50,45 @@ func (e *apiError) Error() string {
 }
 
 // client calls one gateway. The base URL ends in /v1/api.
+//
+// Every request waits, in this order, for the gateway's token bucket
+// (FR-016: half of the published limit), for the endpoint's documented
+// pacing and for the global pacing (Pacing), so that what leaves is spaced
+// as IBKR counts it. A 429 means the gateway's IP may be in IBKR's penalty
+// box: the whole gateway pauses for the penalty (every request of every
+// adapter sharing the limiter waits it out, or fails at once with
+// RATE_LIMIT_EXCEEDED when its deadline comes first).
 type client struct {
-	base string
-	doer *httpx.Doer
+	base    string
+	doer    *httpx.Doer // no limiter, 429s come back as responses
+	limiter *ratelimit.Limiter
+	key     string // limiter and pacer key: the gateway
+	pacer   *pacer
+	pacing  Pacing
+	penalty time.Duration // pause after a 429
 }
+
+const (
+	readRetries       = 2 // reads resent on UNAVAILABLE
+	readBackoff       = 200 * time.Millisecond
+	maxRateLimitWaits = 5 // 429s waited out by one request
+)
 
 // call sends one request and decodes a 2xx JSON answer into out (when out is
 // not nil). A 4xx answer is an *apiError; 5xx, rate limits that do not clear
-// and transport failures come back from httpx as *broker.Error.
+// and transport failures are *broker.Error.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body any, read bool, out any) error {
+	_, err := c.callAt(ctx, method, path, query, body, read, out)
+	return err
+}
+
+// callAt is call reporting when the (last) request left, after its pacing.
+func (c *client) callAt(ctx context.Context, method, path string, query url.Values, body any, read bool, out any) (time.Time, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req := httpx.Request{Method: method, URL: u, Read: read, Header: http.Header{
+	req := httpx.Request{Method: method, URL: u, Header: http.Header{
 		"Accept": {"application/json"},
 		// The gateway refuses requests without a User-Agent.
 		"User-Agent": {"tradeexec/1 (+ibkr)"},
@@ -66,25 +96,91 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("ibkr: encode %s: %w", path, err)
+			return time.Time{}, fmt.Errorf("ibkr: encode %s: %w", path, err)
 		}
 		req.Body = b
 	}
-	resp, err := c.doer.Do(ctx, req)
+	resp, at, err := c.send(ctx, path, req, read)
 	if err != nil {
-		return err
+		return at, err
 	}
 	if resp.Status >= 300 {
-		return &apiError{Status: resp.Status, Message: errorText(resp.Body)}
+		return at, &apiError{Status: resp.Status, Message: errorText(resp.Body)}
 	}
 	// Some endpoints answer 200 with {"error": "..."}.
 	if msg := embeddedError(resp.Body); msg != "" {
-		return &apiError{Status: http.StatusBadRequest, Message: msg}
+		return at, &apiError{Status: http.StatusBadRequest, Message: msg}
 	}
 	if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
-		return nil
+		return at, nil
 	}
-	return httpx.DecodeJSON(Name, resp.Body, out)
+	return at, httpx.DecodeJSON(Name, resp.Body, out)
+}
+
+// send paces and sends one request: reads are resent on UNAVAILABLE (paced
+// again), order submissions and cancels never; 429s are waited out.
+func (c *client) send(ctx context.Context, path string, req httpx.Request, read bool) (*httpx.Response, time.Time, error) {
+	retries, waits := 0, 0
+	for {
+		if err := c.admit(ctx, path); err != nil {
+			return nil, time.Time{}, err
+		}
+		at := time.Now()
+		resp, err := c.doer.Do(ctx, req)
+		if err != nil {
+			if read && retries < readRetries && broker.KindOf(err) == broker.KindUnavailable && ctx.Err() == nil {
+				retries++
+				if sleep(ctx, readBackoff<<(retries-1)) == nil {
+					continue
+				}
+			}
+			return nil, at, err
+		}
+		if resp.Status != http.StatusTooManyRequests {
+			return resp, at, nil
+		}
+		wait := c.penalty
+		if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok && d > wait {
+			wait = d
+		}
+		c.limiter.Pause(c.key, wait)
+		if waits++; waits > maxRateLimitWaits {
+			e := newErr(broker.KindRateLimited, msgRateLimited, errors.New("ibkr: still rate limited after waiting"))
+			e.RetryAfter = wait
+			return nil, at, e
+		}
+	}
+}
+
+// admit waits until a request to path may leave: a token of the gateway's
+// bucket (and the end of any penalty pause), then the endpoint's pacing,
+// then the global pacing.
+func (c *client) admit(ctx context.Context, path string) error {
+	for {
+		if err := c.limiter.Wait(ctx, c.key); err != nil {
+			return queuedError(err)
+		}
+		if err := c.pacer.wait(ctx, c.key+"|"+path, c.pacing.interval(path)); err != nil {
+			return queuedError(err)
+		}
+		if err := c.pacer.wait(ctx, c.key+"|*", c.pacing.globalInterval()); err != nil {
+			return queuedError(err)
+		}
+		if c.limiter.PausedFor(c.key) == 0 {
+			return nil
+		}
+		// A 429 arrived while this request waited its turn: the gateway is
+		// in the penalty box, so this request waits it out too.
+	}
+}
+
+// queuedError maps a failed wait for a turn: cancelled is UNAVAILABLE, a
+// deadline that comes first is RATE_LIMIT_EXCEEDED.
+func queuedError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return newErr(broker.KindUnavailable, msgUnavailable, err)
+	}
+	return newErr(broker.KindRateLimited, msgRateLimited, err)
 }
 
 // errorText extracts the message of an error body.
@@ -203,7 +299,7 @@ func (c *client) authStatus(ctx context.Context) (wireAuthStatus, error) {
 
 // tickle is POST /tickle: keeps the gateway session from timing out.
 func (c *client) tickle(ctx context.Context) error {
-	return c.call(ctx, http.MethodPost, "/tickle", nil, nil, true, nil)
+	return c.call(ctx, http.MethodPost, pathTickle, nil, nil, true, nil)
 }
 
 // --- accounts and portfolio ---
@@ -234,7 +330,7 @@ type wirePortfolioAccount struct {
 // /portfolio endpoints).
 func (c *client) portfolioAccounts(ctx context.Context) ([]wirePortfolioAccount, error) {
 	var out []wirePortfolioAccount
-	err := c.call(ctx, http.MethodGet, "/portfolio/accounts", nil, nil, true, &out)
+	err := c.call(ctx, http.MethodGet, pathPortfolioAccounts, nil, nil, true, &out)
 	return out, err
 }
 
@@ -421,11 +517,18 @@ type wireLiveOrders struct {
 }
 
 // liveOrders is GET /iserver/account/orders: the session's orders with
-// activity today (working, filled, cancelled).
-func (c *client) liveOrders(ctx context.Context) (wireLiveOrders, error) {
+// activity today (working, filled, cancelled). The first request of a
+// brokerage session only starts the subscription and answers an empty list
+// (pre-flight); force asks the gateway to drop its cached view and fetch a
+// fresh one from the backend, and is answered with an empty list too.
+func (c *client) liveOrders(ctx context.Context, force bool) (wireLiveOrders, time.Time, error) {
 	var out wireLiveOrders
-	err := c.call(ctx, http.MethodGet, "/iserver/account/orders", nil, nil, true, &out)
-	return out, err
+	var q url.Values
+	if force {
+		q = url.Values{"force": {"true"}}
+	}
+	at, err := c.callAt(ctx, http.MethodGet, pathLiveOrders, q, nil, true, &out)
+	return out, at, err
 }
 
 // wireOrderStatus is the answer of GET /iserver/account/order/status/{orderId}.
@@ -483,20 +586,27 @@ const (
 func (c *client) snapshot(ctx context.Context, conids, fields []string) ([]map[string]json.RawMessage, error) {
 	var out []map[string]json.RawMessage
 	q := url.Values{"conids": {strings.Join(conids, ",")}, "fields": {strings.Join(fields, ",")}}
-	err := c.call(ctx, http.MethodGet, "/iserver/marketdata/snapshot", q, nil, true, &out)
+	err := c.call(ctx, http.MethodGet, pathSnapshot, q, nil, true, &out)
 	return out, err
 }
 
-// wireTradingTime is a session window, "HHMM" in the exchange's time zone.
+// wireTradingTime is one window of a trading schedule day, "HHMM" in the
+// exchange's time zone. Prop is "LIQUID" for the liquid (regular) session
+// ("NON_LIQUID" for other listed sessions, empty when not given).
 type wireTradingTime struct {
 	OpeningTime     string `json:"openingTime"`
 	ClosingTime     string `json:"closingTime"`
 	CancelDayOrders string `json:"cancelDayOrders"`
+	Prop            string `json:"prop"`
 }
 
 // wireScheduleDay is one day of a trading schedule. TradingScheduleDate
 // 20000101..20000107 stand for any Saturday..Friday; other dates for
-// themselves.
+// themselves. As documented ("Trading Schedule by Symbol", IBKR Campus Web
+// API v1.0): TradingTimes is the whole trading day, extended hours included;
+// Sessions lists the liquid (regular) hours when they differ from the whole
+// day, and is empty when the whole day is liquid (then the trading time
+// carries prop "LIQUID").
 type wireScheduleDay struct {
 	ClearingCycleEndTime string            `json:"clearingCycleEndTime"`
 	TradingScheduleDate  string            `json:"tradingScheduleDate"`
@@ -508,6 +618,7 @@ type wireScheduleDay struct {
 type wireSchedule struct {
 	ID           string            `json:"id"`
 	TradeVenueID string            `json:"tradeVenueId"`
+	Timezone     string            `json:"timezone"`
 	Schedules    []wireScheduleDay `json:"schedules"`
 }
 

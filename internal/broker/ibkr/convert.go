@@ -87,14 +87,31 @@ func toTicket(req broker.OrderRequest, accountID string, conid int64, qty decima
 		}
 		t.OrderType, t.Price, t.AuxPrice = "STOP_LIMIT", num(req.LimitPrice), num(req.StopPrice)
 	case signal.OrderTrailingStop:
+		// IBKR Campus, "Order Types" → CP API Trailing Stop: the trail
+		// offset (trailingAmt, trailingType "%" or "amt") and the stop price
+		// in "price" are both required.
 		if !req.TrailPercent.IsPositive() {
 			return t, invalidOrder("a trailing stop needs a trail percentage")
 		}
+		if !req.StopPrice.IsPositive() {
+			return t, invalidOrder("a trailing stop needs its initial stop price")
+		}
 		t.OrderType, t.TrailingAmt, t.TrailingTyp = "TRAIL", json.Number(req.TrailPercent.String()), "%"
+		t.Price = num(req.StopPrice)
 	default:
 		return t, invalidOrder("unsupported order type " + string(req.Type))
 	}
 	return t, nil
+}
+
+// trailStop is the initial stop of a trailing stop trailing last by pct
+// percent: below the market for a sell, above it for a buy.
+func trailStop(last, pct decimal.Decimal, side signal.Side) decimal.Decimal {
+	f := pct.Div(decimal.NewFromInt(100))
+	if side == signal.SideSell {
+		return last.Mul(decimal.NewFromInt(1).Sub(f))
+	}
+	return last.Mul(decimal.NewFromInt(1).Add(f))
 }
 
 // mapStatus maps an IBKR order status to the neutral status. A working order
@@ -168,6 +185,8 @@ func orderFromLive(o wireLiveOrder) broker.Order {
 		out.StopPrice = o.Price.Decimal
 	case signal.OrderStopLimit:
 		out.LimitPrice, out.StopPrice = o.Price.Decimal, o.AuxPrice.Decimal
+	case signal.OrderTrailingStop:
+		out.StopPrice = o.Price.Decimal
 	}
 	if o.LastExecutionMS > 0 {
 		out.UpdatedAt = time.UnixMilli(o.LastExecutionMS).UTC()

@@ -56,8 +56,11 @@ func TestToTicket(t *testing.T) {
 			r.Type, r.StopPrice, r.LimitPrice = signal.OrderStopLimit, dec("181"), dec("182")
 		}), wireOrderTicket{OrderType: "STOP_LIMIT", Side: "BUY", TIF: "DAY", Price: "182", AuxPrice: "181"}, false},
 		{"trailing", with(func(r *broker.OrderRequest) {
-			r.Type, r.TrailPercent, r.TimeInForce = signal.OrderTrailingStop, dec("2.5"), broker.TIFIOC
-		}), wireOrderTicket{OrderType: "TRAIL", Side: "BUY", TIF: "IOC", TrailingAmt: "2.5", TrailingTyp: "%"}, false},
+			r.Type, r.TrailPercent, r.StopPrice, r.TimeInForce = signal.OrderTrailingStop, dec("2.5"), dec("194.7501"), broker.TIFIOC
+		}), wireOrderTicket{OrderType: "TRAIL", Side: "BUY", TIF: "IOC", TrailingAmt: "2.5", TrailingTyp: "%", Price: "194.75"}, false},
+		{"trailing without its stop price", with(func(r *broker.OrderRequest) {
+			r.Type, r.TrailPercent = signal.OrderTrailingStop, dec("2.5")
+		}), wireOrderTicket{}, true},
 		{"extended hours", with(func(r *broker.OrderRequest) { r.ExtendedHours = true }),
 			wireOrderTicket{OrderType: "MKT", Side: "BUY", TIF: "DAY", OutsideRTH: true}, false},
 		{"limit without price", with(func(r *broker.OrderRequest) { r.Type = signal.OrderLimit }), wireOrderTicket{}, true},

@@ -15,14 +15,21 @@ package ibkr
 //
 // What it checks, like the real gateway: a User-Agent on every request; an
 // authenticated brokerage session for /iserver, /portfolio and /trsrv (401
-// otherwise); /iserver/accounts queried before order endpoints ("Please query
-// /accounts first"); JSON order tickets with valid types, sides, TIFs, whole
-// share quantities, prices on the 0.01 tick; a cOID used once; cash for buys.
-// It answers the first snapshot of a contract without fields (pre-flight).
-// Controls simulate 429 pacing violations (no Retry-After, as documented),
-// 503s on order submission and responses dropped after the order was
-// accepted. Market orders fill at once at the fake's price; limit and stop
-// orders work until SetPrice makes them marketable.
+// otherwise); /iserver/accounts queried before order endpoints and market
+// data snapshots ("Please query /accounts first"); request bodies decoded
+// into its own types written from IBKR's docs (fake_wire.go; unknown fields
+// and quoted numbers refused); order tickets with valid types, sides, TIFs,
+// whole share quantities, prices on the 0.01 tick, a stop price with every
+// TRAIL; a cOID used once ("Local order ID=… is already registered"); cash
+// for buys; IBKR's pacing (fake_pacing.go: 429 and the penalty box).
+// Pre-flights as documented: the first snapshot of a contract carries no
+// fields, and the first /iserver/account/orders of a brokerage session (and
+// every force=true) answers an empty list.
+// Controls simulate 429s (no Retry-After, as documented), 503s on order
+// submission, responses dropped after the order was accepted, a live-orders
+// view that stays empty or stale. Market orders fill at once at the fake's
+// price; limit, stop and trailing orders work until SetPrice makes them
+// marketable.
 //
 // Each gateway (one per trader) is served under its own path prefix:
 // <server>/gw/<n>/v1/api.
@@ -63,6 +70,8 @@ type Fake struct {
 	askNext       int
 	requests      int
 	halted        map[string]bool // symbols whose trading is halted
+	pacing        Pacing
+	violations    int
 }
 
 type fakeGateway struct {
@@ -72,6 +81,11 @@ type fakeGateway struct {
 	account         *fakeAccount
 	streaming       map[int64]bool
 	pending         map[string]*fakeOrder // reply id → order awaiting confirmation
+	pace            fakePacing
+	ordersPrimed    bool         // the live-orders subscription has started
+	blankOrders     int          // next live-orders reads answered empty (not yet listed)
+	staleOrders     []*fakeOrder // non-nil: the cached view served until force=true
+	log             []string     // "METHOD /path" of every request served, last 1000
 }
 
 type fakeAccount struct {
@@ -89,24 +103,26 @@ type fakePosition struct {
 }
 
 type fakeOrder struct {
-	id          int64
-	coid        string
-	account     string
-	conid       int64
-	symbol      string
-	side        string // BUY | SELL
-	orderType   string // MKT | LMT | STP | STOP_LIMIT | TRAIL
-	tif         string
-	qty         decimal.Decimal
-	filled      decimal.Decimal
-	avg         decimal.Decimal
-	price       decimal.Decimal
-	aux         decimal.Decimal
-	status      string // PreSubmitted | Submitted | Filled | Cancelled | Inactive
-	created     time.Time
-	updated     time.Time
-	outsideRTH  bool
-	trailingAmt decimal.Decimal
+	id           int64
+	coid         string
+	account      string
+	conid        int64
+	symbol       string
+	side         string // BUY | SELL
+	orderType    string // MKT | LMT | STP | STOP_LIMIT | TRAIL
+	tif          string
+	qty          decimal.Decimal
+	filled       decimal.Decimal
+	avg          decimal.Decimal
+	price        decimal.Decimal
+	aux          decimal.Decimal
+	status       string // PreSubmitted | Submitted | Filled | Cancelled | Inactive
+	created      time.Time
+	updated      time.Time
+	outsideRTH   bool
+	trailingAmt  decimal.Decimal
+	trailingType string
+	sentPrice    decimal.Decimal // "price" as the ticket carried it
 }
 
 // NewFake starts a fake gateway server on 127.0.0.1. Close it when done.
@@ -121,6 +137,7 @@ func NewFake() *Fake {
 		symbols:     map[int64]string{},
 		holidays:    map[string]bool{},
 		halted:      map[string]bool{},
+		pacing:      DocumentedPacing(),
 	}
 	for sym, c := range map[string]int64{"AAPL": 265598, "SPY": 756733, "NVDA": 4815747, "TSLA": 76792991, "MSFT": 272093} {
 		f.conids[sym], f.symbols[c] = c, sym
@@ -181,12 +198,84 @@ func (f *Fake) newGateway(cash decimal.Decimal, authenticated bool) (string, str
 func (f *Fake) LogOut(baseURL string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if g := f.gatewayAt(baseURL); g != nil {
+		g.authenticated = false
+		g.newSession()
+	}
+}
+
+// gatewayAt is the gateway serving baseURL, with f.mu held.
+func (f *Fake) gatewayAt(baseURL string) *fakeGateway {
 	for _, g := range f.gateways {
 		if strings.HasSuffix(baseURL, "/gw/"+g.id+"/v1/api") {
-			g.authenticated = false
-			g.accountsQueried = false
+			return g
 		}
 	}
+	return nil
+}
+
+// newSession resets what a brokerage session holds: the /iserver/accounts
+// query and the live-orders subscription.
+func (g *fakeGateway) newSession() {
+	g.accountsQueried = false
+	g.ordersPrimed = false
+	g.staleOrders = nil
+}
+
+// BlankOrdersNext makes the next n reads of /iserver/account/orders at
+// baseURL answer an empty list, as a gateway does before it lists orders.
+func (f *Fake) BlankOrdersNext(baseURL string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.gatewayAt(baseURL); g != nil {
+		g.blankOrders = n
+	}
+}
+
+// StaleOrders freezes the live-orders view of the gateway at baseURL as it
+// is now: reads serve it, without orders placed later, until a read with
+// force=true (which the documentation offers to clear the cached view).
+func (f *Fake) StaleOrders(baseURL string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.gatewayAt(baseURL); g != nil {
+		g.staleOrders = append([]*fakeOrder{}, g.account.orders...)
+	}
+}
+
+// RequestLog returns "METHOD /path" of the requests the gateway at baseURL
+// served, oldest first (the last 1000).
+func (f *Fake) RequestLog(baseURL string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.gatewayAt(baseURL); g != nil {
+		return append([]string(nil), g.log...)
+	}
+	return nil
+}
+
+// FakeOrder is an order as the fake gateway holds it (for tests).
+type FakeOrder struct {
+	ID, COID, Type, Side, Status string
+	// Price is the ticket's "price"; Stop the current stop of a TRAIL.
+	Price, Stop, AuxPrice, TrailingAmt decimal.Decimal
+	TrailingType                       string
+}
+
+// OrderByCOID returns the order of any gateway with the given cOID.
+func (f *Fake) OrderByCOID(coid string) (FakeOrder, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, g := range f.gateways {
+		for _, o := range g.account.orders {
+			if o.coid == coid {
+				return FakeOrder{ID: strconv.FormatInt(o.id, 10), COID: o.coid, Type: o.orderType, Side: o.side,
+					Status: o.status, Price: o.sentPrice, Stop: o.price, AuxPrice: o.aux,
+					TrailingAmt: o.trailingAmt, TrailingType: o.trailingType}, true
+			}
+		}
+	}
+	return FakeOrder{}, false
 }
 
 // SetPrice sets a symbol's price (listing it when new) and lets working
@@ -320,6 +409,15 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
+	if len(g.log) >= 1000 {
+		g.log = g.log[1:]
+	}
+	g.log = append(g.log, r.Method+" "+path)
+	if !f.paced(g, path) {
+		f.mu.Unlock()
+		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+		return
+	}
 	drop := f.route(w, r, g, path)
 	f.mu.Unlock()
 	if drop {
@@ -386,16 +484,8 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request, g *fakeGateway, pat
 		return f.placeOrders(w, r, g, parts[2])
 	case method == http.MethodPost && len(parts) == 3 && parts[0] == "iserver" && parts[1] == "reply":
 		return f.reply(w, r, g, parts[2])
-	case method == http.MethodGet && path == "/iserver/account/orders":
-		if !g.accountsQueried {
-			writeError(w, 400, "Please query /accounts first")
-			return false
-		}
-		orders := make([]map[string]any, 0, len(acct.orders))
-		for _, o := range acct.orders {
-			orders = append(orders, f.liveOrderJSON(o))
-		}
-		writeJSON(w, 200, map[string]any{"orders": orders, "snapshot": true})
+	case method == http.MethodGet && path == pathLiveOrders:
+		f.liveOrders(w, r, g)
 	case method == http.MethodGet && len(parts) == 5 && parts[0] == "iserver" && parts[2] == "order" && parts[3] == "status":
 		o := acct.order(parts[4])
 		if o == nil {
@@ -405,7 +495,13 @@ func (f *Fake) route(w http.ResponseWriter, r *http.Request, g *fakeGateway, pat
 		writeJSON(w, 200, f.statusJSON(o))
 	case method == http.MethodDelete && len(parts) == 5 && parts[0] == "iserver" && parts[1] == "account" && parts[3] == "order":
 		f.cancel(w, g, parts[2], parts[4])
-	case method == http.MethodGet && path == "/iserver/marketdata/snapshot":
+	case method == http.MethodGet && path == pathSnapshot:
+		if !g.accountsQueried {
+			// Documented: /iserver/accounts must be called before
+			// /iserver/marketdata/snapshot. The refusal's wording is assumed.
+			writeError(w, 400, "Please query /accounts first")
+			return false
+		}
 		f.snapshot(w, r, g)
 	case method == http.MethodGet && path == "/trsrv/secdef/schedule":
 		f.schedule(w, r)
@@ -477,8 +573,8 @@ func (f *Fake) positions(a *fakeAccount) []map[string]any {
 }
 
 func (f *Fake) secdefSearch(w http.ResponseWriter, r *http.Request) {
-	var body secdefSearchRequest
-	if r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&body) != nil || body.Symbol == "" {
+	var body fakeSecdefSearch
+	if err := decodeStrict(r, &body); err != nil || body.Symbol == "" {
 		writeError(w, 400, "Bad Request: symbol required")
 		return
 	}
@@ -493,347 +589,6 @@ func (f *Fake) secdefSearch(w http.ResponseWriter, r *http.Request) {
 		"symbol": sym, "description": "NASDAQ", "restricted": nil,
 		"sections": []map[string]string{{"secType": "STK"}, {"secType": "OPT", "months": "JAN25;FEB25"}},
 	}})
-}
-
-// ticketError validates an order ticket like the gateway does.
-func (f *Fake) ticketError(t wireOrderTicket, acct *fakeAccount) (string, bool) {
-	sym, ok := f.symbols[t.Conid]
-	if !ok {
-		return "Invalid conid " + strconv.FormatInt(t.Conid, 10), false
-	}
-	switch t.Side {
-	case "BUY", "SELL":
-	default:
-		return "Invalid side " + t.Side, false
-	}
-	switch t.TIF {
-	case "DAY", "GTC", "IOC", "OPG":
-	default:
-		return "Invalid tif " + t.TIF, false
-	}
-	qty, err := decimal.NewFromString(string(t.Quantity))
-	if err != nil || !qty.IsPositive() {
-		return "Invalid quantity", false
-	}
-	if !qty.Equal(qty.Truncate(0)) {
-		return "Fractional share size rules: this account may not trade fractional quantities", false
-	}
-	price := func(n json.Number) (decimal.Decimal, bool) {
-		d, err := decimal.NewFromString(string(n))
-		return d, err == nil && d.IsPositive()
-	}
-	onTick := func(d decimal.Decimal) bool {
-		places := int32(2)
-		if d.LessThan(decimal.NewFromInt(1)) {
-			places = 4
-		}
-		return d.Equal(d.Truncate(places))
-	}
-	switch t.OrderType {
-	case "MKT":
-	case "LMT", "STP":
-		p, ok := price(t.Price)
-		if !ok {
-			return "Missing price for " + t.OrderType + " order", false
-		}
-		if !onTick(p) {
-			return "The price does not conform to the minimum price variation for this contract.", false
-		}
-	case "STOP_LIMIT":
-		p, ok1 := price(t.Price)
-		a, ok2 := price(t.AuxPrice)
-		if !ok1 || !ok2 {
-			return "Missing price or auxPrice for STOP_LIMIT order", false
-		}
-		if !onTick(p) || !onTick(a) {
-			return "The price does not conform to the minimum price variation for this contract.", false
-		}
-	case "TRAIL":
-		if _, ok := price(t.TrailingAmt); !ok || (t.TrailingTyp != "%" && t.TrailingTyp != "amt") {
-			return "Missing trailingAmt or trailingType for TRAIL order", false
-		}
-	default:
-		return "Invalid orderType " + t.OrderType, false
-	}
-	px := f.prices[sym]
-	if t.Side == "BUY" {
-		cost := qty.Mul(px)
-		if t.OrderType == "LMT" {
-			lp, _ := decimal.NewFromString(string(t.Price))
-			cost = qty.Mul(decimal.Min(lp, px))
-		}
-		if cost.GreaterThan(acct.cash) {
-			return fmt.Sprintf("Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION "+
-				"YOUR EQUITY WITH LOAN VALUE [%s USD] MUST EXCEED THE INITIAL MARGIN [%s USD]", acct.cash.StringFixed(2), cost.StringFixed(2)), false
-		}
-	} else {
-		held := decimal.Zero
-		if p := acct.positions[sym]; p != nil {
-			held = p.qty
-		}
-		if qty.GreaterThan(held) {
-			return "Order rejected - reason:Short stock positions can only be held in a margin account.", false
-		}
-	}
-	return "", true
-}
-
-func (f *Fake) placeOrders(w http.ResponseWriter, r *http.Request, g *fakeGateway, accountID string) bool {
-	if f.failNext > 0 {
-		f.failNext--
-		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
-		return false
-	}
-	if !g.accountsQueried {
-		writeError(w, 400, "Please query /accounts first")
-		return false
-	}
-	acct := g.account
-	if accountID != acct.id {
-		writeError(w, 400, "Account "+accountID+" is not available in this session")
-		return false
-	}
-	var body placeOrdersRequest
-	if r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&body) != nil || len(body.Orders) != 1 {
-		writeError(w, 400, "Bad Request: body must be {\"orders\":[<one order ticket>]}")
-		return false
-	}
-	t := body.Orders[0]
-	if t.COID != "" && acct.coids[t.COID] {
-		writeError(w, 400, "Order couldn't be submitted: Local order ID="+t.COID+" is already registered.")
-		return false
-	}
-	if msg, ok := f.ticketError(t, acct); !ok {
-		writeError(w, 400, msg)
-		return false
-	}
-	if sym := f.symbols[t.Conid]; f.halted[sym] {
-		writeError(w, 400, "Order rejected - reason:Trading in "+sym+" is halted.")
-		return false
-	}
-	o := f.newOrder(t, acct.id)
-	ask := f.askNext > 0
-	if ask {
-		f.askNext--
-	} else if o.orderType == "LMT" {
-		px := f.prices[o.symbol]
-		ask = o.price.Sub(px).Abs().GreaterThan(px.Mul(decimal.RequireFromString("0.03")))
-	}
-	if ask {
-		f.nextReply++
-		id := fmt.Sprintf("07a13a5a-4a48-44a5-bb25-%012d", f.nextReply)
-		g.pending[id] = o
-		writeJSON(w, 200, []map[string]any{{
-			"id": id,
-			"message": []string{fmt.Sprintf("The following order \"%s %s %s NASDAQ.NMS @ %s\" price exceeds \nthe Percentage constraint of 3%%.\nAre you sure you want to submit this order?",
-				o.side, o.qty, o.symbol, o.price)},
-			"isSuppressed": false, "messageIds": []string{"o163"},
-		}})
-		return false
-	}
-	return f.accept(w, acct, o)
-}
-
-func (f *Fake) reply(w http.ResponseWriter, r *http.Request, g *fakeGateway, replyID string) bool {
-	var body replyRequest
-	if r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&body) != nil {
-		writeError(w, 400, "Bad Request: body must be {\"confirmed\":true}")
-		return false
-	}
-	o, ok := g.pending[replyID]
-	if !ok {
-		writeError(w, 400, "Reply ID "+replyID+" is not valid or has expired")
-		return false
-	}
-	delete(g.pending, replyID)
-	if !body.Confirmed {
-		writeJSON(w, 200, []map[string]string{{"error": "Order was not confirmed and has been discarded"}})
-		return false
-	}
-	if o.coid != "" && g.account.coids[o.coid] {
-		writeError(w, 400, "Order couldn't be submitted: Local order ID="+o.coid+" is already registered.")
-		return false
-	}
-	return f.accept(w, g.account, o)
-}
-
-// accept books a validated order and acknowledges it (or drops the answer).
-func (f *Fake) accept(w http.ResponseWriter, acct *fakeAccount, o *fakeOrder) bool {
-	f.nextOrderID++
-	o.id = f.nextOrderID
-	if o.coid != "" {
-		acct.coids[o.coid] = true
-	}
-	acct.orders = append(acct.orders, o)
-	f.match(acct, o)
-	if o.status == "Submitted" && o.tif == "IOC" {
-		o.status = "Cancelled"
-	}
-	if f.dropNext {
-		f.dropNext = false
-		return true
-	}
-	writeJSON(w, 200, []map[string]any{{"order_id": strconv.FormatInt(o.id, 10), "order_status": o.status,
-		"encrypt_message": "1", "local_order_id": o.coid}})
-	return false
-}
-
-func (f *Fake) newOrder(t wireOrderTicket, account string) *fakeOrder {
-	now := f.now().UTC()
-	o := &fakeOrder{coid: t.COID, account: account, conid: t.Conid, symbol: f.symbols[t.Conid], side: t.Side,
-		orderType: t.OrderType, tif: t.TIF, qty: decimal.RequireFromString(string(t.Quantity)),
-		created: now, updated: now, outsideRTH: t.OutsideRTH, status: "Submitted"}
-	if t.Price != "" {
-		o.price = decimal.RequireFromString(string(t.Price))
-	}
-	if t.AuxPrice != "" {
-		o.aux = decimal.RequireFromString(string(t.AuxPrice))
-	}
-	if t.TrailingAmt != "" {
-		o.trailingAmt = decimal.RequireFromString(string(t.TrailingAmt))
-	}
-	switch o.orderType {
-	case "STP", "STOP_LIMIT", "TRAIL":
-		o.status = "PreSubmitted"
-	}
-	return o
-}
-
-func working(status string) bool {
-	return status == "Submitted" || status == "PreSubmitted" || status == "PendingSubmit"
-}
-
-// match fills a working order when the price allows.
-func (f *Fake) match(acct *fakeAccount, o *fakeOrder) {
-	px := f.prices[o.symbol]
-	buy := o.side == "BUY"
-	fill := false
-	switch o.orderType {
-	case "MKT":
-		fill = true
-	case "LMT":
-		fill = (buy && px.LessThanOrEqual(o.price)) || (!buy && px.GreaterThanOrEqual(o.price))
-	case "STP":
-		fill = (buy && px.GreaterThanOrEqual(o.price)) || (!buy && px.LessThanOrEqual(o.price))
-	case "STOP_LIMIT":
-		triggered := (buy && px.GreaterThanOrEqual(o.aux)) || (!buy && px.LessThanOrEqual(o.aux))
-		if triggered {
-			o.status = "Submitted"
-			fill = (buy && px.LessThanOrEqual(o.price)) || (!buy && px.GreaterThanOrEqual(o.price))
-		}
-	}
-	if !fill {
-		return
-	}
-	qty := o.qty.Sub(o.filled)
-	if buy {
-		acct.cash = acct.cash.Sub(qty.Mul(px))
-	} else {
-		acct.cash = acct.cash.Add(qty.Mul(px))
-	}
-	p := acct.positions[o.symbol]
-	if p == nil {
-		p = &fakePosition{conid: o.conid}
-		acct.positions[o.symbol] = p
-	}
-	if buy {
-		total := p.qty.Mul(p.avg).Add(qty.Mul(px))
-		p.qty = p.qty.Add(qty)
-		p.avg = total.Div(p.qty).Round(4)
-	} else {
-		p.qty = p.qty.Sub(qty)
-	}
-	o.filled, o.avg, o.status, o.updated = o.qty, px, "Filled", f.now().UTC()
-}
-
-func (f *Fake) cancel(w http.ResponseWriter, g *fakeGateway, accountID, orderID string) {
-	if !g.accountsQueried {
-		writeError(w, 400, "Please query /accounts first")
-		return
-	}
-	if accountID != g.account.id {
-		writeError(w, 400, "Account "+accountID+" is not available in this session")
-		return
-	}
-	o := g.account.order(orderID)
-	if o == nil {
-		writeError(w, 400, "OrderID "+orderID+" doesn't exist")
-		return
-	}
-	if !working(o.status) {
-		writeError(w, 400, "OrderID "+orderID+" cannot be cancelled, status: "+o.status)
-		return
-	}
-	o.status, o.updated = "Cancelled", f.now().UTC()
-	writeJSON(w, 200, map[string]any{"msg": "Request was submitted", "order_id": o.id, "conid": o.conid, "account": g.account.id})
-}
-
-func orderTypeNames(t string) (orig, display string) {
-	switch t {
-	case "LMT":
-		return "LIMIT", "Limit"
-	case "STP":
-		return "STOP", "Stop"
-	case "STOP_LIMIT":
-		return "STOP_LIMIT", "Stop Limit"
-	case "TRAIL":
-		return "TRAIL", "Trail"
-	default:
-		return "MARKET", "Market"
-	}
-}
-
-func (f *Fake) liveOrderJSON(o *fakeOrder) map[string]any {
-	orig, display := orderTypeNames(o.orderType)
-	m := map[string]any{
-		"acct": o.account, "conidex": strconv.FormatInt(o.conid, 10), "conid": o.conid, "orderId": o.id,
-		"cashCcy": "USD", "sizeAndFills": o.filled.String() + "/" + o.qty.String(),
-		"description1": o.symbol, "ticker": o.symbol, "secType": "STK", "listingExchange": "NASDAQ.NMS",
-		"remainingQuantity": json.Number(o.qty.Sub(o.filled).String()), "filledQuantity": json.Number(o.filled.String()),
-		"totalSize": json.Number(o.qty.String()), "companyName": o.symbol + " INC", "status": o.status,
-		"order_ccp_status": o.status, "origOrderType": orig, "orderType": display, "order_ref": o.coid,
-		"timeInForce": o.tif, "side": o.side, "lastExecutionTime": o.updated.Format("060102150405"),
-		"lastExecutionTime_r": o.updated.UnixMilli(), "bgColor": "#FFFFFF", "fgColor": "#000000",
-	}
-	if o.filled.IsPositive() {
-		m["avgPrice"] = o.avg.String()
-	}
-	if o.price.IsPositive() {
-		m["price"] = o.price.String()
-	}
-	if o.aux.IsPositive() {
-		m["auxPrice"] = o.aux.String()
-	}
-	return m
-}
-
-func (f *Fake) statusJSON(o *fakeOrder) map[string]any {
-	orig, _ := orderTypeNames(o.orderType)
-	side := "B"
-	if o.side == "SELL" {
-		side = "S"
-	}
-	m := map[string]any{
-		"sub_type": nil, "request_id": "209", "server_id": "0", "order_id": o.id,
-		"conidex": strconv.FormatInt(o.conid, 10), "conid": o.conid, "symbol": o.symbol, "side": side,
-		"contract_description_1": o.symbol, "listing_exchange": "NASDAQ.NMS", "company_name": o.symbol + " INC",
-		"size": o.qty.Sub(o.filled).String(), "total_size": o.qty.String(), "currency": "USD", "account": o.account,
-		"order_type": orig, "cum_fill": o.filled.String(), "order_status": o.status, "tif": o.tif,
-		"order_not_editable": !working(o.status), "cannot_cancel_order": !working(o.status), "sec_type": "STK",
-		"order_time": o.created.Format("060102150405"),
-	}
-	if o.filled.IsPositive() {
-		m["average_price"] = o.avg.String()
-	}
-	switch o.orderType {
-	case "LMT":
-		m["limit_price"] = o.price.String()
-	case "STP":
-		m["stop_price"] = o.price.String()
-	case "STOP_LIMIT":
-		m["limit_price"], m["stop_price"] = o.price.String(), o.aux.String()
-	}
-	return m
 }
 
 func (f *Fake) snapshot(w http.ResponseWriter, r *http.Request, g *fakeGateway) {
@@ -871,14 +626,17 @@ func (f *Fake) schedule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "Bad Request: assetClass and symbol are required")
 		return
 	}
-	regular := []map[string]string{{"openingTime": "0930", "closingTime": "1600", "cancelDayOrders": "Y"}}
-	extended := []map[string]string{{"openingTime": "0400", "closingTime": "2000"}}
+	// As documented: "tradingtimes" is the whole trading day (extended
+	// hours included), "sessions" the liquid (regular) session.
+	liquid := []map[string]string{{"openingTime": "0930", "closingTime": "1600", "prop": "LIQUID"}}
+	whole := []map[string]string{{"openingTime": "0400", "closingTime": "2000", "cancelDayOrders": "Y"}}
+	closed := []map[string]string{{"openingTime": "0000", "closingTime": "0000", "cancelDayOrders": "N"}}
 	var days []map[string]any
 	for d := 20000101; d <= 20000107; d++ {
-		day := map[string]any{"clearingCycleEndTime": "2000", "tradingScheduleDate": strconv.Itoa(d),
-			"sessions": []map[string]string{}, "tradingtimes": []map[string]string{}}
+		day := map[string]any{"clearingCycleEndTime": "0000", "tradingScheduleDate": strconv.Itoa(d),
+			"sessions": []map[string]string{}, "tradingtimes": closed}
 		if d >= 20000103 { // Monday..Friday
-			day["sessions"], day["tradingtimes"] = extended, regular
+			day["clearingCycleEndTime"], day["sessions"], day["tradingtimes"] = "2000", liquid, whole
 		}
 		days = append(days, day)
 	}
@@ -888,21 +646,20 @@ func (f *Fake) schedule(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(hol)
 	for _, h := range hol {
-		days = append(days, map[string]any{"clearingCycleEndTime": "2000", "tradingScheduleDate": h,
-			"sessions": []map[string]string{}, "tradingtimes": []map[string]string{}})
+		days = append(days, map[string]any{"clearingCycleEndTime": "0000", "tradingScheduleDate": h,
+			"sessions": []map[string]string{}, "tradingtimes": closed})
 	}
-	writeJSON(w, 200, []map[string]any{{"id": "p102082", "tradeVenueId": "v13038", "schedules": days}})
+	writeJSON(w, 200, []map[string]any{{"id": "p102082", "tradeVenueId": "v13038", "timezone": "America/New_York", "schedules": days}})
 }
 
 // RestartSession makes the gateway at baseURL start a new brokerage session
 // (as after its nightly reset): /iserver/accounts must be queried again
-// before order endpoints answer.
+// before order endpoints and snapshots answer, and the live-orders
+// subscription starts again with a pre-flight.
 func (f *Fake) RestartSession(baseURL string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, g := range f.gateways {
-		if strings.HasSuffix(baseURL, "/gw/"+g.id+"/v1/api") {
-			g.accountsQueried = false
-		}
+	if g := f.gatewayAt(baseURL); g != nil {
+		g.newSession()
 	}
 }

@@ -16,26 +16,51 @@ import (
 // harness drives the adapter against the fake gateway for brokertest.
 type harness struct {
 	fake    *Fake
+	opts    []Option
 	factory broker.Factory
 	conns   int
 }
 
 var _ brokertest.Harness = (*harness)(nil)
 
+// Test pacing: IBKR's documented pacing scaled down, the adapter's (orders
+// every 400 ms, 10 requests per 80 ms) slower than what the fake enforces
+// (250 ms, 10 per 50 ms), as the real adapter's margin is over IBKR's.
+var (
+	testAdapterPacing = DocumentedPacing().Scaled(0.08)
+	testFakePacing    = DocumentedPacing().Scaled(0.05)
+)
+
 // newHarness starts a fake and a factory configured for fast tests: a
-// generous limiter (the real one allows 25 requests a minute), a 600 ms wait
-// after a 429 (the gateway sends no Retry-After) and a 5 ms snapshot poll.
+// generous limiter (the real one allows 25 requests a minute), scaled
+// pacing, a 600 ms wait after a 429 (the gateway sends no Retry-After) and a
+// 5 ms snapshot poll. The test fails if the adapter ever broke the fake's
+// pacing.
 func newHarness(t *testing.T, opts ...Option) *harness {
 	t.Helper()
 	f := NewFake()
+	f.SetPacing(testFakePacing)
 	t.Cleanup(f.Close)
+	t.Cleanup(func() {
+		if v := f.Violations(); v != 0 {
+			t.Errorf("the adapter broke IBKR's pacing %d times", v)
+		}
+	})
 	base := []Option{
 		WithPrivateGateways(true), // the fake listens on 127.0.0.1
 		WithLimiter(ratelimit.New(600000)),
+		WithPacing(testAdapterPacing),
 		WithRateLimitBackoff(600 * time.Millisecond),
 		WithPollInterval(5 * time.Millisecond),
 	}
-	return &harness{fake: f, factory: Factory(append(base, opts...)...)}
+	opts = append(base, opts...)
+	return &harness{fake: f, opts: opts, factory: Factory(opts...)}
+}
+
+// otherProcess is a harness on the same fake with a factory of its own, as
+// in another worker process: no limiter, pacer or session state shared.
+func (h *harness) otherProcess() *harness {
+	return &harness{fake: h.fake, opts: h.opts, factory: Factory(h.opts...)}
 }
 
 func (h *harness) open(t *testing.T, accountID, baseURL string) broker.Broker {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // the schedule is in exchange time; minimal containers lack zoneinfo
 
@@ -11,9 +12,13 @@ import (
 )
 
 // The market clock comes from the contract's trading schedule
-// (GET /trsrv/secdef/schedule): regular trading times per weekday, overridden
-// by entries for specific dates (holidays, early closes), in the exchange's
-// time zone. US equities trade in America/New_York.
+// (GET /trsrv/secdef/schedule): windows per weekday, overridden by entries
+// for specific dates (holidays, early closes), in the exchange's time zone
+// (the answer's "timezone", America/New_York for US equities). The clock is
+// the regular (liquid) session: a day's "sessions" when it lists them, else
+// its "tradingtimes" (the whole day is liquid then). "tradingtimes" alone is
+// the whole trading day with extended hours (04:00-20:00 for US stocks) and
+// is never read as the regular session.
 
 // scheduleSymbol is the contract whose schedule stands for US stocks.
 const scheduleSymbol = "SPY"
@@ -63,7 +68,7 @@ func sessionWindows(days []wireScheduleDay, loc *time.Location, now time.Time) [
 		if !ok {
 			continue
 		}
-		for _, tt := range entry.TradingTimes {
+		for _, tt := range regularWindows(entry) {
 			oh, om, ok1 := hhmm(tt.OpeningTime)
 			ch, cm, ok2 := hhmm(tt.ClosingTime)
 			if !ok1 || !ok2 || (oh == ch && om == cm) {
@@ -79,6 +84,33 @@ func sessionWindows(days []wireScheduleDay, loc *time.Location, now time.Time) [
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].open.Before(out[j].open) })
 	return out
+}
+
+// regularWindows returns the liquid (regular-hours) windows of a schedule
+// day: its sessions marked LIQUID (or unmarked) when it lists sessions, else
+// its trading times, which then are the liquid session themselves.
+func regularWindows(d wireScheduleDay) []wireTradingTime {
+	if len(d.Sessions) == 0 {
+		return d.TradingTimes
+	}
+	var out []wireTradingTime
+	for _, s := range d.Sessions {
+		if s.Prop == "" || strings.EqualFold(s.Prop, "LIQUID") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// scheduleLocation is the schedule's time zone, New York when it names none
+// (or one this build does not know).
+func scheduleLocation(s wireSchedule) *time.Location {
+	if s.Timezone != "" {
+		if loc, err := time.LoadLocation(s.Timezone); err == nil {
+			return loc
+		}
+	}
+	return newYork
 }
 
 // clockFromSchedule reports whether the regular session is open at now and
