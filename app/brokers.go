@@ -70,9 +70,9 @@ func BrokerOptionsFrom(cfg config.Config) BrokerOptions {
 type RegistryOptions struct {
 	BrokerOptions
 	// DB and Vault back Schwab's refreshed tokens and order claims; without
-	// them Schwab keeps both in process memory. DB also holds the Binance
-	// rate budgets every process shares (per egress IP and per account);
-	// without it they hold within this process only.
+	// them Schwab keeps both in process memory. DB also holds the rate
+	// budgets every process shares (FR-016: per account, and Binance's per
+	// egress IP); without it they hold within this process only.
 	DB    *gorm.DB
 	Vault *vault.Keyring
 	Log   *zap.Logger
@@ -93,7 +93,7 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 	if engine != nil {
 		reg.Register(paper.Name, paper.Factory(engine))
 	}
-	reg.Register(alpaca.Name, alpaca.Factory(alpaca.Options{AllowCustomURLs: o.AllowCustomURLs, Limiter: lim}))
+	alp := alpaca.Options{AllowCustomURLs: o.AllowCustomURLs, Limiter: lim}
 
 	ib := []ibkr.Option{ibkr.WithPrivateGateways(o.AllowCustomURLs)}
 	sw := []schwab.Option{schwab.WithCustomURLs(o.AllowCustomURLs)}
@@ -124,8 +124,18 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 		bn.WeightRule = ratelimit.Rule{Limit: 6_000_000, Window: time.Minute}
 		bn.OrderRule = ratelimit.Rule{Limit: 1_000_000, Window: 10 * time.Second}
 	} else if o.DB != nil {
-		bn.Store = dblimit.New(o.DB)
+		// FR-016 per account, not per process: every replica draws from the
+		// same budgets in the database (broker_rate_limits).
+		store := dblimit.New(o.DB)
+		bn.Store = store
+		shared := func(ns string) ratelimit.Option { return ratelimit.WithShared(store, ns) }
+		alp.Limiter = ratelimit.New(alpaca.PublishedRequestsPerMinute, shared("alpaca:"))
+		ib = append(ib, ibkr.WithLimiter(ratelimit.New(ibkr.PublishedLimitPerMinute, shared("ibkr:"))))
+		sw = append(sw, schwab.WithLimiter(ratelimit.New(schwab.PublishedLimitPerMinute, shared("schwab:"))))
+		cb.Limiter, cb.PublicLimiter = coinbase.NewLimiter(shared("coinbase:")), coinbase.NewPublicLimiter(shared("coinbase-public:"))
+		kr.Limiter, kr.PublicLimiter = kraken.NewLimiter(shared("kraken:")), kraken.NewPublicLimiter(shared("kraken-public:"))
 	}
+	reg.Register(alpaca.Name, alpaca.Factory(alp))
 	ibkr.Register(reg, ib...)
 	schwab.Register(reg, sw...)
 	reg.Register(coinbase.Name, coinbase.Factory(cb))

@@ -46,14 +46,14 @@ type Options struct {
 // NewLimiter is the limiter for Coinbase keys: Advanced Trade allows 30
 // private requests per second per user; this uses half (900 per minute,
 // burst 15). Share one per process.
-func NewLimiter() *ratelimit.Limiter {
-	return ratelimit.New(30*60, ratelimit.WithBurst(15))
+func NewLimiter(opts ...ratelimit.Option) *ratelimit.Limiter {
+	return ratelimit.New(30*60, append([]ratelimit.Option{ratelimit.WithBurst(15)}, opts...)...)
 }
 
 // NewPublicLimiter is the limiter for the public market endpoints: 10
 // requests per second per IP published; this uses half.
-func NewPublicLimiter() *ratelimit.Limiter {
-	return ratelimit.New(10*60, ratelimit.WithBurst(5))
+func NewPublicLimiter(opts ...ratelimit.Option) *ratelimit.Limiter {
+	return ratelimit.New(10*60, append([]ratelimit.Option{ratelimit.WithBurst(5)}, opts...)...)
 }
 
 // priceTTL is how long a product price used for the minimum order value

@@ -46,14 +46,14 @@ type Options struct {
 // NewLimiter is the limiter for private calls: Kraken's Starter tier allows
 // a counter of 15 decaying by 0.33/s, at most 35 calls in any minute; this
 // uses half of that (17 per minute, burst 7). Share one per process.
-func NewLimiter() *ratelimit.Limiter {
-	return ratelimit.New(35, ratelimit.WithBurst(7))
+func NewLimiter(opts ...ratelimit.Option) *ratelimit.Limiter {
+	return ratelimit.New(35, append([]ratelimit.Option{ratelimit.WithBurst(7)}, opts...)...)
 }
 
 // NewPublicLimiter is the limiter for public calls: Kraken asks for at most
 // one call per second per IP; this uses half of that.
-func NewPublicLimiter() *ratelimit.Limiter {
-	return ratelimit.New(60, ratelimit.WithBurst(2))
+func NewPublicLimiter(opts ...ratelimit.Option) *ratelimit.Limiter {
+	return ratelimit.New(60, append([]ratelimit.Option{ratelimit.WithBurst(2)}, opts...)...)
 }
 
 // priceTTL is how long a price used for the minimum order value check is

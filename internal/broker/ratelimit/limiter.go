@@ -47,6 +47,13 @@ type Limiter struct {
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
 
+	// shared, when set, is the budget every replica draws from (FR-016:
+	// half of the broker's limit per account, not per process); keys are
+	// stored under namespace.
+	published int
+	shared    Store
+	namespace string
+
 	mu       sync.Mutex
 	keys     map[string]*bucket
 	lastScan time.Time
@@ -92,6 +99,14 @@ func WithWeightWindow(d time.Duration) Option {
 	}
 }
 
+// WithShared makes every key's budget hold across processes: after its
+// local token, a request also takes its weight from store's rolling window
+// (the same Budget per minute), and a Pause is written there for every
+// replica. namespace keeps brokers apart in the store ("alpaca:").
+func WithShared(store Store, namespace string) Option {
+	return func(l *Limiter) { l.shared, l.namespace = store, namespace }
+}
+
 // New returns a Limiter for a broker whose published limit is
 // publishedPerMinute requests (or weight units) per minute. It uses at most
 // Headroom of it: the sustained rate and the burst are chosen so that any
@@ -102,7 +117,8 @@ func New(publishedPerMinute int, opts ...Option) *Limiter {
 		budget = 1
 	}
 	l := &Limiter{
-		budget: budget,
+		published: publishedPerMinute,
+		budget:    budget,
 		burst:  max(1, budget/10),
 		window: DefaultWeightWindow,
 		now:    time.Now,
@@ -173,6 +189,11 @@ func (l *Limiter) WaitN(ctx context.Context, key string, weight int) error {
 	if err := l.waitPause(ctx, b); err != nil {
 		return err
 	}
+	if l.shared != nil {
+		if err := l.waitShared(ctx, key, weight); err != nil {
+			return err
+		}
+	}
 	b.mu.Lock()
 	b.lastUse = l.now()
 	b.mu.Unlock()
@@ -192,6 +213,34 @@ func (l *Limiter) Pause(key string, d time.Duration) {
 		b.pausedUntil = until
 	}
 	b.mu.Unlock()
+	if l.shared != nil {
+		// Best effort: the local pause holds in this process either way.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = l.shared.Pause(ctx, l.namespace+key, until)
+		cancel()
+	}
+}
+
+// waitShared takes weight from key's budget in the shared store, waiting
+// while other replicas used it (or a pause they wrote is in force).
+func (l *Limiter) waitShared(ctx context.Context, key string, weight int) error {
+	c := []Cost{{Key: l.namespace + key, Rule: Rule{Limit: l.published, Window: time.Minute}, Weight: weight}}
+	for {
+		now := l.now()
+		wait, err := l.shared.Reserve(ctx, now, c)
+		if err != nil {
+			return err
+		}
+		if wait <= 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
+			return fmt.Errorf("%w (shared budget, %s): %w", ErrWaitTooLong, wait.Round(time.Millisecond), context.DeadlineExceeded)
+		}
+		if err := l.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
 }
 
 // PausedFor reports how long key is still paused (0 when it is not).
