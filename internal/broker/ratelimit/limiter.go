@@ -119,11 +119,11 @@ func New(publishedPerMinute int, opts ...Option) *Limiter {
 	l := &Limiter{
 		published: publishedPerMinute,
 		budget:    budget,
-		burst:  max(1, budget/10),
-		window: DefaultWeightWindow,
-		now:    time.Now,
-		sleep:  sleepCtx,
-		keys:   map[string]*bucket{},
+		burst:     max(1, budget/10),
+		window:    DefaultWeightWindow,
+		now:       time.Now,
+		sleep:     sleepCtx,
+		keys:      map[string]*bucket{},
 	}
 	for _, o := range opts {
 		o(l)
