@@ -23,7 +23,7 @@ func main() {
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
-	only := flag.String("only", "trade,stop,fanout,brokers,ws", "comma-separated sections to run")
+	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -65,6 +65,10 @@ func main() {
 	}
 	if want["ws"] {
 		rows = append(rows, wsRun(ctx)...)
+	}
+	if want["bracket"] {
+		// Last: each take-profit is then watched for the rest of the run.
+		rows = append(rows, env.bracketRun(ctx, 50)...)
 	}
 
 	fmt.Printf("\ntradeexec benchmarks — %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
