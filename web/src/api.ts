@@ -109,6 +109,7 @@ export interface Trade {
   filledQuantity: string;
   fillPrice?: string;
   stopLossPrice?: string;
+  takeProfit?: { price: string; status: string; exitTradeId?: string };
   sizingNote?: string;
   message?: string;
   queuedUntil?: string;

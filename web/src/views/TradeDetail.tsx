@@ -49,6 +49,20 @@ export function TradeDetail({ id }: { id: string }) {
         </dd>
         <dt>Stop-loss</dt>
         <dd>{fmtMoney(t.stopLossPrice)}</dd>
+        {t.takeProfit && (
+          <>
+            <dt>Take-profit</dt>
+            <dd data-testid="take-profit">
+              {fmtMoney(t.takeProfit.price)} <span class={`pill ${t.takeProfit.status}`}>{statusLabel(t.takeProfit.status)}</span>
+              {t.takeProfit.exitTradeId && (
+                <>
+                  {" "}
+                  <a href={`#/trades/${t.takeProfit.exitTradeId}`}>exit trade</a>
+                </>
+              )}
+            </dd>
+          </>
+        )}
         <dt>Source</dt>
         <dd>{t.source}</dd>
         {t.sizingNote && (
