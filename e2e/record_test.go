@@ -19,10 +19,17 @@ import (
 // changes. Regenerate after a deliberate, versioned workflow change.
 func (h *harness) recordHistory(workflowID, name string) {
 	h.t.Helper()
+	h.recordRun(workflowID, "", name)
+}
+
+// recordRun is recordHistory for one run of the workflow ("": the latest;
+// a run that continued as new has its own history).
+func (h *harness) recordRun(workflowID, runID, name string) {
+	h.t.Helper()
 	if os.Getenv("TRADEEXEC_RECORD_HISTORY") != "1" {
 		return
 	}
-	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var hist historypb.History
 	for iter.HasNext() {
 		ev, err := iter.Next()

@@ -96,6 +96,9 @@ func (b *accountBroker) GetOrderStatus(ctx context.Context, brokerOrderID string
 
 // FindOrderByClientID implements broker.Broker.
 func (b *accountBroker) FindOrderByClientID(ctx context.Context, clientOrderID string) (broker.Order, bool, error) {
+	if b.e.failFind(b.id) {
+		return broker.Order{}, false, errInjectedUnavailable()
+	}
 	st, err := b.e.refresh(ctx, b.id)
 	if err != nil {
 		return broker.Order{}, false, storeErr(b.id, err)

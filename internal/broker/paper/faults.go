@@ -15,6 +15,9 @@ type Faults struct {
 	// DropPlaceResponse makes the next n PlaceOrder calls create the order
 	// and then fail with KindUnavailable, as if the response was lost.
 	DropPlaceResponse int
+	// FailFind fails the next n FindOrderByClientID calls with
+	// KindUnavailable (the broker's order lookup is down).
+	FailFind int
 	// Block, when not nil, holds every PlaceOrder call until it is closed or
 	// the call's context ends (then the call fails with KindUnavailable).
 	Block <-chan struct{}
@@ -86,6 +89,18 @@ func (e *Engine) startPlace(accountID string) placeFaults {
 		pf.drop = true
 	}
 	return pf
+}
+
+// failFind consumes one injected FindOrderByClientID failure, if any.
+func (e *Engine) failFind(accountID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.faults[accountID]
+	if f == nil || f.FailFind <= 0 {
+		return false
+	}
+	f.FailFind--
+	return true
 }
 
 func errInjectedUnavailable() error {

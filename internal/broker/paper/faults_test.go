@@ -39,6 +39,22 @@ func TestFaultFailPlace(t *testing.T) {
 	}
 }
 
+func TestFaultFailFind(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "10000")
+	r := req(signal.SideBuy, signal.OrderMarket, "AAPL", "1")
+	o := f.place(t, r)
+	f.e.InjectFaults(f.id, Faults{FailFind: 2})
+	for range 2 {
+		_, _, err := f.b.FindOrderByClientID(ctx, r.ClientOrderID)
+		wantKind(t, err, broker.KindUnavailable)
+	}
+	got, found, err := f.b.FindOrderByClientID(ctx, r.ClientOrderID)
+	if err != nil || !found || got.ID != o.ID {
+		t.Fatalf("FindOrderByClientID = %q, %v, %v; want %q", got.ID, found, err, o.ID)
+	}
+}
+
 func TestFaultDropResponse(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, "10000")
