@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -139,7 +140,9 @@ func TestChannelSignalFansOutAcrossRuns(t *testing.T) {
 		sig, err := signal.ParseDiscord("/buy AAPL 2")
 		require.NoError(t, err)
 		sig.Text = "/buy AAPL 2"
-		const messageID = "1300000000000000999"
+		// A Discord snowflake of its own: workflow ids outlive the test's
+		// database on the shared Temporal server.
+		messageID := strconv.FormatInt(1_300_000_000_000_000_000+time.Now().UnixNano()%1_000_000_000_000_000, 10)
 		id := workflows.SignalWorkflowID(signal.SourceDiscord, messageID)
 		run, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: h.queue,
