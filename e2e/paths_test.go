@@ -172,8 +172,7 @@ func TestChannelSignalFansOutAcrossRuns(t *testing.T) {
 		last := d2.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 		require.NotEqual(t, run.GetRunID(), last, "the fan-out continued as new")
 		if d == store.SQLite {
-			h.recordRun(id, run.GetRunID(), "signal_fanout_continued")
-			h.recordRun(id, last, "signal_fanout_finished")
+			h.recordChain(id, run.GetRunID(), "signal_fanout")
 		}
 	})
 }
