@@ -189,6 +189,7 @@ func TestBrokerConnectionsAPI(t *testing.T) {
 	conn := r.Body["connection"].(map[string]any)
 	require.Equal(t, "healthy", conn["status"])
 	require.NotContains(t, r.Raw, secret)
+	h.recordHistory(workflows.ConnectWorkflowID(id), "connect_broker_connected")
 
 	// Edit: new keys, same connection; CREDENTIALS_UPDATED lists field names.
 	key2, secret2 := h.fakes.alpaca.CreateAccount(decimal.NewFromInt(70_000))
@@ -254,11 +255,13 @@ func TestHealthSweep(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 	id := connectionID(t, r)
 
+	var lastSweep string
 	sweep := func() workflows.HealthSweepResult {
 		run, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: h.queue}, workflows.ConnectionHealthWorkflowName, workflows.HealthSweepInput{})
 		require.NoError(t, err)
 		var res workflows.HealthSweepResult
 		require.NoError(t, run.Get(ctx, &res))
+		lastSweep = run.GetID()
 		return res
 	}
 	res := sweep()
@@ -277,4 +280,5 @@ func TestHealthSweep(t *testing.T) {
 	entries, err := audit.List(ctx, h.db, audit.Filter{UserID: h.demo.UserID, Action: audit.ActionBrokerUnhealthy})
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
+	h.recordHistory(lastSweep, "connection_health_unhealthy")
 }

@@ -149,5 +149,8 @@ func TestPartlyFilledOrderCancelledFromAPI(t *testing.T) {
 		require.Len(t, h.workingStops("AAPL"), 1)
 
 		verifyAudit(t, h, h.demo.UserID)
+		if d == store.SQLite {
+			h.recordHistory(tr.WorkflowID, "trade_partial_fill_cancelled")
+		}
 	})
 }

@@ -191,7 +191,9 @@ func TestHaltedSymbolWaitsThenFillsPaper(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, v.Valid)
 		if d == store.SQLite {
-			h.recordHistory(tr["workflowId"].(string), "trade_halted_resumed")
+			wfID := tr["workflowId"].(string)
+			require.NoError(t, h.temporal.GetWorkflow(context.Background(), wfID, "").Get(context.Background(), nil))
+			h.recordHistory(wfID, "trade_halted_resumed")
 		}
 	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,19 +20,51 @@ import (
 // changes. Regenerate after a deliberate, versioned workflow change.
 func (h *harness) recordHistory(workflowID, name string) {
 	h.t.Helper()
+	h.recordRun(workflowID, "", name)
+}
+
+// recordRun is recordHistory for one run of the workflow ("": the latest).
+func (h *harness) recordRun(workflowID, runID, name string) {
+	h.t.Helper()
 	if os.Getenv("TRADEEXEC_RECORD_HISTORY") != "1" {
 		return
 	}
-	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h.writeHistory(h.history(workflowID, runID), name)
+}
+
+// recordChain records every run of a workflow that continues as new, from
+// firstRunID on, as <name>_run1.json, <name>_run2.json, …
+func (h *harness) recordChain(workflowID, firstRunID, name string) {
+	h.t.Helper()
+	if os.Getenv("TRADEEXEC_RECORD_HISTORY") != "1" {
+		return
+	}
+	for n, runID := 1, firstRunID; runID != ""; n++ {
+		hist := h.history(workflowID, runID)
+		h.writeHistory(hist, fmt.Sprintf("%s_run%d", name, n))
+		runID = hist.Events[len(hist.Events)-1].GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+	}
+}
+
+func (h *harness) history(workflowID, runID string) *historypb.History {
+	h.t.Helper()
+	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var hist historypb.History
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		require.NoError(h.t, err)
 		hist.Events = append(hist.Events, ev)
 	}
-	// Recorded decrypted: the replay tests read them with any key.
-	require.NoError(h.t, testenv.Decrypt(&hist))
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&hist)
+	require.NotEmpty(h.t, hist.Events)
+	return &hist
+}
+
+// writeHistory writes workflows/testdata/<name>.json, decrypted: the replay
+// tests read them with any key.
+func (h *harness) writeHistory(hist *historypb.History, name string) {
+	h.t.Helper()
+	require.NoError(h.t, testenv.Decrypt(hist))
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
 	require.NoError(h.t, err)
 	require.NoError(h.t, os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644))
 }

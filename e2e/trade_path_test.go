@@ -138,12 +138,14 @@ func TestDuplicateAlertYieldsOneOrder(t *testing.T) {
 
 // Invariant 1: a worker killed in the middle of SubmitOrder, after the order
 // reached the broker but before it was recorded, and a new worker picking
-// up the retry: exactly one entry order.
+// up the retry: exactly one entry order. The paper broker takes a second
+// order under the same client order id (as brokers that do not
+// de-duplicate do), so SubmitOrder's lookup is what keeps it single.
 func TestWorkerKilledDuringSubmitYieldsOneOrder(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
 		h := newHarness(t, db, d, harnessOptions{timeouts: workflowsTimeouts(3 * time.Second)})
 		block := make(chan struct{})
-		h.engine.InjectFaults(h.demo.PaperAccount, paper.Faults{Block: block, BlockAfterCreate: true})
+		h.engine.InjectFaults(h.demo.PaperAccount, paper.Faults{Block: block, BlockAfterCreate: true, Duplicates: paper.DuplicatesAccept})
 
 		r := h.postWebhook(`{"ticker":"TSLA","action":"buy","quantity":2,"type":"market","id":"crash-1"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -153,13 +155,35 @@ func TestWorkerKilledDuringSubmitYieldsOneOrder(t *testing.T) {
 		// Kill the worker while SubmitOrder is inside the broker call.
 		h.stack.Stop()
 		close(block)
-		h.engine.InjectFaults(h.demo.PaperAccount, paper.Faults{})
+		h.engine.InjectFaults(h.demo.PaperAccount, paper.Faults{Duplicates: paper.DuplicatesAccept})
 		require.Equal(t, 1, h.orderCount(), "the interrupted call created the order")
 
 		h.start(h.stack.Trading.Log)
 		h.waitStatus(tradeID, 30*time.Second, "filled")
 		require.Eventually(t, func() bool { return h.trade(tradeID).StopLossOrderID != "" }, 10*time.Second, 20*time.Millisecond)
 		require.Equal(t, 2, h.orderCount(), "the retry found the order by client id: one entry + one stop")
+	})
+}
+
+// Invariant 1 when the broker's answers never come back in time: every
+// PlaceOrder (entry and stop) is accepted by the broker and then hangs
+// past the activity's start-to-close timeout. The broker does not
+// de-duplicate by client order id; each retry finds the order its timed
+// out attempt placed: one entry and one stop.
+func TestSubmitTimedOutAfterAcceptYieldsOneOrderEach(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+		h := newHarness(t, db, d, harnessOptions{timeouts: workflowsTimeouts(2 * time.Second)})
+		never := make(chan struct{})
+		defer close(never)
+		h.engine.InjectFaults(h.demo.PaperAccount, paper.Faults{Block: never, BlockAfterCreate: true, Duplicates: paper.DuplicatesAccept})
+
+		r := h.postWebhook(`{"ticker":"TSLA","action":"buy","quantity":2,"type":"market","id":"timeout-1"}`)
+		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+		tradeID := r.Body["tradeId"].(string)
+		h.waitStatus(tradeID, 30*time.Second, "filled")
+		require.Eventually(t, func() bool { return h.trade(tradeID).StopLossOrderID != "" }, 30*time.Second, 20*time.Millisecond)
+		require.Equal(t, 2, h.orderCount(), "one entry + one stop, whatever the timed out attempts left at the broker")
+		require.Equal(t, 2, h.engine.PlaceCalls(h.demo.PaperAccount), "the retries placed nothing")
 	})
 }
 

@@ -28,7 +28,8 @@ func (b *accountBroker) Connect(ctx context.Context) (broker.Balance, error) {
 }
 
 // PlaceOrder implements broker.Broker. A ClientOrderID already used on the
-// account returns the existing order; no second order is created.
+// account returns the existing order; no second order is created (unless
+// the account's injected Faults.Duplicates say otherwise).
 func (b *accountBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
 	f := b.e.startPlace(b.id)
 	if f.fail {
@@ -39,7 +40,7 @@ func (b *accountBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest)
 			return broker.Order{}, err
 		}
 	}
-	o, err := b.e.placeOrder(ctx, b.id, req)
+	o, err := b.e.placeOrder(ctx, b.id, req, f.duplicates)
 	if err != nil {
 		return broker.Order{}, err
 	}
@@ -95,6 +96,9 @@ func (b *accountBroker) GetOrderStatus(ctx context.Context, brokerOrderID string
 
 // FindOrderByClientID implements broker.Broker.
 func (b *accountBroker) FindOrderByClientID(ctx context.Context, clientOrderID string) (broker.Order, bool, error) {
+	if b.e.failFind(b.id) {
+		return broker.Order{}, false, errInjectedUnavailable()
+	}
 	st, err := b.e.refresh(ctx, b.id)
 	if err != nil {
 		return broker.Order{}, false, storeErr(b.id, err)

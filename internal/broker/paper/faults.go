@@ -15,12 +15,36 @@ type Faults struct {
 	// DropPlaceResponse makes the next n PlaceOrder calls create the order
 	// and then fail with KindUnavailable, as if the response was lost.
 	DropPlaceResponse int
+	// FailFind fails the next n FindOrderByClientID calls with
+	// KindUnavailable (the broker's order lookup is down).
+	FailFind int
 	// Block, when not nil, holds every PlaceOrder call until it is closed or
 	// the call's context ends (then the call fails with KindUnavailable).
 	Block <-chan struct{}
 	// BlockAfterCreate moves the Block wait to after the order is created.
 	BlockAfterCreate bool
+	// Duplicates is what PlaceOrder does with a client order id already
+	// used on the account. The default answers with the existing order,
+	// which hides a caller that forgot to look its order up first; the
+	// other policies behave like brokers that do not de-duplicate, so that
+	// lookup is what a test exercises.
+	Duplicates DuplicatePolicy
 }
+
+// DuplicatePolicy says how PlaceOrder treats a reused client order id.
+type DuplicatePolicy int
+
+const (
+	// DuplicatesReturnExisting answers with the order already placed under
+	// the id; no second order is created (the default).
+	DuplicatesReturnExisting DuplicatePolicy = iota
+	// DuplicatesAccept places a second order under the same id, as a
+	// broker that does not enforce unique client ids would.
+	DuplicatesAccept
+	// DuplicatesReject refuses the order (KindRejected), as a broker that
+	// enforces unique ids answers a second order under one.
+	DuplicatesReject
+)
 
 // InjectFaults replaces the account's injected faults; Faults{} clears them.
 func (e *Engine) InjectFaults(accountID string, f Faults) {
@@ -42,6 +66,7 @@ type placeFaults struct {
 	fail, drop  bool
 	block       <-chan struct{}
 	blockBefore bool
+	duplicates  DuplicatePolicy
 }
 
 // startPlace counts a PlaceOrder call and consumes its share of the
@@ -54,7 +79,7 @@ func (e *Engine) startPlace(accountID string) placeFaults {
 	if f == nil {
 		return placeFaults{}
 	}
-	pf := placeFaults{block: f.Block, blockBefore: !f.BlockAfterCreate}
+	pf := placeFaults{block: f.Block, blockBefore: !f.BlockAfterCreate, duplicates: f.Duplicates}
 	switch {
 	case f.FailPlace > 0:
 		f.FailPlace--
@@ -64,6 +89,18 @@ func (e *Engine) startPlace(accountID string) placeFaults {
 		pf.drop = true
 	}
 	return pf
+}
+
+// failFind consumes one injected FindOrderByClientID failure, if any.
+func (e *Engine) failFind(accountID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.faults[accountID]
+	if f == nil || f.FailFind <= 0 {
+		return false
+	}
+	f.FailFind--
+	return true
 }
 
 func errInjectedUnavailable() error {
@@ -81,4 +118,9 @@ func wait(ctx context.Context, ch <-chan struct{}) error {
 	case <-ctx.Done():
 		return broker.NewError(Name, broker.KindUnavailable, "request to the paper broker was interrupted", ctx.Err())
 	}
+}
+
+// errDuplicateClientID is DuplicatesReject's answer.
+func errDuplicateClientID(clientOrderID string) error {
+	return brokerErr(broker.KindRejected, "client order id %s is already in use on this account", printable(clientOrderID))
 }

@@ -39,6 +39,22 @@ func TestFaultFailPlace(t *testing.T) {
 	}
 }
 
+func TestFaultFailFind(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "10000")
+	r := req(signal.SideBuy, signal.OrderMarket, "AAPL", "1")
+	o := f.place(t, r)
+	f.e.InjectFaults(f.id, Faults{FailFind: 2})
+	for range 2 {
+		_, _, err := f.b.FindOrderByClientID(ctx, r.ClientOrderID)
+		wantKind(t, err, broker.KindUnavailable)
+	}
+	got, found, err := f.b.FindOrderByClientID(ctx, r.ClientOrderID)
+	if err != nil || !found || got.ID != o.ID {
+		t.Fatalf("FindOrderByClientID = %q, %v, %v; want %q", got.ID, found, err, o.ID)
+	}
+}
+
 func TestFaultDropResponse(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, "10000")
@@ -113,5 +129,46 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached within 5s")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Faults.Duplicates: the paper broker can stop de-duplicating by client
+// order id, so callers' own lookup is what keeps an order single.
+func TestFaultDuplicatePolicies(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		policy    DuplicatePolicy
+		wantKind  broker.Kind // of the second call; "" when it succeeds
+		wantCount int
+		wantSame  bool // the second call answers with the first order
+	}{
+		{name: "return existing (default)", policy: DuplicatesReturnExisting, wantCount: 1, wantSame: true},
+		{name: "accept a second order", policy: DuplicatesAccept, wantCount: 2},
+		{name: "reject the reused id", policy: DuplicatesReject, wantKind: broker.KindRejected, wantCount: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "10000")
+			f.e.InjectFaults(f.id, Faults{Duplicates: tc.policy})
+			r := req(signal.SideBuy, signal.OrderMarket, "AAPL", "1")
+			first := f.place(t, r)
+			second, err := f.b.PlaceOrder(ctx, r)
+			if tc.wantKind != "" {
+				wantKind(t, err, tc.wantKind)
+			} else if err != nil {
+				t.Fatalf("second PlaceOrder: %v", err)
+			}
+			if n := orderCount(t, f); n != tc.wantCount {
+				t.Fatalf("OrderCount = %d, want %d", n, tc.wantCount)
+			}
+			if tc.wantSame != (second.ID == first.ID) {
+				t.Fatalf("second answer %q, first order %q", second.ID, first.ID)
+			}
+			got, found, err := f.b.FindOrderByClientID(ctx, r.ClientOrderID)
+			if err != nil || !found || got.ID != first.ID {
+				t.Fatalf("FindOrderByClientID = %q, %v, %v; want the first order %q", got.ID, found, err, first.ID)
+			}
+		})
 	}
 }

@@ -116,8 +116,9 @@ func prepare(req broker.OrderRequest) (OrderState, error) {
 }
 
 // placeOrder admits an order on the account and runs a matching pass, so a
-// marketable order comes back filled (or partially filled).
-func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.OrderRequest) (broker.Order, error) {
+// marketable order comes back filled (or partially filled). A client order
+// id already used is answered as dup says.
+func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.OrderRequest, dup DuplicatePolicy) (broker.Order, error) {
 	tmpl, err := prepare(req)
 	if err != nil {
 		return broker.Order{}, err
@@ -132,7 +133,10 @@ func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.Or
 	var out broker.Order
 	err = e.store.Update(ctx, accountID, func(st *AccountState) error {
 		e.rollDay(st, now, q)
-		if ex := st.orderByClientID(tmpl.ClientOrderID); ex != nil {
+		if ex := st.orderByClientID(tmpl.ClientOrderID); ex != nil && dup != DuplicatesAccept {
+			if dup == DuplicatesReject {
+				return errDuplicateClientID(tmpl.ClientOrderID)
+			}
 			if e.matchOrders(st, now, q) {
 				st.UpdatedAt = now
 			}
