@@ -38,6 +38,7 @@ func TestApprovalMode(t *testing.T) {
 		a := h.answer(id, "approve")
 		require.Equal(t, http.StatusAccepted, a.Status, a.Raw)
 		h.waitStatus(id, 30*time.Second, "filled")
+		h.recordDone(d, id, "trade_approval_approved")
 		again := h.answer(id, "approve")
 		require.Equal(t, http.StatusConflict, again.Status, again.Raw)
 
@@ -50,6 +51,7 @@ func TestApprovalMode(t *testing.T) {
 		body = h.waitStatus(id, 30*time.Second, "cancelled")
 		require.Contains(t, body["trade"].(map[string]any)["message"], "Rejected by you (dashboard)")
 		require.Empty(t, h.trade(id).BrokerOrderID, "nothing was sent")
+		h.recordDone(d, id, "trade_approval_rejected")
 		require.Empty(t, h.trade(id).BrokerConnectionID, "not even routed")
 
 		// Risk is checked when approved: the limit changed meanwhile.
@@ -76,6 +78,7 @@ func TestApprovalMode(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 		body = h.waitStatus(r.Body["tradeId"].(string), 30*time.Second, "cancelled")
 		require.Contains(t, body["trade"].(map[string]any)["message"], "Not approved within 4s")
+		h.recordDone(d, r.Body["tradeId"].(string), "trade_approval_expired")
 		verifyAudit(t, h, h.demo.UserID)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/testenv"
 )
 
@@ -93,4 +94,16 @@ func (h *harness) waitGuardIdle(workflowID string) {
 		}
 		return last == enums.EVENT_TYPE_TIMER_STARTED
 	}, 20*time.Second, 50*time.Millisecond, "guard %s does not go idle", workflowID)
+}
+
+// recordDone waits for the trade's workflow to finish and records its
+// history (on SQLite only: one file per path).
+func (h *harness) recordDone(d store.Dialect, tradeID, name string) {
+	h.t.Helper()
+	if os.Getenv("TRADEEXEC_RECORD_HISTORY") != "1" || d != store.SQLite {
+		return
+	}
+	wfID := h.trade(tradeID).WorkflowID
+	require.NoError(h.t, h.temporal.GetWorkflow(context.Background(), wfID, "").Get(context.Background(), nil))
+	h.recordHistory(wfID, name)
 }

@@ -94,6 +94,7 @@ func TestTakeProfitClosesThePositionAndCancelsTheStop(t *testing.T) {
 		require.Contains(t, timeline, "TAKE_PROFIT_FILLED")
 		require.Contains(t, h.eventTypes(h.demo.UserID), "trade.takeProfitPlaced")
 		require.Contains(t, h.eventTypes(h.demo.UserID), "trade.takeProfitFilled")
+		h.recordDone(d, id, "trade_take_profit_filled")
 		verifyAudit(t, h, h.demo.UserID)
 	})
 }
@@ -112,6 +113,7 @@ func TestStopFirstCancelsTheTakeProfit(t *testing.T) {
 	h.feed.Set("MSFT", decimal.NewFromInt(190)) // through the 196 stop
 	h.waitTakeProfit(id, "cancelled")
 	require.Empty(t, h.takeProfitExits(id))
+	h.recordDone(store.SQLite, id, "trade_take_profit_cancelled")
 	h.feed.Set("MSFT", decimal.NewFromInt(230)) // past the target: nothing more happens
 	time.Sleep(500 * time.Millisecond)
 	require.Empty(t, h.takeProfitExits(id))

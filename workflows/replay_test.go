@@ -57,6 +57,11 @@ var requiredHistories = map[string]string{
 	"signal_fanout_children_run2": "TestChannelSignalFansOutAcrossRuns",
 	"signal_fanout_children_run3": "TestChannelSignalFansOutAcrossRuns",
 	"connect_broker_connected":    "TestBrokerConnectionsAPI",
+	"trade_approval_approved":     "TestApprovalMode",
+	"trade_approval_rejected":     "TestApprovalMode",
+	"trade_approval_expired":      "TestApprovalMode",
+	"trade_take_profit_filled":    "TestTakeProfitClosesThePositionAndCancelsTheStop",
+	"trade_take_profit_cancelled": "TestStopFirstCancelsTheTakeProfit",
 	"connection_health_unhealthy": "TestHealthSweep",
 	"guard_after_fill":            "TestWebhookToFilledOrder",
 }
