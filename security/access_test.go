@@ -39,6 +39,8 @@ func (s *suite) trade(owner *client, status string) string {
 var idFixtures = map[string]func(s *suite, owner *client) string{
 	"/api/v1/trades/:id":             func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") },
 	"/api/v1/trades/:id/cancel":      func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/cancel" },
+	"/api/v1/trades/:id/approve":     func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/approve" },
+	"/api/v1/trades/:id/reject":      func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/reject" },
 	"/api/v1/brokers/:id":            func(s *suite, o *client) string { return "/api/v1/brokers/" + s.connection(o) },
 	"/api/v1/sources/:id":            func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) },
 	"/api/v1/sources/:id/messages":   func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) + "/messages" },

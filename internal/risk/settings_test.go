@@ -38,7 +38,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"stop loss 100", func(s *Settings) { s.StopLossPct = dec("100") }, []string{"stopLossPct"}},
 		{"stop loss 0", func(s *Settings) { s.StopLossPct = dec("0") }, []string{"stopLossPct"}},
 		{"all invalid, in field order", func(s *Settings) { *s = Settings{DailyLossLimitAmount: dec("-1")} },
-			[]string{"maxPositionPct", "dailyLossLimitPct", "dailyLossLimitAmount", "circuitBreakerPct", "stopLossPct", "maxAlertLagSeconds"}},
+			[]string{"maxPositionPct", "dailyLossLimitPct", "dailyLossLimitAmount", "circuitBreakerPct", "stopLossPct", "maxAlertLagSeconds", "approvalTimeoutSeconds"}},
 		{"stale alert limit 5 allowed", func(s *Settings) { s.MaxAlertLagSeconds = 5 }, nil},
 		{"stale alert limit 600 allowed", func(s *Settings) { s.MaxAlertLagSeconds = 600 }, nil},
 		{"stale alert limit beyond the replay window", func(s *Settings) { s.MaxAlertLagSeconds = 601 }, []string{"maxAlertLagSeconds"}},
