@@ -79,6 +79,7 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 		go func() { defer close(walked); c.prices.walk(stopWalk) }()
 		var wg sync.WaitGroup
 		var mu sync.Mutex
+		var extras []*sent // the crash scenarios' signals
 		wg.Add(1)
 		go func(seed uint64) { defer wg.Done(); c.deliver(batch, rand.New(rand.NewPCG(seed, seed))) }(rnd.Uint64())
 		for _, f := range plan {
@@ -90,7 +91,7 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 				time.Sleep(delay)
 				extra := c.inject(r, f, own)
 				mu.Lock()
-				batch = append(batch, extra...)
+				extras = append(extras, extra...)
 				mu.Unlock()
 			}(f)
 			rep.Faults[f]++
@@ -98,6 +99,7 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 		wg.Wait()
 		close(stopWalk)
 		<-walked
+		batch = append(batch, extras...)
 		for _, s := range batch {
 			if s.Copies > 1 {
 				if s.Discord {
