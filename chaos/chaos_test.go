@@ -102,7 +102,7 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 		batch = append(batch, extras...)
 		for _, s := range batch {
 			if s.Copies > 1 {
-				if s.Discord {
+				if s.Channel {
 					rep.Faults[dupDiscord]++
 				} else {
 					rep.Faults[dupWebhook]++

@@ -83,7 +83,11 @@ func (c *cluster) check(round int, all []*sent, v *violations) roundStats {
 			v.add(round, vDuplicate, "trades:"+k, "signal/trader %s has %d trades: %v", k, len(ids), ids)
 		}
 	}
+	c.checkChannelSignals(round, all, v)
 	for _, s := range all {
+		if s.Channel {
+			continue
+		}
 		answers, tids := s.snapshot()
 		for _, a := range answers {
 			if a != http.StatusAccepted && a != http.StatusServiceUnavailable {

@@ -171,6 +171,7 @@ type cluster struct {
 	traders     []*trader // the steady traders of every round
 	pg          *pgCluster
 	prices      *priceFeed
+	discord     *discordPath
 
 	rmu           sync.Mutex
 	riskTraders   []*trader
@@ -242,6 +243,7 @@ func newCluster(t *testing.T, dialect store.Dialect, seed uint64, nTraders int) 
 		tr.ws = newWSClient(c.stack.URL, tr.APIToken)
 		t.Cleanup(tr.ws.close)
 	}
+	c.startDiscord(ctx)
 	c.startWorker()
 	t.Cleanup(c.stopWorker)
 	return c

@@ -11,21 +11,19 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/tradeexec/tradeexec/intake"
-	"github.com/tradeexec/tradeexec/internal/signal"
-	"github.com/tradeexec/tradeexec/workflows"
 )
 
 var symbols = []string{"AAPL", "MSFT", "TSLA", "SPY", "NVDA"}
 
 // sent is one signal and what its deliveries got back.
 type sent struct {
-	Trader  *trader
-	Round   int
-	Key     string // alert id, or Discord message id
-	Slot    int    // the trader's webhook URL it goes to
-	Discord bool
+	Trader *trader // nil for a channel signal (to every follower)
+	Round  int
+	Key    string // alert id, or Discord message id
+	Slot   int    // the trader's webhook URL it goes to
+	// Channel: a message the provider posts in the Discord channel (through
+	// the fake gateway and the bot); accepted once the bot logged it fired.
+	Channel bool
 	Body    string
 	Copies  int
 	// MustRefuse: sent after a loss rule blocked the trader; its trade must
@@ -33,8 +31,9 @@ type sent struct {
 	MustRefuse bool
 
 	mu       sync.Mutex
-	answers  []int    // HTTP status per copy (0: no answer); 202 for an accepted Discord copy
+	answers  []int    // HTTP status per copy (0: no answer)
 	tradeIDs []string // the trade id of every accepted copy
+	fired    bool     // channel signal logged as fired by the bot
 }
 
 func (s *sent) record(code int, tradeID string) {
@@ -50,6 +49,9 @@ func (s *sent) record(code int, tradeID string) {
 func (s *sent) accepted() (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Channel {
+		return "", s.fired
+	}
 	if len(s.tradeIDs) == 0 {
 		return "", false
 	}
@@ -63,31 +65,25 @@ func (s *sent) snapshot() (answers []int, tradeIDs []string) {
 }
 
 // signals draws a round's signals: per steady trader three webhook alerts
-// (one per webhook URL) and one Discord message, mostly buys of 1-4
-// shares, sometimes an exit; each delivered one to three times.
+// (one per webhook URL), mostly buys of 1-4 shares, sometimes an exit,
+// and one message in the Discord channel they follow; each delivered one
+// to three times.
 func (c *cluster) signals(round int, rnd *rand.Rand) []*sent {
 	var out []*sent
 	for ti, tr := range c.traders {
-		for i := 0; i <= signalsPerTrader; i++ {
+		for i := 0; i < signalsPerTrader; i++ {
 			sym := symbols[rnd.IntN(len(symbols))]
 			qty := 1 + rnd.IntN(4)
-			s := &sent{Trader: tr, Round: round, Slot: i, Copies: 1 + rnd.IntN(3)}
-			if i == signalsPerTrader {
-				s.Discord = true
-				s.Key = fmt.Sprintf("%d%03d%02d%d", 1200000000000000000+int64(round)*1000, ti, i, rnd.IntN(10))
-				s.Body = fmt.Sprintf("/buy %s %d shares @market", sym, qty)
-			} else {
-				s.Key = fmt.Sprintf("r%d-t%d-s%d", round, ti, i)
-				action := `"action":"buy","quantity":` + strconv.Itoa(qty) + `,"type":"market"`
-				if rnd.IntN(4) == 0 {
-					action = `"action":"exit"`
-				}
-				s.Body = webhookBody(sym, action, s.Key)
+			s := &sent{Trader: tr, Round: round, Slot: i, Copies: 1 + rnd.IntN(3), Key: fmt.Sprintf("r%d-t%d-s%d", round, ti, i)}
+			action := `"action":"buy","quantity":` + strconv.Itoa(qty) + `,"type":"market"`
+			if rnd.IntN(4) == 0 {
+				action = `"action":"exit"`
 			}
+			s.Body = webhookBody(sym, action, s.Key)
 			out = append(out, s)
 		}
 	}
-	return out
+	return append(out, c.channelSignal(round, rnd))
 }
 
 func webhookBody(sym, action, id string) string {
@@ -102,6 +98,16 @@ func (c *cluster) deliver(batch []*sent, rnd *rand.Rand) {
 	var wg sync.WaitGroup
 	for _, s := range batch {
 		at := time.Duration(rnd.IntN(2000)) * time.Millisecond
+		if s.Channel {
+			own := rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64()))
+			wg.Add(1)
+			go func(s *sent) {
+				defer wg.Done()
+				time.Sleep(at)
+				c.post(s, own)
+			}(s)
+			continue
+		}
 		for k := 0; k < s.Copies; k++ {
 			wait := at
 			if k > 0 && rnd.IntN(2) == 0 {
@@ -122,22 +128,6 @@ func (c *cluster) deliver(batch []*sent, rnd *rand.Rand) {
 func (c *cluster) deliverOnce(s *sent) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if s.Discord {
-		sig, err := signal.ParseDiscord(s.Body)
-		if err != nil {
-			c.t.Errorf("Discord body %q: %v", s.Body, err)
-			return
-		}
-		sig.ExternalID, sig.Text = s.Key, s.Body
-		svc := &intake.Service{DB: c.db, Temporal: c.tc, TaskQueue: c.queue, Timeouts: workflows.Timeouts{Submit: submitTimeout}}
-		res, err := svc.Submit(ctx, intake.Request{UserID: s.Trader.UserID, Signal: sig})
-		if err != nil {
-			s.record(http.StatusServiceUnavailable, "")
-			return
-		}
-		s.record(http.StatusAccepted, res.TradeID)
-		return
-	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.stack.URL+"/webhooks/tradingview/"+s.Trader.WebhookTokens[s.Slot], bytes.NewBufferString(s.Body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

@@ -128,6 +128,10 @@ func (c *cluster) crashScenario(round int, kind string, rnd *rand.Rand) []*sent 
 		sc.note = "no working stop-loss when the price gapped"
 	}
 	sc.mu.Unlock()
+	// At once, before the guard looked: PrepareOrder's own reading of the
+	// account must refuse it.
+	atOnce := c.refusedSignal(sc, n, "at-once", rnd)
+	out = append(out, atOnce)
 
 	var level string
 	var locked bool
@@ -151,14 +155,22 @@ func (c *cluster) crashScenario(round int, kind string, rnd *rand.Rand) []*sent 
 		return out
 	}
 	// Blocked: a new signal (and its duplicate) must be refused.
-	after := &sent{Trader: tr, Round: round, Key: fmt.Sprintf("crash%d-after", n), Copies: 2, MustRefuse: true,
-		Body: webhookBody(symbols[rnd.IntN(len(symbols))], `"action":"buy","quantity":1,"type":"market"`, fmt.Sprintf("crash%d-after", n))}
-	c.deliver([]*sent{after}, rnd)
-	sc.mu.Lock()
-	sc.after = append(sc.after, after)
-	sc.mu.Unlock()
+	after := c.refusedSignal(sc, n, "after", rnd)
 	sc.finish("")
 	return append(out, after)
+}
+
+// refusedSignal sends the scenario's trader a buy that the loss rules
+// must refuse.
+func (c *cluster) refusedSignal(sc *crashScenario, n int, name string, rnd *rand.Rand) *sent {
+	key := fmt.Sprintf("crash%d-%s", n, name)
+	s := &sent{Trader: sc.Trader, Round: sc.Round, Key: key, Copies: 1 + rnd.IntN(2), MustRefuse: true,
+		Body: webhookBody(symbols[rnd.IntN(len(symbols))], `"action":"buy","quantity":1,"type":"market"`, key)}
+	c.deliver([]*sent{s}, rnd)
+	sc.mu.Lock()
+	sc.after = append(sc.after, s)
+	sc.mu.Unlock()
+	return s
 }
 
 // waitFor polls cond every 200 ms until it holds or timeout passes.
