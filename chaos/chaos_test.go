@@ -113,8 +113,8 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 		c.settle(all, 90*time.Second)
 		st := c.check(r, all, v)
 		rep.Rounds++
-		t.Logf("round %d (%s) in %s: %d signals, %d trades (%d ended, %d in flight), %d entry orders, %d stops executed; violations so far %v",
-			r, strings.Join(plan, " + "), time.Since(start).Round(time.Millisecond), len(batch), st.Trades, st.Terminal, st.InFlight,
+		fmt.Printf("%s round %d (%s) in %s: %d signals, %d trades (%d ended, %d in flight), %d entry orders, %d stops executed; violations so far %v\n",
+			dialect, r, strings.Join(plan, " + "), time.Since(start).Round(time.Millisecond), len(batch), st.Trades, st.Terminal, st.InFlight,
 			st.book.EntryOrders, st.book.StopsExecuted, v.byKindCopy())
 	}
 
@@ -129,12 +129,21 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 func (c *cluster) summarize(rep *report, all []*sent, st roundStats, v *violations) {
 	rep.Signals = len(all)
 	for _, s := range all {
-		if _, ok := s.accepted(); ok {
+		_, ok := s.accepted()
+		switch {
+		case ok:
 			rep.Accepted++
-		} else {
+		default:
 			rep.NotAccepted++
 		}
+		if s.Channel {
+			rep.ChannelPosted++
+			if ok {
+				rep.ChannelFired++
+			}
+		}
 	}
+	reasons := map[string]int{}
 	if trades, err := c.trades(); err == nil {
 		rep.Trades = len(trades)
 		for _, t := range trades {
@@ -143,10 +152,15 @@ func (c *cluster) summarize(rep *report, all []*sent, st roundStats, v *violatio
 				rep.Filled++
 			case "rejected":
 				rep.Rejected++
+				reasons[reasonOf(t.ErrorMessage)]++
 			case "cancelled":
 				rep.Cancelled++
+				reasons["cancelled: "+reasonOf(t.ErrorMessage)]++
 			}
 		}
+	}
+	for r, n := range reasons {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%3d × %s", n, r))
 	}
 	rep.EntryOrders, rep.BrokerFills, rep.StopsExecuted = st.book.EntryOrders, st.book.Fills, st.book.StopsExecuted
 	for _, sc := range c.allScenarios() {
@@ -205,4 +219,25 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// reasonOf shortens a trade's message to its first sentence, without
+// numbers, to count rejections by reason.
+func reasonOf(msg string) string {
+	if i := strings.IndexAny(msg, ".:("); i > 0 {
+		msg = msg[:i]
+	}
+	msg = strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '#'
+		}
+		return r
+	}, msg)
+	if len(msg) > 90 {
+		msg = msg[:90]
+	}
+	if msg == "" {
+		return "(no message)"
+	}
+	return msg
 }

@@ -86,6 +86,7 @@ type report struct {
 	Faults   map[string]int
 	// Work done (each must be > 0 on a full run).
 	Signals, Accepted, NotAccepted int
+	ChannelPosted, ChannelFired    int
 	Trades, Filled, Rejected       int
 	Cancelled                      int
 	EntryOrders, BrokerFills       int
@@ -113,8 +114,11 @@ func renderTable(reports []*report) string {
 	rows := []row{
 		{"rounds", num(func(r *report) int { return r.Rounds })},
 		{"signals sent", num(func(r *report) int { return r.Signals })},
-		{"  accepted (202 / intake)", num(func(r *report) int { return r.Accepted })},
-		{"  not accepted (503)", num(func(r *report) int { return r.NotAccepted })},
+		{"  accepted (202 / fired)", num(func(r *report) int { return r.Accepted })},
+		{"  not accepted (503 / not logged)", num(func(r *report) int { return r.NotAccepted })},
+		{"  Discord channel messages fired/posted", func(r *report) string {
+			return fmt.Sprintf("%d/%d", r.ChannelFired, r.ChannelPosted)
+		}},
 		{"trades", num(func(r *report) int { return r.Trades })},
 		{"  filled / rejected / cancelled", func(r *report) string {
 			return fmt.Sprintf("%d/%d/%d", r.Filled, r.Rejected, r.Cancelled)
