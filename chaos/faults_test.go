@@ -3,6 +3,9 @@ package chaos
 import (
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -30,9 +33,36 @@ const (
 var allFaultKinds = []string{faultWorkerKill, faultTemporalRestart, faultTemporalKill, faultBroker503, faultBroker429,
 	faultBrokerTimeout, faultBrokerDrop, faultDBLock, faultDBCrash, faultLossLimit, faultBreaker, faultDiscordGateway}
 
+// faultIDs name the kinds for CHAOS_FAULTS.
+var faultIDs = map[string]string{
+	"worker-kill": faultWorkerKill, "temporal-restart": faultTemporalRestart, "temporal-kill": faultTemporalKill,
+	"broker-503": faultBroker503, "broker-429": faultBroker429, "broker-timeout": faultBrokerTimeout, "broker-drop": faultBrokerDrop,
+	"db-lock": faultDBLock, "db-crash": faultDBCrash, "crash-limit": faultLossLimit, "crash-breaker": faultBreaker,
+	"discord": faultDiscordGateway,
+}
+
 // faultKinds is the rotation of a run: every kind the database supports
-// (SQLite has no server to crash), each at least twice in 30 rounds.
-func faultKinds(d store.Dialect) []string {
+// (SQLite has no server to crash), each at least twice in 30 rounds;
+// CHAOS_FAULTS (comma-separated ids of faultIDs) narrows it to reproduce
+// one kind.
+func faultKinds(t *testing.T, d store.Dialect) []string {
+	if spec := os.Getenv("CHAOS_FAULTS"); spec != "" {
+		var out []string
+		for _, id := range strings.Split(spec, ",") {
+			k, ok := faultIDs[strings.TrimSpace(id)]
+			if !ok {
+				t.Fatalf("CHAOS_FAULTS: unknown fault %q", id)
+			}
+			if k == faultDBCrash && d != store.Postgres {
+				continue
+			}
+			out = append(out, k)
+		}
+		if len(out) == 0 {
+			t.Fatalf("CHAOS_FAULTS=%s: no fault applies to %s", spec, d)
+		}
+		return out
+	}
 	out := []string{faultWorkerKill, faultBroker503, faultTemporalKill, faultLossLimit, faultBrokerTimeout, faultDBLock,
 		faultTemporalRestart, faultBroker429, faultDiscordGateway, faultBreaker, faultBrokerDrop}
 	if d == store.Postgres {

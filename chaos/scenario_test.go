@@ -239,11 +239,11 @@ func (c *cluster) checkScenarios(round int, trades map[string]schema.Trade, v *v
 			}
 			for _, o := range book.Orders {
 				if o.ClientOrderID == t.ClientOrderID {
-					v.add(round, vRisk, "order:"+t.ID, "%s (round %d): signal %s sent after the rule fired reached the broker (order %s)", sc.Kind, sc.Round, s.Key, o.ID)
+					v.add(round, vRisk, "order:"+t.ID, "%s (round %d): signal %s sent after the price gap reached the broker (order %s)", sc.Kind, sc.Round, s.Key, o.ID)
 				}
 			}
 			if st := trade.Status(t.Status); st.Terminal() && st != trade.StatusRejected {
-				v.add(round, vRisk, "refused:"+t.ID, "%s (round %d): signal %s sent after the rule fired ended %s, not rejected", sc.Kind, sc.Round, s.Key, st)
+				v.add(round, vRisk, "refused:"+t.ID, "%s (round %d): signal %s sent after the price gap ended %s, not rejected", sc.Kind, sc.Round, s.Key, st)
 			}
 		}
 	}
