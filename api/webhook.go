@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/intake"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -43,8 +44,16 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		return
 	}
 	var hook schema.WebhookToken
-	if err := s.DB.WithContext(ctx).Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).First(&hook).Error; err != nil {
+	err := s.DB.WithContext(ctx).Where("token_hash = ? AND revoked_at IS NULL", HashToken(token)).First(&hook).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
 		unknown()
+		return
+	}
+	if err != nil {
+		// The database did not answer: the URL may well exist, and a
+		// redelivery is safe (nothing was stored).
+		s.log(c).Warn("webhook token lookup failed", zap.Error(err))
+		s.fail(c, errUnavailable)
 		return
 	}
 	if hook.TradingViewIPsOnly && !fromTradingView(ip) {

@@ -2,213 +2,185 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
+	"net/http"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
-	"github.com/tradeexec/tradeexec/internal/broker"
-	"github.com/tradeexec/tradeexec/internal/broker/alpaca"
-	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
 )
 
-// findings are the invariant violations found by one check.
-type findings struct {
-	Trades, Filled, InFlight                         int
-	Duplicates, Breaches, Lost, AuditBad, EventsLost int
-	Notes                                            []string
+// roundStats are a check's numbers for the round's log line.
+type roundStats struct {
+	Trades, Terminal, InFlight int
+	book                       bookStats
 }
 
-func (f *findings) note(format string, args ...any) {
-	if len(f.Notes) < 20 {
-		f.Notes = append(f.Notes, fmt.Sprintf(format, args...))
-	}
-}
+var terminalStatuses = []string{string(trade.StatusFilled), string(trade.StatusRejected), string(trade.StatusCancelled)}
 
 // settle waits (up to timeout) until every accepted signal's trade is
 // final.
 func (c *cluster) settle(all []*sent, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		var ids []string
-		for _, s := range all {
-			if s.Acked {
-				ids = append(ids, s.TradeID)
-			}
+	var ids []string
+	for _, s := range all {
+		if id, ok := s.accepted(); ok {
+			ids = append(ids, id)
 		}
-		var open int64
-		if err := c.db.Model(&schema.Trade{}).Where("id IN ? AND status NOT IN ?", ids,
-			[]string{string(trade.StatusFilled), string(trade.StatusRejected), string(trade.StatusCancelled)}).Count(&open).Error; err == nil && open == 0 {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
 	}
+	c.waitFor(timeout, func() bool {
+		var open int64
+		err := c.db.Model(&schema.Trade{}).Where("id IN ? AND status NOT IN ?", ids, terminalStatuses).Count(&open).Error
+		return err == nil && open == 0
+	})
 }
 
-// check verifies the invariants over everything sent so far.
-func (c *cluster) check(all []*sent) findings {
-	var f findings
-	ctx := context.Background()
-	var trades []schema.Trade
-	userIDs := make([]string, len(c.traders))
-	for i, tr := range c.traders {
-		userIDs[i] = tr.UserID
+// trades reads every trade of the run's traders; a database that was just
+// crashed gets 30 s to answer.
+func (c *cluster) trades() ([]schema.Trade, error) {
+	var ids []string
+	for _, tr := range c.everyone() {
+		ids = append(ids, tr.UserID)
 	}
-	if err := c.db.Where("user_id IN ?", userIDs).Find(&trades).Error; err != nil {
-		f.Lost++
-		f.note("trades unreadable: %v", err)
-		return f
+	var out []schema.Trade
+	var err error
+	c.waitFor(30*time.Second, func() bool {
+		out = nil
+		err = c.db.Where("user_id IN ?", ids).Find(&out).Error
+		return err == nil
+	})
+	return out, err
+}
+
+// check verifies the invariants over everything sent so far and records
+// every violation with its round (finalRound: after the drain, when every
+// trade must have ended).
+func (c *cluster) check(round int, all []*sent, v *violations) roundStats {
+	var st roundStats
+	trades, err := c.trades()
+	if err != nil {
+		c.t.Errorf("round %s: trades unreadable: %v", roundName(round), err)
+		return st
 	}
+	st.Trades = len(trades)
 	byID := map[string]schema.Trade{}
-	byClient := map[string]schema.Trade{}
+	perSignal := map[string][]string{}
 	for _, t := range trades {
 		byID[t.ID] = t
-		byClient[t.ClientOrderID] = t
+		k := t.SignalID + "/" + t.UserID
+		perSignal[k] = append(perSignal[k], t.ID)
 	}
-	f.Trades = len(trades)
 
-	// 1. Every signal accepted and its trade terminal or resumable.
+	// 1. Signals against trades: one trade per signal per trader, every
+	// copy of a signal answered with that trade, every accepted signal's
+	// trade stored, every answer 202 or 503.
+	for k, ids := range perSignal {
+		if len(ids) > 1 {
+			v.add(round, vDuplicate, "trades:"+k, "signal/trader %s has %d trades: %v", k, len(ids), ids)
+		}
+	}
+	c.checkChannelSignals(round, all, v)
 	for _, s := range all {
-		if !s.Acked {
-			f.Lost++
-			f.note("signal %s never accepted", s.Key)
+		if s.Channel {
 			continue
 		}
-		if _, ok := byID[s.TradeID]; !ok {
-			f.Lost++
-			f.note("signal %s: trade %s missing", s.Key, s.TradeID)
+		answers, tids := s.snapshot()
+		for _, a := range answers {
+			if a != http.StatusAccepted && a != http.StatusServiceUnavailable {
+				v.add(round, vAnswer, fmt.Sprintf("%s:%d", s.Key, a), "signal %s: a copy was answered %d (only 202 or 503 are right)", s.Key, a)
+			}
+		}
+		for _, id := range tids {
+			if id != tids[0] {
+				v.add(round, vDuplicate, "copies:"+s.Key, "copies of signal %s were answered with different trades %v", s.Key, tids)
+				break
+			}
+		}
+		if len(tids) > 0 {
+			if _, ok := byID[tids[0]]; !ok {
+				v.add(round, vLost, "missing:"+s.Key, "signal %s was accepted (trade %s) but the trade does not exist", s.Key, tids[0])
+			}
 		}
 	}
+
+	// 2. Every trade ended, or on its way: a start request waiting for
+	// the relay or a running workflow. After the drain, ended.
 	for _, t := range trades {
-		st := trade.Status(t.Status)
-		if st == trade.StatusFilled {
-			f.Filled++
-		}
-		if st.Terminal() {
+		if trade.Status(t.Status).Terminal() {
+			st.Terminal++
 			continue
 		}
-		d, err := c.tc.DescribeWorkflowExecution(ctx, t.WorkflowID, "")
-		if err == nil && d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			f.InFlight++
+		if round == finalRound {
+			v.add(round, vUnended, t.ID, "trade %s (%s %s %s) is still %s after the drain", t.ID, t.Side, t.Symbol, t.Source, t.Status)
 			continue
 		}
-		f.Lost++
-		f.note("trade %s is %s with no running workflow (%v)", t.ID, t.Status, err)
+		if c.tradeAlive(t) {
+			st.InFlight++
+			continue
+		}
+		v.add(round, vLost, "dead:"+t.ID, "trade %s is %s with no start request and no running workflow", t.ID, t.Status)
 	}
 
-	// 2. At most one order per signal per trader; every order known.
-	perTrade := map[string]int{}
-	stops := map[string][]ledgerOrder{} // by account
-	for _, o := range c.proxy.orders() {
-		switch {
-		case strings.HasPrefix(o.ClientOrderID, "tee-"):
-			t, ok := byClient[o.ClientOrderID]
-			if !ok {
-				f.Duplicates++
-				f.note("entry order %s belongs to no trade", o.ID)
-				continue
-			}
-			perTrade[t.ID]++
-			if t.BrokerOrderID != o.ID && trade.Status(t.Status).Terminal() {
-				f.Duplicates++
-				f.note("order %s reached the broker but trade %s (%s) does not know it", o.ID, t.ID, t.Status)
-			}
-		case strings.HasPrefix(o.ClientOrderID, "tes-"):
-			stops[o.KeyID] = append(stops[o.KeyID], o)
-		case strings.HasPrefix(o.ClientOrderID, "tef-"):
-		default:
-			f.Duplicates++
-			f.note("order %s has an unknown client order id %q", o.ID, o.ClientOrderID)
-		}
-	}
-	for id, n := range perTrade {
-		if n > 1 {
-			f.Duplicates += n - 1
-			f.note("trade %s has %d entry orders", id, n)
-		}
-	}
-	for _, tr := range c.traders {
-		b := c.direct(tr)
-		working := map[string]int{}
-		for _, o := range stops[tr.KeyID] {
-			st, err := b.GetOrderStatus(ctx, o.ID)
-			if err == nil && !st.Status.Terminal() {
-				working[o.Symbol]++
-			}
-		}
-		for sym, n := range working {
-			if n > 1 {
-				f.Duplicates += n - 1
-				f.note("%d working stop-losses on %s of one account", n, sym)
-			}
-		}
+	// 3. The broker's own book: orders, stops, positions, exposure.
+	st.book = c.checkBooks(round, byID, v)
 
-		// 3. No exposure above the limits.
-		bal, err := b.GetBalance(ctx)
-		if err != nil {
-			f.Breaches++
-			f.note("balance unreadable: %v", err)
+	// 4. The loss rules of the crash scenarios.
+	c.checkScenarios(round, byID, v)
+
+	// 5. Audit chains verify; 6. no event lost for a connected dashboard.
+	ctx := context.Background()
+	for _, tr := range c.everyone() {
+		if res, err := audit.Verify(ctx, c.db, tr.UserID); err != nil || !res.Valid {
+			v.add(round, vAudit, tr.UserID, "audit chain of %s: %+v %v", tr.UserID, res, err)
+		}
+		if tr.ws == nil {
 			continue
 		}
-		if bal.Cash.IsNegative() {
-			f.Breaches++
-			f.note("cash %s below zero", bal.Cash)
-		}
-		positions, err := b.GetPositions(ctx)
-		if err != nil {
-			f.Breaches++
-			f.note("positions unreadable: %v", err)
-			continue
-		}
-		limit := bal.Equity.Mul(decimal.NewFromInt(maxPosition)).Shift(-2)
-		for _, p := range positions {
-			if v := p.Quantity.Abs().Mul(p.CurrentPrice); v.GreaterThan(limit) {
-				f.Breaches++
-				f.note("%s position worth %s above the limit %s", p.Symbol, v, limit)
-			}
-		}
-
-		// 4. The audit chain verifies.
-		res, err := audit.Verify(ctx, c.db, tr.UserID)
-		if err != nil || !res.Valid {
-			f.AuditBad++
-			f.note("audit chain of %s: %+v %v", tr.UserID, res, err)
-		}
-
-		// 5. No event lost for the connected dashboard.
 		var last []int64
 		if err := c.db.Model(&schema.OutboxEvent{}).Where("user_id = ?", tr.UserID).Order("seq DESC").Limit(1).Pluck("seq", &last).Error; err != nil || len(last) == 0 {
 			continue
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		missing := tr.ws.missing(last[0])
-		for len(missing) > 0 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
+		var missing []int64
+		c.waitFor(10*time.Second, func() bool {
 			missing = tr.ws.missing(last[0])
-		}
-		if len(missing) > 0 {
-			f.EventsLost += len(missing)
-			f.note("events %v of %s never reached the connected client", missing, tr.UserID)
+			return len(missing) == 0
+		})
+		for _, seq := range missing {
+			v.add(round, vEvents, fmt.Sprintf("%s:%d", tr.UserID, seq), "event %d of %s never reached the connected client", seq, tr.UserID)
 		}
 	}
 	if res, err := audit.Verify(ctx, c.db, audit.SystemUserID); err != nil || !res.Valid {
-		f.AuditBad++
-		f.note("system audit chain: %+v %v", res, err)
+		v.add(round, vAudit, audit.SystemUserID, "system audit chain: %+v %v", res, err)
 	}
-	return f
+	return st
 }
 
-// direct is an adapter talking to the fake itself (not through the proxy).
-func (c *cluster) direct(tr *trader) broker.Broker {
-	b, err := alpaca.New(broker.Config{ConnectionID: tr.ConnectionID, UserID: tr.UserID, Paper: true, Credentials: c.fake.Credentials(tr.KeyID, tr.Secret)},
-		alpaca.Options{AllowCustomURLs: true, Limiter: ratelimit.New(6_000_000, ratelimit.WithBurst(100_000))})
-	if err != nil {
-		panic(err)
+// tradeAlive reports whether a trade that has not ended is on its way:
+// its start request waits for the relay, its workflow runs, or it ended
+// meanwhile. Unknown (Temporal not answering) counts as alive: the check
+// after the drain decides.
+func (c *cluster) tradeAlive(t schema.Trade) bool {
+	var n int64
+	if err := c.db.Model(&schema.WorkflowStart{}).Where("workflow_id = ?", t.WorkflowID).Count(&n).Error; err != nil || n > 0 {
+		return true
 	}
-	return b
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := c.tc.DescribeWorkflowExecution(ctx, t.WorkflowID, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil && d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return true
+	case err != nil && !errors.As(err, &notFound):
+		return true
+	}
+	var now schema.Trade
+	if err := c.db.Select("status").Take(&now, "id = ?", t.ID).Error; err != nil {
+		return true
+	}
+	return trade.Status(now.Status).Terminal()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -33,7 +32,6 @@ import (
 	"github.com/tradeexec/tradeexec/internal/devserver"
 	"github.com/tradeexec/tradeexec/internal/payloadcodec"
 	"github.com/tradeexec/tradeexec/internal/store"
-	"github.com/tradeexec/tradeexec/internal/store/storetest"
 	"github.com/tradeexec/tradeexec/internal/vault"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -49,7 +47,13 @@ const (
 	proxyHold     = 4 * time.Second
 	guardPoll     = time.Second
 	maxPosition   = 20 // percent of equity
+	dailyLossPct  = 5  // risk traders' daily loss limit, percent of the day's start equity
+	breakerPct    = 8  // risk traders' circuit breaker
+	stopLossPct   = 2
 	startingCash  = 20_000
+	// signalsPerTrader webhook alerts per steady trader per round, each on
+	// its own webhook URL; plus one Discord message.
+	signalsPerTrader = 3
 )
 
 // workerConfig is what the worker process needs.
@@ -129,12 +133,19 @@ func runWorker(raw string) int {
 }
 
 // trader is one account of the test: a user with an Alpaca (fake)
-// connection, a webhook token and an access token for the API.
+// connection, webhook tokens (one per signal slot: a URL takes 60 alerts a
+// minute) and an access token for the API.
 type trader struct {
-	UserID, ConnectionID   string
-	KeyID, Secret          string
-	WebhookToken, APIToken string
-	ws                     *wsClient
+	UserID, ConnectionID string
+	KeyID, Secret        string
+	WebhookTokens        []string
+	APIToken             string
+	ws                   *wsClient
+	// Risk traders are opened by a price-crash scenario: default loss
+	// rules, one symbol of their own.
+	Risk bool
+	// peak is the highest equity the checks saw (the max position base).
+	peak decimal.Decimal
 }
 
 // cluster is the system under test.
@@ -157,7 +168,15 @@ type cluster struct {
 	fake        *alpaca.Fake
 	proxy       *faultProxy
 	stack       *app.Stack
-	traders     []*trader
+	traders     []*trader // the steady traders of every round
+	pg          *pgCluster
+	prices      *priceFeed
+	discord     *discordPath
+
+	rmu           sync.Mutex
+	riskTraders   []*trader
+	scenarios     []*crashScenario
+	temporalKills int
 
 	wmu     sync.Mutex
 	worker  *workerProc
@@ -203,8 +222,9 @@ func newCluster(t *testing.T, dialect store.Dialect, seed uint64, nTraders int) 
 	c.proxy = newFaultProxy(c.fake.URL(), proxyHold, seed)
 	t.Cleanup(c.proxy.Close)
 	for i := 0; i < nTraders; i++ {
-		c.traders = append(c.traders, c.newTrader(ctx))
+		c.traders = append(c.traders, c.newTrader(ctx, false))
 	}
+	c.prices = newPriceFeed(c.fake, seed)
 
 	lim := api.DefaultRateLimits()
 	lim.API = api.Unlimited
@@ -223,36 +243,27 @@ func newCluster(t *testing.T, dialect store.Dialect, seed uint64, nTraders int) 
 		tr.ws = newWSClient(c.stack.URL, tr.APIToken)
 		t.Cleanup(tr.ws.close)
 	}
+	c.startDiscord(ctx)
 	c.startWorker()
 	t.Cleanup(c.stopWorker)
 	return c
 }
 
-// openDB opens a fresh SQLite file, or a fresh PostgreSQL schema.
+// openDB opens a fresh SQLite file, or a throwaway PostgreSQL cluster of
+// the suite's own (so a round can crash the server for real).
 func (c *cluster) openDB(ctx context.Context) {
 	t := c.t
 	switch c.dialect {
 	case store.SQLite:
 		c.dsn = "sqlite://" + filepath.Join(c.dir, "tradeexec.db")
 	case store.Postgres:
-		base, ok := storetest.PostgresURL()
-		require.True(t, ok)
-		admin, _, err := store.Open(ctx, base, zap.NewNop())
-		require.NoError(t, err)
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		name := "chaos_" + hex.EncodeToString(b)
-		require.NoError(t, admin.Exec("CREATE SCHEMA "+name).Error)
-		t.Cleanup(func() {
-			_ = admin.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE").Error
-			_ = store.Close(admin)
-		})
-		u, err := url.Parse(base)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", name)
-		u.RawQuery = q.Encode()
-		c.dsn = u.String()
+		pg, err := startPGCluster()
+		if err != nil {
+			t.Fatalf("chaos on PostgreSQL: %v", err)
+		}
+		c.pg = pg
+		t.Cleanup(pg.stop)
+		c.dsn = pg.URL()
 	}
 	db, d, err := store.Open(ctx, c.dsn, zap.NewNop())
 	require.NoError(t, err)
@@ -276,12 +287,26 @@ func (c *cluster) startTemporal() error {
 	return fmt.Errorf("Temporal dev server (needs bin/temporal: make bin/temporal): %w", err)
 }
 
-// restartTemporal stops the dev server and starts it again on the same
-// port and state file; clients reconnect.
-func (c *cluster) restartTemporal(down time.Duration) {
+// restartTemporal stops the dev server — gracefully (SIGTERM) or killed
+// with its whole process group (SIGKILL: no shutdown, whatever was in
+// flight is cut) — and starts it again on the same port and state file;
+// clients reconnect.
+func (c *cluster) restartTemporal(down time.Duration, kill bool) {
 	c.tmu.Lock()
 	defer c.tmu.Unlock()
-	if err := c.temporal.Stop(); err != nil {
+	if kill {
+		pid := c.temporal.PID()
+		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+			c.t.Errorf("SIGKILL Temporal (process group %d): %v", pid, err)
+		}
+		select {
+		case <-c.temporal.Done():
+		case <-time.After(10 * time.Second):
+			c.t.Errorf("Temporal (pid %d) still running 10 s after SIGKILL", pid)
+		}
+		_ = c.temporal.Stop() // reaps; reports the kill as an unexpected exit
+		c.temporalKills++
+	} else if err := c.temporal.Stop(); err != nil {
 		c.t.Errorf("stop Temporal: %v", err)
 	}
 	time.Sleep(down)
@@ -299,13 +324,21 @@ func (c *cluster) stopTemporal() {
 }
 
 // newTrader opens a funded fake Alpaca account and stores its trader.
-func (c *cluster) newTrader(ctx context.Context) *trader {
+// Steady traders have loss rules wide enough that the price walk never
+// blocks them (their stops still fire); risk traders have the defaults.
+func (c *cluster) newTrader(ctx context.Context, riskTrader bool) *trader {
 	t := c.t
-	tr := &trader{UserID: uuid.NewString(), ConnectionID: uuid.NewString()}
+	tr := &trader{UserID: uuid.NewString(), ConnectionID: uuid.NewString(), Risk: riskTrader, peak: decimal.NewFromInt(startingCash)}
 	tr.KeyID, tr.Secret = c.fake.CreateAccount(decimal.NewFromInt(startingCash))
-	tok := make([]byte, 24)
-	_, _ = rand.Read(tok)
-	tr.WebhookToken = base64.RawURLEncoding.EncodeToString(tok)
+	for i := 0; i < signalsPerTrader; i++ {
+		tok := make([]byte, 24)
+		_, _ = rand.Read(tok)
+		tr.WebhookTokens = append(tr.WebhookTokens, base64.RawURLEncoding.EncodeToString(tok))
+	}
+	daily, breaker := int64(dailyLossPct), int64(breakerPct)
+	if !riskTrader {
+		daily, breaker = 40, 60
+	}
 	now := time.Now().UTC()
 	email := tr.UserID + "@chaos.test"
 	creds := broker.Credentials{alpaca.CredAPIKey: tr.KeyID, alpaca.CredAPISecret: tr.Secret,
@@ -322,14 +355,26 @@ func (c *cluster) newTrader(ctx context.Context) *trader {
 			Paper: true, Credentials: blob, KeyVersion: ver, IsActive: true, HealthStatus: "healthy", CreatedAt: now, UpdatedAt: now}).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&schema.RiskSettings{UserID: tr.UserID, MaxPositionPct: pct(maxPosition), DailyLossLimitPct: pct(5),
-			DailyLossLimitAmount: decimal.Zero, CircuitBreakerPct: pct(8), StopLossPct: pct(2), DefaultStockConnection: &tr.ConnectionID,
+		if err := tx.Create(&schema.RiskSettings{UserID: tr.UserID, MaxPositionPct: pct(maxPosition), DailyLossLimitPct: pct(daily),
+			DailyLossLimitAmount: decimal.Zero, CircuitBreakerPct: pct(breaker), StopLossPct: pct(stopLossPct), DefaultStockConnection: &tr.ConnectionID,
 			UpdatedAt: now}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&schema.WebhookToken{ID: uuid.NewString(), UserID: tr.UserID, TokenHash: api.HashToken(tr.WebhookToken), CreatedAt: now}).Error
+		for _, tok := range tr.WebhookTokens {
+			if err := tx.Create(&schema.WebhookToken{ID: uuid.NewString(), UserID: tr.UserID, TokenHash: api.HashToken(tok), CreatedAt: now}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
 	}))
 	return tr
+}
+
+// everyone is every trader of the run so far.
+func (c *cluster) everyone() []*trader {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return append(append([]*trader(nil), c.traders...), c.riskTraders...)
 }
 
 // startWorker starts a worker process.

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -13,8 +12,8 @@ import (
 )
 
 // faultProxy stands between the worker and the Alpaca fake. It forwards
-// requests, keeps a ledger of every order the fake created (whatever the
-// worker was told), and injects broker faults on demand.
+// requests and injects broker faults on demand. (What the broker really
+// holds is read from the fake's own book, checkBooks.)
 type faultProxy struct {
 	upstream string
 	srv      *httptest.Server
@@ -28,18 +27,7 @@ type faultProxy struct {
 	acceptTimeout int // next n order submissions: created, then no answer
 	hold          time.Duration
 	rnd           *rand.Rand
-	ledger        []ledgerOrder
 	hits          map[verdict]int // faults actually served
-}
-
-// ledgerOrder is an order the fake created.
-type ledgerOrder struct {
-	ID            string
-	ClientOrderID string
-	Symbol        string
-	Side          string
-	Type          string
-	KeyID         string // the account
 }
 
 func newFaultProxy(upstream string, hold time.Duration, seed uint64) *faultProxy {
@@ -73,13 +61,6 @@ func (p *faultProxy) acceptThenTimeout(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.acceptTimeout += n
-}
-
-// orders is a copy of the ledger.
-func (p *faultProxy) orders() []ledgerOrder {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]ledgerOrder(nil), p.ledger...)
 }
 
 type verdict int
@@ -166,21 +147,6 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	if r.Method == http.MethodPost && r.URL.Path == "/v2/orders" && resp.StatusCode == http.StatusOK {
-		var o struct {
-			ID            string `json:"id"`
-			ClientOrderID string `json:"client_order_id"`
-			Symbol        string `json:"symbol"`
-			Side          string `json:"side"`
-			Type          string `json:"type"`
-		}
-		if json.Unmarshal(out, &o) == nil && o.ID != "" {
-			p.mu.Lock()
-			p.ledger = append(p.ledger, ledgerOrder{ID: o.ID, ClientOrderID: o.ClientOrderID, Symbol: o.Symbol, Side: o.Side, Type: o.Type,
-				KeyID: r.Header.Get("APCA-API-KEY-ID")})
-			p.mu.Unlock()
-		}
-	}
 	switch v {
 	case dropAfter:
 		hangUp(w)
