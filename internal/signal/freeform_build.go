@@ -28,6 +28,9 @@ func (p *ffParser) build(text string) (Freeform, *ParseError) {
 	if p.side == SideSell {
 		s.Action = ActionSell
 	}
+	if p.breakoutWord && p.breakout == "" {
+		return Freeform{}, errFreeformBreakoutWord()
+	}
 	s.OrderType = OrderMarket
 	entries := p.sortedEntries()
 	if p.entry == entryPrice {

@@ -32,3 +32,7 @@ func errFreeformBreakoutCount() *ParseError {
 func errFreeformSideAmbiguous() *ParseError {
 	return perr("side", "is missing and the prices do not tell it; say LONG or SHORT (or BUY or SELL)")
 }
+
+func errFreeformBreakoutWord() *ParseError {
+	return perr("entry", "a breakout says where it triggers, e.g. Enter above 44000 (long) or Enter below 2200 (short)")
+}

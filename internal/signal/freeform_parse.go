@@ -23,7 +23,7 @@ var (
 	ffLevWords = setOf("LEVERAGE", "LEV", "CROSS", "ISOLATED", "MARGIN")
 	ffFutures  = setOf("FUTURES", "PERP", "PERPS", "PERPETUAL")
 	ffFiller   = setOf("SIGNAL", "SIGNALS", "NEW", "TRADE", "SETUP", "ALERT", "SPOT", "PAIR", "COIN",
-		"SWING", "SCALP", "DAYTRADE", "INTRADAY", "IDEA", "NFA", "DYOR", "VIP", "ORDER")
+		"SWING", "SCALP", "DAYTRADE", "INTRADAY", "IDEA", "NFA", "DYOR", "VIP", "ORDER", "TYPE", "REGULAR")
 	ffMarket   = setOf("MARKET", "NOW", "CMP", "MKT")
 	ffUnits    = setOf("SHARES", "SHARE", "SHS", "UNITS", "UNIT", "COINS")
 	ffNumbered = regexp.MustCompile(`^(?:TP|TARGET)([0-9]{1,2})$`)
@@ -33,7 +33,7 @@ var (
 	ffZoneWords = setOf("ZONE", "RANGE", "AREA")
 	ffBreakout  = setOf("ABOVE", "BELOW")
 	// ffValueMods may follow a stop or target keyword before its value.
-	ffValueMods = setOf("LOSS", "PRICE", "TARGET", "TARGETS", "AT", "LEVEL", "LEVELS", "PROFIT", "PROFITS")
+	ffValueMods = setOf("LOSS", "PRICE", "PRICES", "TARGET", "TARGETS", "AT", "LEVEL", "LEVELS", "PROFIT", "PROFITS")
 	// ffStrong are the clause keywords that mark a message as an attempted
 	// signal on their own (see looksLikeAttempt).
 	ffStrong = setOf("ENTRY", "SL", "STOPLOSS", "STOP-LOSS", "TP", "TARGET", "TARGETS", "TAKEPROFIT", "TAKE-PROFIT")
@@ -57,7 +57,7 @@ func isVocabulary(w string) bool {
 			return true
 		}
 	}
-	return ffNumbered.MatchString(w) || w == "TAKE" || w == "CURRENT" || w == "TO" || w == "AND"
+	return ffNumbered.MatchString(w) || w == "TAKE" || w == "BREAKOUT" || w == "CURRENT" || w == "TO" || w == "AND"
 }
 
 type ffEntryKind int
@@ -86,11 +86,14 @@ type ffParser struct {
 	sideAt             int // index of the token after the last side word
 	close              bool
 
-	entry     ffEntryKind
-	entries   []decimal.Decimal // as written
-	zone      bool              // entries are the two edges of a zone
-	breakout  string            // "ABOVE" or "BELOW"
-	seenEntry bool
+	entry    ffEntryKind
+	entries  []decimal.Decimal // as written
+	zone     bool              // entries are the two edges of a zone
+	breakout string            // "ABOVE" or "BELOW"
+	// breakoutWord: the message says BREAKOUT (Cornix "Signal Type:
+	// Breakout"), which needs an above/below entry to say where.
+	breakoutWord bool
+	seenEntry    bool
 
 	slPrice, slPct decimal.Decimal
 	seenSL         bool
@@ -368,6 +371,8 @@ func (p *ffParser) word(t ffToken) *ParseError {
 		return errFreeformLeverage(t.text)
 	case ffFutures[w]:
 		return errFreeformFutures(t.text)
+	case w == "BREAKOUT":
+		p.breakoutWord = true
 	case ffFiller[w]:
 	default:
 		return p.setSymbol(t.text, t.text)
