@@ -231,6 +231,21 @@ func (p *ffParser) nextIsUnit() bool {
 	return ffUnits[u.upper] || p.isSymbolWord(u)
 }
 
+// nextIsAt reports whether "@" or "at" follows the next number: "buy 500 @
+// 8" buys 500 at 8.
+func (p *ffParser) nextIsAt() bool {
+	u, ok := p.peekAt(1)
+	return ok && (u.kind == ffSep && u.text == "@" || u.kind == ffWord && u.upper == "AT")
+}
+
+// skipListSeps skips the punctuation between two values of a list; "@"
+// starts another clause.
+func (p *ffParser) skipListSeps() {
+	for p.i < len(p.toks) && p.toks[p.i].kind == ffSep && p.toks[p.i].text != "@" {
+		p.i++
+	}
+}
+
 // isSymbolWord reports whether t names the message's symbol (or, before
 // one is named, any symbol): "BTC" for BTC/USDT, "AAPL".
 func (p *ffParser) isSymbolWord(t ffToken) bool {
@@ -288,7 +303,7 @@ func (p *ffParser) bareNumber(t ffToken) *ParseError {
 	if t.enum {
 		return errFreeformStrayNumber(t.text)
 	}
-	if !t.dollar && p.nextIsUnit() {
+	if !t.dollar && (p.nextIsUnit() || p.nextIsAt() && !p.seenEntry) {
 		return p.readQuantity()
 	}
 	if !p.seenEntry && (p.i == p.symbolAt || p.i == p.sideAt) {
@@ -341,7 +356,7 @@ func (p *ffParser) word(t ffToken) *ParseError {
 		if (w == "BUY" || w == "SELL") && p.valueFollows() {
 			// "Buy 100 shares", "Buy: 42000-42500", "Buy zone", "Buy above 41000", "Buy at market".
 			p.skipSeps()
-			if q, ok := p.peek(); ok && q.kind == ffNumber && !q.dollar && p.nextIsUnit() {
+			if q, ok := p.peek(); ok && q.kind == ffNumber && !q.dollar && (p.nextIsUnit() || p.nextIsAt()) {
 				return p.readQuantity()
 			}
 			return p.readEntry(t.text)
@@ -475,12 +490,12 @@ mods:
 	for n := 1; ; n++ {
 		save := p.i
 		if n > 1 {
-			p.skipSeps()
+			p.skipListSeps()
 			if p.peekWord(setOf("TO", "AND")) {
 				p.i++
 			}
 		}
-		p.skipSeps()
+		p.skipListSeps()
 		p.skipEnum(n)
 		v, ok := p.peek()
 		if !ok || v.kind != ffNumber || (v.enum && n > 1) || (n > 1 && p.nextIsUnit()) {
@@ -545,7 +560,7 @@ func (p *ffParser) readStopLoss(keyword string) *ParseError {
 // in the list (for "1)" item numbers).
 func (p *ffParser) readTarget(n int) (ffTarget, bool, *ParseError) {
 	save := p.i
-	p.skipSeps()
+	p.skipListSeps()
 	p.skipEnum(n)
 	t, ok := p.peek()
 	if !ok || (t.kind != ffNumber && t.kind != ffPercent) || t.enum && n > 1 || p.nextIsUnit() {
