@@ -28,6 +28,7 @@ var ffChatterWords = setOf(
 	"CLOSING", "GAIN", "GAINS", "WIN", "WINS", "RESULT", "RESULTS", "PROFITABLE", "CONGRATS",
 	"CONGRATULATIONS", "BOOM", "NAILED", "PAID", "PRINTED", "RAN", "PUMPED", "DUMPED", "FILLED",
 	"TRIGGERED", "SOLD", "BOUGHT", "ADDED", "TRIMMED", "TRIMMING", "HOLDING", "HODL", "UPDATE",
+	"PARTIAL", "PARTIALS", "TOOK", "PERIOD", "CANCELLED", "CANCELED",
 	// negations and hypotheses
 	"NOT", "DON'T", "DONT", "NEVER", "AVOID", "NO", "WOULDN'T", "WON'T", "CAN'T", "ISN'T", "DIDN'T",
 	"WOULD", "COULD", "MIGHT", "MAYBE", "IF", "THINK", "GUESS", "ANYONE", "WATCHING", "WATCHLIST",
@@ -63,8 +64,15 @@ func isChatter(text string) bool {
 	if strings.ContainsAny(text, "?？") || ffResultPercent.MatchString(text) {
 		return true
 	}
-	for _, w := range chatterFields(text) {
+	fields := chatterFields(text)
+	for i, w := range fields {
 		if ffChatterWords[strings.Trim(w, "'")] || ffChatterWords[w] {
+			return true
+		}
+		// "Profit: 12.5%" reports a result; "Take profit" and "Profit
+		// targets" are clauses.
+		if (w == "PROFIT" || w == "PROFITS") && (i == 0 || fields[i-1] != "TAKE") &&
+			(i+1 == len(fields) || !strings.HasPrefix(fields[i+1], "TARGET")) {
 			return true
 		}
 	}
