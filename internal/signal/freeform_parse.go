@@ -154,6 +154,9 @@ func looksLikeAttempt(text string) bool {
 			return true
 		case w == "TAKE" && i+1 < len(fields) && strings.HasPrefix(fields[i+1], "PROFIT"):
 			return true
+		case w == "STOP" && i+1 < len(fields) && (strings.HasPrefix(fields[i+1], "LOSS") ||
+			fields[i+1] != "" && fields[i+1][0] >= '0' && fields[i+1][0] <= '9'):
+			return true
 		case ffSideBuy[w], ffSideSell[w], ffClose[w]:
 			side = true
 		case strings.HasPrefix(w, "$") && len(w) > 1 && isWordStart(rune(w[1])),
@@ -285,6 +288,14 @@ func (p *ffParser) run() *ParseError {
 				return pe
 			}
 		case ffPercent:
+			if p.close && !p.seenSize {
+				// "Close 50% $TSLA": a part of the position (refused by buildClose).
+				p.i--
+				if pe := p.readSize(); pe != nil {
+					return pe
+				}
+				continue
+			}
 			return errFreeformStrayNumber(t.text)
 		case ffWord:
 			if pe := p.word(t); pe != nil {
@@ -410,7 +421,7 @@ func (p *ffParser) sellListsTargets() bool {
 func (p *ffParser) setSymbol(raw, written string) *ParseError {
 	sym, class, pe := normalizeSymbol(raw)
 	if pe != nil {
-		if strings.HasPrefix(written, "$") {
+		if strings.HasPrefix(written, "$") || strings.Contains(pe.Reason, "not supported") {
 			return pe
 		}
 		return errFreeformUnknownWord(written)
@@ -419,7 +430,12 @@ func (p *ffParser) setSymbol(raw, written string) *ParseError {
 		return errFreeformDerivative(written)
 	}
 	if p.symbol != "" && p.symbol != sym {
-		return errFreeformTwoSymbols(p.symbolText, written)
+		// A second ticker-like word: "two symbols" when it is written as
+		// one ($NVDA, ETH/USDT, NVDA), else an unknown word ("move").
+		if strings.HasPrefix(written, "$") || strings.ContainsAny(written, "/:") || written == strings.ToUpper(written) {
+			return errFreeformTwoSymbols(p.symbolText, written)
+		}
+		return errFreeformUnknownWord(written)
 	}
 	p.symbol, p.symbolText, p.class, p.symbolAt = sym, written, class, p.i
 	return nil
