@@ -28,6 +28,9 @@ func (p *ffParser) build(text string) (Freeform, *ParseError) {
 	if p.side == SideSell {
 		s.Action = ActionSell
 	}
+	if p.bareEntry && p.slPrice.IsZero() && !p.hasTargetPrice() {
+		return Freeform{}, errFreeformBareEntry(p.entries[0].String())
+	}
 	if p.breakoutWord && p.breakout == "" {
 		return Freeform{}, errFreeformBreakoutWord()
 	}
@@ -157,6 +160,16 @@ func (p *ffParser) checkPrices() *ParseError {
 		prev = tg
 	}
 	return nil
+}
+
+// hasTargetPrice reports whether a target is a price (not a percentage).
+func (p *ffParser) hasTargetPrice() bool {
+	for _, tg := range p.targets {
+		if !tg.price.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // entryRange is the lowest and highest entry price (zero without one).

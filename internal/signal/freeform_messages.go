@@ -36,3 +36,7 @@ func errFreeformSideAmbiguous() *ParseError {
 func errFreeformBreakoutWord() *ParseError {
 	return perr("entry", "a breakout says where it triggers, e.g. Enter above 44000 (long) or Enter below 2200 (short)")
 }
+
+func errFreeformBareEntry(got string) *ParseError {
+	return perr("entry", "the price "+echo(got)+" without a label is read as the entry only next to a stop-loss or target price; write Entry "+got+" (or a quantity as "+got+" shares)")
+}

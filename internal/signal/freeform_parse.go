@@ -93,6 +93,10 @@ type ffParser struct {
 	// breakoutWord: the message says BREAKOUT (Cornix "Signal Type:
 	// Breakout"), which needs an above/below entry to say where.
 	breakoutWord bool
+	// bareEntry: the entry price had no entry word before it ("Short $SPY
+	// 450", "Buy 42000"); build accepts it only next to a stop-loss or
+	// target price, so a quantity is never read as a price.
+	bareEntry bool
 	seenEntry    bool
 
 	slPrice, slPct decimal.Decimal
@@ -138,6 +142,7 @@ func parseFreeform(text string) (Freeform, *ParseError) {
 // be a signal (the author gets a reply saying what is wrong) or is chatter
 // (ignored silently): it has a clause keyword (Entry, SL, TP1, Targets,
 // Take profit), or a side or CLOSE together with a cashtag or a pair.
+// A side with a number ("buy AAPL 100") is an attempt too.
 // It never makes a message a signal: only ParseFreeform's success does.
 func looksLikeAttempt(text string) bool {
 	side, marker := false, false
@@ -146,6 +151,9 @@ func looksLikeAttempt(text string) bool {
 	})
 	for i, f := range fields {
 		w := strings.Trim(f, ".:-/")
+		if w != "" && w[0] >= '0' && w[0] <= '9' || w != "" && w[0] == '$' && len(w) > 1 && w[1] >= '0' && w[1] <= '9' {
+			marker = true // a side with a price or a quantity: "buy AAPL 100"
+		}
 		if kw, _, ok := strings.Cut(w, ":"); ok && isFreeformKeyword(kw) {
 			w = kw
 		}
@@ -318,6 +326,7 @@ func (p *ffParser) bareNumber(t ffToken) *ParseError {
 		return p.readQuantity()
 	}
 	if !p.seenEntry && (p.i == p.symbolAt || p.i == p.sideAt) {
+		p.bareEntry = true
 		return p.readEntry(t.text)
 	}
 	return errFreeformStrayNumber(t.text)
@@ -366,9 +375,12 @@ func (p *ffParser) word(t ffToken) *ParseError {
 		p.side, p.sideText, p.sideAt = side, t.text, p.i
 		if (w == "BUY" || w == "SELL") && p.valueFollows() {
 			// "Buy 100 shares", "Buy: 42000-42500", "Buy zone", "Buy above 41000", "Buy at market".
-			p.skipSeps()
+			p.skipListSeps()
 			if q, ok := p.peek(); ok && q.kind == ffNumber && !q.dollar && (p.nextIsUnit() || p.nextIsAt()) {
 				return p.readQuantity()
+			}
+			if q, ok := p.peek(); ok && q.kind == ffNumber {
+				p.bareEntry = true
 			}
 			return p.readEntry(t.text)
 		}
