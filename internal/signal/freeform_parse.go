@@ -97,7 +97,7 @@ type ffParser struct {
 	// 450", "Buy 42000"); build accepts it only next to a stop-loss or
 	// target price, so a quantity is never read as a price.
 	bareEntry bool
-	seenEntry    bool
+	seenEntry bool
 
 	slPrice, slPct decimal.Decimal
 	seenSL         bool
