@@ -8,44 +8,67 @@ import (
 )
 
 // Free-form layout (ParseFreeform): the way signal providers post in their
-// channels, e.g.
+// channels (Discord, Telegram, Cornix-style), e.g.
 //
-//	BTC/USDT LONG
-//	Entry: 42000
-//	SL: 41000
-//	TP1: 43000
+//	BTC/USDT LONG                    #BTC/USDT                 AAPL buy 100 shares @ 190.50 stop loss 185
+//	Entry: 42000                     Buy Zone: 42000 - 42500   Short $SPY 450 SL 455 TP 440
+//	SL: 41000                        Sell Targets: 43000 - 44000 - 45000
+//	TP1: 43000                       Stop: 41000
 //	TP2: 44500
 //
 // A message is a set of clauses in any order, separated by spaces, line
-// breaks or punctuation; words are case-insensitive.
+// breaks or punctuation; words are case-insensitive. The vocabulary follows
+// Cornix's published rules (help.cornix.io, "Signal Posting") where they
+// say what a form means; where Cornix guesses (it sorts unordered targets,
+// makes a short out of "Buy 100 Sell 90") this parser refuses.
 //
-//	symbol   exactly one: cashtag $TSLA, pair BTC/USDT, BTCUSDT, BINANCE:BTCUSDT, ticker AAPL (NormalizeSymbol)
-//	side     LONG | BUY, or SHORT | SELL; required unless the message closes
+//	symbol   exactly one: cashtag $TSLA, pair BTC/USDT, #BTC/USDT, BTCUSDT, BINANCE:BTCUSDT,
+//	         ticker AAPL (NormalizeSymbol)
+//	side     LONG | BUY, or SHORT | SELL, anywhere ("$AMD swing long"). Without a side word the
+//	         prices tell it when they leave no doubt: a stop-loss price below every entry is a
+//	         long, above every entry a short; without a stop-loss price, targets all above
+//	         (long) or all below (short) the entries. Else refused.
 //	close    CLOSE | EXIT: close the position (with LONG/SHORT: only that side, never open the other)
-//	entry    (ENTRY [PRICE|ZONE|AT] | @) value
-//	         value = price           a limit order at the price
-//	               | price - price   a zone ("42000-42500", "42000 to 42500"): a limit order at the
-//	                                 zone's top for a long, its bottom for a short, so it fills inside
-//	                                 the zone or better
-//	               | MARKET | NOW | CMP
-//	         no entry: a market order
-//	stoploss (SL | STOP [LOSS] | STOPLOSS | STOP-LOSS) [PRICE] (price | percent)
-//	targets  (TP | TARGET | TARGETS | TAKE PROFIT) value {value}    several targets in one clause
-//	         | TPn | TARGETn | (TP|TARGET) n:  value                  numbered, TP1 first, no gaps
+//	entry    (ENTRY | ENTRIES | ENTER | LIMIT | BUY | SELL | @ | AT) [PRICE|POINTS|TARGETS|AT] value
+//	         value = price                      a limit order at the price
+//	               | price (-|to|,|/|n)) price...  several entries (Cornix: "100-200" is TWO
+//	                                            entries): Freeform.Entries, highest first for a
+//	                                            long, lowest first for a short; the limit price
+//	                                            is the first
+//	               | (ZONE|RANGE|AREA) price - price  a zone (Cornix "Entry Zone"): Freeform.Entries
+//	                                            are its edges, Zone is true, the limit price is the
+//	                                            edge reached first (top for a long, bottom for a short)
+//	               | ABOVE price | BELOW price   Cornix: above for a long / below for a short is a
+//	                                            breakout, a stop order at the price; below for a
+//	                                            long / above for a short is a limit order there
+//	               | MARKET | NOW | CMP | MKT | CURRENT [MARKET] PRICE    a market order
+//	         a price right after the symbol or the side ("Short $SPY 450", "Buy 42000") is the
+//	         entry only when a stop-loss or target price confirms it; no entry: a market order
+//	stoploss (SL | S/L | STOP [LOSS|TARGETS|PRICE|AT] | STOPLOSS | STOP-LOSS) (price | percent)
+//	targets  (TP | TPS | TARGET(S) | TAKE PROFIT | TAKE-PROFIT [TARGETS] | PROFIT TARGETS
+//	         | SELL TARGETS | SELL in a buy signal) value {value}    several targets in one clause
+//	         | TPn | TARGETn | (TP|TARGET|TAKE PROFIT) n:  value      numbered, TP1 first, no gaps
 //	         value = (price | percent) ["(" percent ")"]             the optional share of the position
 //	size     (SIZE | QTY | QUANTITY | AMOUNT) (quantity [SHARES|UNITS|COINS] | $dollars | percent of equity)
+//	         | quantity (SHARES | UNITS | the symbol)   "100 shares", "0.5 BTC", "buy 50 AAPL"
+//	         | BUY|SELL quantity (@|AT) price          "buy 500 @ 8"
 //	price    [$] digits [. digits], thousands may be grouped "42,000"; percent = number "%"
+//	list     "1)", "1.", "1️⃣" before a value of a list are item numbers
 //
 // Several targets split the position: each target closes its share (given
 // in parentheses, summing to 100%, or equal shares), see Freeform.Legs.
 // Tokens made only of punctuation or emoji, and the words SIGNAL, NEW,
-// TRADE, SETUP, ALERT, SPOT, PAIR, COIN are decoration.
+// TRADE, SETUP, ALERT, SPOT, PAIR, COIN, SWING, SCALP, DAYTRADE, INTRADAY,
+// IDEA, NFA, DYOR, VIP, ORDER, TYPE, REGULAR are decoration; BREAKOUT
+// needs an ABOVE/BELOW entry.
 //
-// Nothing is guessed. A message with two symbols, both sides, no side, a
-// clause given twice, leverage or futures, a stop-loss on the wrong side of
-// the entry or a target, targets out of order, or any word outside this
-// layout is refused with the reason. A message with neither a side, nor
-// CLOSE, nor any clause keyword is chatter: ErrNoSignal.
+// Nothing is guessed. A message with two symbols, both sides, no side the
+// prices can tell, a clause given twice, leverage or futures, options or
+// futures contracts, a stop-loss on the wrong side of the entry or a
+// target, targets out of order, or any word outside this layout is refused
+// with the reason. Chatter is ErrNoSignal: a message with neither a side,
+// nor CLOSE, nor any clause keyword, or one that does not parse and reads
+// as a comment (results, questions, negations: freeform_chatter.go).
 
 // ErrNoSignal is returned by ParseFreeform for a message that does not try
 // to be a signal (no side, no CLOSE, no entry/stop-loss/target keyword):
