@@ -38,5 +38,5 @@ func errFreeformBreakoutWord() *ParseError {
 }
 
 func errFreeformBareEntry(got string) *ParseError {
-	return perr("entry", "the price "+echo(got)+" without a label is read as the entry only next to a stop-loss or target price; write Entry "+got+" (or a quantity as "+got+" shares)")
+	return perr("entry", "the number "+echo(got)+" has no label; it is read as the entry price only next to a stop-loss or target price. Write Entry 42000, or a quantity as 10 shares")
 }
