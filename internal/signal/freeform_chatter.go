@@ -43,7 +43,7 @@ var (
 	ffOptionStrike  = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9.])\$?[0-9]+(?:\.[0-9]+)?[CP](?:[^A-Za-z0-9]|$)`)
 	ffOptionWords   = setOf("CALLS", "PUTS", "STRIKE", "STRIKES", "EXPIRY", "EXPIRATION", "EXP",
 		"DTE", "0DTE", "OPTION", "OPTIONS", "CONTRACT", "CONTRACTS", "LEAPS")
-	ffOptionCallPut = regexp.MustCompile(`(?i)[0-9]\s*(?:CALL|PUT)S?\b`)
+	ffOptionCallPut = regexp.MustCompile(`(?i)[0-9]+(?:\.[0-9]+)?\s*(?:CALL|PUT)S?\b`)
 	ffOCCSymbol     = regexp.MustCompile(`\b[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}\b`)
 	ffContinuous    = regexp.MustCompile(`\b[A-Z]{1,4}[12]!`)
 	ffFuturesSlash  = regexp.MustCompile(`(?:^|\s)/[A-Za-z]{1,4}[0-9]?\b`)

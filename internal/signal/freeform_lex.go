@@ -36,6 +36,7 @@ type ffToken struct {
 }
 
 var (
+	timeframe     = regexp.MustCompile(`(?i)^[0-9]{1,3}(?:m|min|mins|h|hr|d|w)$`)
 	groupedNumber = regexp.MustCompile(`^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$`)
 	// discordMarkup matches mentions (<@123>, <@!123>, <@&123>, <#123>),
 	// custom emoji (<:name:123>, <a:name:123>) and timestamps (<t:123:R>):
@@ -98,11 +99,17 @@ func lexFreeform(text string) ([]ffToken, *ParseError) {
 				suffix = rs[j]
 				j++
 			}
-			// A number glued to letters ("42k", "100sh") is not a number.
+			// A number glued to letters ("42k", "100sh") is not a number; a
+			// chart timeframe ("4H", "15m", "1D") is decoration.
 			if j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j])) {
 				k := j
 				for k < len(rs) && isWordRune(rs[k]) {
 					k++
+				}
+				if timeframe.MatchString(string(rs[i:k])) {
+					out = append(out, ffToken{kind: ffSep, text: string(rs[i:k])})
+					i = k
+					continue
 				}
 				return nil, errFreeformUnknownWord(string(rs[i:k]))
 			}

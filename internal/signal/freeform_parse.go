@@ -18,15 +18,17 @@ var (
 	ffClose    = setOf("CLOSE", "EXIT")
 	ffEntry    = setOf("ENTRY", "ENTRIES", "ENTER", "LIMIT")
 	ffStop     = setOf("SL", "STOPLOSS", "STOP-LOSS", "STOP", "S/L")
-	ffTargetKW = setOf("TP", "TPS", "TARGET", "TARGETS", "TAKEPROFIT", "TAKE-PROFIT", "TAKE-PROFITS")
+	ffTargetKW = setOf("TP", "TPS", "PT", "PTS", "TARGET", "TARGETS", "TAKEPROFIT", "TAKE-PROFIT", "TAKE-PROFITS")
 	ffSize     = setOf("SIZE", "QTY", "QUANTITY", "AMOUNT")
 	ffLevWords = setOf("LEVERAGE", "LEV", "CROSS", "ISOLATED", "MARGIN")
 	ffFutures  = setOf("FUTURES", "PERP", "PERPS", "PERPETUAL")
 	ffFiller   = setOf("SIGNAL", "SIGNALS", "NEW", "TRADE", "SETUP", "ALERT", "SPOT", "PAIR", "COIN",
-		"SWING", "SCALP", "DAYTRADE", "INTRADAY", "IDEA", "NFA", "DYOR", "VIP", "ORDER", "TYPE", "REGULAR")
+		"SWING", "SCALP", "DAYTRADE", "INTRADAY", "IDEA", "NFA", "DYOR", "VIP", "ORDER", "TYPE", "REGULAR",
+		// labels of "Coin: BTC/USDT", "Direction: Long", "Timeframe: 4H"
+		"DIRECTION", "POSITION", "SIDE", "SYMBOL", "TICKER", "ASSET", "TIMEFRAME", "TF")
 	ffMarket   = setOf("MARKET", "NOW", "CMP", "MKT")
 	ffUnits    = setOf("SHARES", "SHARE", "SHS", "UNITS", "UNIT", "COINS")
-	ffNumbered = regexp.MustCompile(`^(?:TP|TARGET)([0-9]{1,2})$`)
+	ffNumbered = regexp.MustCompile(`^(?:TP|PT|TARGET)([0-9]{1,2})$`)
 	ffZoneSeps = setOf("-", "~", "–", "—")
 	// ffEntryMods may follow an entry keyword (or a side word) before its value.
 	ffEntryMods = setOf("PRICE", "PRICES", "POINT", "POINTS", "TARGETS", "LEVEL", "LEVELS", "AT", "LIMIT")
