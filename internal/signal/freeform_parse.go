@@ -99,7 +99,10 @@ type ffParser struct {
 	// 450", "Buy 42000"); build accepts it only next to a stop-loss or
 	// target price, so a quantity is never read as a price.
 	bareEntry bool
-	seenEntry bool
+	// entrySpaced: two entry prices stood side by side with no dash, "to",
+	// comma or list number between them.
+	entrySpaced bool
+	seenEntry   bool
 
 	slPrice, slPct decimal.Decimal
 	seenSL         bool
@@ -328,8 +331,15 @@ func (p *ffParser) bareNumber(t ffToken) *ParseError {
 		return p.readQuantity()
 	}
 	if !p.seenEntry && (p.i == p.symbolAt || p.i == p.sideAt) {
+		// One price only: "LONG 42000 43000" may be an entry and a target.
 		p.bareEntry = true
-		return p.readEntry(t.text)
+		if pe := p.readEntry(t.text); pe != nil {
+			return pe
+		}
+		if p.entrySpaced {
+			return errFreeformStrayNumber(p.entries[1].String())
+		}
+		return nil
 	}
 	return errFreeformStrayNumber(t.text)
 }
@@ -527,12 +537,16 @@ mods:
 		}
 		p.skipListSeps()
 		p.skipEnum(n)
+		joined := p.i > save
 		v, ok := p.peek()
 		if !ok || v.kind != ffNumber || (v.enum && n > 1) || (n > 1 && p.nextIsUnit()) {
 			p.i = save
 			break
 		}
 		p.i++
+		if n > 1 && !joined {
+			p.entrySpaced = true
+		}
 		if pe := checkPositive("entry", v.num); pe != nil {
 			return pe
 		}
