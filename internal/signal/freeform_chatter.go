@@ -38,6 +38,9 @@ var ffChatterWords = setOf(
 	"GM", "GN", "LOL", "THANKS", "HELLO", "HI", "HEY", "MORNING",
 )
 
+// futuresRoots are CME roots traders name ("ESZ4", "ES1!").
+const futuresRoots = `(?:ES|NQ|YM|RTY|CL|GC|SI|NG|HG|ZB|ZN|ZF|ZT|ZC|ZS|ZW|MES|MNQ|MYM|M2K|MGC|MCL|6E|6J|6B|6A|6C|VX|BTC|MBT|ETH|MET)`
+
 var (
 	ffResultPercent = regexp.MustCompile(`\+\s?[0-9]+(?:\.[0-9]+)?\s?%`)
 	ffOptionStrike  = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9.])\$?[0-9]+(?:\.[0-9]+)?[CP](?:[^A-Za-z0-9]|$)`)
@@ -45,10 +48,10 @@ var (
 		"DTE", "0DTE", "OPTION", "OPTIONS", "CONTRACT", "CONTRACTS", "LEAPS")
 	ffOptionCallPut = regexp.MustCompile(`(?i)[0-9]+(?:\.[0-9]+)?\s*(?:CALL|PUT)S?\b`)
 	ffOCCSymbol     = regexp.MustCompile(`\b[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}\b`)
-	ffContinuous    = regexp.MustCompile(`\b[A-Z]{1,4}[12]!`)
+	ffContinuous    = regexp.MustCompile(`\b` + futuresRoots + `[12]!`)
 	ffFuturesSlash  = regexp.MustCompile(`(?:^|\s)/[A-Za-z]{1,4}[0-9]?\b`)
 	// futuresCode is a dated futures contract: a CME root, a month code, a year.
-	futuresCode = regexp.MustCompile(`^(?:ES|NQ|YM|RTY|CL|GC|SI|NG|HG|ZB|ZN|ZF|ZT|ZC|ZS|ZW|MES|MNQ|MYM|M2K|MGC|MCL|6E|6J|6B|6A|6C|VX|BTC|MBT|ETH|MET)[FGHJKMNQUVXZ][0-9]{1,2}$`)
+	futuresCode = regexp.MustCompile(`^` + futuresRoots + `[FGHJKMNQUVXZ][0-9]{1,2}$`)
 )
 
 // chatterFields splits a message into upper-cased words, keeping apostrophes.
