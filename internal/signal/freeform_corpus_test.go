@@ -214,8 +214,7 @@ func equalShares(ts []Target) bool {
 		return true
 	}
 	each := hundred.DivRound(decimal.NewFromInt(int64(len(ts))), 8)
-	for i, tg := range ts[:len(ts)-1] {
-		_ = i
+	for _, tg := range ts[:len(ts)-1] {
 		if !tg.Share.Equal(each) {
 			return false
 		}
