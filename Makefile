@@ -117,7 +117,8 @@ test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the r
 	    echo "==> PostgreSQL not reachable at 127.0.0.1:5432: database tests run on SQLite only (set TEST_DATABASE_URL to use another server)"; \
 	  fi; \
 	else echo "==> database tests run on SQLite and on PostgreSQL ($$TEST_DATABASE_URL)"; fi; \
-	$(GO) test -race -count=1 -timeout 25m ./...
+	echo "==> the chaos suite runs $${CHAOS_ROUNDS:-6} rounds per database here (make chaos: 30)"; \
+	CHAOS_ROUNDS=$${CHAOS_ROUNDS:-6} $(GO) test -race -count=1 -timeout 25m ./...
 
 .PHONY: bench
 bench: bin/temporal web ## run the benchmarks in bench/ (performance figures of README)

@@ -27,9 +27,15 @@ func TestParseSignalByMode(t *testing.T) {
 		// Take-profit targets: one leg per target, each with its take-profit.
 		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 2, nil, ""},
 		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000", 1, nil, ""},
+		// Several entries: a ladder, not placed yet — refused, never its first entry only.
+		{sources.ModeFreeform, "BTC/USDT LONG Entry: 42000 - 41500 - 41000 SL 40000 TP 44000", 0, nil, "entry: 3 entry prices"},
+		// A zone: one limit at the edge reached first.
+		{sources.ModeFreeform, "BTC/USDT LONG Buy Zone: 41500 - 42000 SL 40000 TP 44000", 1, nil, ""},
 		{sources.ModeStrict, "/buy AAPL 10 tp:200", 1, nil, ""},
 		{sources.ModeFreeform, "gm everyone", 0, errChatter, ""},
-		{sources.ModeFreeform, "$TSLA Entry 250 SL 245", 0, nil, "side: is missing"},
+		// No side word: the stop below the entry says long (unambiguous).
+		{sources.ModeFreeform, "$TSLA Entry 250 SL 245", 1, nil, ""},
+		{sources.ModeFreeform, "$TSLA Entry 250", 0, nil, "side"},
 	}
 	for _, tt := range tests {
 		legs, err := parseSignal(tt.mode, tt.text)
