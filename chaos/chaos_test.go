@@ -179,7 +179,11 @@ func (c *cluster) summarize(rep *report, all []*sent, st roundStats, v *violatio
 	}
 	for _, s := range all {
 		if _, ok := s.accepted(); s.Channel && !ok {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("channel message %s (round %d: %s) was never logged by the bot", s.Key, s.Round, c.plan(s.Round)))
+			told := "the channel was told it was not executed"
+			if !c.answered(s.Key) {
+				told = "no answer"
+			}
+			rep.Notes = append(rep.Notes, fmt.Sprintf("channel message %s (round %d: %s) not executed: %s", s.Key, s.Round, c.plan(s.Round), told))
 		}
 	}
 	for _, tr := range c.traders {
