@@ -15,6 +15,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/intake"
 	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 	// sender who does not know the passphrase.
 	if hook.PassphraseHash != "" {
 		if until, err := s.passphraseLockedUntil(ctx, hook); err != nil {
-			s.fail(c, err)
+			s.failWebhook(c, err)
 			return
 		} else if !until.IsZero() {
 			s.tooMany(c, until.Sub(s.clock()), "webhook_locked",
@@ -103,13 +104,13 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		return
 	}
 	if err := s.checkSession(ctx, hook.UserID, sig); err != nil {
-		s.fail(c, err)
+		s.failWebhook(c, err)
 		return
 	}
 	if !meta.SignalTime.IsZero() {
 		_, settings, _, err := loadRiskSettings(s.DB.WithContext(ctx), hook.UserID)
 		if err != nil {
-			s.fail(c, err)
+			s.failWebhook(c, err)
 			return
 		}
 		// 3Commas' max_lag: a delayed or replayed alert is not traded.
@@ -138,12 +139,25 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		s.fail(c, err)
+		s.failWebhook(c, err)
 		return
 	}
 	s.log(c).Info("signal accepted", zap.String("signal_id", res.SignalID), zap.String("trade_id", res.TradeID),
 		zap.String("workflow_id", res.WorkflowID), zap.Bool("duplicate", res.Duplicate), zap.Bool("deferred", res.Deferred))
 	c.JSON(http.StatusAccepted, acceptedBody(res, sig.Text))
+}
+
+// failWebhook answers a failed webhook: a database that could not be used
+// (down, restarting, connection cut — nothing was stored) is 503, retry
+// later; anything else as usual. Found by the chaos suite crashing
+// PostgreSQL: a pooled connection the crash had cut answered 500.
+func (s *Server) failWebhook(c *gin.Context, err error) {
+	if store.IsUnavailable(err) {
+		s.log(c).Warn("webhook: database unavailable", zap.Error(err))
+		s.fail(c, errUnavailable)
+		return
+	}
+	s.fail(c, err)
 }
 
 func (s *Server) intake() *intake.Service {

@@ -74,6 +74,7 @@ func runChaos(t *testing.T, dialect store.Dialect, rounds int, seed uint64, rep 
 			plan = append(plan, extra)
 		}
 		start := time.Now()
+		c.plans = append(c.plans, strings.Join(plan, " + "))
 		batch := c.signals(r, rnd)
 		stopWalk := make(chan struct{})
 		walked := make(chan struct{})
@@ -176,6 +177,15 @@ func (c *cluster) summarize(rep *report, all []*sent, st roundStats, v *violatio
 			}
 		}
 	}
+	for _, s := range all {
+		if _, ok := s.accepted(); s.Channel && !ok {
+			told := "the channel was told it was not executed"
+			if !c.answered(s.Key) {
+				told = "no answer"
+			}
+			rep.Notes = append(rep.Notes, fmt.Sprintf("channel message %s (round %d: %s) not executed: %s", s.Key, s.Round, c.plan(s.Round), told))
+		}
+	}
 	for _, tr := range c.traders {
 		rep.Reconnects += tr.ws.reconnected()
 	}
@@ -241,4 +251,12 @@ func reasonOf(msg string) string {
 		return "(no message)"
 	}
 	return msg
+}
+
+// plan names the faults of round r.
+func (c *cluster) plan(r int) string {
+	if r < 1 || r > len(c.plans) {
+		return "?"
+	}
+	return c.plans[r-1]
 }

@@ -170,6 +170,8 @@ type cluster struct {
 	stack       *app.Stack
 	traders     []*trader // the steady traders of every round
 	pg          *pgCluster
+	dbmu        sync.Mutex // one database fault (lock or crash) at a time
+	plans       []string   // the faults of each round
 	prices      *priceFeed
 	discord     *discordPath
 

@@ -114,6 +114,12 @@ func (c *cluster) checkChannelSignals(round int, all []*sent, v *violations) {
 		}
 		var m schema.DiscordMessage
 		if c.db.Where("message_id = ?", s.Key).Take(&m).Error != nil || m.Status != sources.MessageFired {
+			// Not executed: the channel must have been told so. A message
+			// neither executed nor answered is lost without a trace.
+			if round == finalRound && !c.answered(s.Key) {
+				v.add(round, vLost, "silent:"+s.Key, "channel message %s (round %d: %s) was neither executed nor answered (log: %q)",
+					s.Key, s.Round, c.plan(s.Round), m.Status)
+			}
 			continue
 		}
 		s.mu.Lock()
@@ -137,4 +143,14 @@ func (c *cluster) checkChannelSignals(round int, all []*sent, v *violations) {
 			}
 		}
 	}
+}
+
+// answered reports whether the bot replied to a channel message.
+func (c *cluster) answered(messageID string) bool {
+	for _, m := range c.discord.fake.Messages(c.discord.channel) {
+		if m.ReplyTo == messageID {
+			return true
+		}
+	}
+	return false
 }

@@ -91,8 +91,14 @@ func (c *cluster) inject(round int, kind string, rnd *rand.Rand) []*sent {
 	case faultBrokerDrop:
 		c.proxy.drop(0.3, time.Duration(2000+rnd.IntN(2000))*time.Millisecond)
 	case faultDBLock:
+		// One database fault at a time: a lock cannot be taken on a
+		// server that is down.
+		c.dbmu.Lock()
+		defer c.dbmu.Unlock()
 		c.dbOutage(time.Duration(2000+rnd.IntN(2000)) * time.Millisecond)
 	case faultDBCrash:
+		c.dbmu.Lock()
+		defer c.dbmu.Unlock()
 		if err := c.pg.crash(time.Duration(500+rnd.IntN(2500)) * time.Millisecond); err != nil {
 			c.t.Errorf("round %d: crash PostgreSQL: %v", round, err)
 		}
