@@ -156,21 +156,10 @@ var tradeRef = regexp.MustCompile(`^[0-9a-f-]{8,36}$`)
 // working at the broker), like the dashboard's cancel: the trade's
 // workflow is sent its cancel signal and the outcome follows as a DM.
 func (b *Bot) cmdCancel(ctx context.Context, c *command, user schema.User) (string, error) {
-	ref := strings.ToLower(strings.Trim(strings.TrimSpace(c.str("trade")), "`"))
-	if !tradeRef.MatchString(ref) {
-		return "Give the trade id shown by /status (at least its first 8 characters).", nil
+	t, answer, err := b.tradeOf(ctx, c, user, "Give the trade id shown by /status (at least its first 8 characters).")
+	if answer != "" || err != nil {
+		return answer, err
 	}
-	var ts []schema.Trade
-	if err := b.o.DB.WithContext(ctx).Where("user_id = ? AND id LIKE ?", user.ID, ref+"%").Limit(2).Find(&ts).Error; err != nil {
-		return "", err
-	}
-	switch len(ts) {
-	case 0:
-		return "No trade `" + ref + "` in your account.", nil
-	case 2:
-		return "Several trades start with `" + ref + "`; give more of the id.", nil
-	}
-	t := ts[0]
 	if !trade.Cancellable(trade.Status(t.Status)) {
 		return notCancellable(t), nil
 	}
@@ -191,25 +180,14 @@ func (b *Bot) cmdCancel(ctx context.Context, c *command, user schema.User) (stri
 // cmdApproval answers a signal waiting for the trader's approval, like the
 // dashboard's Approve / Reject: the trade's workflow is sent the decision.
 func (b *Bot) cmdApproval(ctx context.Context, c *command, user schema.User, approve bool) (string, error) {
-	ref := strings.ToLower(strings.Trim(strings.TrimSpace(c.str("trade")), "`"))
-	if !tradeRef.MatchString(ref) {
-		return "Give the trade id shown in the approval message (at least its first 8 characters).", nil
+	t, answer, err := b.tradeOf(ctx, c, user, "Give the trade id shown in the approval message (at least its first 8 characters).")
+	if answer != "" || err != nil {
+		return answer, err
 	}
-	var ts []schema.Trade
-	if err := b.o.DB.WithContext(ctx).Where("user_id = ? AND id LIKE ?", user.ID, ref+"%").Limit(2).Find(&ts).Error; err != nil {
-		return "", err
-	}
-	switch len(ts) {
-	case 0:
-		return "No trade `" + ref + "` in your account.", nil
-	case 2:
-		return "Several trades start with `" + ref + "`; give more of the id.", nil
-	}
-	t := ts[0]
 	if trade.Status(t.Status) != trade.StatusAwaiting {
 		return trade.NotAwaitingApprovalMessage(trade.Status(t.Status)), nil
 	}
-	err := b.o.Temporal.SignalWorkflow(ctx, t.WorkflowID, "", workflows.SignalApproval, workflows.ApprovalDecision{Approve: approve, Via: "discord"})
+	err = b.o.Temporal.SignalWorkflow(ctx, t.WorkflowID, "", workflows.SignalApproval, workflows.ApprovalDecision{Approve: approve, Via: "discord"})
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -218,4 +196,24 @@ func (b *Bot) cmdApproval(ctx context.Context, c *command, user schema.User, app
 		return msgUnavailable, nil
 	}
 	return "Trade `" + shortID(t.ID) + "`: " + trade.ApprovalAcceptedMessage(approve), nil
+}
+
+// tradeOf finds the trader's trade named by the command's "trade" option
+// (its id or at least its first 8 characters); answer says why not.
+func (b *Bot) tradeOf(ctx context.Context, c *command, user schema.User, howTo string) (schema.Trade, string, error) {
+	ref := strings.ToLower(strings.Trim(strings.TrimSpace(c.str("trade")), "`"))
+	if !tradeRef.MatchString(ref) {
+		return schema.Trade{}, howTo, nil
+	}
+	var ts []schema.Trade
+	if err := b.o.DB.WithContext(ctx).Where("user_id = ? AND id LIKE ?", user.ID, ref+"%").Limit(2).Find(&ts).Error; err != nil {
+		return schema.Trade{}, "", err
+	}
+	switch len(ts) {
+	case 0:
+		return schema.Trade{}, "No trade `" + ref + "` in your account.", nil
+	case 2:
+		return schema.Trade{}, "Several trades start with `" + ref + "`; give more of the id.", nil
+	}
+	return ts[0], "", nil
 }

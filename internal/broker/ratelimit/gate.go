@@ -55,19 +55,26 @@ func (g *Gate) Wait(ctx context.Context, costs ...Cost) error {
 			}
 		}
 	}
+	return reserveShared(ctx, g.store, costs, g.now, g.sleep)
+}
+
+// reserveShared takes costs from store, waiting while they do not fit (the
+// budget is used by other replicas, or a pause is in force); it gives up
+// when the wait would outlast the context's deadline.
+func reserveShared(ctx context.Context, store Store, costs []Cost, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
 	for {
-		now := g.now()
-		wait, err := g.store.Reserve(ctx, now, costs)
+		t := now()
+		wait, err := store.Reserve(ctx, t, costs)
 		if err != nil {
 			return err
 		}
 		if wait <= 0 {
 			return nil
 		}
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
+		if dl, ok := ctx.Deadline(); ok && t.Add(wait).After(dl) {
 			return fmt.Errorf("%w (shared budget, %s): %w", ErrWaitTooLong, wait.Round(time.Millisecond), context.DeadlineExceeded)
 		}
-		if err := g.sleep(ctx, wait); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

@@ -225,22 +225,7 @@ func (l *Limiter) Pause(key string, d time.Duration) {
 // while other replicas used it (or a pause they wrote is in force).
 func (l *Limiter) waitShared(ctx context.Context, key string, weight int) error {
 	c := []Cost{{Key: l.namespace + key, Rule: Rule{Limit: l.published, Window: time.Minute}, Weight: weight}}
-	for {
-		now := l.now()
-		wait, err := l.shared.Reserve(ctx, now, c)
-		if err != nil {
-			return err
-		}
-		if wait <= 0 {
-			return nil
-		}
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
-			return fmt.Errorf("%w (shared budget, %s): %w", ErrWaitTooLong, wait.Round(time.Millisecond), context.DeadlineExceeded)
-		}
-		if err := l.sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
+	return reserveShared(ctx, l.shared, c, l.now, l.sleep)
 }
 
 // PausedFor reports how long key is still paused (0 when it is not).
