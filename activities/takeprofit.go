@@ -45,8 +45,14 @@ const (
 // takeProfitExternalPrefix marks the external id of a take-profit's exit.
 const takeProfitExternalPrefix = "takeprofit:"
 
-// defaultTakeProfitPoll is how often the watch reads the price.
-const defaultTakeProfitPoll = time.Second
+// How often the watch reads the position and the price: every second at
+// the paper broker; every 10 s at a live broker, whose request budget
+// (FR-016, half its published limit) the watch shares with the trader's
+// orders — two requests per read.
+const (
+	defaultTakeProfitPoll = time.Second
+	liveTakeProfitPoll    = 10 * time.Second
+)
 
 // hasTakeProfit reports whether the signal asks for a take-profit the
 // trade's workflow must watch.
@@ -119,16 +125,20 @@ func unitsWord(t *schema.Trade) string {
 // It heartbeats every read; a retried attempt resumes from the trade row,
 // which says what happened.
 func (a *Trading) WatchTakeProfit(ctx context.Context, in workflows.TradeRef) (workflows.TakeProfitResult, error) {
-	poll := a.TakeProfitPoll
-	if poll <= 0 {
-		poll = defaultTakeProfitPoll
-	}
 	for {
 		l, err := a.load(ctx, in.TradeID)
 		if err != nil {
 			return workflows.TakeProfitResult{}, err
 		}
 		t := l.Trade
+		poll := a.TakeProfitPoll
+		switch {
+		case poll > 0:
+		case t.Broker == "paper":
+			poll = defaultTakeProfitPoll
+		default:
+			poll = liveTakeProfitPoll
+		}
 		switch t.TakeProfitStatus {
 		case tpArmed:
 			res, done, err := a.watchOnce(ctx, l)
