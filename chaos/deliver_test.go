@@ -65,7 +65,7 @@ func (s *sent) snapshot() (answers []int, tradeIDs []string) {
 }
 
 // signals draws a round's signals: per steady trader three webhook alerts
-// (one per webhook URL), mostly buys of 1-4 shares, sometimes an exit,
+// (one per webhook URL), buys of 1-4 shares and, one time in three, an exit,
 // and one message in the Discord channel they follow; each delivered one
 // to three times.
 func (c *cluster) signals(round int, rnd *rand.Rand) []*sent {
@@ -76,7 +76,7 @@ func (c *cluster) signals(round int, rnd *rand.Rand) []*sent {
 			qty := 1 + rnd.IntN(4)
 			s := &sent{Trader: tr, Round: round, Slot: i, Copies: 1 + rnd.IntN(3), Key: fmt.Sprintf("r%d-t%d-s%d", round, ti, i)}
 			action := `"action":"buy","quantity":` + strconv.Itoa(qty) + `,"type":"market"`
-			if rnd.IntN(4) == 0 {
+			if rnd.IntN(3) == 0 {
 				action = `"action":"exit"`
 			}
 			s.Body = webhookBody(sym, action, s.Key)

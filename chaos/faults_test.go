@@ -103,7 +103,7 @@ func (c *cluster) inject(round int, kind string, rnd *rand.Rand) []*sent {
 			c.t.Errorf("round %d: crash PostgreSQL: %v", round, err)
 		}
 	case faultLossLimit, faultBreaker:
-		return c.crashScenario(round, kind, rnd)
+		return c.runCrash(round, kind, rnd)
 	case faultDiscordGateway:
 		c.discordFault(rnd)
 	}

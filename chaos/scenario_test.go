@@ -66,8 +66,8 @@ func (s *crashScenario) finish(note string) {
 	}
 }
 
-// crashScenario runs one scenario and returns the signals it sent.
-func (c *cluster) crashScenario(round int, kind string, rnd *rand.Rand) []*sent {
+// runCrash runs one crash scenario and returns the signals it sent.
+func (c *cluster) runCrash(round int, kind string, rnd *rand.Rand) []*sent {
 	ctx := context.Background()
 	tr := c.newTrader(ctx, true)
 	c.rmu.Lock()
