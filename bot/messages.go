@@ -101,12 +101,25 @@ func (b *Bot) handleSignal(ctx context.Context, s *discordgo.Session, src source
 	// written, the signal is executed even if Temporal is down right now
 	// (the start relay starts it when it is back, or tells the channel it
 	// was too late).
-	err = store.InTx(ctx, b.o.DB, func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry).Error; err != nil {
-			return err
+	// A database that is briefly unreachable (a restart, a failover) is
+	// waited for within the message's handling budget: the signal is not
+	// given up while it can still be recorded.
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err = store.InTx(ctx, b.o.DB, func(tx *gorm.DB) error {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&entry).Error; err != nil {
+				return err
+			}
+			return starts.Enqueue(tx, req, received)
+		})
+		if err == nil || !store.IsUnavailable(err) || ctx.Err() != nil {
+			break
 		}
-		return starts.Enqueue(tx, req, received)
-	})
+		log.Warn("signal message not recorded yet; the database is unreachable", zap.Error(err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
 	if err != nil {
 		log.Error("signal message not recorded", zap.Error(err))
 		b.reply(s, m, replyNotStarted())
