@@ -61,7 +61,7 @@ func (c *cluster) checkBooks(round int, trades map[string]schema.Trade, v *viola
 				st.EntryOrders++
 				t, ok := byClient[o.ClientOrderID]
 				if !ok {
-					v.add(round, vBook, "orphan:"+o.ID, "entry order %s (%s %s %s) at the broker belongs to no trade", o.ID, o.Side, o.Qty, o.Symbol)
+					v.add(round, vBook, "orphan:"+o.ID, "entry order %s (%s %s %s, client order id %s, trader %s) at the broker belongs to no trade", o.ID, o.Side, o.Qty, o.Symbol, o.ClientOrderID, tr.UserID)
 					continue
 				}
 				entries[t.ID]++
