@@ -97,7 +97,10 @@ func TestPartialFillsThenFilled(t *testing.T) {
 		close(block)
 
 		p := h.waitRow(tradeID, "partial_fill")
-		require.Equal(t, "1", p.FilledQuantity.String())
+		// The engine's own matching pass may fill a second share before
+		// the price moves away (it runs while PlaceOrder is held): a part,
+		// not all of it, is what this path needs.
+		require.True(t, p.FilledQuantity.IsPositive() && p.FilledQuantity.LessThan(decimal.NewFromInt(3)), "filled %s of 3", p.FilledQuantity)
 		h.feed.Set("AAPL", decimal.NewFromInt(180))
 
 		body := h.waitStatus(tradeID, 30*time.Second, "filled", "rejected", "cancelled")
