@@ -75,6 +75,10 @@ type Result struct {
 	// Deferred: the signal is accepted (stored with its start request) but
 	// Temporal did not answer at once; the start relay starts it.
 	Deferred bool `json:"deferred,omitempty"`
+
+	// created: this call wrote the trade (it needs its start request),
+	// even when the signal row was there already.
+	created bool
 }
 
 func (s *Service) now() time.Time {
@@ -99,7 +103,7 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	now := s.now()
 	err = store.InTx(ctx, s.DB, func(tx *gorm.DB) error {
 		res, err = record(tx, req, payload, now)
-		if err != nil || res.Duplicate {
+		if err != nil || !res.created {
 			return err
 		}
 		return starts.Enqueue(tx, withDeadline(s.startRequest(req, res), now), now)
@@ -162,7 +166,7 @@ func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) 
 				return err
 			}
 			out[i] = res
-			if !res.Duplicate {
+			if res.created {
 				if err := starts.Enqueue(tx, withDeadline(s.startRequest(req, res), now), now); err != nil {
 					return err
 				}
@@ -192,7 +196,7 @@ func (s *Service) RecordFollowUp(tx *gorm.DB, req Request) (Result, error) {
 	}
 	now := s.now()
 	res, err := record(tx, req, payload, now)
-	if err != nil || res.Duplicate {
+	if err != nil || !res.created {
 		return res, err
 	}
 	r := withDeadline(s.startRequest(req, res), now)
@@ -258,7 +262,7 @@ func record(tx *gorm.DB, req Request, payload []byte, now time.Time) (Result, er
 	if err := tx.Create(&t).Error; err != nil {
 		return res, err
 	}
-	res.TradeID = t.ID
+	res.TradeID, res.created = t.ID, true
 	if _, err := audit.Append(tx, audit.Entry{
 		UserID: req.UserID, Action: audit.ActionSignalReceived, ResourceType: "Signal", ResourceID: row.ID,
 		IPAddress: req.IPAddress, UserAgent: req.UserAgent, Status: "success", At: now,

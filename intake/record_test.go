@@ -2,11 +2,13 @@ package intake
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -62,5 +64,29 @@ func TestRecordBatchIsIdempotent(t *testing.T) {
 		if _, err := svc.Record(ctx, bad); err == nil {
 			t.Fatal("a request without external id was recorded")
 		}
+	})
+}
+
+// A trade written for a signal whose row was there already still gets its
+// start request: accepting it is durable like any other.
+func TestNewTradeOfAnExistingSignalGetsItsStartRequest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+		ctx := context.Background()
+		u := schema.User{ID: uuid.NewString(), CreatedAt: time.Now().UTC()}
+		require.NoError(t, db.Create(&u).Error)
+		sig := signal.Signal{Source: signal.SourceDiscord, ExternalID: u.ID + ":987654321098765432", Symbol: "AAPL", AssetClass: signal.AssetStock,
+			Action: signal.ActionBuy, Side: signal.SideBuy, Quantity: decimal.NewFromInt(1), QuantityType: signal.QtyFixed,
+			OrderType: signal.OrderMarket, Text: "/buy AAPL 1"}
+		payload, err := json.Marshal(sig)
+		require.NoError(t, err)
+		require.NoError(t, db.Create(&schema.Signal{ID: uuid.NewString(), Source: string(sig.Source), ExternalID: sig.ExternalID,
+			UserID: u.ID, Symbol: "AAPL", Payload: string(payload), ReceivedAt: time.Now()}).Error)
+		svc := &Service{DB: db, TaskQueue: "q"}
+		res, err := svc.Record(ctx, []Request{{UserID: u.ID, Signal: sig}})
+		require.NoError(t, err)
+		require.True(t, res[0].Duplicate, "the signal was there")
+		var n int64
+		require.NoError(t, db.Model(&schema.WorkflowStart{}).Where("workflow_id = ?", res[0].WorkflowID).Count(&n).Error)
+		require.EqualValues(t, 1, n, "the new trade has its start request")
 	})
 }
