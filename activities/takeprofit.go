@@ -54,34 +54,6 @@ const (
 	liveTakeProfitPoll    = 10 * time.Second
 )
 
-// hasTakeProfit reports whether the signal asks for a take-profit the
-// trade's workflow must watch.
-func hasTakeProfit(sig signal.Signal) bool {
-	return (sig.TakeProfitPrice.IsPositive() || sig.TakeProfitPercent.IsPositive()) && sig.TakeProfitOf == ""
-}
-
-// takeProfitTarget is the target price: the signal's, or its percentage
-// from the entry's fill price in the trade's favour.
-func takeProfitTarget(sig signal.Signal, side signal.Side, fill decimal.Decimal) decimal.Decimal {
-	if sig.TakeProfitPrice.IsPositive() {
-		return sig.TakeProfitPrice
-	}
-	move := fill.Mul(sig.TakeProfitPercent).Div(decimal.NewFromInt(100))
-	if side == signal.SideSell {
-		return fill.Sub(move)
-	}
-	return fill.Add(move)
-}
-
-// reached reports whether price is at or beyond the target for the
-// position's side (a long takes profit above, a short below).
-func reached(side signal.Side, price, target decimal.Decimal) bool {
-	if side == signal.SideSell {
-		return price.LessThanOrEqual(target)
-	}
-	return price.GreaterThanOrEqual(target)
-}
-
 // ArmTakeProfit records the trade's take-profit target after its entry
 // filled (audit TAKE_PROFIT_ARMED, event trade.takeProfitPlaced).
 func (a *Trading) ArmTakeProfit(ctx context.Context, in workflows.TradeRef) (workflows.TakeProfitResult, error) {
@@ -89,7 +61,7 @@ func (a *Trading) ArmTakeProfit(ctx context.Context, in workflows.TradeRef) (wor
 	if err != nil {
 		return workflows.TakeProfitResult{}, err
 	}
-	if !hasTakeProfit(l.Signal) || !l.Trade.FillPrice.Valid || !l.Trade.FilledQuantity.IsPositive() {
+	if !l.Signal.HasTakeProfit() || !l.Trade.FillPrice.Valid || !l.Trade.FilledQuantity.IsPositive() {
 		return workflows.TakeProfitResult{Outcome: "none"}, nil
 	}
 	var out workflows.TakeProfitResult
@@ -98,7 +70,7 @@ func (a *Trading) ArmTakeProfit(ctx context.Context, in workflows.TradeRef) (wor
 			out = workflows.TakeProfitResult{Outcome: t.TakeProfitStatus, Target: t.TakeProfitPrice.Decimal}
 			return trade.Change{}, trade.ErrNoChange
 		}
-		target := takeProfitTarget(l.Signal, signal.Side(t.Side), t.FillPrice.Decimal)
+		target := risk.TakeProfitTarget(l.Signal, signal.Side(t.Side), t.FillPrice.Decimal)
 		t.TakeProfitPrice = decimal.NewNullDecimal(target)
 		t.TakeProfitStatus = tpArmed
 		msg := fmt.Sprintf("Take-profit armed at %s: when %s trades there, the %s %s of this trade are closed at market; the stop-loss stays until then.",
@@ -188,7 +160,7 @@ func (a *Trading) watchOnce(ctx context.Context, l loaded) (workflows.TakeProfit
 		return res, true, err
 	}
 	price, err := b.LastPrice(ctx, t.Symbol)
-	if err != nil || !reached(side, price, t.TakeProfitPrice.Decimal) {
+	if err != nil || !risk.TakeProfitReached(side, price, t.TakeProfitPrice.Decimal) {
 		return workflows.TakeProfitResult{}, false, nil
 	}
 	_, err = a.triggerTakeProfit(ctx, l, decimal.Min(t.FilledQuantity, held), price)

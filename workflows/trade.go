@@ -315,7 +315,7 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 // takesProfit reports whether the signal asks for a take-profit (the exit
 // that takes one carries none).
 func takesProfit(s signal.Signal) bool {
-	return (s.TakeProfitPrice.IsPositive() || s.TakeProfitPercent.IsPositive()) && s.TakeProfitOf == "" && opensPosition(s)
+	return s.HasTakeProfit() && opensPosition(s)
 }
 
 // watchTakeProfit arms the take-profit and watches the price until it is

@@ -141,3 +141,9 @@ func (e *ParseError) Error() string {
 	}
 	return e.Field + ": " + e.Reason
 }
+
+// HasTakeProfit reports whether the signal asks for a take-profit of its
+// own (the exit that takes one carries none).
+func (s Signal) HasTakeProfit() bool {
+	return (s.TakeProfitPrice.IsPositive() || s.TakeProfitPercent.IsPositive()) && s.TakeProfitOf == ""
+}

@@ -1,4 +1,4 @@
-package activities
+package risk
 
 import (
 	"testing"
@@ -24,16 +24,16 @@ func TestTakeProfitTarget(t *testing.T) {
 		{"price given", signal.Signal{TakeProfitPrice: d("220")}, signal.SideBuy, "200", "220", "221", "219"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := takeProfitTarget(tc.sig, tc.side, d(tc.fill))
+			got := TakeProfitTarget(tc.sig, tc.side, d(tc.fill))
 			if !got.Equal(d(tc.want)) {
 				t.Fatalf("target %s, want %s", got, tc.want)
 			}
-			if !reached(tc.side, d(tc.price), got) || reached(tc.side, d(tc.not), got) {
+			if !TakeProfitReached(tc.side, d(tc.price), got) || TakeProfitReached(tc.side, d(tc.not), got) {
 				t.Fatalf("reached wrong at %s / %s for target %s", tc.price, tc.not, got)
 			}
 		})
 	}
-	if hasTakeProfit(signal.Signal{TakeProfitPercent: d("5"), TakeProfitOf: "t1"}) {
+	if (signal.Signal{TakeProfitPercent: d("5"), TakeProfitOf: "t1"}).HasTakeProfit() {
 		t.Fatal("the exit that takes a profit has none of its own")
 	}
 }
