@@ -66,4 +66,9 @@ type Caps struct {
 	// NoRemoteRateLimit marks an adapter with no remote API (paper): its
 	// RateLimitNext may be a no-op and the suite does not require a wait.
 	NoRemoteRateLimit bool
+	// ExitPair marks an adapter that implements broker.ExitPairPlacer (the
+	// broker has a native one-cancels-other pair); the suite then runs the
+	// ExitPair subtests and fails when the adapter does not implement it,
+	// and fails an adapter that implements it without saying so here.
+	ExitPair bool
 }

@@ -53,6 +53,9 @@ func Run(t *testing.T, h Harness) {
 	if !s.caps.UnnormalisedQuantity.IsZero() {
 		t.Run("QuantityRoundedDownToStep", s.unnormalisedQuantity)
 	}
+	t.Run("ExitPairTakeProfitFillCancelsStop", s.exitPairTakeProfit)
+	t.Run("ExitPairStopFillCancelsTakeProfit", s.exitPairStop)
+	t.Run("ExitPairCancelsBothLegs", s.exitPairCancel)
 }
 
 type suite struct {
