@@ -23,7 +23,8 @@ func main() {
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
-	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run")
+	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade or fanout does)")
+	ceilingN := flag.Int("ceiling-n", 200, "sequential empty / one-local-activity workflows for the engine's ceiling")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -50,15 +51,21 @@ func main() {
 	defer env.close()
 
 	var rows []row
+	var ceil ceiling
+	if want["trade"] || want["fanout"] || want["ceiling"] {
+		var crows []row
+		ceil, crows = measureCeiling(ctx, env.temporal, *ceilingN, *followers)
+		rows = append(rows, crows...)
+	}
 	if want["trade"] {
-		rows = append(rows, env.sequentialRun(ctx, *sequential)...)
+		rows = append(rows, env.sequentialRun(ctx, *sequential, ceil)...)
 		rows = append(rows, env.concurrentRun(ctx, *concurrent)...)
 	}
 	if want["stop"] {
 		rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
 	}
 	if want["fanout"] {
-		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), *followers)...)
+		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), *followers, ceil)...)
 	}
 	if want["brokers"] {
 		rows = append(rows, brokerRows(ctx, dir, *sequential)...)

@@ -79,3 +79,38 @@ func isSubmit(ev *historypb.HistoryEvent) bool {
 }
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// serverWork counts, over a sample of trade workflows, what the server
+// persisted per trade: history events, workflow tasks (each a round trip
+// worker ↔ server and a persistence write of its own), activity tasks and
+// local-activity markers. Medians; the fewer the better (DESIGN §6).
+func serverWork(ctx context.Context, c client.Client, workflowIDs []string, sample int) string {
+	if len(workflowIDs) == 0 {
+		return ""
+	}
+	step := max(1, len(workflowIDs)/sample)
+	var events, tasks, acts, markers []int
+	for i := 0; i < len(workflowIDs); i += step {
+		var ev, wt, at, mk int
+		it := c.GetWorkflowHistory(ctx, workflowIDs[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				break
+			}
+			ev++
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				wt++
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+				at++
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				mk++
+			}
+		}
+		events, tasks, acts, markers = append(events, ev), append(tasks, wt), append(acts, at), append(markers, mk)
+	}
+	med := func(v []int) int { sort.Ints(v); return v[len(v)/2] }
+	return fmt.Sprintf("per trade (median of %d): %d history events, %d workflow tasks, %d activity tasks, %d local activities/markers",
+		len(events), med(events), med(tasks), med(acts), med(markers))
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// The engine's own ceiling on this machine, measured in the same run as
+// the figures it divides (DESIGN §6 "Ratios"): absolute times do not carry
+// between machines, ratios to what the same Temporal server, client codec
+// and SQLite file do for an empty workflow do.
+//
+//	empty        an eagerly started workflow that does nothing: start → result
+//	one local    the same with one local activity (what a trade's
+//	             PrepareOrder costs at least): the trade path's floor
+//	rate         empty workflows started and completed per second, eager
+//	             start, 16 in flight: the fan-out's floor is followers ÷ rate
+type ceiling struct {
+	EmptyP50, LocalP50 time.Duration
+	Rate               float64 // empty workflows per second
+}
+
+const ceilingQueue = "bench-ceiling"
+
+func emptyWorkflow(workflow.Context) error { return nil }
+
+func oneLocalActivityWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	return workflow.ExecuteLocalActivity(ctx, noopActivity).Get(ctx, nil)
+}
+
+func noopActivity(context.Context) error { return nil }
+
+// measureCeiling runs the three floors on their own task queue with the
+// same client (codec included) the system under measurement uses.
+func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling, []row) {
+	w := sdkworker.New(c, ceilingQueue, sdkworker.Options{})
+	w.RegisterWorkflowWithOptions(emptyWorkflow, workflow.RegisterOptions{Name: "BenchEmpty"})
+	w.RegisterWorkflowWithOptions(oneLocalActivityWorkflow, workflow.RegisterOptions{Name: "BenchOneLocalActivity"})
+	w.RegisterActivity(noopActivity)
+	must(w.Start())
+	defer w.Stop()
+
+	run := func(name string) (time.Duration, error) {
+		start := time.Now()
+		r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bench-" + uuid.NewString(), TaskQueue: ceilingQueue,
+			EnableEagerStart: true, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, name)
+		if err != nil {
+			return 0, err
+		}
+		if err := r.Get(ctx, nil); err != nil {
+			return 0, err
+		}
+		return time.Since(start), nil
+	}
+	sequential := func(name string) []time.Duration {
+		for i := 0; i < 5; i++ { // warm-up
+			_, err := run(name)
+			must(err)
+		}
+		d := make([]time.Duration, 0, n)
+		for i := 0; i < n; i++ {
+			t, err := run(name)
+			must(err)
+			d = append(d, t)
+		}
+		return d
+	}
+	empty := sequential("BenchEmpty")
+	local := sequential("BenchOneLocalActivity")
+
+	// Throughput: rateN empty workflows, 16 in flight.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	start := time.Now()
+	var failed int
+	var mu sync.Mutex
+	for i := 0; i < rateN; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := run("BenchEmpty"); err != nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	rate := float64(rateN-failed) / elapsed.Seconds()
+
+	c0 := ceiling{EmptyP50: median(empty), LocalP50: median(local), Rate: rate}
+	return c0, []row{
+		stats("ceiling: empty workflow, eager start → result", empty, "engine floor (same server, codec, SQLite)", "—"),
+		stats("ceiling: workflow with one local activity", local, "the trade path's floor", "—"),
+		{Figure: fmt.Sprintf("ceiling: %d empty workflows, 16 in flight", rateN), Samples: fmt.Sprint(rateN - failed),
+			Other: fmt.Sprintf("%.1f workflows/s (%.2f s, %d failed)", rate, elapsed.Seconds(), failed), Target: "—"},
+	}
+}
+
+// times is a ratio printed as "2.4×".
+func times(a, b time.Duration) string {
+	if b <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f×", float64(a)/float64(b))
+}
