@@ -16,11 +16,20 @@ GOVULNCHECK_VERSION  := v1.9.0
 # to stripe-go v76's API version (2023-10-16); v0.203.0 implements the 2026
 # API, which no longer has /v1/invoices/upcoming that v76 calls.
 STRIPE_MOCK_VERSION  := v0.162.0
+# Kubernetes manifests (deploy/k8s) are built with kustomize and validated by
+# kubeconform against schemas generated from Kubernetes' own OpenAPI document
+# at K8S_VERSION (the k8s.io/kubernetes module from the Go module proxy; CI
+# has no internet to fetch published schemas).
+KUSTOMIZE_VERSION    := v5.8.2
+KUBECONFORM_VERSION  := v0.8.0
+K8S_VERSION          := v1.34.2
 
 TEMPORAL_CLI_MODULE := github.com/temporalio/cli/cmd/temporal
 GOSEC_MODULE        := github.com/securego/gosec/v2/cmd/gosec
 GOVULNCHECK_MODULE  := golang.org/x/vuln/cmd/govulncheck
 STRIPE_MOCK_MODULE   := github.com/stripe/stripe-mock
+KUSTOMIZE_MODULE     := sigs.k8s.io/kustomize/kustomize/v5
+KUBECONFORM_MODULE   := github.com/yannh/kubeconform/cmd/kubeconform
 
 BIN     := $(CURDIR)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -49,7 +58,22 @@ define install-tool
 	touch "$(BIN)/.$(1)-$(3)"
 endef
 
-.PHONY: bin/temporal bin/gosec bin/govulncheck bin/stripe-mock
+.PHONY: bin/temporal bin/gosec bin/govulncheck bin/stripe-mock bin/kustomize bin/kubeconform k8s-schemas
+bin/kustomize:
+	@$(call install-tool,kustomize,$(KUSTOMIZE_MODULE),$(KUSTOMIZE_VERSION))
+
+bin/kubeconform:
+	@$(call install-tool,kubeconform,$(KUBECONFORM_MODULE),$(KUBECONFORM_VERSION))
+
+K8S_SCHEMAS := $(BIN)/k8s-schemas/$(K8S_VERSION)
+k8s-schemas: ## generate strict JSON schemas of Kubernetes $(K8S_VERSION) into bin/ (from its OpenAPI document)
+	@if [ -f "$(K8S_SCHEMAS)/.done" ]; then exit 0; fi; \
+	echo "==> generating Kubernetes $(K8S_VERSION) schemas into bin/k8s-schemas (go mod download k8s.io/kubernetes@$(K8S_VERSION))"; \
+	dir=$$(GOFLAGS=-mod=mod $(GO) mod download -json k8s.io/kubernetes@$(K8S_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	if [ -z "$$dir" ] || [ ! -f "$$dir/api/openapi-spec/swagger.json" ]; then echo "k8s-schemas: k8s.io/kubernetes@$(K8S_VERSION) has no api/openapi-spec/swagger.json" >&2; exit 1; fi; \
+	rm -rf "$(K8S_SCHEMAS)"; \
+	$(GO) run ./deploy/k8s/schemagen -spec "$$dir/api/openapi-spec/swagger.json" -out "$(K8S_SCHEMAS)"; \
+	touch "$(K8S_SCHEMAS)/.done"
 bin/temporal: ## build the pinned Temporal CLI (dev server) into bin/ (~3 min, once)
 	@$(call install-tool,temporal,$(TEMPORAL_CLI_MODULE),$(TEMPORAL_CLI_VERSION))
 
@@ -107,7 +131,7 @@ run-stripe: build bin/temporal bin/stripe-mock ## make run with BILLING_PROVIDER
 
 # ---------------------------------------------------------------- checks
 .PHONY: test
-test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the race detector, on SQLite and on PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432 when reachable)
+test: bin/temporal bin/stripe-mock web chromium k8s-validate ## k8s manifests validated, go vet + all tests with the race detector, on SQLite and on PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432 when reachable)
 	$(GO) vet ./...
 	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
 	  if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
@@ -119,6 +143,14 @@ test: bin/temporal bin/stripe-mock web chromium ## go vet + all tests with the r
 	else echo "==> database tests run on SQLite and on PostgreSQL ($$TEST_DATABASE_URL)"; fi; \
 	echo "==> the chaos suite runs $${CHAOS_ROUNDS:-6} rounds per database here (make chaos: 30)"; \
 	CHAOS_ROUNDS=$${CHAOS_ROUNDS:-6} $(GO) test -race -count=1 -timeout 25m ./...
+
+.PHONY: k8s-validate
+k8s-validate: bin/kustomize bin/kubeconform k8s-schemas ## build every kustomization in deploy/k8s and validate it strictly (kubeconform, Kubernetes $(K8S_VERSION))
+	@for k in deploy/k8s/base deploy/k8s/overlays/*; do \
+	  echo "==> kubeconform $$k"; \
+	  "$(BIN)/kustomize" build "$$k" | "$(BIN)/kubeconform" -strict -summary -exit-on-error \
+	    -schema-location '$(K8S_SCHEMAS)/{{ .ResourceKind }}{{ .KindSuffix }}.json' -; \
+	done
 
 .PHONY: bench
 bench: bin/temporal web ## run the benchmarks in bench/ (performance figures of README)
