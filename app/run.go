@@ -58,14 +58,23 @@ func DialTemporal(cfg config.Config, address string, log *zap.Logger) (client.Cl
 }
 
 // NewPaperEngine builds the paper broker engine on the database, with the
-// NYSE calendar and a seeded random-walk price feed.
-func NewPaperEngine(db *gorm.DB, log *zap.Logger) (*paper.Engine, *paper.RandomWalkFeed) {
-	feed := paper.NewRandomWalkFeed(uint64(time.Now().UnixNano()))
+// NYSE calendar and the price feed PAPER_QUOTES names: a seeded random walk
+// (dev, tests; runFeed moves it every second) or live quotes shared through
+// the database (runFeed does nothing: the feed fetches on demand).
+func NewPaperEngine(db *gorm.DB, log *zap.Logger, q config.PaperQuotes) (engine *paper.Engine, runFeed func(context.Context)) {
+	var feed paper.PriceFeed
+	runFeed = func(context.Context) {}
+	if q.Mode == config.PaperQuotesLive {
+		feed = LiveQuotes(db, log, q)
+	} else {
+		walk := paper.NewRandomWalkFeed(uint64(time.Now().UnixNano()))
+		feed, runFeed = walk, func(ctx context.Context) { walk.Run(ctx, time.Second) }
+	}
 	cal := paper.CalendarFunc(func(now time.Time, c signal.AssetClass, ext bool) (bool, time.Time, time.Time) {
 		s := market.StatusAt(now, c, ext)
 		return s.Open, s.NextOpen, s.NextClose
 	})
-	return paper.NewEngine(paper.NewGormStore(db), feed, paper.WithCalendar(cal), paper.WithLogger(log.Named("paper"))), feed
+	return paper.NewEngine(paper.NewGormStore(db), feed, paper.WithCalendar(cal), paper.WithLogger(log.Named("paper"))), runFeed
 }
 
 // RunMigrate applies the schema migrations and returns.
@@ -100,12 +109,12 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		return fmt.Errorf("temporal: %w", err)
 	}
 	defer tc.Close()
-	engine, feed := NewPaperEngine(db, log)
+	engine, runFeed := NewPaperEngine(db, log, cfg.PaperQuotes)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if worker {
 		go func() { _ = engine.Run(runCtx) }()
-		go feed.Run(runCtx, time.Second)
+		go runFeed(runCtx)
 	}
 	bill, err := BillingOptionsFrom(cfg, log)
 	if err != nil {
@@ -192,11 +201,11 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	}
 	defer tc.Close()
 
-	engine, feed := NewPaperEngine(db, log)
+	engine, runFeed := NewPaperEngine(db, log, cfg.PaperQuotes)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = engine.Run(runCtx) }()
-	go feed.Run(runCtx, time.Second)
+	go runFeed(runCtx)
 
 	demo, err := EnsureDemo(ctx, db, cfg.Keyring, engine, cfg.DataDir, cfg.PublicURL)
 	if err != nil {

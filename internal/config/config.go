@@ -133,6 +133,9 @@ type Config struct {
 	// GuardPoll is the account guard's interval between checks of an
 	// account (RISK_GUARD_POLL, default 30s).
 	GuardPoll time.Duration
+
+	// PaperQuotes is the paper broker's price source (PAPER_QUOTES…).
+	PaperQuotes PaperQuotes
 }
 
 // EmbeddedTemporal reports whether `tradeexec dev` should start the Temporal
@@ -166,6 +169,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.mail()
 	l.shutdown()
 	l.risk()
+	l.paperQuotes()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}

@@ -74,10 +74,9 @@ type shared struct {
 	prices *symbols.Cache[decimal.Decimal]
 }
 
-// Factory returns the broker.Factory for "kraken". Credentials: api_key,
-// api_secret (base64, as Kraken shows it); optional base_url (the fake).
-// Kraken has no spot sandbox, so a paper connection is refused.
-func Factory(opts Options) broker.Factory {
+// newShared applies the option defaults and builds what every adapter of
+// one factory shares (nonces, pair rules, prices).
+func newShared(opts Options) *shared {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = httpx.NewClient()
 	}
@@ -96,6 +95,15 @@ func Factory(opts Options) broker.Factory {
 	sh := &shared{opts: opts, nonces: &nonceSource{keys: map[string]*keyState{}}}
 	sh.pairs = symbols.NewCache(symbols.RulesTTL, sh.fetchPair)
 	sh.prices = symbols.NewCache(priceTTL, sh.fetchPrice)
+	return sh
+}
+
+// Factory returns the broker.Factory for "kraken". Credentials: api_key,
+// api_secret (base64, as Kraken shows it); optional base_url (the fake).
+// Kraken has no spot sandbox, so a paper connection is refused.
+func Factory(opts Options) broker.Factory {
+	sh := newShared(opts)
+	opts = sh.opts
 	return func(cfg broker.Config) (broker.Broker, error) {
 		if cfg.Paper {
 			return nil, broker.NewError(Name, broker.KindAuthFailed, "Kraken has no paper-trading environment; use the paper broker", nil)
