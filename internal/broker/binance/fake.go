@@ -17,7 +17,9 @@ package binance
 // orderTypes and filters, balances, and refuses a newClientOrderId that an
 // open order already carries. Market orders fill at once at the symbol's
 // price; limit orders fill when marketable and rest otherwise; stop orders
-// rest. An IP ban (BanFor) answers 418 to every request until it ends.
+// rest; resting orders execute when SetPrice moves the price across them,
+// and OCO order lists cancel their other order (fake_orderlist.go). An IP
+// ban (BanFor) answers 418 to every request until it ends.
 //
 // Requests are read as form parameters by name (url.ParseQuery) and
 // answers are built in fake_wire.go from the documented response examples,
