@@ -85,6 +85,8 @@ type symbolInfo struct {
 	Status     string
 	Rules      symbols.Rules
 	OrderTypes []string
+	// OCOAllowed is exchangeInfo ocoAllowed (true when not sent).
+	OCOAllowed bool
 }
 
 // Factory returns the broker.Factory for "binance". Credentials: api_key,
@@ -184,7 +186,8 @@ func (sh *shared) fetchSymbol(ctx context.Context, key string) (symbolInfo, erro
 	for _, s := range info.Symbols {
 		if s.Symbol == sym {
 			canonical := canonicalSymbol(s.BaseAsset, s.QuoteAsset)
-			return symbolInfo{Canonical: canonical, Status: s.Status, Rules: rulesFrom(canonical, s), OrderTypes: s.OrderTypes}, nil
+			return symbolInfo{Canonical: canonical, Status: s.Status, Rules: rulesFrom(canonical, s), OrderTypes: s.OrderTypes,
+				OCOAllowed: s.OCOAllowed == nil || *s.OCOAllowed}, nil
 		}
 	}
 	return symbolInfo{}, &apiError{Status: 400, Code: -1121, Msg: "Invalid symbol."}

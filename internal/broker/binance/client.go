@@ -47,7 +47,26 @@ const (
 	weightCancelOrder   = 1
 	weightTickerPrice   = 2
 	weightOpenOrdersAll = 80
+	weightOrderListOCO  = 1 // Unfilled Order Count 2 (unfilledOrders)
+	weightQueryList     = 4
+	weightCancelList    = 1
 )
+
+// unfilledOrders is how many orders of the account's ORDERS budget a
+// request takes (rest-api.md "Unfilled Order Count": a new order 1, an OCO
+// 2); every other request 0.
+func unfilledOrders(method, path string) int {
+	if method != http.MethodPost {
+		return 0
+	}
+	switch path {
+	case "/api/v3/order":
+		return 1
+	case "/api/v3/orderList/oco":
+		return 2
+	}
+	return 0
+}
 
 // apiError is an error answer from Binance: an HTTP status and the
 // {"code":-2010,"msg":"..."} body.
@@ -93,6 +112,7 @@ type wireSymbol struct {
 	BaseAsset  string       `json:"baseAsset"`
 	QuoteAsset string       `json:"quoteAsset"`
 	OrderTypes []string     `json:"orderTypes"`
+	OCOAllowed *bool        `json:"ocoAllowed"`
 	Filters    []wireFilter `json:"filters"`
 }
 
@@ -134,6 +154,33 @@ type wireOrder struct {
 	Time                int64  `json:"time"`
 	UpdateTime          int64  `json:"updateTime"`
 	WorkingTime         int64  `json:"workingTime"`
+}
+
+// wireOrderList is an order list: the answer to POST /api/v3/orderList/oco
+// (with orderReports), GET /api/v3/orderList (without) and DELETE
+// /api/v3/orderList (with the cancelled reports).
+type wireOrderList struct {
+	OrderListID       int64  `json:"orderListId"`
+	ContingencyType   string `json:"contingencyType"`
+	ListStatusType    string `json:"listStatusType"`
+	ListOrderStatus   string `json:"listOrderStatus"`
+	ListClientOrderID string `json:"listClientOrderId"`
+	TransactionTime   int64  `json:"transactionTime"`
+	Symbol            string `json:"symbol"`
+	Orders            []struct {
+		Symbol        string `json:"symbol"`
+		OrderID       int64  `json:"orderId"`
+		ClientOrderID string `json:"clientOrderId"`
+	} `json:"orders"`
+	OrderReports []wireOrder `json:"orderReports"`
+}
+
+// ocoParams is POST /api/v3/orderList/oco: prices already normalised;
+// empty fields are not sent.
+type ocoParams struct {
+	Symbol, Side, Quantity, ListClientOrderID                                   string
+	AboveType, AboveClientOrderID, AbovePrice, AboveStopPrice, AboveTimeInForce string
+	BelowType, BelowClientOrderID, BelowPrice, BelowStopPrice, BelowTimeInForce string
 }
 
 type wireTickerPrice struct {
@@ -224,6 +271,47 @@ func (c *client) cancelOrder(ctx context.Context, symbol string, orderID int64) 
 	return out, err
 }
 
+// newOCO is POST /api/v3/orderList/oco (signed), orderReports as RESULT.
+func (c *client) newOCO(ctx context.Context, p ocoParams) (wireOrderList, error) {
+	q := url.Values{"newOrderRespType": {"RESULT"}}
+	for k, v := range map[string]string{
+		"symbol": p.Symbol, "side": p.Side, "quantity": p.Quantity, "listClientOrderId": p.ListClientOrderID,
+		"aboveType": p.AboveType, "aboveClientOrderId": p.AboveClientOrderID, "abovePrice": p.AbovePrice,
+		"aboveStopPrice": p.AboveStopPrice, "aboveTimeInForce": p.AboveTimeInForce,
+		"belowType": p.BelowType, "belowClientOrderId": p.BelowClientOrderID, "belowPrice": p.BelowPrice,
+		"belowStopPrice": p.BelowStopPrice, "belowTimeInForce": p.BelowTimeInForce,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out wireOrderList
+	err := c.call(ctx, http.MethodPost, "/api/v3/orderList/oco", q, true, weightOrderListOCO, &out)
+	return out, err
+}
+
+// queryOrderList is GET /api/v3/orderList by orderListId, or by
+// origClientOrderId (the listClientOrderId) when listClientID is set.
+func (c *client) queryOrderList(ctx context.Context, orderListID int64, listClientID string) (wireOrderList, error) {
+	q := url.Values{}
+	if listClientID != "" {
+		q.Set("origClientOrderId", listClientID)
+	} else {
+		q.Set("orderListId", strconv.FormatInt(orderListID, 10))
+	}
+	var out wireOrderList
+	err := c.call(ctx, http.MethodGet, "/api/v3/orderList", q, true, weightQueryList, &out)
+	return out, err
+}
+
+// cancelOrderList is DELETE /api/v3/orderList (signed).
+func (c *client) cancelOrderList(ctx context.Context, symbol string, orderListID int64) (wireOrderList, error) {
+	q := url.Values{"symbol": {symbol}, "orderListId": {strconv.FormatInt(orderListID, 10)}}
+	var out wireOrderList
+	err := c.call(ctx, http.MethodDelete, "/api/v3/orderList", q, true, weightCancelList, &out)
+	return out, err
+}
+
 // tickerPrice is GET /api/v3/ticker/price?symbol=.
 func (c *client) tickerPrice(ctx context.Context, symbol string) (wireTickerPrice, error) {
 	var out wireTickerPrice
@@ -251,9 +339,9 @@ func sign(secret []byte, totalParams string) string {
 // never (the workflow retries them with the same client order id).
 func (c *client) call(ctx context.Context, method, path string, params url.Values, signed bool, weight int, out any) error {
 	rateWaits, readRetries, resynced := 0, 0, false
-	newOrder := method == http.MethodPost && path == "/api/v3/order"
+	orders := unfilledOrders(method, path)
 	for {
-		if err := c.pace.wait(ctx, c, weight, newOrder); err != nil {
+		if err := c.pace.wait(ctx, c, weight, orders); err != nil {
 			return err
 		}
 		status, header, body, err := c.send(ctx, method, path, params, signed)
@@ -362,6 +450,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 func isNotFound(err error) bool {
 	var ae *apiError
 	return errors.As(err, &ae) && ae.Code == -2013
+}
+
+// isListNotFound reports an unknown order list: -2018 "Order list does not
+// exist." (what GET /api/v3/orderList answers), or -2013.
+func isListNotFound(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.Code == -2018 || ae.Code == -2013)
 }
 
 // isDuplicate reports the answer to a newClientOrderId that an open order

@@ -209,13 +209,18 @@ func classify(ae *apiError) (broker.Kind, string) {
 		return broker.KindUnavailable, "Binance rejected the request time; the server clock is out of sync"
 	case ae.Code == -1121:
 		return broker.KindInvalidSymbol, "Binance does not list this symbol"
-	case ae.Code == -2013 || ae.Code == -2011:
+	case ae.Code == -2013 || ae.Code == -2011 || ae.Code == -2018:
 		return broker.KindNotFound, "Binance has no open order with this id"
 	case strings.Contains(ae.Msg, "Market is closed"):
 		// -2010 NEW_ORDER_REJECTED "Market is closed.": "The symbol is not
 		// trading" (errors.md, messages for -1010/-2010/-2011), i.e. its
 		// exchangeInfo status is HALT or BREAK.
 		return broker.KindHalted, "trading in this symbol is halted on Binance; the order waits until trading resumes"
+	case strings.Contains(ae.Msg, "relationship of the prices"), strings.Contains(ae.Msg, "Unsupported order combination"),
+		strings.Contains(ae.Msg, "would immediately match"):
+		// -2010 answers to an OCO whose prices or legs the engine refuses
+		// (errors.md): the caller emulates the pair instead.
+		return broker.KindInvalidOrder, "Binance refused the one-cancels-other pair: " + ae.Msg
 	case strings.Contains(ae.Msg, "not supported for this symbol"):
 		// -2010 "Stop loss orders are not supported for this symbol." and
 		// friends (errors.md): the symbol's orderTypes changed since cached.

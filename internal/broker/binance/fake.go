@@ -17,7 +17,9 @@ package binance
 // orderTypes and filters, balances, and refuses a newClientOrderId that an
 // open order already carries. Market orders fill at once at the symbol's
 // price; limit orders fill when marketable and rest otherwise; stop orders
-// rest. An IP ban (BanFor) answers 418 to every request until it ends.
+// rest; resting orders execute when SetPrice moves the price across them,
+// and OCO order lists cancel their other order (fake_orderlist.go). An IP
+// ban (BanFor) answers 418 to every request until it ends.
 //
 // Requests are read as form parameters by name (url.ParseQuery) and
 // answers are built in fake_wire.go from the documented response examples,
@@ -76,6 +78,7 @@ type fakeSymbol struct {
 	minQty      decimal.Decimal
 	minNotional decimal.Decimal
 	price       decimal.Decimal
+	ocoAllowed  bool
 }
 
 type fakeAccount struct {
@@ -83,6 +86,7 @@ type fakeAccount struct {
 	free   map[string]decimal.Decimal
 	locked map[string]decimal.Decimal
 	orders []*fakeOrder
+	lists  []*fakeOrderList
 }
 
 // SpotOrderTypes is what exchangeInfo lists for most spot symbols, e.g. the
@@ -117,7 +121,7 @@ func (f *Fake) AddSymbol(base, quote, step, tick, minQty, minNotional, price str
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.symbols[base+quote] = &fakeSymbol{
-		wire: base + quote, base: base, quote: quote, status: "TRADING", orderTypes: SpotOrderTypes,
+		wire: base + quote, base: base, quote: quote, status: "TRADING", orderTypes: SpotOrderTypes, ocoAllowed: true,
 		step: decimal.RequireFromString(step), tick: decimal.RequireFromString(tick),
 		minQty: decimal.RequireFromString(minQty), minNotional: decimal.RequireFromString(minNotional),
 		price: decimal.RequireFromString(price),
@@ -130,6 +134,16 @@ func (f *Fake) SetOrderTypes(wireSymbol string, types ...string) {
 	defer f.mu.Unlock()
 	if s := f.symbols[wireSymbol]; s != nil {
 		s.orderTypes = types
+	}
+}
+
+// SetOCOAllowed sets a symbol's exchangeInfo ocoAllowed ("BTCUSDT"); when
+// false, POST /api/v3/orderList/oco is refused for it.
+func (f *Fake) SetOCOAllowed(wireSymbol string, allowed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.symbols[wireSymbol]; s != nil {
+		s.ocoAllowed = allowed
 	}
 }
 
@@ -185,7 +199,9 @@ func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s := f.symbols[base+quote]; s != nil {
+		old := s.price
 		s.price = price
+		f.match(s, old, price)
 	}
 }
 
@@ -278,6 +294,11 @@ var endpointWeight = map[string]int{
 	"GET /api/v3/ticker/price": 2,
 	"GET /api/v3/openOrders":   80,
 	"GET /api/v3/time":         1,
+	// Order lists (rest-api.md, "Order lists" / "Query Order list" /
+	// "Cancel Order list").
+	"POST /api/v3/orderList/oco": 1,
+	"GET /api/v3/orderList":      4,
+	"DELETE /api/v3/orderList":   1,
 }
 
 // fakeClientIDPattern is the documented legal range of newClientOrderId
@@ -401,6 +422,25 @@ func (f *Fake) handle(r *http.Request, route string, body []byte) (fakeReply, bo
 		return fakeReply{status: 200, body: o.queryJSON()}, false
 	case "DELETE /api/v3/order":
 		return f.cancel(acct, params), false
+	case "POST /api/v3/orderList/oco":
+		if f.failNext > 0 {
+			f.failNext--
+			return errReply(503, -1001, "Internal error; unable to process your request. Please try again."), false
+		}
+		rep := f.newOCO(acct, params)
+		if rep.status == 200 && f.dropNext {
+			f.dropNext = false
+			return rep, true
+		}
+		return rep, false
+	case "GET /api/v3/orderList":
+		l, rep := f.findList(acct, params, "origClientOrderId")
+		if l == nil {
+			return rep, false
+		}
+		return fakeReply{status: 200, body: l.queryJSON()}, false
+	case "DELETE /api/v3/orderList":
+		return f.cancelList(acct, params), false
 	case "GET /api/v3/openOrders":
 		open := []jsonObject{}
 		for _, o := range acct.orders {
@@ -699,6 +739,16 @@ func (f *Fake) cancel(a *fakeAccount, p url.Values) fakeReply {
 	}
 	if !o.open() {
 		return errReply(400, -2011, "Unknown order sent.")
+	}
+	if o.list != nil {
+		// rest-api.md, "Cancel order": cancelling one order of an order
+		// list cancels the entire list.
+		f.cancelListOrders(a, o.list)
+		cancelID := p.Get("newClientOrderId")
+		if cancelID == "" {
+			cancelID = "x-" + randomHex(10)
+		}
+		return fakeReply{status: 200, body: o.cancelJSON(cancelID, o.updated)}
 	}
 	s := f.symbols[o.symbol]
 	asset, amt := s.base, o.qty

@@ -31,6 +31,14 @@ type fakeOrder struct {
 	quoteQty decimal.Decimal // cummulativeQuoteQty
 	created  int64           // unix ms
 	updated  int64
+	list     *fakeOrderList // nil unless the order is a leg of an order list
+}
+
+func (o *fakeOrder) listID() int64 {
+	if o.list == nil {
+		return -1
+	}
+	return o.list.id
 }
 
 func (o *fakeOrder) open() bool { return o.status == "NEW" || o.status == "PARTIALLY_FILLED" }
@@ -45,7 +53,7 @@ func (o *fakeOrder) newOrderJSON(respType string, transact int64) jsonObject {
 	ack := jsonObject{
 		"symbol":        o.symbol,
 		"orderId":       o.id,
-		"orderListId":   -1,
+		"orderListId":   o.listID(),
 		"clientOrderId": o.clientID,
 		"transactTime":  transact,
 	}
@@ -74,7 +82,7 @@ func (o *fakeOrder) queryJSON() jsonObject {
 	return jsonObject{
 		"symbol":                  o.symbol,
 		"orderId":                 o.id,
-		"orderListId":             -1,
+		"orderListId":             o.listID(),
 		"clientOrderId":           o.clientID,
 		"price":                   amount(o.price),
 		"origQty":                 amount(o.qty),
@@ -102,7 +110,7 @@ func (o *fakeOrder) cancelJSON(cancelID string, transact int64) jsonObject {
 		"symbol":                  o.symbol,
 		"origClientOrderId":       o.clientID,
 		"orderId":                 o.id,
-		"orderListId":             -1,
+		"orderListId":             o.listID(),
 		"clientOrderId":           cancelID,
 		"transactTime":            transact,
 		"price":                   amount(o.price),
@@ -136,7 +144,7 @@ func (s *fakeSymbol) exchangeInfoJSON() jsonObject {
 		"quoteCommissionPrecision":   8,
 		"orderTypes":                 s.orderTypes,
 		"icebergAllowed":             true,
-		"ocoAllowed":                 true,
+		"ocoAllowed":                 s.ocoAllowed,
 		"otoAllowed":                 true,
 		"quoteOrderQtyMarketAllowed": true,
 		"allowTrailingStop":          true,

@@ -50,12 +50,13 @@ func (p *pacer) ipKey(baseURL string) string {
 	return Name + ":ip:" + p.egress + "@" + baseURL
 }
 
-// wait blocks until a request of weight (and, for a new order, one order
-// of the account's budget) may be sent.
-func (p *pacer) wait(ctx context.Context, c *client, weight int, newOrder bool) error {
+// wait blocks until a request of weight (and, for new orders, that many
+// orders of the account's budget: 1 for an order, 2 for an OCO) may be
+// sent.
+func (p *pacer) wait(ctx context.Context, c *client, weight, orders int) error {
 	costs := []ratelimit.Cost{{Key: c.ipKey, Rule: p.weight, Weight: weight, Local: true}}
-	if newOrder && c.acctKey != "" {
-		costs = append(costs, ratelimit.Cost{Key: c.acctKey, Rule: p.orders, Weight: 1})
+	if orders > 0 && c.acctKey != "" {
+		costs = append(costs, ratelimit.Cost{Key: c.acctKey, Rule: p.orders, Weight: orders})
 	}
 	err := p.gate.Wait(ctx, costs...)
 	switch {

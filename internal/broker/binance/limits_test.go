@@ -214,3 +214,19 @@ func TestOrderBudgetOfAnAccountHoldsAcrossProcesses(t *testing.T) {
 		}
 	})
 }
+
+// An OCO takes 2 orders of the account's ORDERS budget (rest-api.md
+// "Unfilled Order Count: 2"), a new order 1, reads and cancels none.
+func TestUnfilledOrders(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", "/api/v3/order", 1}, {"POST", "/api/v3/orderList/oco", 2}, {"GET", "/api/v3/orderList", 0},
+		{"DELETE", "/api/v3/orderList", 0}, {"GET", "/api/v3/order", 0},
+	} {
+		if got := unfilledOrders(c.method, c.path); got != c.want {
+			t.Errorf("%s %s: %d orders, want %d", c.method, c.path, got, c.want)
+		}
+	}
+}

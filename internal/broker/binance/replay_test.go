@@ -14,7 +14,8 @@ import (
 )
 
 // replay is a server answering recorded Binance responses by route:
-// "METHOD /path?symbol=X" when given, else "METHOD /path".
+// "METHOD /path?orderId=N" or "METHOD /path?symbol=X" when given, else
+// "METHOD /path".
 type replay struct {
 	srv *httptest.Server
 
@@ -50,7 +51,10 @@ func (r *replay) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.counts[route]++
 	r.last[route] = params
-	a, ok := r.answers[route+"?symbol="+params.Get("symbol")]
+	a, ok := r.answers[route+"?orderId="+params.Get("orderId")]
+	if !ok || !params.Has("orderId") {
+		a, ok = r.answers[route+"?symbol="+params.Get("symbol")]
+	}
 	if !ok {
 		a, ok = r.answers[route]
 	}

@@ -618,27 +618,42 @@ func (a *Adapter) PlaceOrder(ctx context.Context, req broker.OrderRequest) (brok
 // confirm answers the gateway's order questions ("Are you sure you want to
 // submit this order?") until it acknowledges the order.
 func (a *Adapter) confirm(ctx context.Context, replies orderReplies, err error) (wireOrderReply, error) {
+	acks, err := a.confirmAll(ctx, replies, err)
+	if err != nil {
+		return wireOrderReply{}, err
+	}
+	return acks[0], nil
+}
+
+// confirmAll answers the order questions until the gateway acknowledges,
+// and returns every acknowledgement of that answer (one per order of an OCA
+// group).
+func (a *Adapter) confirmAll(ctx context.Context, replies orderReplies, err error) ([]wireOrderReply, error) {
 	for round := 0; ; round++ {
 		if err != nil {
-			return wireOrderReply{}, err
+			return nil, err
 		}
 		var question *wireOrderReply
+		var acks []wireOrderReply
 		for i := range replies {
 			r := replies[i]
 			switch {
 			case r.Error != "":
-				return wireOrderReply{}, &apiError{Status: http.StatusBadRequest, Message: r.Error}
+				return nil, &apiError{Status: http.StatusBadRequest, Message: r.Error}
 			case r.OrderID != "":
-				return r, nil
+				acks = append(acks, r)
 			case r.ID != "" && question == nil:
 				question = &replies[i]
 			}
 		}
+		if len(acks) > 0 {
+			return acks, nil
+		}
 		if question == nil {
-			return wireOrderReply{}, newErr(broker.KindUnavailable, msgUnavailable, errors.New("ibkr: order answer carried neither an acknowledgement nor a question"))
+			return nil, newErr(broker.KindUnavailable, msgUnavailable, errors.New("ibkr: order answer carried neither an acknowledgement nor a question"))
 		}
 		if round >= maxConfirmations {
-			return wireOrderReply{}, newErr(broker.KindRejected,
+			return nil, newErr(broker.KindRejected,
 				"Interactive Brokers kept asking for confirmations: "+clip(strings.Join(question.Message, " ")), nil)
 		}
 		replies, err = a.c.reply(ctx, question.ID, replyRequest{Confirmed: true})

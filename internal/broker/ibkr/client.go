@@ -425,6 +425,9 @@ type wireOrderTicket struct {
 	TrailingAmt json.Number `json:"trailingAmt,omitempty"`
 	TrailingTyp string      `json:"trailingType,omitempty"` // "%" or "amt"
 	OutsideRTH  bool        `json:"outsideRTH"`
+	// IsSingleGroup puts the orders of one request in one OCA group
+	// (one-cancels-all); set on every order of an exit pair.
+	IsSingleGroup bool `json:"isSingleGroup,omitempty"`
 }
 
 // placeOrdersRequest is the body of POST /iserver/account/{accountId}/orders.

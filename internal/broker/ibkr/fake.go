@@ -80,7 +80,7 @@ type fakeGateway struct {
 	accountsQueried bool
 	account         *fakeAccount
 	streaming       map[int64]bool
-	pending         map[string]*fakeOrder // reply id → order awaiting confirmation
+	pending         map[string][]*fakeOrder // reply id → order (or OCA group) awaiting confirmation
 	pace            fakePacing
 	ordersPrimed    bool         // the live-orders subscription has started
 	blankOrders     int          // next live-orders reads answered empty (not yet listed)
@@ -123,6 +123,7 @@ type fakeOrder struct {
 	trailingAmt  decimal.Decimal
 	trailingType string
 	sentPrice    decimal.Decimal // "price" as the ticket carried it
+	ocaGroup     string          // oca_group_id shared by the orders of one isSingleGroup request
 }
 
 // NewFake starts a fake gateway server on 127.0.0.1. Close it when done.
@@ -187,7 +188,7 @@ func (f *Fake) newGateway(cash decimal.Decimal, authenticated bool) (string, str
 		coids:      map[string]bool{},
 	}
 	g := &fakeGateway{id: id, authenticated: authenticated, account: acct,
-		streaming: map[int64]bool{}, pending: map[string]*fakeOrder{}}
+		streaming: map[int64]bool{}, pending: map[string][]*fakeOrder{}}
 	f.gateways[id] = g
 	f.last = g
 	return acct.id, f.srv.URL + "/gw/" + id + "/v1/api"

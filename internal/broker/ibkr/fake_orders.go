@@ -125,44 +125,71 @@ func (f *Fake) placeOrders(w http.ResponseWriter, r *http.Request, g *fakeGatewa
 		return false
 	}
 	var body fakePlaceOrders
-	if err := decodeStrict(r, &body); err != nil || len(body.Orders) != 1 {
-		writeError(w, 400, "Bad Request: body must be {\"orders\":[<one order ticket>]}")
+	if err := decodeStrict(r, &body); err != nil || len(body.Orders) == 0 {
+		writeError(w, 400, "Bad Request: body must be {\"orders\":[<order ticket>]}")
 		return false
 	}
-	t := body.Orders[0]
-	if t.COID != "" && acct.coids[t.COID] {
-		writeError(w, 400, "Order couldn't be submitted: Local order ID="+t.COID+" is already registered.")
-		return false
+	// IBKR Campus, "Place Order" / "How to Code an OCA Order in the Web
+	// API": apart from OCA groups (every order with isSingleGroup true) and
+	// brackets, the endpoint takes one order; the orders of one OCA request
+	// share one oca_group_id, and when one fills the others are cancelled.
+	group := len(body.Orders) > 1
+	for _, t := range body.Orders {
+		if group && !t.IsSingleGroup {
+			writeError(w, 400, "Bad Request: several orders are placed together only as an OCA group (isSingleGroup) or a bracket")
+			return false
+		}
 	}
-	if msg, ok := f.ticketError(t, acct); !ok {
-		writeError(w, 400, msg)
-		return false
+	orders := make([]*fakeOrder, 0, len(body.Orders))
+	ocaGroup := ""
+	if group {
+		f.nextOrderID++
+		ocaGroup = strconv.FormatInt(f.nextOrderID, 10)
 	}
-	if sym := f.symbols[t.Conid]; f.halted[sym] {
-		writeError(w, 400, "Order rejected - reason:Trading in "+sym+" is halted.")
-		return false
+	for _, t := range body.Orders {
+		if t.COID != "" && acct.coids[t.COID] {
+			writeError(w, 400, "Order couldn't be submitted: Local order ID="+t.COID+" is already registered.")
+			return false
+		}
+		if msg, ok := f.ticketError(t, acct); !ok {
+			writeError(w, 400, msg)
+			return false
+		}
+		if sym := f.symbols[t.Conid]; f.halted[sym] {
+			writeError(w, 400, "Order rejected - reason:Trading in "+sym+" is halted.")
+			return false
+		}
+		o := f.newOrder(t, acct.id)
+		o.ocaGroup = ocaGroup
+		orders = append(orders, o)
 	}
-	o := f.newOrder(t, acct.id)
 	ask := f.askNext > 0
 	if ask {
 		f.askNext--
-	} else if o.orderType == "LMT" {
+	}
+	var asked *fakeOrder
+	for _, o := range orders {
 		px := f.prices[o.symbol]
-		ask = o.price.Sub(px).Abs().GreaterThan(px.Mul(decimal.RequireFromString("0.03")))
+		if !ask && o.orderType == "LMT" && o.price.Sub(px).Abs().GreaterThan(px.Mul(decimal.RequireFromString("0.03"))) {
+			ask = true
+		}
+		if ask && asked == nil {
+			asked = o
+		}
 	}
 	if ask {
 		f.nextReply++
 		id := fmt.Sprintf("07a13a5a-4a48-44a5-bb25-%012d", f.nextReply)
-		g.pending[id] = o
+		g.pending[id] = orders
 		writeJSON(w, 200, []map[string]any{{
 			"id": id,
 			"message": []string{fmt.Sprintf("The following order \"%s %s %s NASDAQ.NMS @ %s\" price exceeds \nthe Percentage constraint of 3%%.\nAre you sure you want to submit this order?",
-				o.side, o.qty, o.symbol, o.price)},
+				asked.side, asked.qty, asked.symbol, asked.price)},
 			"isSuppressed": false, "messageIds": []string{"o163"},
 		}})
 		return false
 	}
-	return f.accept(w, acct, o)
+	return f.accept(w, acct, orders)
 }
 
 func (f *Fake) reply(w http.ResponseWriter, r *http.Request, g *fakeGateway, replyID string) bool {
@@ -171,7 +198,7 @@ func (f *Fake) reply(w http.ResponseWriter, r *http.Request, g *fakeGateway, rep
 		writeError(w, 400, "Bad Request: body must be {\"confirmed\":true}")
 		return false
 	}
-	o, ok := g.pending[replyID]
+	orders, ok := g.pending[replyID]
 	if !ok {
 		writeError(w, 400, "Reply ID "+replyID+" is not valid or has expired")
 		return false
@@ -181,31 +208,44 @@ func (f *Fake) reply(w http.ResponseWriter, r *http.Request, g *fakeGateway, rep
 		writeJSON(w, 200, []map[string]string{{"error": "Order was not confirmed and has been discarded"}})
 		return false
 	}
-	if o.coid != "" && g.account.coids[o.coid] {
-		writeError(w, 400, "Order couldn't be submitted: Local order ID="+o.coid+" is already registered.")
-		return false
+	for _, o := range orders {
+		if o.coid != "" && g.account.coids[o.coid] {
+			writeError(w, 400, "Order couldn't be submitted: Local order ID="+o.coid+" is already registered.")
+			return false
+		}
 	}
-	return f.accept(w, g.account, o)
+	return f.accept(w, g.account, orders)
 }
 
-// accept books a validated order and acknowledges it (or drops the answer).
-func (f *Fake) accept(w http.ResponseWriter, acct *fakeAccount, o *fakeOrder) bool {
-	f.nextOrderID++
-	o.id = f.nextOrderID
-	if o.coid != "" {
-		acct.coids[o.coid] = true
+// accept books validated orders (one, or an OCA group) and acknowledges
+// each (or drops the answer).
+func (f *Fake) accept(w http.ResponseWriter, acct *fakeAccount, orders []*fakeOrder) bool {
+	for _, o := range orders {
+		f.nextOrderID++
+		o.id = f.nextOrderID
+		if o.coid != "" {
+			acct.coids[o.coid] = true
+		}
+		acct.orders = append(acct.orders, o)
 	}
-	acct.orders = append(acct.orders, o)
-	f.match(acct, o)
-	if o.status == "Submitted" && o.tif == "IOC" {
-		o.status = "Cancelled"
+	acks := make([]map[string]any, 0, len(orders))
+	for _, o := range orders {
+		if working(o.status) {
+			f.match(acct, o)
+		}
+		if o.status == "Submitted" && o.tif == "IOC" {
+			o.status = "Cancelled"
+		}
+	}
+	for _, o := range orders {
+		acks = append(acks, map[string]any{"order_id": strconv.FormatInt(o.id, 10), "order_status": o.status,
+			"encrypt_message": "1", "local_order_id": o.coid})
 	}
 	if f.dropNext {
 		f.dropNext = false
 		return true
 	}
-	writeJSON(w, 200, []map[string]any{{"order_id": strconv.FormatInt(o.id, 10), "order_status": o.status,
-		"encrypt_message": "1", "local_order_id": o.coid}})
+	writeJSON(w, 200, acks)
 	return false
 }
 
@@ -293,6 +333,14 @@ func (f *Fake) match(acct *fakeAccount, o *fakeOrder) {
 		p.qty = p.qty.Sub(qty)
 	}
 	o.filled, o.avg, o.status, o.updated = o.qty, px, "Filled", f.now().UTC()
+	if o.ocaGroup != "" {
+		// One-cancels-all: the fill cancels the group's other orders.
+		for _, other := range acct.orders {
+			if other != o && other.ocaGroup == o.ocaGroup && working(other.status) {
+				other.status, other.updated = "Cancelled", o.updated
+			}
+		}
+	}
 }
 
 func (f *Fake) cancel(w http.ResponseWriter, g *fakeGateway, accountID, orderID string) {
@@ -370,6 +418,9 @@ func (f *Fake) statusJSON(o *fakeOrder) map[string]any {
 		"order_type": orig, "cum_fill": o.filled.String(), "order_status": o.status, "tif": o.tif,
 		"order_not_editable": !working(o.status), "cannot_cancel_order": !working(o.status), "sec_type": "STK",
 		"order_time": o.created.Format("060102150405"),
+	}
+	if o.ocaGroup != "" {
+		m["oca_group_id"] = o.ocaGroup
 	}
 	if o.filled.IsPositive() {
 		m["average_price"] = o.avg.String()

@@ -268,10 +268,17 @@ type wireOrderRequest struct {
 	OrderLegCollection       []wireLegRequest `json:"orderLegCollection"`
 }
 
-// placeOrder is POST /trader/v1/accounts/{accountNumber}/orders. Schwab
-// answers 201 with an empty body and the new order's URL in Location.
-// Never retried here.
-func (c *client) placeOrder(ctx context.Context, hash string, req wireOrderRequest) (orderID string, err error) {
+// wireOCORequest is an OCO order body: the strategy type and the two
+// orders, nothing else (schwab-py orders.common.one_cancels_other).
+type wireOCORequest struct {
+	OrderStrategyType    string             `json:"orderStrategyType"` // OCO
+	ChildOrderStrategies []wireOrderRequest `json:"childOrderStrategies"`
+}
+
+// placeOrder is POST /trader/v1/accounts/{accountNumber}/orders (a
+// wireOrderRequest or a wireOCORequest). Schwab answers 201 with an empty
+// body and the new order's URL in Location. Never retried here.
+func (c *client) placeOrder(ctx context.Context, hash string, req any) (orderID string, err error) {
 	resp, err := c.call(ctx, http.MethodPost, "/trader/v1/accounts/"+url.PathEscape(hash)+"/orders", nil, req, false, nil)
 	if err != nil {
 		return "", err
@@ -343,6 +350,33 @@ type wireOrder struct {
 	Tag                     string              `json:"tag"`
 	AccountNumber           json.Number         `json:"accountNumber"`
 	OrderActivityCollection []wireOrderActivity `json:"orderActivityCollection"`
+	// ChildOrderStrategies are an OCO's (or a TRIGGER's) orders.
+	ChildOrderStrategies wireChildOrders `json:"childOrderStrategies"`
+}
+
+// wireChildOrders reads childOrderStrategies: the orders in it; anything
+// that is not an object (the documented schema example shows ["string"])
+// is skipped rather than failing the whole order.
+type wireChildOrders []wireOrder
+
+func (c *wireChildOrders) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil // not an array: no children
+	}
+	out := make(wireChildOrders, 0, len(raw))
+	for _, r := range raw {
+		if t := bytes.TrimSpace(r); len(t) == 0 || t[0] != '{' {
+			continue
+		}
+		var o wireOrder
+		if err := json.Unmarshal(r, &o); err != nil {
+			return err
+		}
+		out = append(out, o)
+	}
+	*c = out
+	return nil
 }
 
 // ordersQuery is the query of GET .../orders (both times are required).

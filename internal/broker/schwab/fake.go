@@ -20,7 +20,8 @@ package schwab
 // token endpoint, refresh tokens that expire after seven days, a valid
 // unexpired Bearer access token on every API call (401 otherwise), the
 // account hash belonging to the token's login, JSON order bodies (SINGLE
-// strategy, one EQUITY leg, BUY/SELL, whole-share quantity, price/stop price
+// strategy — or an OCO of two SINGLE orders, whose fill of one cancels the
+// other — one EQUITY leg, BUY/SELL, whole-share quantity, price/stop price
 // per order type on the 0.01 tick, known durations and sessions), known
 // symbols, cash for buys, both entered-time bounds on order queries. Controls
 // simulate 429 with Retry-After, 503 storms on order submission, answers
@@ -108,6 +109,26 @@ type fakeOrder struct {
 	status      string // WORKING | FILLED | CANCELED | PENDING_ACTIVATION
 	entered     time.Time
 	closed      time.Time
+	children    []*fakeOrder // an OCO's two orders (the OCO itself has no legs)
+	parent      *fakeOrder   // the OCO an order belongs to
+}
+
+func (o *fakeOrder) isOCO() bool { return o.children != nil }
+
+// orderView is an order's JSON: an OCO with its children, or a single order.
+func (f *Fake) orderView(o *fakeOrder) any {
+	if !o.isOCO() {
+		return f.orderJSON(o)
+	}
+	acct, _ := strconv.ParseInt(o.account.number, 10, 64)
+	out := schwabOCOOrderJSON{OrderStrategyType: "OCO", OrderID: o.id, AccountNumber: acct}
+	for _, c := range o.children {
+		out.ChildOrderStrategies = append(out.ChildOrderStrategies, f.orderJSON(c))
+		if fakeWorking(c.status) {
+			out.Cancelable, out.Editable = true, true
+		}
+	}
+	return out
 }
 
 // NewFake starts a fake Trader API on 127.0.0.1. Close it when done.
@@ -254,8 +275,10 @@ func (f *Fake) SetPrice(symbol string, price decimal.Decimal) {
 	f.prices[symbol] = price
 	for _, a := range f.accounts {
 		for _, o := range a.orders {
-			if o.symbol == symbol && fakeWorking(o.status) {
-				f.match(o)
+			for _, x := range append([]*fakeOrder{o}, o.children...) {
+				if x.symbol == symbol && fakeWorking(x.status) {
+					f.match(x)
+				}
 			}
 		}
 	}
@@ -478,12 +501,26 @@ func (f *Fake) routeTrader(w http.ResponseWriter, r *http.Request, login *fakeAc
 			traderError(w, http.StatusNotFound, "Order not found", "No order "+parts[3]+" in this account")
 			return false
 		}
-		writeJSON(w, 200, f.orderJSON(o))
+		writeJSON(w, 200, f.orderView(o))
 	case len(parts) == 4 && parts[2] == "orders" && r.Method == http.MethodDelete:
 		o := a.order(parts[3])
 		switch {
 		case o == nil:
 			traderError(w, http.StatusNotFound, "Order not found", "No order "+parts[3]+" in this account")
+		case o.isOCO():
+			// Cancelling the OCO cancels its working orders.
+			n := 0
+			for _, c := range o.children {
+				if fakeWorking(c.status) {
+					c.status, c.closed = "CANCELED", f.now().UTC()
+					n++
+				}
+			}
+			if n == 0 {
+				traderError(w, http.StatusBadRequest, "Order cannot be canceled: no order of the OCO is working")
+				return false
+			}
+			w.WriteHeader(http.StatusOK)
 		case !fakeWorking(o.status):
 			traderError(w, http.StatusBadRequest, "Order cannot be canceled in status "+o.status)
 		default:
@@ -498,8 +535,10 @@ func (f *Fake) routeTrader(w http.ResponseWriter, r *http.Request, login *fakeAc
 
 func (a *fakeAccount) order(id string) *fakeOrder {
 	for _, o := range a.orders {
-		if strconv.FormatInt(o.id, 10) == id {
-			return o
+		for _, x := range append([]*fakeOrder{o}, o.children...) {
+			if strconv.FormatInt(x.id, 10) == id {
+				return x
+			}
 		}
 	}
 	return nil
@@ -549,7 +588,24 @@ func (f *Fake) accountJSON(a *fakeAccount, withPositions bool) schwabAccountJSON
 
 // orderError validates an order body like Schwab does.
 func (f *Fake) orderError(o schwabOrderRequestJSON, a *fakeAccount) (string, bool) {
-	if o.OrderStrategyType != "SINGLE" || len(o.OrderLegCollection) != 1 {
+	if o.OrderStrategyType == "OCO" {
+		if len(o.ChildOrderStrategies) != 2 {
+			return "An OCO order needs exactly two childOrderStrategies", false
+		}
+		if o.Session != "" || o.Duration != "" || o.OrderType != "" || o.Price.set() || o.StopPrice.set() || len(o.OrderLegCollection) > 0 {
+			return "An OCO order carries its orders in childOrderStrategies only", false
+		}
+		for _, c := range o.ChildOrderStrategies {
+			if c.OrderStrategyType != "SINGLE" {
+				return "The orders of an OCO must be SINGLE orders", false
+			}
+			if msg, ok := f.orderError(c, a); !ok {
+				return msg, false
+			}
+		}
+		return "", true
+	}
+	if o.OrderStrategyType != "SINGLE" || len(o.OrderLegCollection) != 1 || len(o.ChildOrderStrategies) > 0 {
 		return "Only SINGLE orders with one leg are supported", false
 	}
 	switch o.Session {
@@ -666,24 +722,39 @@ func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount
 		traderError(w, http.StatusBadRequest, msg)
 		return false
 	}
-	if sym := strings.ToUpper(body.OrderLegCollection[0].Instrument.Symbol); f.halted[sym] {
-		traderError(w, http.StatusBadRequest, "Trading in "+sym+" is halted. No orders are accepted for this security at this time.")
-		return false
+	singles := []schwabOrderRequestJSON{body}
+	if body.OrderStrategyType == "OCO" {
+		singles = body.ChildOrderStrategies
 	}
-	leg := body.OrderLegCollection[0]
-	f.nextOrderID++
+	for _, s := range singles {
+		if sym := strings.ToUpper(s.OrderLegCollection[0].Instrument.Symbol); f.halted[sym] {
+			traderError(w, http.StatusBadRequest, "Trading in "+sym+" is halted. No orders are accepted for this security at this time.")
+			return false
+		}
+	}
 	now := f.now().UTC()
-	o := &fakeOrder{id: f.nextOrderID, account: a, req: body, symbol: strings.ToUpper(leg.Instrument.Symbol),
-		instruction: leg.Instruction, qty: leg.Quantity.dec(), status: "WORKING", entered: now,
-		price: body.Price.dec(), stop: body.StopPrice.dec()}
-	switch body.OrderType {
-	case "STOP", "STOP_LIMIT", "TRAILING_STOP":
-		o.status = "PENDING_ACTIVATION"
+	var o *fakeOrder
+	if body.OrderStrategyType == "OCO" {
+		f.nextOrderID++
+		o = &fakeOrder{id: f.nextOrderID, account: a, req: body, status: "WORKING", entered: now, children: []*fakeOrder{}}
+		for _, c := range body.ChildOrderStrategies {
+			child := f.newSingle(a, c, now)
+			child.parent = o
+			o.children = append(o.children, child)
+		}
+		o.symbol = o.children[0].symbol
+	} else {
+		o = f.newSingle(a, body, now)
 	}
 	a.orders = append(a.orders, o)
-	f.match(o)
-	if o.status == "WORKING" && body.Duration == "IMMEDIATE_OR_CANCEL" {
-		o.status, o.closed = "CANCELED", now
+	for _, x := range append([]*fakeOrder{o}, o.children...) {
+		if x.isOCO() || !fakeWorking(x.status) {
+			continue
+		}
+		f.match(x)
+		if x.status == "WORKING" && x.req.Duration == "IMMEDIATE_OR_CANCEL" {
+			x.status, x.closed = "CANCELED", now
+		}
 	}
 	if f.dropNext {
 		f.dropNext = false
@@ -692,6 +763,20 @@ func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount
 	w.Header().Set("Location", fmt.Sprintf("%s/trader/v1/accounts/%s/orders/%d", f.srv.URL, a.hash, o.id))
 	w.WriteHeader(http.StatusCreated)
 	return false
+}
+
+// newSingle books a SINGLE order (not yet in the account's list).
+func (f *Fake) newSingle(a *fakeAccount, body schwabOrderRequestJSON, now time.Time) *fakeOrder {
+	leg := body.OrderLegCollection[0]
+	f.nextOrderID++
+	o := &fakeOrder{id: f.nextOrderID, account: a, req: body, symbol: strings.ToUpper(leg.Instrument.Symbol),
+		instruction: leg.Instruction, qty: leg.Quantity.dec(), status: "WORKING", entered: now,
+		price: body.Price.dec(), stop: body.StopPrice.dec()}
+	switch body.OrderType {
+	case "STOP", "STOP_LIMIT", "TRAILING_STOP":
+		o.status = "PENDING_ACTIVATION"
+	}
+	return o
 }
 
 func fakeWorking(status string) bool {
@@ -736,6 +821,14 @@ func (f *Fake) match(o *fakeOrder) {
 		p.qty = p.qty.Sub(qty)
 	}
 	o.filled, o.fillPrice, o.status, o.closed = o.qty, px, "FILLED", f.now().UTC()
+	if o.parent != nil {
+		// One cancels other: the fill cancels the OCO's other order.
+		for _, c := range o.parent.children {
+			if c != o && fakeWorking(c.status) {
+				c.status, c.closed = "CANCELED", o.closed
+			}
+		}
+	}
 }
 
 const schwabTimeLayout = "2006-01-02T15:04:05-0700"
@@ -792,7 +885,7 @@ func (f *Fake) listOrders(w http.ResponseWriter, r *http.Request, a *fakeAccount
 		}
 		limit = n
 	}
-	out := []schwabOrderJSON{}
+	out := []any{}
 	for i := len(a.orders) - 1; i >= 0 && len(out) < limit; i-- {
 		o := a.orders[i]
 		if o.entered.Before(from) || o.entered.After(to) {
@@ -801,7 +894,7 @@ func (f *Fake) listOrders(w http.ResponseWriter, r *http.Request, a *fakeAccount
 		if s := q.Get("status"); s != "" && s != o.status {
 			continue
 		}
-		out = append(out, f.orderJSON(o))
+		out = append(out, f.orderView(o))
 	}
 	writeJSON(w, 200, out)
 }

@@ -93,8 +93,11 @@ type schwabOrderLegRequestJSON struct {
 }
 
 // schwabOrderRequestJSON is the body of POST .../accounts/{accountNumber}/orders
-// as far as this fake implements it: a SINGLE equity order. Documented
-// request fields the fake does not model (childOrderStrategies, cancelTime,
+// as far as this fake implements it: a SINGLE equity order, or an OCO whose
+// two childOrderStrategies are SINGLE equity orders (schwab-py
+// docs/order-builder.rst and orders.common.one_cancels_other: an
+// orderStrategyType "OCO" object carrying only childOrderStrategies).
+// Documented request fields the fake does not model (cancelTime,
 // releaseTime, activationPrice, specialInstruction, taxLotMethod,
 // priceLinkBasis, priceLinkType, stopType, ...) are refused as unknown, as
 // is anything undocumented.
@@ -110,6 +113,7 @@ type schwabOrderRequestJSON struct {
 	ComplexOrderStrategyType string                      `json:"complexOrderStrategyType"`
 	OrderStrategyType        string                      `json:"orderStrategyType"`
 	OrderLegCollection       []schwabOrderLegRequestJSON `json:"orderLegCollection"`
+	ChildOrderStrategies     []schwabOrderRequestJSON    `json:"childOrderStrategies"`
 }
 
 // decodeOrderRequest reads an order body strictly: unknown fields, keys
@@ -248,6 +252,21 @@ type schwabOrderJSON struct {
 	Tag                      string                    `json:"tag"`
 	AccountNumber            int64                     `json:"accountNumber"`
 	OrderActivityCollection  []schwabOrderActivityJSON `json:"orderActivityCollection,omitempty"`
+}
+
+// schwabOCOOrderJSON is an OCO order as GET .../orders and
+// .../orders/{orderId} return it: as recorded in schwab-py
+// tests/contrib/orders_test.py (test_oco_inside_oto), the OCO object
+// carries its strategy type, id, cancelable/editable and account, and each
+// of its two orders, with its own orderId and status, in
+// childOrderStrategies; it has no status, legs or prices of its own.
+type schwabOCOOrderJSON struct {
+	OrderStrategyType    string            `json:"orderStrategyType"`
+	OrderID              int64             `json:"orderId"`
+	Cancelable           bool              `json:"cancelable"`
+	Editable             bool              `json:"editable"`
+	AccountNumber        int64             `json:"accountNumber"`
+	ChildOrderStrategies []schwabOrderJSON `json:"childOrderStrategies"`
 }
 
 // --- answers: accounts ---

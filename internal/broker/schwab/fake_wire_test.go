@@ -56,6 +56,12 @@ func rawOrder(t *testing.T, f *Fake, body string) (int, schwabTraderErrorJSON) {
 func TestFakeDecodesOrdersStrictly(t *testing.T) {
 	f := NewFake()
 	t.Cleanup(f.Close)
+	// An OCO as schwab-py's one_cancels_other builds it (docs/order-builder.rst);
+	// buys, so the fresh account's cash covers it.
+	const ocoLimit = `{"session":"NORMAL","duration":"GOOD_TILL_CANCEL","orderType":"LIMIT","price":150.0,"complexOrderStrategyType":"NONE",` +
+		`"orderStrategyType":"SINGLE","orderLegCollection":[{"instruction":"BUY","quantity":1,"instrument":{"symbol":"AAPL","assetType":"EQUITY"}}]}`
+	const ocoStop = `{"session":"NORMAL","duration":"GOOD_TILL_CANCEL","orderType":"STOP","stopPrice":250.0,"complexOrderStrategyType":"NONE",` +
+		`"orderStrategyType":"SINGLE","orderLegCollection":[{"instruction":"BUY","quantity":1,"instrument":{"symbol":"AAPL","assetType":"EQUITY"}}]}`
 	const good = `{"session":"NORMAL","duration":"DAY","orderType":"MARKET","complexOrderStrategyType":"NONE",` +
 		`"orderStrategyType":"SINGLE","orderLegCollection":[{"instruction":"BUY","quantity":1,` +
 		`"instrument":{"symbol":"AAPL","assetType":"EQUITY"}}]}`
@@ -71,7 +77,13 @@ func TestFakeDecodesOrdersStrictly(t *testing.T) {
 		{"instrument field misspelt", strings.Replace(good, `"assetType"`, `"asset_type"`, 1), http.StatusBadRequest, `unknown field "asset_type"`},
 		{"quantity as a string", strings.Replace(good, `"quantity":1`, `"quantity":"1"`, 1), http.StatusBadRequest, "a number is expected"},
 		{"price as a string", strings.Replace(good, `"orderType":"MARKET"`, `"orderType":"LIMIT","price":"190.00"`, 1), http.StatusBadRequest, "a number is expected"},
-		{"unsupported documented field", strings.Replace(good, `"session"`, `"childOrderStrategies":[],"session"`, 1), http.StatusBadRequest, `unknown field "childOrderStrategies"`},
+		{"unsupported documented field", strings.Replace(good, `"session"`, `"cancelTime":"2030-01-01","session"`, 1), http.StatusBadRequest, `unknown field "cancelTime"`},
+		{"children on a SINGLE order (a TRIGGER is not modelled)", strings.Replace(good, `"session"`, `"childOrderStrategies":[`+ocoLimit+`],"session"`, 1), http.StatusBadRequest, ""},
+		{"documented OCO", `{"orderStrategyType":"OCO","childOrderStrategies":[` + ocoLimit + `,` + ocoStop + `]}`, http.StatusCreated, ""},
+		{"OCO with one order", `{"orderStrategyType":"OCO","childOrderStrategies":[` + ocoLimit + `]}`, http.StatusBadRequest, ""},
+		{"OCO with its own leg", `{"orderStrategyType":"OCO","orderType":"LIMIT","childOrderStrategies":[` + ocoLimit + `,` + ocoStop + `]}`, http.StatusBadRequest, ""},
+		{"OCO child misspelt", `{"orderStrategyType":"OCO","childOrderStrategies":[` + strings.Replace(ocoLimit, `"price"`, `"limitPrice"`, 1) + `,` + ocoStop + `]}`,
+			http.StatusBadRequest, `unknown field "limitPrice"`},
 		{"two documents", good + good, http.StatusBadRequest, "trailing data"},
 	}
 	for _, tt := range tests {

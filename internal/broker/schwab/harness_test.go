@@ -75,6 +75,7 @@ func (h *harness) Caps() brokertest.Caps {
 		UnnormalisedQuantity: decimal.RequireFromString("10.5"),
 		InvalidSymbol:        "ZZZQX",
 		UnknownOrderID:       "987654321",
+		ExitPair:             true,
 	}
 }
 

@@ -33,6 +33,7 @@ var recordedOrders = map[string]string{
 	"1002650011290": "order_canceled_partial.json",
 	"1002650011305": "order_working_stop.json",
 	"0":             "order_docs_schema_example.json",
+	"1002650011400": "order_oco.json",
 }
 
 func readTestdata(t *testing.T, name string) []byte {
