@@ -24,10 +24,12 @@ type harness struct {
 var _ brokertest.Harness = (*harness)(nil)
 
 // Test pacing: IBKR's documented pacing scaled down, the adapter's (orders
-// every 400 ms, 10 requests per 80 ms) slower than what the fake enforces
-// (250 ms, 10 per 50 ms), as the real adapter's margin is over IBKR's.
+// every 500 ms, 10 requests per 100 ms) twice as slow as what the fake
+// enforces (250 ms, 10 per 50 ms), as the real adapter's margin is over
+// IBKR's: on a loaded 2-core machine the requests' arrival at the fake
+// jitters by tens of milliseconds, and 1.6× (0.08) was seen to break.
 var (
-	testAdapterPacing = DocumentedPacing().Scaled(0.08)
+	testAdapterPacing = DocumentedPacing().Scaled(0.1)
 	testFakePacing    = DocumentedPacing().Scaled(0.05)
 )
 
