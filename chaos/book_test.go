@@ -1,8 +1,11 @@
 package chaos
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -24,8 +27,9 @@ type bookStats struct {
 	EntryOrders, Fills, StopsExecuted int
 }
 
-// checkBooks reads every account's order book from the fake broker itself
-// (not the proxy's ledger, not our database) and checks:
+// checkBooks checks every account's order book as the fake broker itself
+// holds it (books: read by snapshot before the trades; not the proxy's
+// ledger, not our database):
 //   - every client order id once; at most one entry order per trade, and
 //     every entry order belongs to a trade that, once ended, knows it and
 //     recorded the quantity the broker filled;
@@ -37,14 +41,14 @@ type bookStats struct {
 //   - after the drain, every open position of a steady trader has one
 //     working stop for its whole quantity, and every account a loss rule
 //     blocked is flat.
-func (c *cluster) checkBooks(round int, trades map[string]schema.Trade, v *violations) bookStats {
+func (c *cluster) checkBooks(round int, traders []*trader, books map[string]alpaca.Book, trades map[string]schema.Trade, v *violations) bookStats {
 	var st bookStats
 	byClient := map[string]schema.Trade{}
 	for _, t := range trades {
 		byClient[t.ClientOrderID] = t
 	}
-	for _, tr := range c.everyone() {
-		b := c.fake.Book(tr.KeyID)
+	for _, tr := range traders {
+		b := books[tr.UserID]
 		seen := map[string]int{}
 		entries := map[string]int{}
 		stops := map[string][]alpaca.BookOrder{} // working, by symbol
@@ -61,7 +65,8 @@ func (c *cluster) checkBooks(round int, trades map[string]schema.Trade, v *viola
 				st.EntryOrders++
 				t, ok := byClient[o.ClientOrderID]
 				if !ok {
-					v.add(round, vBook, "orphan:"+o.ID, "entry order %s (%s %s %s, client order id %s, trader %s) at the broker belongs to no trade", o.ID, o.Side, o.Qty, o.Symbol, o.ClientOrderID, tr.UserID)
+					v.add(round, vBook, "orphan:"+o.ID, "entry order %s (%s %s %s, client order id %s, trader %s, created %s) at the broker belongs to no trade; %s",
+						o.ID, o.Side, o.Qty, o.Symbol, o.ClientOrderID, tr.UserID, o.CreatedAt.UTC().Format(time.RFC3339Nano), c.orphanOrigin(tr, o.ClientOrderID))
 					continue
 				}
 				entries[t.ID]++
@@ -176,6 +181,51 @@ func stopQtys(ws []alpaca.BookOrder) []string {
 	out := make([]string, len(ws))
 	for i, o := range ws {
 		out[i] = o.Qty.String()
+	}
+	return out
+}
+
+// orphanOrigin says, for the report, where an orphan entry order's client
+// order id comes from: the signal whose workflow id (with the trader)
+// derives it, with what the database and Temporal hold for that workflow
+// now; or that no stored signal derives it.
+func (c *cluster) orphanOrigin(tr *trader, clientOrderID string) string {
+	var sigs []schema.Signal
+	if err := c.db.Select("id", "source", "external_id", "user_id", "received_at").Find(&sigs).Error; err != nil {
+		return "signals unreadable: " + err.Error()
+	}
+	for _, s := range sigs {
+		wf := trade.WorkflowID(s.ID, tr.UserID)
+		if trade.ClientOrderID(wf, "entry") != clientOrderID {
+			continue
+		}
+		var rows []schema.Trade
+		err := c.db.Select("id", "status", "client_order_id", "created_at").Where("workflow_id = ?", wf).Find(&rows).Error
+		var starts int64
+		if err == nil {
+			err = c.db.Model(&schema.WorkflowStart{}).Where("workflow_id = ?", wf).Count(&starts).Error
+		}
+		desc := fmt.Sprintf("its workflow %s is of signal %s (%s %q of %s, received %s); trade rows now %v, start requests %d (err %v)",
+			wf, s.ID, s.Source, s.ExternalID, s.UserID, s.ReceivedAt.UTC().Format(time.RFC3339Nano), tradeRows(rows), starts, err)
+		if c.tc != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if d, err := c.tc.DescribeWorkflowExecution(ctx, wf, ""); err == nil {
+				info := d.GetWorkflowExecutionInfo()
+				desc += fmt.Sprintf("; Temporal: %s, started %s", info.GetStatus(), info.GetStartTime().AsTime().Format(time.RFC3339Nano))
+			} else {
+				desc += "; Temporal: " + err.Error()
+			}
+		}
+		return desc
+	}
+	return fmt.Sprintf("none of the %d stored signals derives it with this trader", len(sigs))
+}
+
+func tradeRows(rows []schema.Trade) []string {
+	out := make([]string, len(rows))
+	for i, t := range rows {
+		out[i] = fmt.Sprintf("%s %s %s created %s", t.ID, t.Status, t.ClientOrderID, t.CreatedAt.UTC().Format(time.RFC3339Nano))
 	}
 	return out
 }

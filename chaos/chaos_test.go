@@ -146,7 +146,7 @@ func (c *cluster) summarize(rep *report, all []*sent, st roundStats, v *violatio
 		}
 	}
 	reasons := map[string]int{}
-	if trades, err := c.trades(); err == nil {
+	if trades, err := c.trades(c.everyone()); err == nil {
 		rep.Trades = len(trades)
 		for _, t := range trades {
 			switch t.Status {

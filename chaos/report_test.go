@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 )
 
 // Violation kinds: each is a column of the table that must read 0.
@@ -29,14 +28,20 @@ var violationKinds = []string{vDuplicate, vBreach, vLost, vUnended, vBook, vRisk
 // duplicate or breach in round k fails the run even when a later exit
 // closes it.
 type violations struct {
-	t      *testing.T
+	t      errorReporter
 	mu     sync.Mutex
 	seen   map[string]bool
 	byKind map[string]int
 	notes  []string
 }
 
-func newViolations(t *testing.T) *violations {
+// errorReporter is where a violation fails the run (the test's
+// *testing.T; a recorder in the checks' own tests).
+type errorReporter interface {
+	Errorf(format string, args ...any)
+}
+
+func newViolations(t errorReporter) *violations {
 	return &violations{t: t, seen: map[string]bool{}, byKind: map[string]int{}}
 }
 
