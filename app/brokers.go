@@ -130,7 +130,7 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 		bn.Store = store
 		shared := func(ns string) ratelimit.Option { return ratelimit.WithShared(store, ns) }
 		alp.Limiter = ratelimit.New(alpaca.PublishedRequestsPerMinute, shared("alpaca:"))
-		ib = append(ib, ibkr.WithLimiter(ratelimit.New(ibkr.PublishedLimitPerMinute, shared("ibkr:"))))
+		ib = append(ib, ibkr.WithLimiter(ratelimit.New(ibkr.PublishedLimitPerMinute, shared("ibkr:"))), ibkr.WithSharedPacing(store))
 		sw = append(sw, schwab.WithLimiter(ratelimit.New(schwab.PublishedLimitPerMinute, shared("schwab:"))))
 		cb.Limiter, cb.PublicLimiter = coinbase.NewLimiter(shared("coinbase:")), coinbase.NewPublicLimiter(shared("coinbase-public:"))
 		kr.Limiter, kr.PublicLimiter = kraken.NewLimiter(shared("kraken:")), kraken.NewPublicLimiter(shared("kraken-public:"))

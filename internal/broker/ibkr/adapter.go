@@ -70,6 +70,7 @@ type options struct {
 	pollInterval     time.Duration
 	now              func() time.Time
 	pacing           Pacing
+	sharedPacing     ratelimit.Store
 }
 
 // WithPrivateGateways allows gateways on loopback, private and link-local
@@ -99,6 +100,14 @@ func WithRateLimitBackoff(d time.Duration) Option {
 // keeps per gateway. Tests pair a Scaled pacing here with a faster one in the
 // fake (Fake.SetPacing).
 func WithPacing(p Pacing) Option { return func(o *options) { o.pacing = p } }
+
+// WithSharedPacing makes every process using store (the database: package
+// dblimit) keep one gateway's pacing together: IBKR paces per gateway
+// session, not per process, so two workers sending to one gateway must
+// space their requests as one (FR-016 across replicas).
+func WithSharedPacing(store ratelimit.Store) Option {
+	return func(o *options) { o.sharedPacing = store }
+}
 
 // WithPollInterval sets the wait between market-data snapshot requests while
 // the gateway opens the stream (default 250 ms).
@@ -140,7 +149,7 @@ func Factory(opts ...Option) broker.Factory {
 	sh := &shared{
 		o:       o,
 		limiter: o.limiter,
-		pacer:   newPacer(),
+		pacer:   newPacer(o.sharedPacing),
 		conids:  map[string]int64{},
 		coids:   map[string]string{},
 		ready:   map[string]bool{},

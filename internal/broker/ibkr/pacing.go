@@ -3,8 +3,11 @@ package ibkr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
 )
 
 // Pacing is the Client Portal Web API's request pacing for one gateway (one
@@ -93,17 +96,20 @@ var errPacedTooLong = errors.New("ibkr: the endpoint's pacing would outlast the 
 
 // pacer spaces requests per key (gateway + path): a request reserves the
 // earliest slot at least interval after the previous one and sleeps until
-// it. Reservations are made in order, so concurrent callers queue.
+// it. Reservations are made in order, so concurrent callers queue. With a
+// shared store, the request then also takes the key's one slot per
+// interval in the store, which every process shares (WithSharedPacing).
 type pacer struct {
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
+	store ratelimit.Store // nil: this process only
 
 	mu   sync.Mutex
 	next map[string]time.Time
 }
 
-func newPacer() *pacer {
-	return &pacer{now: time.Now, sleep: sleep, next: map[string]time.Time{}}
+func newPacer(store ratelimit.Store) *pacer {
+	return &pacer{now: time.Now, sleep: sleep, store: store, next: map[string]time.Time{}}
 }
 
 // wait blocks until a request for key may go out, interval after the last
@@ -134,7 +140,35 @@ func (p *pacer) wait(ctx context.Context, key string, interval time.Duration) er
 	}
 	p.mu.Unlock()
 	if d := at.Sub(now); d > 0 {
-		return p.sleep(ctx, d)
+		if err := p.sleep(ctx, d); err != nil {
+			return err
+		}
 	}
-	return nil
+	return p.waitShared(ctx, key, interval)
+}
+
+// waitShared takes the key's slot in the shared store: one request per
+// interval (a budget of one per rolling window of interval) across every
+// process.
+func (p *pacer) waitShared(ctx context.Context, key string, interval time.Duration) error {
+	if p.store == nil {
+		return nil
+	}
+	cost := []ratelimit.Cost{{Key: "ibkr-pace:" + key, Rule: ratelimit.Rule{Limit: 1, Window: interval}, Weight: 1}}
+	for {
+		now := p.now()
+		wait, err := p.store.Reserve(ctx, now, cost)
+		if err != nil {
+			return fmt.Errorf("ibkr: shared pacing: %w", err)
+		}
+		if wait <= 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
+			return errPacedTooLong
+		}
+		if err := p.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
 }
