@@ -54,12 +54,17 @@ type BrokerOptions struct {
 	// (brokerconn.Service; zero: 3 tries, 2 s then 4 s apart).
 	HealthAttempts int
 	HealthBackoff  time.Duration
+	// BinanceEgressID names the address this process's requests to Binance
+	// leave from (BINANCE_EGRESS_ID): processes with one id share one
+	// request-weight budget; empty, every process on the database is taken
+	// to share one address (the safe assumption).
+	BinanceEgressID string
 }
 
 // BrokerOptionsFrom maps the process configuration onto BrokerOptions.
 // Dev mode accepts custom broker URLs (local fakes).
 func BrokerOptionsFrom(cfg config.Config) BrokerOptions {
-	o := BrokerOptions{AllowCustomURLs: cfg.Mode == config.ModeDev}
+	o := BrokerOptions{AllowCustomURLs: cfg.Mode == config.ModeDev, BinanceEgressID: cfg.BinanceEgressID}
 	if cfg.SchwabClientID != "" {
 		o.Schwab = schwab.App{ClientID: cfg.SchwabClientID, ClientSecret: cfg.SchwabClientSecret.Reveal(), RedirectURL: cfg.SchwabRedirectURL}
 	}
@@ -128,6 +133,7 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 		// same budgets in the database (broker_rate_limits).
 		store := dblimit.New(o.DB)
 		bn.Store = store
+		bn.EgressID = o.BinanceEgressID
 		shared := func(ns string) ratelimit.Option { return ratelimit.WithShared(store, ns) }
 		alp.Limiter = ratelimit.New(alpaca.PublishedRequestsPerMinute, shared("alpaca:"))
 		ib = append(ib, ibkr.WithLimiter(ratelimit.New(ibkr.PublishedLimitPerMinute, shared("ibkr:"))), ibkr.WithSharedPacing(store))

@@ -136,6 +136,10 @@ type Config struct {
 
 	// PaperQuotes is the paper broker's price source (PAPER_QUOTES…).
 	PaperQuotes PaperQuotes
+
+	// BinanceEgressID names the public address this process's Binance
+	// requests leave from (BINANCE_EGRESS_ID, empty: one shared address).
+	BinanceEgressID string
 }
 
 // EmbeddedTemporal reports whether `tradeexec dev` should start the Temporal
@@ -170,6 +174,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.shutdown()
 	l.risk()
 	l.paperQuotes()
+	l.binanceEgress()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}
