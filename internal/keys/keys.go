@@ -135,6 +135,9 @@ type PageResult struct {
 	FailedIDs   []string `json:"failedIds,omitempty"`
 	LastID      string   `json:"lastId,omitempty"`
 	Done        bool     `json:"done"`
+	// Tables is len(Tables), so the workflow walks the tables without
+	// depending on this package's list (which may grow between releases).
+	Tables int `json:"tables"`
 }
 
 type blobRow struct {
@@ -150,8 +153,9 @@ type blobRow struct {
 // changed since it was read is left alone (the writer's value stands;
 // RetireVaultKeys counts it if it is still under an old version), and a
 // row already moved (a retried page) is not read again. progress, when
-// set, is called after each row with its id (the activity heartbeats).
-func (r *Rotator) ReencryptPage(ctx context.Context, in PageRequest, progress func(lastID string)) (PageResult, error) {
+// set, is called after each row with the page's counts so far (the
+// activity heartbeats them and a retry resumes after LastID).
+func (r *Rotator) ReencryptPage(ctx context.Context, in PageRequest, progress func(PageResult)) (PageResult, error) {
 	if in.Table < 0 || in.Table >= len(Tables) {
 		return PageResult{}, fmt.Errorf("keys: no table %d", in.Table)
 	}
@@ -178,7 +182,7 @@ func (r *Rotator) ReencryptPage(ctx context.Context, in PageRequest, progress fu
 	if err := q.Order("id").Limit(in.Limit).Scan(&rows).Error; err != nil {
 		return PageResult{}, fmt.Errorf("keys: read %s: %w", t.Name, err)
 	}
-	res := PageResult{Rows: len(rows), LastID: in.AfterID, Done: len(rows) < in.Limit}
+	res := PageResult{LastID: in.AfterID, Done: len(rows) < in.Limit, Tables: len(Tables)}
 	for _, row := range rows {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -197,9 +201,10 @@ func (r *Rotator) ReencryptPage(ctx context.Context, in PageRequest, progress fu
 		case moved:
 			res.Reencrypted++
 		}
+		res.Rows++
 		res.LastID = row.ID
 		if progress != nil {
-			progress(row.ID)
+			progress(res)
 		}
 	}
 	return res, nil
@@ -420,5 +425,12 @@ func (a PageResult) Sum(b PageResult) PageResult {
 	a.Conflicts += b.Conflicts
 	a.Failed += b.Failed
 	a.FailedIDs = append(a.FailedIDs, b.FailedIDs...)
+	return a
+}
+
+// WithLast returns a with b's position (LastID, Done, Tables): a page's
+// counts resumed from a heartbeat, positioned where b ended.
+func (a PageResult) WithLast(b PageResult) PageResult {
+	a.LastID, a.Done, a.Tables = b.LastID, b.Done, b.Tables
 	return a
 }

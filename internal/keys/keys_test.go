@@ -222,7 +222,7 @@ func TestInterruptedPageResumesExactly(t *testing.T) {
 		// The activity is retried with the same input.
 		var heartbeats []string
 		for {
-			p, err := f.rot.ReencryptPage(ctx, req, func(id string) { heartbeats = append(heartbeats, id) })
+			p, err := f.rot.ReencryptPage(ctx, req, func(p PageResult) { heartbeats = append(heartbeats, p.LastID) })
 			require.NoError(t, err)
 			total = total.Sum(p)
 			if p.Done {
@@ -280,7 +280,7 @@ func TestCredentialSavedDuringRotationIsNotOverwritten(t *testing.T) {
 		}
 		p, err := f.rot.ReencryptPage(ctx, PageRequest{Table: 0, Limit: 100, Target: gen.Target}, nil)
 		require.NoError(t, err)
-		require.Equal(t, PageResult{Rows: 4, Reencrypted: 3, Conflicts: 1, LastID: f.sortedLast(), Done: true}, p)
+		require.Equal(t, PageResult{Rows: 4, Reencrypted: 3, Conflicts: 1, LastID: f.sortedLast(), Done: true, Tables: 2}, p)
 		f.requireDecryptable(f.fresh(), "after the concurrent save")
 
 		// v1 is still named by the trader's row: not retired.
