@@ -28,7 +28,8 @@ type SigningKeys struct {
 	db  *gorm.DB
 	now func() time.Time
 	// VerifyAfter is how long a key verifies after it stops signing: the
-	// longest access-token lifetime, the leeway and one reload period.
+	// longest access-token lifetime, the leeway and one reload period
+	// (tests shorten it to see retirement).
 	VerifyAfter time.Duration
 }
 
@@ -147,7 +148,7 @@ func (s *SigningKeys) Rotate(ctx context.Context, since time.Time, by string) (S
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return SigningRotation{}, fmt.Errorf("auth: find signing key: %w", err)
 	}
-	kid, err := s.k.rotate(ctx)
+	kid, err := s.k.rotateFor(ctx, s.VerifyAfter)
 	if err != nil {
 		return SigningRotation{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,9 +56,19 @@ type Rotator struct {
 	Signing *auth.SigningKeys
 	Log     *zap.Logger
 
-	// beforeWrite, when set (tests), runs between reading a row and its
-	// compare-and-set write; an error fails the page there.
-	beforeWrite func(table, id string) error
+	// fault is SetFault's hook (nil in production).
+	fault atomic.Pointer[func(table, id string) error]
+}
+
+// SetFault installs fault injection for tests (a worker killed, a trader
+// saving meanwhile): fn runs between reading a row and its compare-and-set
+// write, and an error fails the page there. nil removes it.
+func (r *Rotator) SetFault(fn func(table, id string) error) {
+	if fn == nil {
+		r.fault.Store(nil)
+		return
+	}
+	r.fault.Store(&fn)
 }
 
 func (r *Rotator) log() *zap.Logger {
@@ -236,8 +247,8 @@ func (r *Rotator) reencryptRow(ctx context.Context, kr *vault.Keyring, t Table, 
 	if err != nil {
 		return false, false, err
 	}
-	if r.beforeWrite != nil {
-		if err := r.beforeWrite(t.Name, row.ID); err != nil {
+	if fn := r.fault.Load(); fn != nil {
+		if err := (*fn)(t.Name, row.ID); err != nil {
 			return false, false, err
 		}
 	}

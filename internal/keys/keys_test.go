@@ -202,13 +202,13 @@ func TestInterruptedPageResumesExactly(t *testing.T) {
 		require.Equal(t, VaultGeneration{Target: 2, Store: gen.Store}, again, "a retried generation keeps the version")
 
 		writes, killAt := 0, 15
-		f.rot.beforeWrite = func(string, string) error {
+		f.rot.SetFault(func(string, string) error {
 			writes++
 			if writes == killAt {
 				return errors.New("worker killed")
 			}
 			return nil
-		}
+		})
 		var total PageResult
 		req := PageRequest{Table: 0, Limit: 10, Target: 2}
 		p, err := f.rot.ReencryptPage(ctx, req, nil)
@@ -243,7 +243,7 @@ func TestInterruptedPageResumesExactly(t *testing.T) {
 		}
 		require.Equal(t, 14, moved, "the failed attempt moved the rows before the kill")
 		require.NotEmpty(t, heartbeats)
-		f.rot.beforeWrite = nil
+		f.rot.SetFault(nil)
 		p, err = f.rot.ReencryptPage(ctx, PageRequest{Table: 1, Limit: 10, Target: 2}, nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, p.Reencrypted)
@@ -266,7 +266,7 @@ func TestCredentialSavedDuringRotationIsNotOverwritten(t *testing.T) {
 		gen, err := f.rot.GenerateVaultKey(ctx, 0, "test")
 		require.NoError(t, err)
 		target := f.ids[1]
-		f.rot.beforeWrite = func(table, id string) error {
+		f.rot.SetFault(func(table, id string) error {
 			if id != target {
 				return nil
 			}
@@ -277,7 +277,7 @@ func TestCredentialSavedDuringRotationIsNotOverwritten(t *testing.T) {
 			require.NoError(t, db.Model(&c).Updates(map[string]any{"credentials": blob, "key_version": v}).Error)
 			f.want["broker_connections/"+id] = "AK-NEW"
 			return nil
-		}
+		})
 		p, err := f.rot.ReencryptPage(ctx, PageRequest{Table: 0, Limit: 100, Target: gen.Target}, nil)
 		require.NoError(t, err)
 		require.Equal(t, PageResult{Rows: 4, Reencrypted: 3, Conflicts: 1, LastID: f.sortedLast(), Done: true, Tables: 2}, p)
@@ -292,7 +292,7 @@ func TestCredentialSavedDuringRotationIsNotOverwritten(t *testing.T) {
 		require.Equal(t, 1, auditCount(t, db, audit.ActionVaultKeyRetireSkipped))
 
 		// The next pass moves it; then v1 retires.
-		f.rot.beforeWrite = nil
+		f.rot.SetFault(nil)
 		rep, err := f.rot.RunInProcess(ctx, 100, "test")
 		require.NoError(t, err)
 		require.Equal(t, []int{1, 2}, rep.Retired.Retired)
