@@ -190,7 +190,8 @@ func (k keysCLI) status(ctx context.Context, asJSON bool) error {
 // same steps here.
 func (k keysCLI) rotate(ctx context.Context, wait, inProcess bool) error {
 	if k.cfg.TemporalAddress == "" || inProcess {
-		rep, err := k.rot.RunInProcess(ctx, keys.DefaultPageSize, "cli")
+		fmt.Fprintf(k.out, "rotating in this process; older vault versions are retired %s after the new one became current (every process reloads its keyring within a minute)\n", keys.SettleTime)
+		rep, err := k.rot.RunInProcess(ctx, keys.DefaultPageSize, keys.SettleTime, "cli")
 		if err != nil {
 			return err
 		}

@@ -92,7 +92,7 @@ func TestKeyRotationWorkflow(t *testing.T) {
 			return nil
 		})
 		run, err := env.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: env.Queue}, workflows.KeyRotationWorkflowName,
-			workflows.KeyRotationInput{PageSize: 1, By: "test"})
+			workflows.KeyRotationInput{PageSize: 1, By: "test", Settle: 15 * time.Second})
 		require.NoError(t, err)
 		firstRun := run.GetRunID() // Get follows the continue-as-new chain
 		var rep keys.Report

@@ -45,6 +45,9 @@ const (
 type KeyRotationInput struct {
 	PageSize int    `json:"pageSize,omitempty"`
 	By       string `json:"by,omitempty"` // schedule, cli, admin <user id>
+	// Settle overrides keys.SettleTime, the wait between the new vault
+	// version becoming current and counting the older ones (tests).
+	Settle time.Duration `json:"settle,omitempty"`
 	// Progress is the state of a rotation under way.
 	Progress *KeyRotationProgress `json:"progress,omitempty"`
 }
@@ -68,7 +71,9 @@ type KeyRotationProgress struct {
 //  3. every stored credential re-encrypted under it, a page per activity
 //     (heartbeating; compare-and-set per row), continuing as new every
 //     keyPagesPerRun pages;
-//  4. every older vault version that no row names retired;
+//  4. once every process has loaded the new version (keys.SettleTime
+//     after it became current), every older vault version that no row
+//     names retired;
 //  5. after the old signing keys' last token expired, those keys retired.
 //
 // Each step is idempotent (a retried activity or a replayed run repeats
@@ -115,7 +120,7 @@ func KeyRotationWorkflow(ctx workflow.Context, in KeyRotationInput) (keys.Report
 
 	for n := 0; ; n++ {
 		if n == keyPagesPerRun {
-			return keys.Report{}, workflow.NewContinueAsNewError(ctx, KeyRotationWorkflowName, KeyRotationInput{PageSize: size, By: by, Progress: p})
+			return keys.Report{}, workflow.NewContinueAsNewError(ctx, KeyRotationWorkflowName, KeyRotationInput{PageSize: size, By: by, Settle: in.Settle, Progress: p})
 		}
 		var r keys.PageResult
 		req := keys.PageRequest{Table: p.Table, AfterID: p.AfterID, Limit: size, Target: p.Vault.Target}
@@ -137,6 +142,15 @@ func KeyRotationWorkflow(ctx workflow.Context, in KeyRotationInput) (keys.Report
 	rep := keys.Report{Vault: p.Vault, Reencrypted: p.Total, SigningKID: p.Signing.KID, SigningSkipped: p.SigningSkipped}
 	if err := workflow.ExecuteActivity(short, ActRecordReencryption, RecordReencryptionInput{Target: p.Vault.Target, Total: p.Total, By: by}).Get(ctx, nil); err != nil {
 		return rep, err
+	}
+	settle := in.Settle
+	if settle <= 0 {
+		settle = keys.SettleTime
+	}
+	if wait := p.Vault.At.Add(settle).Sub(workflow.Now(ctx)); wait > 0 {
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return rep, err
+		}
 	}
 	if err := workflow.ExecuteActivity(short, ActRetireVaultKeys, RetireVaultKeysInput{Target: p.Vault.Target, By: by}).Get(ctx, &rep.Retired); err != nil {
 		return rep, err

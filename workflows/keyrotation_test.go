@@ -54,15 +54,20 @@ func TestKeyRotationWorkflowWithoutJWTSecret(t *testing.T) {
 }
 
 // A continued run resumes where the progress says, generates nothing again,
-// and retires the old signing keys only after their retirement time.
+// counts the old vault versions only once every process reloaded, and
+// retires the old signing keys only after their retirement time.
 func TestKeyRotationWorkflowResumesAndWaitsForSigningKeys(t *testing.T) {
 	env := newKeyRotationEnv(t)
 	start := env.Now().UTC()
 	p := &KeyRotationProgress{Since: start, Signing: auth.SigningRotation{KID: "k2", RetireAt: start.Add(time.Hour)},
-		Vault: keys.VaultGeneration{Target: 2}, Table: 1, AfterID: "x", Total: keys.PageResult{Reencrypted: 40}}
+		Vault: keys.VaultGeneration{Target: 2, At: start}, Table: 1, AfterID: "x", Total: keys.PageResult{Reencrypted: 40}}
 	env.OnActivity(ActReencryptPage, mock.Anything, keys.PageRequest{Table: 1, AfterID: "x", Limit: 5, Target: 2}).Return(keys.PageResult{Rows: 1, Reencrypted: 1, LastID: "y", Done: true, Tables: 2}, nil).Once()
 	env.OnActivity(ActRecordReencryption, mock.Anything, mock.Anything).Return(nil).Once()
-	env.OnActivity(ActRetireVaultKeys, mock.Anything, mock.Anything).Return(keys.VaultRetirement{Retired: []int{1}}, nil).Once()
+	var vaultRetiredAt time.Time
+	env.OnActivity(ActRetireVaultKeys, mock.Anything, mock.Anything).Return(func(context.Context, RetireVaultKeysInput) (keys.VaultRetirement, error) {
+		vaultRetiredAt = env.Now()
+		return keys.VaultRetirement{Retired: []int{1}}, nil
+	}).Once()
 	var retiredAt time.Time
 	env.OnActivity(ActRetireSigningKeys, mock.Anything, mock.Anything).Return(func(context.Context, RetireSigningInput) ([]string, error) {
 		retiredAt = env.Now()
@@ -75,6 +80,7 @@ func TestKeyRotationWorkflowResumesAndWaitsForSigningKeys(t *testing.T) {
 	require.Equal(t, 41, rep.Reencrypted.Reencrypted)
 	require.Equal(t, []string{"k1"}, rep.SigningRetired)
 	require.False(t, retiredAt.Before(start.Add(time.Hour)), "retired at %s, before the last token expired", retiredAt)
+	require.False(t, vaultRetiredAt.Before(start.Add(keys.SettleTime)), "vault versions counted before every process reloaded")
 }
 
 // Every keyPagesPerRun pages the run continues as new with its progress.

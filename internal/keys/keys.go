@@ -89,7 +89,17 @@ type VaultGeneration struct {
 	// current version.
 	ReadOnly bool   `json:"readOnly"`
 	Store    string `json:"store"`
+	// At is when Target became current in the store (this call's time):
+	// every process writes under it at most SettleTime later.
+	At time.Time `json:"at"`
 }
+
+// SettleTime is how long after a new version became current every process
+// has reloaded its keyring (vault.Live reloads a keyring older than
+// DefaultMaxAge) and stopped writing under the older versions. Retiring
+// earlier could count a version as unused just before a stale process
+// writes a credential under it.
+const SettleTime = 2 * vault.DefaultMaxAge
 
 // GenerateVaultKey makes the next key version current, or, when a rotation
 // started with the same base already generated it, returns that one. base
@@ -108,7 +118,7 @@ func (r *Rotator) GenerateVaultKey(ctx context.Context, base int, by string) (Va
 	next := base + 1
 	created, err := st.Generate(ctx, next)
 	if errors.Is(err, vault.ErrReadOnlyStore) {
-		return VaultGeneration{Target: kr.Current, ReadOnly: true, Store: st.Name()}, nil
+		return VaultGeneration{Target: kr.Current, ReadOnly: true, Store: st.Name(), At: time.Now().UTC()}, nil
 	}
 	if err != nil {
 		return VaultGeneration{}, err
@@ -116,7 +126,7 @@ func (r *Rotator) GenerateVaultKey(ctx context.Context, base int, by string) (Va
 	if err := r.Vault.Reload(ctx); err != nil {
 		return VaultGeneration{}, err
 	}
-	g := VaultGeneration{Target: next, Created: created, Store: st.Name()}
+	g := VaultGeneration{Target: next, Created: created, Store: st.Name(), At: time.Now().UTC()}
 	if created {
 		r.log().Info("generated vault key version", zap.Int("version", next), zap.String("store", st.Name()))
 		err = store.InTx(ctx, r.DB, func(tx *gorm.DB) error {
@@ -294,7 +304,8 @@ type VaultRetirement struct {
 }
 
 // RetireVaultKeys retires every version older than target that no stored
-// blob names, oldest first, and records VAULT_KEY_RETIRED for each; a
+// blob names, oldest first (call it SettleTime after target became
+// current), and records VAULT_KEY_RETIRED for each; a
 // version still referenced is kept (VAULT_KEY_RETIRE_SKIPPED with its
 // count) for the next rotation. Versions configured in VAULT_KEYS are
 // reported as Manual: the operator removes them.

@@ -155,7 +155,7 @@ func TestFiveRotationsLeaveEveryCredentialDecryptable(t *testing.T) {
 		require.NoError(t, err)
 		static, err := vault.OpenLive(ctx, vault.StaticStore{Keyring: manual})
 		require.NoError(t, err)
-		rep, err := (&Rotator{DB: db, Vault: static}).RunInProcess(ctx, 5, "test")
+		rep, err := (&Rotator{DB: db, Vault: static}).RunInProcess(ctx, 5, 0, "test")
 		require.NoError(t, err)
 		require.True(t, rep.Vault.ReadOnly)
 		require.Equal(t, 6, rep.Vault.Target)
@@ -169,7 +169,7 @@ func TestFiveRotationsLeaveEveryCredentialDecryptable(t *testing.T) {
 		f2 := newFixture(t, db, 12)
 		stale := f2.live // a replica that loaded before the rotations
 		for i := 1; i <= 5; i++ {
-			rep, err := f2.rot.RunInProcess(ctx, 5, "test")
+			rep, err := f2.rot.RunInProcess(ctx, 5, 0, "test")
 			require.NoError(t, err)
 			require.Equal(t, i+1, rep.Vault.Target)
 			require.True(t, rep.Vault.Created)
@@ -199,7 +199,7 @@ func TestInterruptedPageResumesExactly(t *testing.T) {
 		require.Equal(t, 2, gen.Target)
 		again, err := f.rot.GenerateVaultKey(ctx, 1, "test")
 		require.NoError(t, err)
-		require.Equal(t, VaultGeneration{Target: 2, Store: gen.Store}, again, "a retried generation keeps the version")
+		require.Equal(t, VaultGeneration{Target: 2, Store: gen.Store, At: again.At}, again, "a retried generation keeps the version")
 
 		writes, killAt := 0, 15
 		f.rot.SetFault(func(string, string) error {
@@ -293,7 +293,7 @@ func TestCredentialSavedDuringRotationIsNotOverwritten(t *testing.T) {
 
 		// The next pass moves it; then v1 retires.
 		f.rot.SetFault(nil)
-		rep, err := f.rot.RunInProcess(ctx, 100, "test")
+		rep, err := f.rot.RunInProcess(ctx, 100, 0, "test")
 		require.NoError(t, err)
 		require.Equal(t, []int{1, 2}, rep.Retired.Retired)
 		f.requireDecryptable(f.fresh(), "after the next rotation")

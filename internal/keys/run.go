@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // DefaultPageSize is how many rows a re-encryption page moves.
@@ -24,9 +26,11 @@ type Report struct {
 
 // RunInProcess runs one rotation in this process, the same steps as the
 // key-rotation workflow, for `tradeexec keys rotate` without Temporal. It
-// does not wait for the previous signing key's tokens to expire: the key
-// is retired by the next rotation or by the API's hourly purge.
-func (r *Rotator) RunInProcess(ctx context.Context, pageSize int, by string) (Report, error) {
+// waits until settle has passed since the new version became current
+// before retiring (SettleTime; 0 in tests with one process). It does not
+// wait for the previous signing key's tokens to expire: that key is
+// retired by the next rotation or by the API's hourly purge.
+func (r *Rotator) RunInProcess(ctx context.Context, pageSize int, settle time.Duration, by string) (Report, error) {
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
@@ -60,6 +64,17 @@ func (r *Rotator) RunInProcess(ctx context.Context, pageSize int, by string) (Re
 	}
 	if err := r.RecordReencryption(ctx, gen.Target, rep.Reencrypted, by); err != nil {
 		return rep, err
+	}
+	if wait := time.Until(gen.At.Add(settle)); wait > 0 {
+		r.log().Info("waiting for every process to load the new vault key version before retiring older ones",
+			zap.Int("version", gen.Target), zap.Duration("wait", wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return rep, ctx.Err()
+		case <-t.C:
+		}
 	}
 	if rep.Retired, err = r.RetireVaultKeys(ctx, gen.Target, by); err != nil {
 		return rep, err
