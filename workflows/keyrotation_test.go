@@ -20,12 +20,18 @@ func newKeyRotationEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(KeyRotationWorkflow, KeyRotationWorkflowOptions())
 	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-	reg(ActRotateSigningKey, func(context.Context, RotateSigningInput) (auth.SigningRotation, error) { return auth.SigningRotation{}, nil })
+	reg(ActRotateSigningKey, func(context.Context, RotateSigningInput) (auth.SigningRotation, error) {
+		return auth.SigningRotation{}, nil
+	})
 	reg(ActCurrentVaultVersion, func(context.Context) (int, error) { return 0, nil })
-	reg(ActGenerateVaultKey, func(context.Context, GenerateVaultKeyInput) (keys.VaultGeneration, error) { return keys.VaultGeneration{}, nil })
+	reg(ActGenerateVaultKey, func(context.Context, GenerateVaultKeyInput) (keys.VaultGeneration, error) {
+		return keys.VaultGeneration{}, nil
+	})
 	reg(ActReencryptPage, func(context.Context, keys.PageRequest) (keys.PageResult, error) { return keys.PageResult{}, nil })
 	reg(ActRecordReencryption, func(context.Context, RecordReencryptionInput) error { return nil })
-	reg(ActRetireVaultKeys, func(context.Context, RetireVaultKeysInput) (keys.VaultRetirement, error) { return keys.VaultRetirement{}, nil })
+	reg(ActRetireVaultKeys, func(context.Context, RetireVaultKeysInput) (keys.VaultRetirement, error) {
+		return keys.VaultRetirement{}, nil
+	})
 	reg(ActRetireSigningKeys, func(context.Context, RetireSigningInput) ([]string, error) { return nil, nil })
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
