@@ -50,6 +50,9 @@ type Server struct {
 	// Billing serves Settings → Billing and the provider's webhook
 	// (api/billing.go); nil means BILLING_PROVIDER=none.
 	Billing *Billing
+	// Keys serve the admin key lifecycle routes (api/keys_admin.go); nil
+	// leaves them out.
+	Keys *KeysAdmin
 
 	started time.Time
 	routes  []RouteSpec
@@ -112,6 +115,7 @@ func (s *Server) Handler() http.Handler {
 	s.riskRoutes(v1)
 	s.codecRoutes(r, s.rateLimit("api", limits.API))
 	s.billingRoutes(r, v1)
+	s.keysRoutes(v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

@@ -21,7 +21,6 @@ import (
 	"github.com/tradeexec/tradeexec/internal/broker/schwab"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
 	"github.com/tradeexec/tradeexec/internal/config"
-	"github.com/tradeexec/tradeexec/internal/vault"
 )
 
 // BrokerOptions configure broker adapters and connections.
@@ -79,7 +78,7 @@ type RegistryOptions struct {
 	// budgets every process shares (FR-016: per account, and Binance's per
 	// egress IP); without it they hold within this process only.
 	DB    *gorm.DB
-	Vault *vault.Keyring
+	Vault brokerconn.Vault
 	Log   *zap.Logger
 }
 
@@ -151,11 +150,11 @@ func NewRegistry(engine *paper.Engine, o RegistryOptions) *broker.Registry {
 }
 
 // connectionService builds the connection service of a stack.
-func connectionService(o Options, resolver *brokerconn.Resolver, log *zap.Logger) *brokerconn.Service {
+func connectionService(o Options, v brokerconn.Vault, resolver *brokerconn.Resolver, log *zap.Logger) *brokerconn.Service {
 	svc := &brokerconn.Service{DB: o.DB, Resolver: resolver, AllowCustomURLs: o.Brokers.AllowCustomURLs,
 		Log: log.Named("connections"), HealthAttempts: o.Brokers.HealthAttempts, HealthBackoff: o.Brokers.HealthBackoff}
-	if o.Vault != nil {
-		svc.Vault = o.Vault
+	if v != nil {
+		svc.Vault = v
 	}
 	if o.Paper != nil {
 		svc.Paper = o.Paper

@@ -123,7 +123,7 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
 		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)},
-		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}, Billing: bill})
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}, Billing: bill, Keys: KeysOptionsFrom(cfg)})
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
 		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
 		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)), cfg.TemporalNamespace)},
-		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)))}, Billing: bill})
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)))}, Billing: bill, Keys: KeysOptionsFrom(cfg)})
 	if err != nil {
 		return err
 	}

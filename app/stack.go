@@ -22,6 +22,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/keys"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/vault"
 	"github.com/tradeexec/tradeexec/worker"
@@ -63,6 +64,8 @@ type Options struct {
 	Codec CodecOptions
 	// Billing configures subscriptions and mail (app/billing.go).
 	Billing BillingOptions
+	// Keys configures the key lifecycle (app/keys.go).
+	Keys KeysOptions
 }
 
 // Stack is a running system.
@@ -80,6 +83,10 @@ type Stack struct {
 	Hub *realtime.Hub
 	// Guard are the account guard's activities when RunWorker (app/risk.go).
 	Guard *activities.Guard
+	// Vault opens and seals credentials with the key store's current
+	// keyring; Keys rotates the keys (app/keys.go). Nil without a vault.
+	Vault *vault.Live
+	Keys  *keys.Rotator
 
 	http     *http.Server
 	log      *zap.Logger
@@ -103,28 +110,44 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.DefaultTaskQueue
 	}
+	st := &Stack{log: log}
+	live, err := openVault(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	var v brokerconn.Vault
+	if live != nil {
+		v = live
+		st.Vault = live
+		if st.Keys, err = NewRotator(o.DB, live, o.Auth.JWTSecret, log); err != nil {
+			return nil, err
+		}
+	}
 	reg := o.Registry
 	if reg == nil {
-		reg = NewRegistry(o.Paper, RegistryOptions{BrokerOptions: o.Brokers, DB: o.DB, Vault: o.Vault, Log: log})
+		reg = NewRegistry(o.Paper, RegistryOptions{BrokerOptions: o.Brokers, DB: o.DB, Vault: v, Log: log})
 	}
-	st := &Stack{log: log}
-	st.Resolver = &brokerconn.Resolver{DB: o.DB, Registry: reg, Vault: o.Vault}
+	st.Resolver = &brokerconn.Resolver{DB: o.DB, Registry: reg, Vault: v}
 	st.Trading = &activities.Trading{DB: o.DB, Brokers: st.Resolver, Log: log.Named("activities"), FillPoll: o.FillPoll,
 		TaskQueue: o.TaskQueue, Timeouts: o.Timeouts, TakeProfitPoll: o.TakeProfitPoll}
-	st.Connections = connectionService(o, st.Resolver, log)
+	st.Connections = connectionService(o, v, st.Resolver, log)
 	if o.RunAPI {
 		st.startRealtime(o)
 	}
 	if o.RunWorker {
+		keyActs, err := st.keysActivities(o)
+		if err != nil {
+			return nil, err
+		}
 		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{Connections: connectionActivities(st.Connections),
 			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed,
 				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
 			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal},
-			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr))})
+			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
-		if err := worker.EnsureSchedules(ctx, o.Temporal, o.TaskQueue); err != nil {
+		if err := worker.EnsureSchedulesWith(ctx, o.Temporal, o.TaskQueue, o.scheduleConfig()); err != nil {
 			st.Stop()
 			return nil, err
 		}
@@ -154,6 +177,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		st.API.Billing = billingAPI(o)
 		st.API.Realtime, st.API.Committed = st.realtimeAPI(o), st.Hub.Committed
 		st.API.Codec = o.Codec.api()
+		st.API.Keys = st.keysAPI(o)
 		st.http = &http.Server{Handler: st.API.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
 		go func() {
 			if err := st.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

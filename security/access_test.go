@@ -37,12 +37,20 @@ func (s *suite) trade(owner *client, status string) string {
 // naming a resource of owner. A route without a fixture fails
 // TestEveryRouteIsCovered: whoever adds a route adds its IDOR case here.
 var idFixtures = map[string]func(s *suite, owner *client) string{
-	"/api/v1/trades/:id":             func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") },
-	"/api/v1/trades/:id/cancel":      func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/cancel" },
-	"/api/v1/trades/:id/approve":     func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/approve" },
-	"/api/v1/trades/:id/reject":      func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/reject" },
-	"/api/v1/brokers/:id":            func(s *suite, o *client) string { return "/api/v1/brokers/" + s.connection(o) },
-	"/api/v1/sources/:id":            func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) },
+	"/api/v1/trades/:id":         func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") },
+	"/api/v1/trades/:id/cancel":  func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/cancel" },
+	"/api/v1/trades/:id/approve": func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/approve" },
+	"/api/v1/trades/:id/reject":  func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/reject" },
+	"/api/v1/brokers/:id":        func(s *suite, o *client) string { return "/api/v1/brokers/" + s.connection(o) },
+	"/api/v1/sources/:id":        func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) },
+	// An unknown kid (revoking the live key would end every test token)
+	// and a throwaway user (not the owner, whose token the matrix uses).
+	"/api/v1/admin/keys/signing/:kid/revoke": func(*suite, *client) string {
+		return "/api/v1/admin/keys/signing/" + strings.Repeat("0", 32) + "/revoke"
+	},
+	"/api/v1/admin/users/:id/revoke-sessions": func(s *suite, _ *client) string {
+		return "/api/v1/admin/users/" + s.user(auth.RoleTrader).userID + "/revoke-sessions"
+	},
 	"/api/v1/sources/:id/messages":   func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) + "/messages" },
 	"/api/v1/subscriptions/:id":      func(s *suite, o *client) string { return "/api/v1/subscriptions/" + s.subscription(o) },
 	"/api/v1/admin/users/:id/unlock": func(s *suite, o *client) string { return "/api/v1/admin/users/" + o.userID + "/unlock" },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -25,10 +26,20 @@ type Schedule struct {
 	Overlap  enumspb.ScheduleOverlapPolicy
 }
 
-// Schedules are the schedules of taskQueue. Their ids carry the task queue
-// unless it is the default one, so test workers sharing a server do not
-// collide.
-func Schedules(taskQueue string) []Schedule {
+// ScheduleConfig tunes the schedules (zero values: the defaults).
+type ScheduleConfig struct {
+	// KeyRotationEvery is the key-rotation schedule's interval
+	// (KEY_ROTATION_INTERVAL; default yearly).
+	KeyRotationEvery time.Duration
+}
+
+// Schedules are the schedules of taskQueue with the default configuration.
+func Schedules(taskQueue string) []Schedule { return SchedulesWith(taskQueue, ScheduleConfig{}) }
+
+// SchedulesWith are the schedules of taskQueue. Their ids carry the task
+// queue unless it is the default one, so test workers sharing a server do
+// not collide.
+func SchedulesWith(taskQueue string, cfg ScheduleConfig) []Schedule {
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
 	}
@@ -43,15 +54,45 @@ func Schedules(taskQueue string) []Schedule {
 		Args:     []any{workflows.HealthSweepInput{}},
 		// A sweep still running when the next is due makes that one skip.
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-	}}
+	}, keyRotationSchedule(suffix, cfg)}
 }
 
-// EnsureSchedules creates or updates the schedules of taskQueue.
+// KeyRotationScheduleID is the key-rotation schedule's id on taskQueue.
+func KeyRotationScheduleID(taskQueue string) string {
+	if taskQueue == "" || taskQueue == workflows.DefaultTaskQueue {
+		return workflows.KeyRotationScheduleID
+	}
+	return workflows.KeyRotationScheduleID + "/" + taskQueue
+}
+
+func keyRotationSchedule(suffix string, cfg ScheduleConfig) Schedule {
+	every := cfg.KeyRotationEvery
+	if every <= 0 {
+		every = workflows.DefaultKeyRotationInterval
+	}
+	return Schedule{
+		ID:       workflows.KeyRotationScheduleID + suffix,
+		Spec:     client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Workflow: workflows.KeyRotationWorkflowName,
+		Args:     []any{workflows.KeyRotationInput{By: "schedule"}},
+		// Never two rotations at once; a run still waiting for the old
+		// signing keys to expire makes the next one skip.
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	}
+}
+
+// EnsureSchedules creates or updates the schedules of taskQueue with the
+// default configuration.
 func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string) error {
+	return EnsureSchedulesWith(ctx, c, taskQueue, ScheduleConfig{})
+}
+
+// EnsureSchedulesWith creates or updates the schedules of taskQueue.
+func EnsureSchedulesWith(ctx context.Context, c client.Client, taskQueue string, cfg ScheduleConfig) error {
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
 	}
-	for _, s := range Schedules(taskQueue) {
+	for _, s := range SchedulesWith(taskQueue, cfg) {
 		if err := ensure(ctx, c, taskQueue, s); err != nil {
 			return fmt.Errorf("schedule %s: %w", s.ID, err)
 		}

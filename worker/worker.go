@@ -31,6 +31,9 @@ type Options struct {
 	// Billing are the billing workflows' activities (provider events,
 	// dunning, mail); nil leaves them unregistered.
 	Billing *activities.Billing
+	// Keys are the key-rotation workflow's activities; nil leaves them
+	// unregistered.
+	Keys *activities.Keys
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -60,6 +63,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Billing != nil {
 		w.RegisterActivity(o.Billing)
+	}
+	if o.Keys != nil {
+		w.RegisterActivity(o.Keys)
 	}
 	return w
 }

@@ -64,6 +64,9 @@ var requiredHistories = map[string]string{
 	"trade_take_profit_cancelled": "TestStopFirstCancelsTheTakeProfit",
 	"connection_health_unhealthy": "TestHealthSweep",
 	"guard_after_fill":            "TestWebhookToFilledOrder",
+	// A rotation with a page failed mid-way and retried, continuing as new.
+	"key_rotation_run1": "TestKeyRotationWorkflow",
+	"key_rotation_run2": "TestKeyRotationWorkflow",
 }
 
 // typeRecorder collects the workflow types Register registers (what

@@ -27,6 +27,8 @@ commands:
   worker    Temporal worker: workflows and activities
   bot       Discord gateway client (DISCORD_BOT_TOKEN; one shard per replica)
   migrate   apply database migrations and exit
+  keys      key lifecycle: status, rotate, rotate-signing, revoke-signing, revoke-sessions
+            (tradeexec keys help)
 
 Configuration is read from the environment; see README.md.
 `
@@ -69,6 +71,8 @@ func main() {
 		err = botrun.Run(ctx, cfg, log)
 	case config.ModeMigrate:
 		err = app.RunMigrate(ctx, cfg, log)
+	case config.ModeKeys:
+		err = app.RunKeys(ctx, cfg, log, os.Args[2:], os.Stdout)
 	default:
 		err = fmt.Errorf("%s is not available in this build", mode)
 	}

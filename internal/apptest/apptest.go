@@ -10,6 +10,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -65,6 +67,11 @@ type Options struct {
 	// Temporal replaces the package's shared dev server (a test that kills
 	// its own server); nil uses testenv.Client.
 	Temporal client.Client
+	// KeyringFile keeps the vault keyring in a keyring file (VAULT_KEYS_FILE)
+	// the key-rotation workflow writes; false: a read-only keyring.
+	KeyringFile bool
+	// Keys configures the key lifecycle (Store is set by KeyringFile).
+	Keys app.KeysOptions
 }
 
 // Env is a running test system.
@@ -121,6 +128,11 @@ func Start(t testing.TB, db *gorm.DB, d store.Dialect, o Options) *Env {
 	}
 	e := &Env{T: t, DB: db, Dialect: d, Feed: feed, Engine: engine, Keyring: kr, Temporal: tc,
 		Queue: testenv.TaskQueue(t), DataDir: t.TempDir(), Opts: o}
+	if o.KeyringFile {
+		path := filepath.Join(t.TempDir(), "vault.keyring")
+		require.NoError(t, os.WriteFile(path, []byte("1:"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600))
+		e.Opts.Keys.Store = &vault.FileStore{Path: path}
+	}
 	e.Demo, err = app.EnsureDemo(ctx, db, kr, engine, e.DataDir, "http://placeholder")
 	require.NoError(t, err)
 	if o.Cash.IsPositive() {
@@ -145,7 +157,7 @@ func (e *Env) StartStack(log *zap.Logger) {
 		DB: e.DB, Temporal: e.Temporal, TaskQueue: e.Queue, Vault: e.Keyring, Paper: e.Engine, Log: log,
 		Timeouts: e.Opts.Timeouts, FillPoll: 20 * time.Millisecond, TakeProfitPoll: 50 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0",
 		Auth: e.Opts.Auth, Codec: app.CodecOptions{Codec: testenv.Codec(), UIOrigins: []string{TemporalUIOrigin}},
-		Billing: e.Opts.Billing,
+		Billing: e.Opts.Billing, Keys: e.Opts.Keys,
 	})
 	require.NoError(e.T, err)
 	e.Stack = st

@@ -208,11 +208,14 @@ func (k *keyring) lookup(ctx context.Context, kid string) (*signingKey, bool) {
 
 // rotate stops every current key from signing (their tokens stay valid
 // until they expire) and creates a new one. It returns the new kid.
-func (k *keyring) rotate(ctx context.Context) (string, error) {
+func (k *keyring) rotate(ctx context.Context) (string, error) { return k.rotateFor(ctx, k.verifyAfter) }
+
+// rotateFor is rotate with the old keys verifying verifyAfter more.
+func (k *keyring) rotateFor(ctx context.Context, verifyAfter time.Duration) (string, error) {
 	now := k.now().UTC()
 	err := k.db.WithContext(ctx).Model(&schema.SigningKey{}).
 		Where("revoked_at IS NULL AND sign_until > ?", now).
-		Updates(map[string]any{"sign_until": now, "verify_until": now.Add(k.verifyAfter)}).Error
+		Updates(map[string]any{"sign_until": now, "verify_until": now.Add(verifyAfter)}).Error
 	if err != nil {
 		return "", fmt.Errorf("auth: rotate signing keys: %w", err)
 	}

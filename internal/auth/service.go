@@ -10,6 +10,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/schema"
 )
 
 // Defaults of Config.
@@ -189,13 +191,40 @@ func (s *Service) Run(ctx context.Context) {
 
 // RotateSigningKey stops the current signing keys from signing and creates
 // a new one; tokens already issued stay valid until they expire. It
-// returns the new kid.
-func (s *Service) RotateSigningKey(ctx context.Context) (string, error) { return s.keys.rotate(ctx) }
+// records SIGNING_KEY_ROTATED (by names who asked: "admin <id>", "cli")
+// and returns the new kid. Reached from POST /api/v1/admin/keys/rotate-signing,
+// `tradeexec keys rotate-signing` (through SigningKeys) and the
+// key-rotation workflow.
+func (s *Service) RotateSigningKey(ctx context.Context, by string) (string, error) {
+	kid, err := s.keys.rotate(ctx)
+	if err != nil {
+		return "", err
+	}
+	return kid, store.InTx(ctx, s.db, func(tx *gorm.DB) error {
+		return appendAudit(tx, audit.Entry{UserID: audit.SystemUserID, Action: audit.ActionSigningKeyRotated, ResourceType: "SigningKey",
+			ResourceID: kid, Details: map[string]any{"by": by}}, Client{})
+	})
+}
 
 // RevokeSigningKey withdraws a (compromised) key: every token it signed is
-// refused from now on.
-func (s *Service) RevokeSigningKey(ctx context.Context, kid string) error {
-	return s.keys.revoke(ctx, kid)
+// refused from now on (on other replicas after their next reload, at most
+// a minute). It records SIGNING_KEY_REVOKED; ErrUnknownSigningKey when no
+// key has that kid.
+func (s *Service) RevokeSigningKey(ctx context.Context, kid, by string) error {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&schema.SigningKey{}).Where("kid = ?", kid).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrUnknownSigningKey
+	}
+	if err := s.keys.revoke(ctx, kid); err != nil {
+		return err
+	}
+	return store.InTx(ctx, s.db, func(tx *gorm.DB) error {
+		return appendAudit(tx, audit.Entry{UserID: audit.SystemUserID, Action: audit.ActionSigningKeyRevoked, ResourceType: "SigningKey",
+			ResourceID: kid, Details: map[string]any{"by": by}}, Client{})
+	})
 }
 
 // committed reports users whose outbox got events.

@@ -130,7 +130,7 @@ func TestSigningKeyRotation(t *testing.T) {
 		oldClaims, err := f.svc.Verify(ctx, old.AccessToken)
 		require.NoError(t, err)
 
-		kid, err := f.svc.RotateSigningKey(ctx)
+		kid, err := f.svc.RotateSigningKey(ctx, "test")
 		require.NoError(t, err)
 		require.NotEqual(t, oldClaims.KeyID, kid)
 		fresh := f.register("bob@example.com")
@@ -149,7 +149,7 @@ func TestSigningKeyRotation(t *testing.T) {
 		require.NoError(t, err)
 
 		// A revoked key stops verifying at once.
-		require.NoError(t, f.svc.RevokeSigningKey(ctx, oldClaims.KeyID))
+		require.NoError(t, f.svc.RevokeSigningKey(ctx, oldClaims.KeyID, "test"))
 		_, err = f.svc.Verify(ctx, old.AccessToken)
 		require.ErrorIs(t, err, ErrUnauthenticated)
 

@@ -25,10 +25,13 @@ const (
 	ModeWorker  = "worker"
 	ModeBot     = "bot"
 	ModeMigrate = "migrate"
+	// ModeKeys is `tradeexec keys …` (key lifecycle CLI); without
+	// DATABASE_URL it works on the dev data (DATA_DIR) like dev.
+	ModeKeys = "keys"
 )
 
 // Modes lists the modes Load accepts.
-var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate}
+var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate, ModeKeys}
 
 // Defaults.
 const (
@@ -82,6 +85,9 @@ type Config struct {
 	// VaultKeys is VAULT_KEYS as given ("2:base64,1:base64"); Keyring is it parsed.
 	VaultKeys Secret
 	Keyring   *vault.Keyring `json:"-"` // its String never prints keys; JSON would
+	// Keys configures the key lifecycle (VAULT_KEYS_FILE,
+	// KEY_ROTATION_INTERVAL; internal/config/keys.go).
+	Keys KeysConfig
 
 	// TemporalPayloadKeys is TEMPORAL_PAYLOAD_KEYS as given (VAULT_KEYS'
 	// format); PayloadCodec encrypts every Temporal payload with it.
@@ -156,7 +162,8 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	if !slices.Contains(Modes, mode) {
 		return Config{}, fmt.Errorf("config: unknown mode %q (want one of %s)", mode, strings.Join(Modes, ", "))
 	}
-	l := loader{getenv: getenv, dev: mode == ModeDev, cfg: Config{Mode: mode}}
+	dev := mode == ModeDev || mode == ModeKeys && strings.TrimSpace(getenv("DATABASE_URL")) == ""
+	l := loader{getenv: getenv, dev: dev, cfg: Config{Mode: mode}}
 	l.dataDir()
 	l.logging()
 	l.database()
@@ -165,6 +172,8 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.http()
 	l.trustedProxies()
 	l.vaultKeys()
+	l.keysFile()
+	l.keyRotation()
 	l.payloadKeys()
 	l.jwt()
 	l.discord()

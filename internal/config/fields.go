@@ -232,7 +232,9 @@ func (l *loader) vaultKeys() {
 			if raw == "" {
 				return
 			}
-		case l.needs(ModeAPI, ModeWorker):
+		case l.keyringFromFile():
+			return
+		case l.needs(ModeAPI, ModeWorker, ModeKeys):
 			l.required("VAULT_KEYS")
 			return
 		default:

@@ -2,8 +2,11 @@
 // AES-256-GCM under a per-user key derived with HKDF-SHA256 from a versioned
 // master key and the user id, with the ciphertext bound to its database row
 // through the associated data, and the key version stored in every blob.
-// Blobs decrypt under the current master key version and the two before it;
-// older ones must have been rotated (Rotate) before their key is retired.
+// Every key version the keyring holds decrypts (there is no window): a
+// version is retired by removing it from the keyring, which the key-rotation
+// workflow (internal/keys) does only once no stored blob names it. Where the
+// versions live is a KeyStore (store.go): VAULT_KEYS, a keyring file, or a
+// KMS adapter.
 package vault
 
 import (
@@ -19,11 +22,8 @@ import (
 // KeySize is the size of a master key in bytes.
 const KeySize = 32
 
-// Versions kept decryptable: the current one and the two before it.
-const acceptedVersions = 3
-
-// Keyring holds the versioned master keys. Current encrypts; Current and the
-// two versions before it decrypt.
+// Keyring holds the versioned master keys. Current encrypts; every version
+// present decrypts.
 type Keyring struct {
 	Keys    map[int][]byte
 	Current int
@@ -32,7 +32,7 @@ type Keyring struct {
 // Errors returned by the vault. Messages carry no key material.
 var (
 	// ErrKeyRetired: the blob was encrypted under a key version older than
-	// the current one minus two; it must have been rotated earlier.
+	// every version the keyring still holds (removed after rotation).
 	ErrKeyRetired = errors.New("vault: credentials were encrypted with a retired key version")
 	// ErrUnknownKeyVersion: the keyring has no key of the blob's version.
 	ErrUnknownKeyVersion = errors.New("vault: no master key for the credentials' key version")
@@ -44,10 +44,19 @@ var (
 )
 
 // ParseKeyring reads "version:base64key,version:base64key" (standard or
-// URL-safe base64, padded or not). The highest version is current.
+// URL-safe base64, padded or not); entries may also be separated by new
+// lines, and a line starting with # is a comment (the keyring file). The
+// highest version is current.
 func ParseKeyring(s string) (*Keyring, error) {
 	kr := &Keyring{Keys: map[int][]byte{}}
-	for _, part := range strings.Split(s, ",") {
+	var parts []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		parts = append(parts, strings.Split(line, ",")...)
+	}
+	for _, part := range parts {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -117,11 +126,32 @@ func (k *Keyring) Versions() []int {
 }
 
 // Accepts reports whether blobs of key version v decrypt with this keyring:
-// the current version, the two before it, and a newer version whose key is
-// already present (staged during a rolling deployment of a new key).
+// every version whose key is present, older ones and a newer one staged
+// during a rolling deployment alike.
 func (k *Keyring) Accepts(v int) bool {
 	_, ok := k.Keys[v]
-	return ok && v > k.Current-acceptedVersions
+	return ok
+}
+
+// Oldest is the lowest version the keyring holds (0 when empty).
+func (k *Keyring) Oldest() int {
+	oldest := 0
+	for v := range k.Keys {
+		if oldest == 0 || v < oldest {
+			oldest = v
+		}
+	}
+	return oldest
+}
+
+// Clone returns a deep copy (the key-rotation code adds and removes
+// versions on a copy; the copy must be cleared by the caller when done).
+func (k *Keyring) Clone() *Keyring {
+	c := &Keyring{Keys: make(map[int][]byte, len(k.Keys)), Current: k.Current}
+	for v, key := range k.Keys {
+		c.Keys[v] = append([]byte(nil), key...)
+	}
+	return c
 }
 
 // String never prints key material.
@@ -144,3 +174,5 @@ func NewMasterKey() (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
 }
+
+func encodeKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }

@@ -49,12 +49,18 @@ func (k *Keyring) Encrypt(userID, rowID string, plaintext []byte) ([]byte, int, 
 	if err := k.Validate(); err != nil {
 		return nil, 0, err
 	}
+	return k.EncryptVersion(k.Current, userID, rowID, plaintext)
+}
+
+// EncryptVersion seals plaintext under key version v, which the keyring
+// must hold (the key-rotation workflow re-encrypts under the version it
+// generated, whatever this process's current version is).
+func (k *Keyring) EncryptVersion(v int, userID, rowID string, plaintext []byte) ([]byte, int, error) {
 	if err := checkBinding(userID, rowID); err != nil {
 		return nil, 0, err
 	}
-	v := k.Current
-	if v < 1 || v > maxVersion { // Validate checked it; the header holds 4 bytes
-		return nil, 0, fmt.Errorf("%w: current version %d out of range", ErrInvalidKeyring, v)
+	if v < 1 || v > maxVersion { // the header holds 4 bytes
+		return nil, 0, fmt.Errorf("%w: version %d out of range", ErrInvalidKeyring, v)
 	}
 	aead, err := k.aead(v, userID)
 	if err != nil {
@@ -72,8 +78,8 @@ func (k *Keyring) Encrypt(userID, rowID string, plaintext []byte) ([]byte, int, 
 }
 
 // Decrypt opens a blob for one user's row. It fails with ErrKeyRetired for a
-// key version older than the current one minus two, ErrUnknownKeyVersion for
-// a version the keyring lacks, and ErrTampered for a modified, truncated or
+// key version older than every version the keyring holds,
+// ErrUnknownKeyVersion for another version the keyring lacks, and ErrTampered for a modified, truncated or
 // moved blob (another row or user).
 func (k *Keyring) Decrypt(userID, rowID string, blob []byte) ([]byte, error) {
 	if err := k.Validate(); err != nil {
@@ -87,7 +93,7 @@ func (k *Keyring) Decrypt(userID, rowID string, blob []byte) ([]byte, error) {
 		return nil, err
 	}
 	if !k.Accepts(v) {
-		if v <= k.Current-acceptedVersions {
+		if v < k.Oldest() {
 			return nil, fmt.Errorf("%w (version %d, current %d)", ErrKeyRetired, v, k.Current)
 		}
 		return nil, fmt.Errorf("%w (version %d)", ErrUnknownKeyVersion, v)

@@ -89,36 +89,46 @@ func TestDecryptRefuses(t *testing.T) {
 	}
 }
 
-func TestVersionWindow(t *testing.T) {
+func TestEveryHeldVersionDecrypts(t *testing.T) {
 	blobs := map[int][]byte{}
-	for v := 1; v <= 4; v++ {
+	for v := 1; v <= 6; v++ {
 		b, got, err := ring(v, v).Encrypt("u", "r", []byte(fmt.Sprint("v", v)))
 		if err != nil || got != v {
 			t.Fatalf("encrypt v%d: %d %v", v, got, err)
 		}
 		blobs[v] = b
 	}
-	kr := ring(4, 1, 2, 3, 4)
-	for v := 2; v <= 4; v++ {
+	// No window: with current 6 every version held decrypts, v1 included
+	// (the old keyring accepted only current-2…current and stranded v1..v3).
+	kr := ring(6, 1, 2, 3, 4, 5, 6)
+	for v := 1; v <= 6; v++ {
 		pt, err := kr.Decrypt("u", "r", blobs[v])
 		if err != nil || string(pt) != fmt.Sprint("v", v) {
-			t.Fatalf("v%d with current 4: %q %v", v, pt, err)
+			t.Fatalf("v%d with current 6: %q %v", v, pt, err)
 		}
 	}
-	if _, err := kr.Decrypt("u", "r", blobs[1]); !errors.Is(err, ErrKeyRetired) {
-		t.Fatalf("v1 with current 4: err = %v, want ErrKeyRetired", err)
-	}
-	// Key 1 removed from the keyring: still reported as retired, not unknown.
-	if _, err := ring(4, 2, 3, 4).Decrypt("u", "r", blobs[1]); !errors.Is(err, ErrKeyRetired) {
+	// Key 1 removed from the keyring (retired): reported as retired.
+	if _, err := ring(6, 2, 3, 4, 5, 6).Decrypt("u", "r", blobs[1]); !errors.Is(err, ErrKeyRetired) {
 		t.Fatalf("err = %v, want ErrKeyRetired", err)
 	}
-	// A version in the window whose key is missing is unknown.
+	// A version between held ones whose key is missing is unknown.
 	if _, err := ring(4, 2, 4).Decrypt("u", "r", blobs[3]); !errors.Is(err, ErrUnknownKeyVersion) {
 		t.Fatalf("err = %v, want ErrUnknownKeyVersion", err)
 	}
 	// A staged newer key decrypts blobs written by already-upgraded processes.
 	if _, err := ring(3, 2, 3, 4).Decrypt("u", "r", blobs[4]); err != nil {
 		t.Fatalf("staged v4 with current 3: %v", err)
+	}
+	// EncryptVersion writes under a held version that is not current.
+	b, v, err := ring(3, 2, 3, 4).EncryptVersion(4, "u", "r", []byte("x"))
+	if err != nil || v != 4 {
+		t.Fatalf("EncryptVersion: %d %v", v, err)
+	}
+	if got, _ := Version(b); got != 4 {
+		t.Fatalf("version %d", got)
+	}
+	if _, _, err := ring(3, 2, 3).EncryptVersion(4, "u", "r", []byte("x")); !errors.Is(err, ErrUnknownKeyVersion) {
+		t.Fatalf("EncryptVersion missing: %v", err)
 	}
 }
 
@@ -152,7 +162,7 @@ func TestRotate(t *testing.T) {
 	if _, err := kr.Decrypt("u", "other", rotated); !errors.Is(err, ErrTampered) {
 		t.Fatalf("err = %v", err)
 	}
-	// A retired blob cannot be rotated.
+	// A retired blob (its version below every held one) cannot be rotated.
 	v1, _, _ := ring(1, 1).Encrypt("u", "r", []byte("x"))
 	if _, _, err := kr.Rotate("u", "r", v1); !errors.Is(err, ErrKeyRetired) {
 		t.Fatalf("err = %v", err)
