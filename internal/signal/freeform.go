@@ -103,11 +103,11 @@ type Freeform struct {
 
 // Target is one take-profit target of a split position.
 type Target struct {
-	Price   decimal.Decimal // exactly one of Price and Percent is set
-	Percent decimal.Decimal // distance from the entry fill, in the trade's favour
+	Price   decimal.Decimal `json:"price"`   // exactly one of Price and Percent is set
+	Percent decimal.Decimal `json:"percent"` // distance from the entry fill, in the trade's favour
 	// Share is the percent of the position closed at this target; the
-	// shares of a message sum to 100.
-	Share decimal.Decimal
+	// shares of a message sum to 100 (zero for all: equal shares).
+	Share decimal.Decimal `json:"share"`
 }
 
 // Leg is one order of a channel signal: the whole position, or one target's
