@@ -107,6 +107,7 @@ func TestSignalWorkflow_SplitSignalCountsFollowersNotLegs(t *testing.T) {
 	f, err := signal.ParseFreeform("BTC/USDT LONG Entry 42000 SL 41000 TP 43000")
 	require.NoError(t, err)
 	in := signalInput()
+	in.Legs = nil
 	for i, tp := range []string{"43000", "44500"} {
 		s := f.Signal
 		s.TakeProfitPrice = decimal.RequireFromString(tp)
