@@ -88,7 +88,8 @@ func LadderTargetPrice(t signal.Target, side signal.Side, fill decimal.Decimal) 
 //
 //  1. each leg's quantity is its share of the position in whole broker
 //     steps, rounded down, and the steps left over go one each to the legs
-//     that lost the most to the rounding (the earlier leg on a tie), so the
+//     that lost the most to the rounding (the earlier leg on a tie, within
+//     a millionth of a step), so the
 //     legs always sum to the position (a remainder below one step, which a
 //     broker's own fill never leaves, goes to the last leg);
 //  2. a leg below the broker's minimum order (or empty) is merged into its
@@ -130,7 +131,7 @@ func SplitLadder(req LadderRequest) ([]LadderLeg, error) {
 	for left := units.Sub(given); left.IsPositive(); left = left.Sub(decimal.NewFromInt(1)) {
 		best := 0
 		for i := range frac {
-			if frac[i].GreaterThan(frac[best]) {
+			if frac[i].Sub(frac[best]).GreaterThan(remainderTie) {
 				best = i
 			}
 		}
@@ -176,6 +177,11 @@ func SplitLadder(req LadderRequest) ([]LadderLeg, error) {
 	}
 	return legs, nil
 }
+
+// remainderTie: rounding remainders closer than this (in steps) are a tie,
+// won by the earlier leg — equal shares written out (33.33333333 ×2 and
+// 33.33333334) round like equal shares.
+var remainderTie = decimal.New(1, -6)
 
 func activeLegs(legs []LadderLeg) []int {
 	var out []int

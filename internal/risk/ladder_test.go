@@ -60,6 +60,7 @@ func TestSplitLadder(t *testing.T) {
 		{"last leg below the minimum merges into the one before", signal.SideBuy, "100", "2", targets("110", "120", "130"), "1", "", "1@110 1@120 >2"},
 		{"first leg below the minimum merges into the next", signal.SideBuy, "100", "10", targets("110@5", "120@45", "130@50"), "1", "2", ">2 5@120 5@130"},
 		{"exchange minimum above the step", signal.SideBuy, "40000", "0.02", targets("41000@50", "42000@40", "43000@10"), "0.001", "0.003", "0.01@41000 0.01@42000 >2"},
+		{"equal shares written out round like equal shares", signal.SideBuy, "100", "2", targets("110@33.33333333", "120@33.33333333", "130@33.33333334"), "1", "", "1@110 1@120 >2"},
 		{"everything merges into one leg", signal.SideBuy, "100", "1", targets("110", "120", "130"), "1", "", "1@110 >1 >1"},
 		{"off-grid remainder to the last leg", signal.SideBuy, "100", "10.5", targets("110", "120"), "1", "", "5@110 5.5@120"},
 	} {
