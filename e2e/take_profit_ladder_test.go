@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 	"gorm.io/gorm"
 
+	"github.com/google/uuid"
+
 	"github.com/tradeexec/tradeexec/intake"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -22,6 +24,12 @@ import (
 // demo trader, the way a free-form message's fan-out does (intake), and
 // returns its trade id.
 func (h *harness) submitLadder(externalID, message string, qty int64) string {
+	return h.submitLadderFrom("", externalID, message, qty)
+}
+
+// submitLadderFrom is submitLadder for a signal of a channel source (its
+// subscription's settings apply).
+func (h *harness) submitLadderFrom(sourceID, externalID, message string, qty int64) string {
 	h.t.Helper()
 	f, err := signal.ParseFreeform(message)
 	require.NoError(h.t, err, message)
@@ -33,7 +41,7 @@ func (h *harness) submitLadder(externalID, message string, qty int64) string {
 	sig.Quantity, sig.QuantityType = decimal.NewFromInt(qty), signal.QtyFixed
 	sig.Broker = "paper"
 	svc := &intake.Service{DB: h.db, Temporal: h.temporal, TaskQueue: h.queue, Timeouts: h.opts.timeouts, StartWait: 5 * time.Second}
-	res, err := svc.Submit(context.Background(), intake.Request{UserID: h.demo.UserID, Signal: sig})
+	res, err := svc.Submit(context.Background(), intake.Request{UserID: h.demo.UserID, Signal: sig, SourceID: sourceID})
 	require.NoError(h.t, err)
 	return res.TradeID
 }
@@ -222,4 +230,61 @@ func TestTakeProfitLadderSurvivesARestartBetweenLegs(t *testing.T) {
 	require.True(t, h.position("TSLA").IsZero())
 	require.Equal(t, 2, h.sells()["market/filled"])
 	require.Equal(t, 1, h.auditCount(id, "STOP_LOSS_MOVED"))
+}
+
+// The stop move is the trader's setting (PUT /api/v1/risk, validated) and a
+// channel subscription overrides it (PATCH ladderStop: a mode, null follows
+// the trader again, absent keeps it).
+func TestLadderStopSettingAndSubscriptionOverride(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
+	risk := func(body string) response {
+		return h.do(http.MethodPut, h.stack.URL+"/api/v1/risk", h.demo.APIToken, []byte(body), "application/json")
+	}
+	r := risk(`{"ladderStop":"moon"}`)
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	require.Contains(t, r.Raw, "ladderStop")
+	r = risk(`{"ladderStop":"trail","trailAfterTarget":0}`)
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	require.Contains(t, r.Raw, "trailAfterTarget")
+	r = risk(`{"ladderStop":"none","breakevenOffsetPct":"0.5"}`)
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	require.Equal(t, "none", r.Body["settings"].(map[string]any)["ladderStop"])
+
+	now := time.Now().UTC()
+	src := schema.DiscordSource{ID: uuid.NewString(), GuildID: "100000000000000001", ChannelID: "100000000000000077", Name: "ladders",
+		OwnerUserID: h.demo.UserID, ParseMode: "freeform", Status: "active", RegisteredByDiscordID: "100000000000000009", CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, h.db.Create(&src).Error)
+	f := h.do(http.MethodPost, h.stack.URL+"/api/v1/subscriptions", h.demo.APIToken, []byte(`{"sourceId":"`+src.ID+`"}`), "application/json")
+	require.Equal(t, http.StatusOK, f.Status, f.Raw)
+	subURL := h.stack.URL + "/api/v1/subscriptions/" + f.Body["subscription"].(map[string]any)["id"].(string)
+	patch := func(body string) response {
+		return h.do(http.MethodPatch, subURL, h.demo.APIToken, []byte(body), "application/json")
+	}
+	p := patch(`{"ladderStop":"sideways"}`)
+	require.Equal(t, http.StatusBadRequest, p.Status, p.Raw)
+	require.Contains(t, p.Raw, "ladderStop")
+	p = patch(`{"ladderStop":"breakeven"}`)
+	require.Equal(t, http.StatusOK, p.Status, p.Raw)
+	require.Equal(t, "breakeven", p.Body["subscription"].(map[string]any)["ladderStop"])
+	p = patch(`{"shadow":false}`)
+	require.Equal(t, "breakeven", p.Body["subscription"].(map[string]any)["ladderStop"], "absent keeps it")
+
+	h.feed.Set("AAPL", decimal.NewFromInt(180))
+	id := h.submitLadderFrom(src.ID, "ladder-sub-1", "$AAPL long SL 171 TP1 185 TP2 190", 4)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfit(id, "armed")
+	legs := h.ladderLegs(id)
+	require.Equal(t, "breakeven", legs[0]["stopMove"], "the subscription overrides the trader's none")
+	require.Equal(t, "180.9", legs[0]["stopPrice"], "entry 180 + the trader's 0.5% offset")
+
+	p = patch(`{"ladderStop":null}`)
+	require.Equal(t, http.StatusOK, p.Status, p.Raw)
+	require.Nil(t, p.Body["subscription"].(map[string]any)["ladderStop"])
+	h.feed.Set("MSFT", decimal.NewFromInt(200))
+	id = h.submitLadderFrom(src.ID, "ladder-sub-2", "$MSFT long SL 190 TP1 205 TP2 210", 4)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfit(id, "armed")
+	legs = h.ladderLegs(id)
+	require.Nil(t, legs[0]["stopMove"], "null follows the trader's none again")
 }
