@@ -288,3 +288,30 @@ func TestLadderStopSettingAndSubscriptionOverride(t *testing.T) {
 	legs = h.ladderLegs(id)
 	require.Nil(t, legs[0]["stopMove"], "null follows the trader's none again")
 }
+
+// Trail after TPk: once TP1 filled, the stop on what is left becomes a
+// trailing stop at the trader's distance (once), and the last leg still
+// takes its profit.
+func TestTakeProfitLadderTrailsTheStopAfterTP1(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100), "ladder_stop": "trail", "trail_after_target": 1,
+		"ladder_trail_pct": decimal.NewFromInt(2)})
+	h.feed.Set("AAPL", decimal.NewFromInt(180))
+	id := h.submitLadder("ladder-trail", "$AAPL long SL 171 TP1 185 TP2 195", 4)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfit(id, "armed")
+	require.Equal(t, "trail", h.ladderLegs(id)[0]["stopMove"])
+	require.Eventually(t, func() bool { return h.stopRow("AAPL").Status == "active" }, 30*time.Second, 50*time.Millisecond)
+	h.feed.Set("AAPL", decimal.NewFromInt(186))
+	h.waitLeg(id, 1, "filled")
+	require.Eventually(t, func() bool {
+		row := h.stopRow("AAPL")
+		return row.Status == "active" && row.TrailPercent.Valid && row.TrailPercent.Decimal.Equal(decimal.NewFromInt(2)) && row.Quantity.Equal(decimal.NewFromInt(2))
+	}, 30*time.Second, 50*time.Millisecond, "a 2%% trailing stop on the 2 left: %+v", h.stopRow("AAPL"))
+	require.Contains(t, h.getTrade(id).Raw, "TP1 filled: stop-loss moved to a trailing stop 2% behind the price")
+	h.feed.Set("AAPL", decimal.NewFromInt(196))
+	h.waitTakeProfit(id, "filled")
+	require.True(t, h.position("AAPL").IsZero())
+	require.Equal(t, 1, h.auditCount(id, "STOP_LOSS_MOVED"))
+	require.Len(t, h.ladderExits(id), 2)
+}
