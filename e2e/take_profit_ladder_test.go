@@ -315,3 +315,30 @@ func TestTakeProfitLadderTrailsTheStopAfterTP1(t *testing.T) {
 	require.Equal(t, 1, h.auditCount(id, "STOP_LOSS_MOVED"))
 	require.Len(t, h.ladderExits(id), 2)
 }
+
+// A dashboard order may carry a ladder (POST /api/v1/orders
+// takeProfitTargets); a ladder that does not add up is refused with a 400
+// naming the field.
+func TestDashboardOrderWithALadder(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
+	h.feed.Set("MSFT", decimal.NewFromInt(200))
+	order := func(body string) response {
+		return h.do(http.MethodPost, h.stack.URL+"/api/v1/orders", h.demo.APIToken, []byte(body), "application/json")
+	}
+	bad := order(`{"symbol":"MSFT","side":"buy","quantity":"4","orderType":"market","takeProfitTargets":[{"price":"210","share":"60"},{"price":"220","share":"60"}],"idempotencyKey":"ladder-dash-0"}`)
+	require.Equal(t, http.StatusBadRequest, bad.Status, bad.Raw)
+	require.Contains(t, bad.Raw, "takeProfitTargets")
+	require.Contains(t, bad.Raw, "sum to 100%")
+	ok := order(`{"symbol":"MSFT","side":"buy","quantity":"4","orderType":"market","stopLossPercent":"5","takeProfitTargets":[{"percent":"5","share":"75"},{"percent":"10","share":"25"}],"idempotencyKey":"ladder-dash-1"}`)
+	require.Equal(t, http.StatusAccepted, ok.Status, ok.Raw)
+	id := ok.Body["tradeId"].(string)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfit(id, "armed")
+	legs := h.ladderLegs(id)
+	require.Len(t, legs, 2)
+	require.Equal(t, "210", legs[0]["target"], "5% above the 200 fill")
+	require.Equal(t, "3", legs[0]["quantity"])
+	require.Equal(t, "220", legs[1]["target"])
+	require.Equal(t, "1", legs[1]["quantity"])
+}
