@@ -130,10 +130,17 @@ func TestFanoutPageSplitsLegs(t *testing.T) {
 	db, _ := storetest.Open(t)
 	f := newFanoutFixture(t, db)
 	u := f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false)
-	ff, err := signal.ParseFreeform("BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500")
+	// Split legs (recorded before ladders) still fan out one trade each.
+	ff, err := signal.ParseFreeform("BTC/USDT LONG Entry 42000 SL 41000 TP 43000")
 	require.NoError(t, err)
+	var legs []signal.Leg
+	for i, tp := range []string{"43000", "44500"} {
+		s := ff.Signal
+		s.TakeProfitPrice = decimal.RequireFromString(tp)
+		legs = append(legs, signal.Leg{Key: fmt.Sprintf("tp%d", i+1), Signal: s, Share: decimal.NewFromInt(50)})
+	}
 	a := &Signals{DB: db, TaskQueue: "q"}
-	p, err := a.FanoutPage(context.Background(), workflows.FanoutPageInput{SourceID: f.source.ID, MessageID: "1300000000000000002", Legs: ff.Legs(), Limit: 10})
+	p, err := a.FanoutPage(context.Background(), workflows.FanoutPageInput{SourceID: f.source.ID, MessageID: "1300000000000000002", Legs: legs, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, p.Trades, 2)
 	require.Equal(t, u+":1300000000000000002/tp1", p.Trades[0].Signal.ExternalID)

@@ -115,6 +115,9 @@ type stopNote struct {
 	Action  string
 	Message string
 	TradeID string
+	// Also writes more rows in the note's transaction (a ladder's leg
+	// records that its stop move is done).
+	Also func(tx *gorm.DB) error
 }
 
 // save writes the row (still under our lease, which it extends) and, with
@@ -137,6 +140,11 @@ func (k *stopKeeper) save(ctx context.Context, note *stopNote) error {
 		}
 		if note == nil {
 			return nil
+		}
+		if note.Also != nil {
+			if err := note.Also(tx); err != nil {
+				return err
+			}
 		}
 		if err := positionStopPrice(tx, k.row); err != nil {
 			return err

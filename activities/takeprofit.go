@@ -265,7 +265,10 @@ func takeProfitFilled(tx *gorm.DB, exit *schema.Trade, qty, price decimal.Decima
 	if !ok {
 		return nil
 	}
-	origID, _, _ := strings.Cut(rest, ":")
+	origID, more, _ := strings.Cut(rest, ":")
+	if strings.HasPrefix(more, "tp") { // a ladder's leg (activities/ladder.go)
+		return ladderLegFilled(tx, exit, origID, more, qty, price)
+	}
 	var orig schema.Trade
 	if err := tx.Where("id = ? AND take_profit_status = ? AND take_profit_trade_id = ?", origID, tpTriggered, exit.ID).Take(&orig).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -124,6 +124,10 @@ func (a *Trading) settings(ctx context.Context, userID string) (schema.RiskSetti
 		MaxAlertLagSeconds:     row.MaxAlertLagSeconds,
 		RequireApproval:        row.RequireApproval,
 		ApprovalTimeoutSeconds: row.ApprovalTimeoutSeconds,
+		LadderStop:             row.LadderStop,
+		BreakevenOffsetPct:     row.BreakevenOffsetPct,
+		TrailAfterTarget:       row.TrailAfterTarget,
+		LadderTrailPct:         row.LadderTrailPct,
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -25,7 +26,10 @@ type orderRequest struct {
 	StopPrice       decimal.Decimal `json:"stopPrice"`
 	TrailPercent    decimal.Decimal `json:"trailPercent"`
 	StopLossPercent decimal.Decimal `json:"stopLossPercent"`
-	Broker          string          `json:"broker"`
+	// TakeProfitTargets is a take-profit ladder (two or more targets, each
+	// {"price"} or {"percent"}, optional "share"s summing to 100).
+	TakeProfitTargets []signal.Target `json:"takeProfitTargets"`
+	Broker            string          `json:"broker"`
 	// IdempotencyKey makes a resubmitted form (double click, retry after a
 	// timeout) the same order: one key, one trade.
 	IdempotencyKey string `json:"idempotencyKey"`
@@ -96,7 +100,7 @@ func (r orderRequest) signal(userID string) (signal.Signal, error) {
 		Symbol: sym, AssetClass: class, Action: action, Side: side,
 		Quantity: r.Quantity, QuantityType: signal.QtyFixed, OrderType: orderType,
 		LimitPrice: r.LimitPrice, StopPrice: r.StopPrice, TrailPercent: r.TrailPercent,
-		StopLossPercent: r.StopLossPercent, Broker: strings.ToLower(r.Broker),
+		StopLossPercent: r.StopLossPercent, TakeProfitTargets: r.TakeProfitTargets, Broker: strings.ToLower(r.Broker),
 	}
 	sig.Text = orderText(sig)
 	if err := sig.Validate(); err != nil {
@@ -122,6 +126,14 @@ func orderText(s signal.Signal) string {
 	}
 	if s.StopLossPercent.IsPositive() {
 		b.WriteString(" SL " + s.StopLossPercent.String() + "%")
+	}
+	for i, t := range s.TakeProfitTargets {
+		b.WriteString(" TP" + strconv.Itoa(i+1) + " ")
+		if t.Percent.IsPositive() {
+			b.WriteString(t.Percent.String() + "%")
+		} else {
+			b.WriteString(t.Price.String())
+		}
 	}
 	b.WriteString(" (dashboard)")
 	return b.String()

@@ -45,6 +45,10 @@ type riskSettingsBody struct {
 	MaxAlertLagSeconds     *int             `json:"maxAlertLagSeconds"`
 	RequireApproval        *bool            `json:"requireApproval"`
 	ApprovalTimeoutSeconds *int             `json:"approvalTimeoutSeconds"`
+	LadderStop             *string          `json:"ladderStop"`
+	BreakevenOffsetPct     *decimal.Decimal `json:"breakevenOffsetPct"`
+	TrailAfterTarget       *int             `json:"trailAfterTarget"`
+	LadderTrailPct         *decimal.Decimal `json:"ladderTrailPct"`
 }
 
 // riskStateView is the account guard's view of one connection today.
@@ -76,7 +80,8 @@ func loadRiskSettings(tx *gorm.DB, userID string) (schema.RiskSettings, risk.Set
 	return row, risk.Settings{MaxPositionPct: row.MaxPositionPct, DailyLossLimitPct: row.DailyLossLimitPct,
 		DailyLossLimitAmount: row.DailyLossLimitAmount, CircuitBreakerPct: row.CircuitBreakerPct, StopLossPct: row.StopLossPct,
 		ExtendedHours: row.ExtendedHours, TrailingStop: row.TrailingStop, AllowReversal: row.AllowReversal,
-		MaxAlertLagSeconds: row.MaxAlertLagSeconds, RequireApproval: row.RequireApproval, ApprovalTimeoutSeconds: row.ApprovalTimeoutSeconds}, true, nil
+		MaxAlertLagSeconds: row.MaxAlertLagSeconds, RequireApproval: row.RequireApproval, ApprovalTimeoutSeconds: row.ApprovalTimeoutSeconds,
+		LadderStop: row.LadderStop, BreakevenOffsetPct: row.BreakevenOffsetPct, TrailAfterTarget: row.TrailAfterTarget, LadderTrailPct: row.LadderTrailPct}, true, nil
 }
 
 // getRisk: GET /api/v1/risk — the caller's risk settings, whether the
@@ -167,6 +172,14 @@ func (s *Server) putRisk(c *gin.Context) {
 		if body.ApprovalTimeoutSeconds != nil {
 			next.ApprovalTimeoutSeconds = *body.ApprovalTimeoutSeconds
 		}
+		if body.LadderStop != nil {
+			next.LadderStop = *body.LadderStop
+		}
+		set(&next.BreakevenOffsetPct, body.BreakevenOffsetPct)
+		if body.TrailAfterTarget != nil {
+			next.TrailAfterTarget = *body.TrailAfterTarget
+		}
+		set(&next.LadderTrailPct, body.LadderTrailPct)
 		if err := next.Validate(); err != nil {
 			return err
 		}
@@ -179,6 +192,7 @@ func (s *Server) putRisk(c *gin.Context) {
 		row.CircuitBreakerPct, row.StopLossPct, row.ExtendedHours, row.TrailingStop = next.CircuitBreakerPct, next.StopLossPct, next.ExtendedHours, next.TrailingStop
 		row.AllowReversal, row.MaxAlertLagSeconds = next.AllowReversal, next.MaxAlertLagSeconds
 		row.RequireApproval, row.ApprovalTimeoutSeconds = next.RequireApproval, next.ApprovalTimeoutSeconds
+		row.LadderStop, row.BreakevenOffsetPct, row.TrailAfterTarget, row.LadderTrailPct = next.LadderStop, next.BreakevenOffsetPct, next.TrailAfterTarget, next.LadderTrailPct
 		row.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&row).Error; err != nil {
 			return err
@@ -225,6 +239,10 @@ func changedRiskFields(a, b risk.Settings) []string {
 	add(a.MaxAlertLagSeconds != b.MaxAlertLagSeconds, "maxAlertLagSeconds")
 	add(a.RequireApproval != b.RequireApproval, "requireApproval")
 	add(a.ApprovalTimeoutSeconds != b.ApprovalTimeoutSeconds, "approvalTimeoutSeconds")
+	add(a.LadderStop != b.LadderStop, "ladderStop")
+	add(!a.BreakevenOffsetPct.Equal(b.BreakevenOffsetPct), "breakevenOffsetPct")
+	add(a.TrailAfterTarget != b.TrailAfterTarget, "trailAfterTarget")
+	add(!a.LadderTrailPct.Equal(b.LadderTrailPct), "ladderTrailPct")
 	return out
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/sources"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -297,6 +298,10 @@ func (s *Server) updateSubscription(c *gin.Context) {
 		// RequireApproval: true or false overrides the trader's approval
 		// setting for this channel, null returns to it, absent keeps it.
 		RequireApproval json.RawMessage `json:"requireApproval"`
+		// LadderStop: none, breakeven or trail overrides the trader's
+		// stop move after a take-profit ladder's leg for this channel,
+		// null returns to it, absent keeps it.
+		LadderStop json.RawMessage `json:"ladderStop"`
 	}
 	if !s.bindJSON(c, &body) {
 		return
@@ -311,6 +316,17 @@ func (s *Server) updateSubscription(c *gin.Context) {
 				return
 			}
 			p.RequireApproval = &v
+		}
+	}
+	if len(body.LadderStop) > 0 {
+		p.SetLadderStop = true
+		if string(body.LadderStop) != "null" {
+			var v string
+			if err := json.Unmarshal(body.LadderStop, &v); err != nil || !risk.ValidLadderStop(v) {
+				s.fail(c, badRequest("ladderStop", "ladderStop must be \"none\", \"breakeven\", \"trail\" or null (follow your Settings → Risk)."))
+				return
+			}
+			p.LadderStop = &v
 		}
 	}
 	if body.Sizing != nil {

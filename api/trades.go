@@ -126,7 +126,12 @@ func (s *Server) getTrade(c *gin.Context) {
 		}
 		timeline = append(timeline, step)
 	}
-	c.JSON(http.StatusOK, gin.H{"trade": trade.ViewOf(t), "timeline": timeline})
+	legs, err := trade.LadderOf(s.DB.WithContext(c.Request.Context()), t.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"trade": trade.ViewOf(t), "takeProfitLegs": legs, "timeline": timeline})
 }
 
 // cancelTrade: POST /api/v1/trades/{id}/cancel — cancels an open order:

@@ -25,7 +25,7 @@ func TestParseSignalByMode(t *testing.T) {
 		{sources.ModeStrict, "BTC/USDT LONG Entry 42000", 0, errChatter, ""},
 		{sources.ModeStrict, "/buy AAPL", 0, nil, "quantity: is missing"},
 		// Take-profit targets: one leg per target, each with its take-profit.
-		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 2, nil, ""},
+		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 1, nil, ""}, // one entry, a ladder of two targets
 		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000", 1, nil, ""},
 		// Several entries: a ladder, not placed yet — refused, never its first entry only.
 		{sources.ModeFreeform, "BTC/USDT LONG Entry: 42000 - 41500 - 41000 SL 40000 TP 44000", 0, nil, "entry: 3 entry prices"},

@@ -133,30 +133,30 @@ func TestMalformedSignalGetsAReason(t *testing.T) {
 	require.Zero(t, h.orders(f))
 }
 
-// Free-form mode: a signal with take-profit targets becomes one leg per
-// target, each sized to its share and carrying its own take-profit (armed
-// once its entry fills); one without targets is a single order.
+// Free-form mode: a signal with take-profit targets is one entry for the
+// whole position carrying the targets as a take-profit ladder (each leg
+// closes its share once the entry filled); one without targets is a
+// single order too.
 func TestFreeformSignalWithTargetsIsLaddered(t *testing.T) {
 	db, d := storetest.Open(t)
 	h := newHarness(t, db, d, harnessOptions{mode: sources.ModeFreeform})
 	f := h.follower(sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(1000)}, false)
 	tp := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000  TP1 43000 TP2 44500")
-	h.waitOrders(2, f)
+	h.waitOrders(1, f)
 	require.Equal(t, "Executed for 1 follower", h.waitReply(tp).Content)
 	ts := h.trades(f.UserID)
-	require.Len(t, ts, 2)
-	var sig0, sig1 signal.Signal
-	var rows []schema.Signal
-	require.NoError(t, db.Where("id IN ?", []string{ts[0].SignalID, ts[1].SignalID}).Find(&rows).Error)
-	require.Len(t, rows, 2)
-	require.NoError(t, json.Unmarshal([]byte(rows[0].Payload), &sig0))
-	require.NoError(t, json.Unmarshal([]byte(rows[1].Payload), &sig1))
-	targets := []string{sig0.TakeProfitPrice.String(), sig1.TakeProfitPrice.String()}
-	require.ElementsMatch(t, []string{"43000", "44500"}, targets)
-	require.True(t, ts[0].RequestedQuantity.Equal(ts[1].RequestedQuantity), "equal shares")
+	require.Len(t, ts, 1)
+	var sig signal.Signal
+	var row schema.Signal
+	require.NoError(t, db.Where("id = ?", ts[0].SignalID).Take(&row).Error)
+	require.NoError(t, json.Unmarshal([]byte(row.Payload), &sig))
+	require.Len(t, sig.TakeProfitTargets, 2)
+	require.Equal(t, "43000", sig.TakeProfitTargets[0].Price.String())
+	require.Equal(t, "44500", sig.TakeProfitTargets[1].Price.String())
+	require.True(t, sig.Quantity.Equal(decimal.NewFromInt(1000)), "the whole position: %s", sig.Quantity)
 	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000")
 	require.Equal(t, "Executed for 1 follower", h.waitReply(msg).Content)
-	require.Len(t, h.trades(f.UserID), 3)
+	require.Len(t, h.trades(f.UserID), 2)
 }
 
 // Edits and deletions after a signal fired change no order; they are

@@ -64,9 +64,12 @@ type SourceSubscription struct {
 	// RequireApproval overrides the trader's approval setting for this
 	// channel; nil follows it.
 	RequireApproval *bool
-	Active          bool `gorm:"not null"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// LadderStop overrides the trader's stop move after a take-profit
+	// ladder's leg (none, breakeven, trail); nil follows it.
+	LadderStop *string `gorm:"size:16"`
+	Active     bool    `gorm:"not null"`
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // NotificationPreference says which Discord DMs a trader receives; a trader

@@ -72,18 +72,25 @@ type BrokerConnection struct {
 
 // RiskSettings are a trader's risk rules (one row per user).
 type RiskSettings struct {
-	UserID                  string          `gorm:"primaryKey;size:36"`
-	MaxPositionPct          decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 10 = 10% of equity
-	DailyLossLimitPct       decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 5 = -5%
-	DailyLossLimitAmount    decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 0 = unset
-	CircuitBreakerPct       decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 8 = -8%
-	StopLossPct             decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 2 = -2% long / +2% short
-	ExtendedHours           bool            `gorm:"not null;default:false"`
-	TrailingStop            bool            `gorm:"not null;default:false"` // stop-loss trails the price
-	AllowReversal           bool            `gorm:"not null;default:false"` // buy while short may enter long after the exit
-	MaxAlertLagSeconds      int             `gorm:"not null;default:60"`    // older alerts are refused as stale
-	RequireApproval         bool            `gorm:"not null;default:false"` // each signal waits for the trader's approval
-	ApprovalTimeoutSeconds  int             `gorm:"not null;default:300"`   // then it is cancelled
+	UserID                 string          `gorm:"primaryKey;size:36"`
+	MaxPositionPct         decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 10 = 10% of equity
+	DailyLossLimitPct      decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 5 = -5%
+	DailyLossLimitAmount   decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 0 = unset
+	CircuitBreakerPct      decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 8 = -8%
+	StopLossPct            decimal.Decimal `gorm:"type:numeric(38,18);not null"` // 2 = -2% long / +2% short
+	ExtendedHours          bool            `gorm:"not null;default:false"`
+	TrailingStop           bool            `gorm:"not null;default:false"` // stop-loss trails the price
+	AllowReversal          bool            `gorm:"not null;default:false"` // buy while short may enter long after the exit
+	MaxAlertLagSeconds     int             `gorm:"not null;default:60"`    // older alerts are refused as stale
+	RequireApproval        bool            `gorm:"not null;default:false"` // each signal waits for the trader's approval
+	ApprovalTimeoutSeconds int             `gorm:"not null;default:300"`   // then it is cancelled
+	// LadderStop moves the stop after a take-profit ladder's leg fills:
+	// none, breakeven (after TP1, BreakevenOffsetPct beyond the entry) or
+	// trail (after TP TrailAfterTarget, at LadderTrailPct).
+	LadderStop              string          `gorm:"size:16;not null;default:'none'"`
+	BreakevenOffsetPct      decimal.Decimal `gorm:"type:numeric(38,18);not null;default:0"`
+	TrailAfterTarget        int             `gorm:"not null;default:1"`
+	LadderTrailPct          decimal.Decimal `gorm:"type:numeric(38,18);not null;default:1"`
 	DefaultStockConnection  *string         `gorm:"size:36"`
 	DefaultCryptoConnection *string         `gorm:"size:36"`
 	UpdatedAt               time.Time

@@ -62,3 +62,30 @@ type StopLoss struct {
 	CreatedAt     time.Time `gorm:"not null"`
 	UpdatedAt     time.Time `gorm:"not null"`
 }
+
+// TakeProfitLeg is one leg of a trade's take-profit ladder (DESIGN §8):
+// target N of the signal, the quantity it closes (broker steps; zero when
+// merged into the leg MergedInto because it would fall below the broker's
+// minimum order), its state — armed, triggered (its exit ExitTradeID is
+// recorded), filled, cancelled, failed, merged — and the stop move due
+// when it fills (StopMove breakeven or trail, done once: StopMovedAt).
+type TakeProfitLeg struct {
+	ID             string              `gorm:"primaryKey;size:36"`
+	TradeID        string              `gorm:"size:36;not null;uniqueIndex:ux_tp_leg_trade_n,priority:1"`
+	N              int                 `gorm:"not null;uniqueIndex:ux_tp_leg_trade_n,priority:2"`
+	Target         decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	Share          decimal.Decimal     `gorm:"type:numeric(38,18);not null"` // percent the signal asked for
+	Quantity       decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	MergedInto     int                 `gorm:"not null;default:0"`
+	Status         string              `gorm:"size:16;not null"`
+	ExitTradeID    string              `gorm:"size:36;not null;default:''"`
+	Attempts       int                 `gorm:"not null;default:0"` // exits sent for it (a refused one is retried)
+	FilledQuantity decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	FillPrice      decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	StopMove       string              `gorm:"size:16;not null;default:''"` // breakeven, trail or ""
+	StopPrice      decimal.NullDecimal `gorm:"type:numeric(38,18)"`         // breakeven: the new stop
+	TrailPercent   decimal.NullDecimal `gorm:"type:numeric(38,18)"`         // trail: its distance
+	StopMovedAt    *time.Time
+	CreatedAt      time.Time `gorm:"not null"`
+	UpdatedAt      time.Time `gorm:"not null"`
+}

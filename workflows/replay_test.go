@@ -62,6 +62,7 @@ var requiredHistories = map[string]string{
 	"trade_approval_expired":      "TestApprovalMode",
 	"trade_take_profit_filled":    "TestTakeProfitClosesThePositionAndCancelsTheStop",
 	"trade_take_profit_cancelled": "TestStopFirstCancelsTheTakeProfit",
+	"trade_take_profit_ladder":    "TestTakeProfitLadderFillsLegByLegAndMovesTheStopToBreakeven",
 	"connection_health_unhealthy": "TestHealthSweep",
 	"guard_after_fill":            "TestWebhookToFilledOrder",
 	// A rotation with a page failed mid-way and retried, continuing as new.

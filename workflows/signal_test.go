@@ -102,10 +102,17 @@ func TestSignalWorkflow_FansOutInPagesAndSummarizes(t *testing.T) {
 
 func TestSignalWorkflow_SplitSignalCountsFollowersNotLegs(t *testing.T) {
 	env, rec := newSignalEnv(t)
-	f, err := signal.ParseFreeform("BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500")
+	// Split legs (one entry per target) are no longer made by the parser
+	// (a ladder is one entry); fan-outs recorded with them still run.
+	f, err := signal.ParseFreeform("BTC/USDT LONG Entry 42000 SL 41000 TP 43000")
 	require.NoError(t, err)
 	in := signalInput()
-	in.Legs = f.Legs()
+	in.Legs = nil
+	for i, tp := range []string{"43000", "44500"} {
+		s := f.Signal
+		s.TakeProfitPrice = decimal.RequireFromString(tp)
+		in.Legs = append(in.Legs, signal.Leg{Key: fmt.Sprintf("tp%d", i+1), Signal: s, Share: decimal.NewFromInt(50)})
+	}
 	env.OnActivity(ActFanoutPage, mock.Anything, mock.Anything).Return(page(in.Legs, 0, 2, true), nil).Once()
 	env.OnActivity(ActFinishSignal, mock.Anything, mock.MatchedBy(func(fi FinishSignalInput) bool { return fi.Followers == 2 })).Return(nil).Once()
 	env.ExecuteWorkflow(SignalWorkflowName, in)

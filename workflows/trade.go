@@ -54,6 +54,11 @@ const (
 	// Reached only for signals with a take-profit, which were refused
 	// before.
 	versionTakeProfit = "take-profit"
+	// versionTakeProfitLadder: after the entry filled and its stop-loss
+	// was placed, a signal's take-profit ladder (two or more targets) is
+	// armed and watched leg by leg (watchLadder, workflows/ladder.go).
+	// Reached only for signals with a ladder, which did not exist before.
+	versionTakeProfitLadder = "take-profit-ladder"
 )
 
 // submitGrace is how long the workflow waits, after the last failed submit
@@ -302,6 +307,15 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	}
 	if takesProfit(in.Signal) && workflow.GetVersion(ctx, versionTakeProfit, workflow.DefaultVersion, 1) >= 1 {
 		tp, err := watchTakeProfit(ctx, bookCtx, in)
+		if err != nil {
+			return res, err
+		}
+		if tp.Message != "" {
+			res.Message = tp.Message
+		}
+	}
+	if takesLadder(in.Signal) && workflow.GetVersion(ctx, versionTakeProfitLadder, workflow.DefaultVersion, 1) >= 1 {
+		tp, err := watchLadder(ctx, bookCtx, in)
 		if err != nil {
 			return res, err
 		}

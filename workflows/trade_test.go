@@ -42,6 +42,8 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActRecordApproval, func(context.Context, ApprovalInput) error { return nil })
 	reg(ActArmTakeProfit, func(context.Context, TradeRef) (TakeProfitResult, error) { return TakeProfitResult{}, nil })
 	reg(ActWatchTakeProfit, func(context.Context, TradeRef) (TakeProfitResult, error) { return TakeProfitResult{}, nil })
+	reg(ActArmTakeProfitLadder, func(context.Context, LadderInput) (TakeProfitResult, error) { return TakeProfitResult{}, nil })
+	reg(ActWatchTakeProfitLadder, func(context.Context, TradeRef) (TakeProfitResult, error) { return TakeProfitResult{}, nil })
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {

@@ -35,7 +35,18 @@ const (
 	ActRecordApproval  = "RecordApproval"
 	ActArmTakeProfit   = "ArmTakeProfit"
 	ActWatchTakeProfit = "WatchTakeProfit"
+	// Take-profit ladder (versionTakeProfitLadder).
+	ActArmTakeProfitLadder   = "ArmTakeProfitLadder"
+	ActWatchTakeProfitLadder = "WatchTakeProfitLadder"
 )
+
+// LadderInput arms a trade's take-profit ladder: SourceID is the channel
+// source of a fanned-out signal, whose subscription may override the
+// trader's stop move.
+type LadderInput struct {
+	TradeID  string `json:"tradeId"`
+	SourceID string `json:"sourceId,omitempty"`
+}
 
 // TradeInput starts a TradeWorkflow. It carries no secret: credentials are
 // loaded and decrypted inside activities only (invariant 4).

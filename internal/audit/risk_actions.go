@@ -13,5 +13,8 @@ const (
 	ActionStopLossCancelled       = "STOP_LOSS_CANCELLED"
 	ActionStopLossReplaced        = "STOP_LOSS_REPLACED"
 	ActionStopLossTriggered       = "STOP_LOSS_TRIGGERED"
-	ActionTradeHalted             = "TRADE_HALTED"
+	// ActionStopLossMoved: a take-profit ladder's leg filled and the stop
+	// moved to breakeven or started trailing (once per ladder).
+	ActionStopLossMoved = "STOP_LOSS_MOVED"
+	ActionTradeHalted   = "TRADE_HALTED"
 )

@@ -104,6 +104,10 @@ const (
 	msgStopLossRange        = "Stop loss must be greater than 0% and less than 100%"
 	msgApprovalTimeoutRange = "Approval timeout must be between 30 seconds and 24 hours"
 	msgAlertLagRange        = "Stale alert limit must be between 5 and 600 seconds (the replay window)"
+	msgLadderStop           = "Stop after a take-profit target must be none, breakeven or trail"
+	msgBreakevenOffset      = "Breakeven offset must be at least 0% and below 100%"
+	msgTrailAfterTarget     = "Trail after target must be between TP1 and TP9"
+	msgLadderTrailPct       = "Trail distance must be greater than 0% and less than 100%"
 )
 
 // quantityText renders an order quantity with its unit: "5 shares",

@@ -32,6 +32,34 @@ type Settings struct {
 	// then is cancelled (TradersPost's auto-submit off).
 	RequireApproval        bool `json:"requireApproval"`
 	ApprovalTimeoutSeconds int  `json:"approvalTimeoutSeconds"`
+	// LadderStop moves the stop-loss after a take-profit ladder's leg
+	// fills (DESIGN §8): none; breakeven after TP1 (the entry price plus
+	// BreakevenOffsetPct in the trade's favour); trail after TPk
+	// (TrailAfterTarget) at LadderTrailPct. A channel subscription may
+	// override the mode.
+	LadderStop         string          `json:"ladderStop"`
+	BreakevenOffsetPct decimal.Decimal `json:"breakevenOffsetPct"`
+	TrailAfterTarget   int             `json:"trailAfterTarget"`
+	LadderTrailPct     decimal.Decimal `json:"ladderTrailPct"`
+}
+
+// LadderStopPlan is the trader's stop move for a ladder; mode overrides
+// the trader's mode when not empty (a channel subscription's setting).
+func (s Settings) LadderStopPlan(mode string) LadderStopPlan {
+	if mode == "" {
+		mode = s.LadderStop
+	}
+	if mode == "" {
+		mode = LadderStopNone
+	}
+	p := LadderStopPlan{Mode: mode, OffsetPct: s.BreakevenOffsetPct, TrailAfter: s.TrailAfterTarget, TrailPct: s.LadderTrailPct}
+	if p.TrailAfter < 1 {
+		p.TrailAfter = 1
+	}
+	if !p.TrailPct.IsPositive() {
+		p.TrailPct = decimal.NewFromInt(1)
+	}
+	return p
 }
 
 // DefaultApprovalTimeoutSeconds is how long a signal waits for approval.
@@ -70,6 +98,10 @@ func DefaultSettings() Settings {
 		TrailingStop:           false,
 		MaxAlertLagSeconds:     DefaultMaxAlertLagSeconds,
 		ApprovalTimeoutSeconds: DefaultApprovalTimeoutSeconds,
+		LadderStop:             LadderStopNone,
+		BreakevenOffsetPct:     decimal.Zero,
+		TrailAfterTarget:       1,
+		LadderTrailPct:         decimal.NewFromInt(1),
 	}
 }
 
@@ -110,6 +142,7 @@ func (s Settings) Validate() error {
 	check(inRange(s.StopLossPct, false), "stopLossPct", msgStopLossRange)
 	check(s.MaxAlertLagSeconds >= 5 && s.MaxAlertLagSeconds <= 600, "maxAlertLagSeconds", msgAlertLagRange)
 	check(s.ApprovalTimeoutSeconds >= 30 && s.ApprovalTimeoutSeconds <= 86400, "approvalTimeoutSeconds", msgApprovalTimeoutRange)
+	validLadderSettings(s, check)
 	if len(errs) > 0 {
 		return &SettingsError{Fields: errs}
 	}

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -135,7 +136,7 @@ func TestParseDiscordInvalid(t *testing.T) {
 		t.Run(tt.msg, func(t *testing.T) {
 			s, err := ParseDiscord(tt.msg)
 			wantParseError(t, err, tt.err)
-			if s != (Signal{}) {
+			if !reflect.DeepEqual(s, Signal{}) {
 				t.Fatalf("signal must be zero on error, got %+v", s)
 			}
 		})

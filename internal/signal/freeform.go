@@ -2,7 +2,6 @@ package signal
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/shopspring/decimal"
 )
@@ -81,8 +80,8 @@ const maxTargets = 10
 // Freeform is a parsed free-form message.
 type Freeform struct {
 	// Signal is the whole position. With exactly one target its
-	// TakeProfitPrice/TakeProfitPercent is set; with several it carries no
-	// take-profit (each leg has its own).
+	// TakeProfitPrice/TakeProfitPercent is set; with several, Legs gives
+	// it the ladder (TakeProfitTargets).
 	Signal Signal
 	// Targets are the take-profit targets in order; nil with fewer than two.
 	Targets []Target
@@ -103,11 +102,11 @@ type Freeform struct {
 
 // Target is one take-profit target of a split position.
 type Target struct {
-	Price   decimal.Decimal // exactly one of Price and Percent is set
-	Percent decimal.Decimal // distance from the entry fill, in the trade's favour
+	Price   decimal.Decimal `json:"price"`   // exactly one of Price and Percent is set
+	Percent decimal.Decimal `json:"percent"` // distance from the entry fill, in the trade's favour
 	// Share is the percent of the position closed at this target; the
-	// shares of a message sum to 100.
-	Share decimal.Decimal
+	// shares of a message sum to 100 (zero for all: equal shares).
+	Share decimal.Decimal `json:"share"`
 }
 
 // Leg is one order of a channel signal: the whole position, or one target's
@@ -124,20 +123,17 @@ func SingleLeg(s Signal) []Leg {
 	return []Leg{{Signal: s, Share: hundred}}
 }
 
-// Legs splits the message into its orders: one per target with that
-// target's take-profit and share, or the whole signal as one leg. The
-// quantity of each leg is still the whole position's; sizing applies Share.
+// Legs is the message's one order: the whole position, with its targets
+// as a take-profit ladder (TakeProfitTargets) when it has several — one
+// entry whose filled position is closed leg by leg (DESIGN §8). Split
+// signals (one entry per target, Key "tp1", "tp2", ...) are no longer
+// made; fan-outs recorded with them still run.
 func (f Freeform) Legs() []Leg {
-	if len(f.Targets) < 2 {
-		return SingleLeg(f.Signal)
+	s := f.Signal
+	if len(f.Targets) >= 2 {
+		s.TakeProfitTargets = append([]Target(nil), f.Targets...)
 	}
-	legs := make([]Leg, len(f.Targets))
-	for i, t := range f.Targets {
-		s := f.Signal
-		s.TakeProfitPrice, s.TakeProfitPercent = t.Price, t.Percent
-		legs[i] = Leg{Key: "tp" + strconv.Itoa(i+1), Signal: s, Share: t.Share}
-	}
-	return legs
+	return SingleLeg(s)
 }
 
 // freeformFields maps Validate's field names to the words of the layout.
@@ -149,6 +145,7 @@ var freeformFields = map[string]string{
 	"takeProfit":        "tp",
 	"takeProfitPrice":   "tp",
 	"takeProfitPercent": "tp",
+	"takeProfitTargets": "tp",
 	"quantity":          "size",
 	"text":              "message",
 }

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,7 @@ func FuzzParseFreeform(f *testing.F) {
 			if !errors.Is(err, ErrNoSignal) {
 				checkRefusal(t, err)
 			}
-			if ff.Signal != (Signal{}) || ff.Targets != nil {
+			if !reflect.DeepEqual(ff.Signal, Signal{}) || ff.Targets != nil {
 				t.Fatalf("non-zero result with error: %+v", ff)
 			}
 			return

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -190,7 +191,7 @@ func TestParseFreeformRefusals(t *testing.T) {
 		t.Run(tt.msg, func(t *testing.T) {
 			f, err := ParseFreeform(tt.msg)
 			wantParseError(t, err, tt.want)
-			if f.Signal != (Signal{}) || f.Targets != nil {
+			if !reflect.DeepEqual(f.Signal, Signal{}) || f.Targets != nil {
 				t.Fatalf("non-zero result with error: %+v", f)
 			}
 		})
@@ -223,20 +224,33 @@ func TestFreeformLegs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One entry for the whole position; its targets are the ladder.
 	legs := f.Legs()
-	if len(legs) != 2 {
+	if len(legs) != 1 || legs[0].Key != "" || !legs[0].Share.Equal(decimal.NewFromInt(100)) {
 		t.Fatalf("legs = %+v", legs)
 	}
-	for i, want := range []struct {
-		key, tp, share string
-	}{{"tp1", "43000", "25"}, {"tp2", "44500", "75"}} {
-		l := legs[i]
-		if l.Key != want.key || !l.Signal.TakeProfitPrice.Equal(dec(want.tp)) || !l.Share.Equal(dec(want.share)) {
-			t.Errorf("leg %d = %+v", i, l)
+	l := legs[0].Signal
+	if !l.StopLossPrice.Equal(dec("41000")) || !l.LimitPrice.Equal(dec("42000")) || !l.HasLadder() || l.HasTakeProfit() {
+		t.Fatalf("ladder signal lost the entry, stop or targets: %+v", l)
+	}
+	for i, want := range []struct{ tp, share string }{{"43000", "25"}, {"44500", "75"}} {
+		if tg := l.TakeProfitTargets[i]; !tg.Price.Equal(dec(want.tp)) || !tg.Share.Equal(dec(want.share)) {
+			t.Errorf("target %d = %+v", i+1, tg)
 		}
-		if !l.Signal.StopLossPrice.Equal(dec("41000")) || !l.Signal.LimitPrice.Equal(dec("42000")) {
-			t.Errorf("leg %d lost the entry or stop: %+v", i, l.Signal)
-		}
+	}
+	if err := l.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := l
+	bad.TakeProfitTargets = []Target{{Price: dec("44500"), Share: dec("50")}, {Price: dec("43000"), Share: dec("50")}}
+	wantParseError(t, bad.Validate(), "takeProfitTargets: targets must rise for a long: \"43000.00\" comes after \"44500.00\"")
+	bad.TakeProfitTargets = []Target{{Price: dec("43000"), Share: dec("50")}, {Price: dec("44500"), Share: dec("40")}}
+	wantParseError(t, bad.Validate(), "takeProfitTargets: the target shares must all be given and sum to 100%, or all be left out (equal shares)")
+	bad.TakeProfitTargets = []Target{{Price: dec("43000")}}
+	wantParseError(t, bad.Validate(), "takeProfitTargets: a take-profit ladder needs at least two targets (one target is takeProfit)")
+	bad.TakeProfitTargets = []Target{{Price: dec("41500")}, {Price: dec("44000")}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "takeProfitTargets") {
+		t.Fatalf("a target below a long's entry: %v", err)
 	}
 	single, err := ParseFreeform("$TSLA long tp 270")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -37,7 +38,7 @@ func FuzzParseDiscord(f *testing.F) {
 		s, err := ParseDiscord(text)
 		if err != nil {
 			checkRefusal(t, err)
-			if s != (Signal{}) {
+			if !reflect.DeepEqual(s, Signal{}) {
 				t.Fatalf("non-zero signal with error: %+v", s)
 			}
 			return
@@ -76,7 +77,7 @@ func FuzzParseTradingView(f *testing.F) {
 		secret := len(meta.Passphrase) >= 8 && bytes.Count(body, []byte(meta.Passphrase)) == 1
 		if err != nil {
 			checkRefusal(t, err)
-			if s != (Signal{}) {
+			if !reflect.DeepEqual(s, Signal{}) {
 				t.Fatalf("non-zero signal with error: %+v", s)
 			}
 			if secret && strings.Contains(err.Error(), meta.Passphrase) {

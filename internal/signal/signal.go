@@ -104,6 +104,11 @@ type Signal struct {
 	// percent is measured from the entry fill price, in the trade's favour.
 	TakeProfitPercent decimal.Decimal `json:"takeProfitPercent"`
 	TakeProfitPrice   decimal.Decimal `json:"takeProfitPrice"`
+	// TakeProfitTargets is a take-profit ladder (DESIGN §8): two or more
+	// targets TP1..TPn in the order the price reaches them, each closing
+	// its share of the filled position (all shares zero: equal). Never set
+	// together with TakeProfitPercent/TakeProfitPrice.
+	TakeProfitTargets []Target `json:"takeProfitTargets,omitempty"`
 
 	// TimeInForce and ExtendedHours are executed as asked where the trader's
 	// broker supports them and refused with the field named where it does
@@ -146,4 +151,9 @@ func (e *ParseError) Error() string {
 // own (the exit that takes one carries none).
 func (s Signal) HasTakeProfit() bool {
 	return (s.TakeProfitPrice.IsPositive() || s.TakeProfitPercent.IsPositive()) && s.TakeProfitOf == ""
+}
+
+// HasLadder reports whether the signal asks for a take-profit ladder.
+func (s Signal) HasLadder() bool {
+	return len(s.TakeProfitTargets) >= 2 && s.TakeProfitOf == ""
 }

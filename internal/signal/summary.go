@@ -1,6 +1,9 @@
 package signal
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // summarize renders a signal on one line for the Temporal memo and logs,
 // e.g. "TSLA limit buy 50 @ 250.00 sl 2% tp 260.00". It holds no secret.
@@ -35,6 +38,17 @@ func summarize(s Signal) string {
 		b.WriteString(" tp " + s.TakeProfitPercent.String() + "%")
 	case !s.TakeProfitPrice.IsZero():
 		b.WriteString(" tp " + formatPrice(s.TakeProfitPrice))
+	}
+	for i, t := range s.TakeProfitTargets {
+		b.WriteString(fmt.Sprintf(" tp%d ", i+1))
+		if t.Percent.IsPositive() {
+			b.WriteString(t.Percent.String() + "%")
+		} else {
+			b.WriteString(formatPrice(t.Price))
+		}
+		if t.Share.IsPositive() {
+			b.WriteString(" (" + t.Share.String() + "%)")
+		}
 	}
 	if !s.SignalPrice.IsZero() {
 		b.WriteString(" (signal " + formatPrice(s.SignalPrice) + ")")

@@ -238,7 +238,7 @@ func TestParseTradingViewInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _, err := ParseTradingView([]byte(tt.body))
 			wantParseError(t, err, tt.err)
-			if s != (Signal{}) {
+			if !reflect.DeepEqual(s, Signal{}) {
 				t.Fatalf("signal must be zero on error, got %+v", s)
 			}
 		})

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"fmt"
 	"unicode"
 
 	"github.com/shopspring/decimal"
@@ -243,7 +244,12 @@ func (s Signal) validateOrder() *ParseError {
 
 func (s Signal) validateExits() *ParseError {
 	hasSL := !s.StopLossPercent.IsZero() || !s.StopLossPrice.IsZero()
-	hasTP := !s.TakeProfitPercent.IsZero() || !s.TakeProfitPrice.IsZero()
+	hasTP := !s.TakeProfitPercent.IsZero() || !s.TakeProfitPrice.IsZero() || len(s.TakeProfitTargets) > 0
+	if len(s.TakeProfitTargets) > 0 {
+		if pe := s.validateLadder(); pe != nil {
+			return pe
+		}
+	}
 	if !s.StopLossPercent.IsZero() && !s.StopLossPrice.IsZero() {
 		return errEitherOr("stopLoss", "a percentage", "a price")
 	}
@@ -282,6 +288,57 @@ func (s Signal) validateExits() *ParseError {
 	}
 	if tp := s.TakeProfitPrice; !tp.IsZero() && (long && tp.Cmp(ref) <= 0 || !long && tp.Cmp(ref) >= 0) {
 		return errTakeProfitSide("takeProfitPrice", s.Side, formatPrice(ref))
+	}
+	for _, t := range s.TakeProfitTargets {
+		if tp := t.Price; !tp.IsZero() && (long && tp.Cmp(ref) <= 0 || !long && tp.Cmp(ref) >= 0) {
+			return errTakeProfitSide("takeProfitTargets", s.Side, formatPrice(ref))
+		}
+	}
+	return nil
+}
+
+// validateLadder checks a take-profit ladder: 2..maxTargets targets, each
+// a price or a percent, shares all given summing to 100 or all left out,
+// and no single take-profit next to it.
+func (s Signal) validateLadder() *ParseError {
+	ts := s.TakeProfitTargets
+	field := "takeProfitTargets"
+	switch {
+	case len(ts) < 2:
+		return &ParseError{Field: field, Reason: "a take-profit ladder needs at least two targets (one target is takeProfit)"}
+	case len(ts) > maxTargets:
+		return errFreeformTooManyTargets(maxTargets)
+	case !s.TakeProfitPercent.IsZero() || !s.TakeProfitPrice.IsZero():
+		return &ParseError{Field: field, Reason: "give either one take-profit or a ladder of targets, not both"}
+	}
+	sum, given := decimal.Zero, 0
+	for i, t := range ts {
+		if t.Price.IsPositive() == t.Percent.IsPositive() || t.Price.IsNegative() || t.Percent.IsNegative() {
+			return &ParseError{Field: field, Reason: fmt.Sprintf("target %d needs exactly one of a price or a percentage", i+1)}
+		}
+		if t.Percent.IsPositive() {
+			if pe := checkPercent(field, t.Percent); pe != nil {
+				return pe
+			}
+		}
+		if t.Share.IsNegative() {
+			return &ParseError{Field: field, Reason: fmt.Sprintf("target %d has a negative share", i+1)}
+		}
+		if t.Share.IsPositive() {
+			given++
+			sum = sum.Add(t.Share)
+		}
+		if i > 0 && t.Price.IsPositive() && ts[i-1].Price.IsPositive() {
+			prev := ts[i-1].Price
+			if s.Side == SideBuy && t.Price.Cmp(prev) <= 0 || s.Side == SideSell && t.Price.Cmp(prev) >= 0 {
+				pe := errFreeformTargetsOrder(formatPrice(prev), formatPrice(t.Price), s.Side)
+				pe.Field = field
+				return pe
+			}
+		}
+	}
+	if given != 0 && (given != len(ts) || !sum.Equal(hundred)) {
+		return &ParseError{Field: field, Reason: "the target shares must all be given and sum to 100%, or all be left out (equal shares)"}
 	}
 	return nil
 }

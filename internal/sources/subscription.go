@@ -24,10 +24,13 @@ type Subscription struct {
 	Shadow     bool   `json:"shadow"`
 	// RequireApproval overrides the trader's approval setting for this
 	// channel; null follows it.
-	RequireApproval *bool     `json:"requireApproval"`
-	Active          bool      `json:"active"`
-	CreatedAt       time.Time `json:"createdAt"`
-	UpdatedAt       time.Time `json:"updatedAt"`
+	RequireApproval *bool `json:"requireApproval"`
+	// LadderStop overrides the trader's stop move after a take-profit
+	// ladder's leg for this channel (none, breakeven, trail); null follows it.
+	LadderStop *string   `json:"ladderStop"`
+	Active     bool      `json:"active"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
 // SizingOf reads a subscription row's sizing.
@@ -37,7 +40,7 @@ func SizingOf(row schema.SourceSubscription) Sizing {
 
 func viewOf(row schema.SourceSubscription, src schema.DiscordSource) Subscription {
 	return Subscription{ID: row.ID, SourceID: row.SourceID, SourceName: src.Name, GuildID: src.GuildID, ChannelID: src.ChannelID,
-		Sizing: SizingOf(row), Shadow: row.Shadow, RequireApproval: row.RequireApproval, Active: row.Active, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}
+		Sizing: SizingOf(row), Shadow: row.Shadow, RequireApproval: row.RequireApproval, LadderStop: row.LadderStop, Active: row.Active, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}
 }
 
 // Follow subscribes userID to an active source (or changes the sizing and
@@ -114,6 +117,10 @@ type SubscriptionPatch struct {
 	// follow the trader's setting).
 	SetApproval     bool
 	RequireApproval *bool
+	// SetLadderStop changes the ladder stop override to LadderStop (nil:
+	// follow the trader's setting).
+	SetLadderStop bool
+	LadderStop    *string
 }
 
 // UpdateSubscription applies a patch to one of userID's subscriptions.
@@ -141,6 +148,9 @@ func UpdateSubscription(ctx context.Context, db *gorm.DB, userID, subID string, 
 		}
 		if p.SetApproval {
 			row.RequireApproval = p.RequireApproval
+		}
+		if p.SetLadderStop {
+			row.LadderStop = p.LadderStop
 		}
 		row.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&row).Error; err != nil {

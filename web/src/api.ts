@@ -80,6 +80,7 @@ export const api = {
   get: <T>(path: string) => send<T>("GET", path),
   post: <T>(path: string, body: unknown = {}) => send<T>("POST", path, body),
   put: <T>(path: string, body: unknown) => send<T>("PUT", path, body),
+  patch: <T>(path: string, body: unknown) => send<T>("PATCH", path, body),
   del: <T>(path: string) => send<T>("DELETE", path),
 };
 
@@ -209,6 +210,30 @@ export interface RiskSettings {
   maxAlertLagSeconds: number;
   requireApproval: boolean;
   approvalTimeoutSeconds: number;
+  ladderStop: LadderStop;
+  breakevenOffsetPct: string;
+  trailAfterTarget: number;
+  ladderTrailPct: string;
+}
+
+/** Stop move after a take-profit ladder's leg fills. */
+export type LadderStop = "none" | "breakeven" | "trail";
+
+/** One leg of a take-profit ladder (GET /api/v1/trades/{id} takeProfitLegs). */
+export interface TakeProfitLeg {
+  n: number;
+  target: string;
+  share: string;
+  quantity: string;
+  status: string;
+  mergedInto?: number;
+  exitTradeId?: string;
+  filledQuantity: string;
+  fillPrice?: string;
+  stopMove?: string;
+  stopPrice?: string;
+  trailPercent?: string;
+  stopMovedAt?: string;
 }
 
 export interface DashboardConfig {

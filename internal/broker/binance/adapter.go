@@ -532,3 +532,13 @@ func (a *Adapter) LastPrice(ctx context.Context, symbol string) (decimal.Decimal
 	}
 	return dec(t.Price), nil
 }
+
+// QuantityRules implements broker.QuantityRuler from the pair's LOT_SIZE
+// filter (exchangeInfo).
+func (a *Adapter) QuantityRules(ctx context.Context, symbol string, _ signal.AssetClass) (broker.QuantityRules, error) {
+	_, info, err := a.symbol(ctx, symbol)
+	if err != nil {
+		return broker.QuantityRules{}, err
+	}
+	return broker.QuantityRules{Step: info.Rules.BaseStep, Min: info.Rules.MinQty}, nil
+}

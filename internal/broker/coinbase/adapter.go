@@ -440,3 +440,13 @@ func productRefuses(pr wireProduct, typ signal.OrderType) string {
 	}
 	return ""
 }
+
+// QuantityRules implements broker.QuantityRuler from the product's
+// base_increment and base_min_size.
+func (a *Adapter) QuantityRules(ctx context.Context, symbol string, _ signal.AssetClass) (broker.QuantityRules, error) {
+	p, err := a.product(ctx, symbol)
+	if err != nil {
+		return broker.QuantityRules{}, err
+	}
+	return broker.QuantityRules{Step: p.Rules.BaseStep, Min: p.Rules.MinQty}, nil
+}

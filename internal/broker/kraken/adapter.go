@@ -488,3 +488,13 @@ func pairAccepts(status, ordertype string) bool {
 	}
 	return false
 }
+
+// QuantityRules implements broker.QuantityRuler from the pair's
+// lot_decimals and ordermin (AssetPairs).
+func (a *Adapter) QuantityRules(ctx context.Context, symbol string, _ signal.AssetClass) (broker.QuantityRules, error) {
+	p, err := a.pair(ctx, symbol)
+	if err != nil {
+		return broker.QuantityRules{}, err
+	}
+	return broker.QuantityRules{Step: p.Rules.BaseStep, Min: p.Rules.MinQty}, nil
+}

@@ -181,3 +181,13 @@ func (b *accountBroker) LastPrice(_ context.Context, symbol string) (decimal.Dec
 func orderNotFound(id string) error {
 	return brokerErr(broker.KindNotFound, "order %s not found", printable(id))
 }
+
+// QuantityRules implements broker.QuantityRuler: whole shares for stocks,
+// 0.00000001 for crypto (normalizeQuantity); the minimum is one step.
+func (b *accountBroker) QuantityRules(_ context.Context, _ string, class signal.AssetClass) (broker.QuantityRules, error) {
+	step := decimal.NewFromInt(1)
+	if class == signal.AssetCrypto {
+		step = decimal.New(1, -cryptoDecimals)
+	}
+	return broker.QuantityRules{Step: step, Min: step}, nil
+}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type RiskSettings } from "../api";
+import { api, ApiError, type LadderStop, type RiskSettings } from "../api";
 import { toast } from "../store";
 
 interface GuardState {
@@ -44,6 +44,10 @@ export function Risk() {
         maxAlertLagSeconds: Number(s.maxAlertLagSeconds),
         requireApproval: s.requireApproval,
         approvalTimeoutSeconds: Number(s.approvalTimeoutSeconds),
+        ladderStop: s.ladderStop,
+        breakevenOffsetPct: s.breakevenOffsetPct,
+        trailAfterTarget: Number(s.trailAfterTarget),
+        ladderTrailPct: s.ladderTrailPct,
       });
       setS(r.settings);
       toast("Risk settings saved.", "success");
@@ -98,6 +102,27 @@ export function Risk() {
             <input inputMode="numeric" required value={String(s.approvalTimeoutSeconds)} onInput={(e) => setS({ ...s, approvalTimeoutSeconds: Number(e.currentTarget.value) })} />
             <span class="muted small">A signal not approved in time is cancelled (30–86400).</span>
           </label>
+          <label>
+            Stop-loss after take-profit targets
+            <select value={s.ladderStop} onChange={(e) => setS({ ...s, ladderStop: e.currentTarget.value as LadderStop })} data-testid="ladder-stop">
+              <option value="none">Keep it where it is</option>
+              <option value="breakeven">Move to breakeven after TP1</option>
+              <option value="trail">Trail the price after a target</option>
+            </select>
+            <span class="muted small">For signals with several targets (TP1, TP2, …); a channel subscription can override it.</span>
+          </label>
+          {s.ladderStop === "breakeven" &&
+            num("breakevenOffsetPct", "Breakeven offset (%)", "Above the entry for a long, below for a short; 0 is the entry price.")}
+          {s.ladderStop === "trail" && (
+            <>
+              <label>
+                Trail after target
+                <input inputMode="numeric" required value={String(s.trailAfterTarget)} onInput={(e) => setS({ ...s, trailAfterTarget: Number(e.currentTarget.value) })} />
+                <span class="muted small">k of TPk (1–9).</span>
+              </label>
+              {num("ladderTrailPct", "Trail distance (%)", "The stop follows the price at this distance.")}
+            </>
+          )}
           <label>
             Stale alert limit (seconds)
             <input inputMode="numeric" required value={String(s.maxAlertLagSeconds)} onInput={(e) => setS({ ...s, maxAlertLagSeconds: Number(e.currentTarget.value) })} />

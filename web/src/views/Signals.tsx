@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, type LadderStop } from "../api";
 import { fmtTime } from "../format";
 import { toast, useStore } from "../store";
 
@@ -26,6 +26,8 @@ interface Source {
 interface Subscription {
   id: string;
   sourceId: string;
+  /** Overrides the trader's stop move after a ladder's target; null follows it. */
+  ladderStop: LadderStop | null;
 }
 
 async function copy(text: string) {
@@ -143,6 +145,15 @@ function DiscordSources() {
       toast(e instanceof ApiError ? e.message : "Could not change the subscription.", "error");
     }
   }
+  async function setLadderStop(sub: Subscription, value: string) {
+    try {
+      await api.patch(`/api/v1/subscriptions/${sub.id}`, { ladderStop: value === "" ? null : value });
+      await load();
+      toast("Saved.", "success");
+    } catch (e) {
+      toast(e instanceof ApiError ? e.message : "Could not change the subscription.", "error");
+    }
+  }
   return (
     <section class="card">
       <h2>Discord signal sources</h2>
@@ -150,12 +161,24 @@ function DiscordSources() {
       {sources.length === 0 && !error && <p class="muted">No Discord source yet. Register a channel with /tradeexec register in Discord.</p>}
       <ul class="connections">
         {sources.map((s) => {
-          const following = subs.some((x) => x.sourceId === s.id);
+          const sub = subs.find((x) => x.sourceId === s.id);
+          const following = !!sub;
           return (
             <li key={s.id}>
               <div>
                 <strong>{s.name}</strong> <span class="muted small">{s.followers} followers · {s.status}</span>
               </div>
+              {sub && (
+                <label class="small">
+                  Stop after targets{" "}
+                  <select value={sub.ladderStop ?? ""} onChange={(e) => setLadderStop(sub, e.currentTarget.value)} data-testid="sub-ladder-stop">
+                    <option value="">My risk setting</option>
+                    <option value="none">Keep it</option>
+                    <option value="breakeven">Breakeven after TP1</option>
+                    <option value="trail">Trail after TPk</option>
+                  </select>
+                </label>
+              )}
               <button class={following ? "secondary small" : "primary small"} onClick={() => toggle(s)}>
                 {following ? "Unfollow" : "Follow"}
               </button>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type Step, type Trade } from "../api";
+import { api, ApiError, type Step, type TakeProfitLeg, type Trade } from "../api";
 import { actionLabel, fmtMoney, fmtQty, fmtTime, statusLabel } from "../format";
 import { useStore } from "../store";
 
@@ -9,13 +9,13 @@ import { useStore } from "../store";
 export function TradeDetail({ id }: { id: string }) {
   const version = useStore((s) => s.tradeVersion[id] ?? 0);
   const temporalUi = useStore((s) => s.config?.temporalUi);
-  const [data, setData] = useState<{ trade: Trade; timeline: Step[] } | null>(null);
+  const [data, setData] = useState<{ trade: Trade; timeline: Step[]; takeProfitLegs?: TakeProfitLeg[] } | null>(null);
   const [error, setError] = useState("");
 
   useEffect(() => {
     let cancelled = false;
     api
-      .get<{ trade: Trade; timeline: Step[] }>(`/api/v1/trades/${encodeURIComponent(id)}`)
+      .get<{ trade: Trade; timeline: Step[]; takeProfitLegs?: TakeProfitLeg[] }>(`/api/v1/trades/${encodeURIComponent(id)}`)
       .then((r) => !cancelled && setData(r))
       .catch((e) => !cancelled && setError(e instanceof ApiError ? e.message : "Could not load the trade."));
     return () => {
@@ -49,7 +49,7 @@ export function TradeDetail({ id }: { id: string }) {
         </dd>
         <dt>Stop-loss</dt>
         <dd>{fmtMoney(t.stopLossPrice)}</dd>
-        {t.takeProfit && (
+        {t.takeProfit && !data.takeProfitLegs?.length && (
           <>
             <dt>Take-profit</dt>
             <dd data-testid="take-profit">
@@ -78,6 +78,7 @@ export function TradeDetail({ id }: { id: string }) {
           </>
         )}
       </dl>
+      {!!data.takeProfitLegs?.length && <Ladder legs={data.takeProfitLegs} />}
       {temporalUi && (
         <p>
           <a href={temporalUi + encodeURIComponent(t.workflowId)} target="_blank" rel="noopener noreferrer" data-testid="temporal-link">
@@ -96,5 +97,49 @@ export function TradeDetail({ id }: { id: string }) {
         ))}
       </ol>
     </section>
+  );
+}
+
+// A take-profit ladder: each leg with its target, quantity and state, the
+// exit trade that sold it, and the stop move it triggers.
+function Ladder({ legs }: { legs: TakeProfitLeg[] }) {
+  return (
+    <>
+      <h3>Take-profit targets</h3>
+      <table class="table" data-testid="take-profit-legs">
+        <thead>
+          <tr>
+            <th>Target</th>
+            <th>Price</th>
+            <th>Quantity</th>
+            <th>State</th>
+            <th>Then</th>
+          </tr>
+        </thead>
+        <tbody>
+          {legs.map((l) => (
+            <tr key={l.n}>
+              <td>TP{l.n}</td>
+              <td>{fmtMoney(l.target)}</td>
+              <td>{l.mergedInto ? `merged into TP${l.mergedInto}` : fmtQty(l.quantity)}</td>
+              <td>
+                <span class={`pill ${l.status}`}>{statusLabel(l.status)}</span>
+                {l.fillPrice && ` ${fmtQty(l.filledQuantity)} @ ${fmtMoney(l.fillPrice)}`}
+                {l.exitTradeId && (
+                  <>
+                    {" "}
+                    <a href={`#/trades/${l.exitTradeId}`}>exit trade</a>
+                  </>
+                )}
+              </td>
+              <td class="muted small">
+                {l.stopMove === "breakeven" && `stop to breakeven ${fmtMoney(l.stopPrice)}${l.stopMovedAt ? " ✓" : ""}`}
+                {l.stopMove === "trail" && `stop trails ${l.trailPercent}%${l.stopMovedAt ? " ✓" : ""}`}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
