@@ -117,6 +117,12 @@ type Trade struct {
 	TakeProfitStatus   string              `gorm:"size:16;not null;default:''"`
 	TakeProfitTradeID  string              `gorm:"size:36;not null;default:''"`
 	TakeProfitAttempts int                 `gorm:"not null;default:0"` // exits sent for it (a refused one is retried)
+	// TakeProfitMode is "native" (placed with the stop as the broker's
+	// one-cancels-other pair TakeProfitPairID, its take-profit leg
+	// TakeProfitOrderID) or "emulated" (watched server-side); "" before.
+	TakeProfitMode     string              `gorm:"size:16;not null;default:''"`
+	TakeProfitOrderID  string              `gorm:"size:128;not null;default:''"`
+	TakeProfitPairID   string              `gorm:"size:128;not null;default:''"`
 	ID                 string              `gorm:"primaryKey;size:36"`
 	SignalID           string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
 	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`

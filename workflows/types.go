@@ -35,6 +35,8 @@ const (
 	ActRecordApproval  = "RecordApproval"
 	ActArmTakeProfit   = "ArmTakeProfit"
 	ActWatchTakeProfit = "WatchTakeProfit"
+	ActPlaceExitPair   = "PlaceExitPair"
+	ActFollowExitPair  = "FollowExitPair"
 )
 
 // TradeInput starts a TradeWorkflow. It carries no secret: credentials are
@@ -124,6 +126,16 @@ type TakeProfitResult struct {
 	Target      decimal.Decimal `json:"target"`
 	ExitTradeID string          `json:"exitTradeId,omitempty"`
 	Message     string          `json:"message,omitempty"`
+}
+
+// ExitPairResult says whether a trade's take-profit and stop-loss were
+// placed as the broker's native one-cancels-other pair (Native), or why
+// not (Reason: the take-profit is emulated next to a plain stop).
+type ExitPairResult struct {
+	Native  bool   `json:"native"`
+	PairID  string `json:"pairId,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // SignalApproval carries the trader's ApprovalDecision to a TradeWorkflow

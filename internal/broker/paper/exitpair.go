@@ -55,6 +55,10 @@ func (e *Engine) exitPairs(accountID string) bool {
 // held (and not already being closed by other orders); a pair already
 // placed under the client order id is returned as it is.
 func (b *pairBroker) PlaceExitPair(ctx context.Context, req broker.ExitPairRequest) (broker.ExitPair, error) {
+	fail, drop, dup := b.e.pairFaults(b.id, true)
+	if fail {
+		return broker.ExitPair{}, errInjectedUnavailable()
+	}
 	if req.ClientOrderID == "" || len(req.ClientOrderID)+3 > maxClientOrderIDLen {
 		return broker.ExitPair{}, brokerErr(broker.KindInvalidOrder, "client order id must be 1 to %d characters", maxClientOrderIDLen-3)
 	}
@@ -86,7 +90,7 @@ func (b *pairBroker) PlaceExitPair(ctx context.Context, req broker.ExitPairReque
 	var out broker.ExitPair
 	err = b.e.store.Update(ctx, b.id, func(st *AccountState) error {
 		b.e.advance(st, now, q)
-		if p, ok := st.pair(req.ClientOrderID, true); ok {
+		if p, ok := st.pair(req.ClientOrderID, true); ok && dup != DuplicatesAccept {
 			out = p
 			return nil
 		}
@@ -130,6 +134,9 @@ func (b *pairBroker) PlaceExitPair(ctx context.Context, req broker.ExitPairReque
 	if err != nil {
 		return broker.ExitPair{}, storeErr(b.id, err)
 	}
+	if drop {
+		return broker.ExitPair{}, errInjectedUnavailable()
+	}
 	return out, nil
 }
 
@@ -148,7 +155,7 @@ func (b *pairBroker) GetExitPair(ctx context.Context, id string) (broker.ExitPai
 
 // FindExitPair implements broker.ExitPairPlacer.
 func (b *pairBroker) FindExitPair(ctx context.Context, clientOrderID string) (broker.ExitPair, bool, error) {
-	if b.e.failFind(b.id) {
+	if fail, _, _ := b.e.pairFaults(b.id, false); fail {
 		return broker.ExitPair{}, false, errInjectedUnavailable()
 	}
 	st, err := b.e.refresh(ctx, b.id)
@@ -183,13 +190,13 @@ func (b *pairBroker) CancelExitPair(ctx context.Context, id string) error {
 }
 
 // pair assembles an exit pair from its legs, by pair id or (byClient) by
-// the pair's client order id.
+// the pair's client order id (the first pair under it).
 func (s *AccountState) pair(key string, byClient bool) (broker.ExitPair, bool) {
 	var p broker.ExitPair
 	n := 0
 	for i := range s.Orders {
 		o := &s.Orders[i]
-		if o.PairID == "" || (byClient && o.PairClientID != key) || (!byClient && o.PairID != key) {
+		if o.PairID == "" || (byClient && o.PairClientID != key) || (!byClient && o.PairID != key) || (p.ID != "" && o.PairID != p.ID) {
 			continue
 		}
 		p.ID, p.ClientOrderID = o.PairID, o.PairClientID
