@@ -106,6 +106,7 @@ func TestExitPairStopFillCancelsTheTakeProfit(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	require.Empty(t, h.takeProfitExits(id))
 	require.True(t, h.position("MSFT").IsZero())
+	h.recordDone(store.SQLite, id, "trade_exit_pair_stop_filled")
 	verifyAudit(t, h, h.demo.UserID)
 }
 
