@@ -96,8 +96,14 @@ func (a *Trading) PlaceExitPair(ctx context.Context, in workflows.TradeRef) (wor
 	}
 	defer k.release(ctx)
 	cid := pairClientID(t.ID)
+	// Settle the row first: a pair an earlier attempt placed is adopted;
+	// a stop the broker finished is no longer active.
+	active, _, err := k.working(ctx)
+	if err != nil {
+		return workflows.ExitPairResult{}, err
+	}
 	mine := k.row.TradeID == t.ID && k.row.ClientOrderID == cid
-	if !mine || k.row.Status != stopActive {
+	if !mine || !active {
 		pos, err := positionIn(ctx, b, t.Broker, t.Symbol)
 		if err != nil {
 			return workflows.ExitPairResult{}, err
@@ -118,12 +124,29 @@ func (a *Trading) PlaceExitPair(ctx context.Context, in workflows.TradeRef) (wor
 		if err != nil && held.IsPositive() {
 			return workflows.ExitPairResult{}, temporal.NewNonRetryableApplicationError(err.Error(), risk.CodeInvalidOrder, err)
 		}
-		otherStop := !mine && (k.row.Status == stopActive || k.row.Status == stopPlacing)
+		// A stop working for this trade's own position (the account guard
+		// protected it while the pair was delayed) is replaced by the pair;
+		// one another trade set means the position is shared.
+		otherStop := active && !mine && k.row.TradeID != t.ID
 		if useNative, why := risk.ChooseExitPair(risk.ExitPairFacts{Broker: name, Native: true, LadderLeg: risk.IsLadderLeg(sig.ExternalID),
 			Filled: t.FilledQuantity, Position: decimal.Max(held, decimal.Zero), OtherStop: otherStop, Trailing: stop.TrailPercent.IsPositive()}); !useNative {
 			return a.emulate(ctx, t, why)
 		}
 		target := risk.TakeProfitTarget(sig, signal.Side(t.Side), t.FillPrice.Decimal)
+		if active && !mine {
+			if filled, err := k.cancel(ctx); err != nil {
+				return workflows.ExitPairResult{}, err
+			} else if filled {
+				k.row.Status = stopTriggered
+				if err := k.save(ctx, &stopNote{Action: audit.ActionStopLossTriggered, TradeID: t.ID,
+					Message: risk.StopTriggeredMessage(t.Symbol, k.row.Quantity)}); err != nil {
+					return workflows.ExitPairResult{}, err
+				}
+				return workflows.ExitPairResult{}, temporal.NewApplicationError(
+					fmt.Sprintf("the %s stop-loss executed while it was being replaced by the pair; retrying", t.Symbol), "STOP_MOVED")
+			}
+			k.row.Status = stopClosed
+		}
 		if !mine {
 			// A new placement: the row says "placing under the pair's id"
 			// before the broker hears of it, so a crash leaves a trace.

@@ -67,6 +67,7 @@ type Fake struct {
 	failNext      int
 	dropNext      int
 	rateLimitNext int
+	failOCO       int             // fake_oco.go
 	halted        map[string]bool // wire symbols whose trading is halted
 }
 

@@ -20,6 +20,11 @@ import (
 // order classes are for equities only, and whole quantities.
 
 func (f *Fake) createOCO(w http.ResponseWriter, req *fakeOrderRequest, a *fakeAccount, asset *fakeAsset) {
+	if f.failOCO > 0 {
+		f.failOCO--
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
 	switch {
 	case asset.class == "crypto":
 		unprocessable(w, 42210000, "crypto orders must be simple orders")
@@ -160,6 +165,10 @@ func (f *Fake) ocoFilled(a *fakeAccount, o *fakeOrder) {
 
 // ocoCancelled: cancelling either order of an OCO cancels both.
 func (f *Fake) ocoCancelled(a *fakeAccount, o *fakeOrder) { f.ocoFilled(a, o) }
+
+// FailNextOCO makes the next n OCO submissions answer 503 (other orders
+// go through): a test holds a trade between its entry fill and its pair.
+func (f *Fake) FailNextOCO(n int) { f.mu.Lock(); f.failOCO = n; f.mu.Unlock() }
 
 // OCOCount is how many OCO orders (parents) the account of keyID holds.
 func (f *Fake) OCOCount(keyID string) int {
