@@ -31,7 +31,7 @@ type pairBroker struct {
 
 func pairBrokers() []pairBroker {
 	cash := decimal.NewFromInt(100_000)
-	var alpacaKey string
+	var alpacaKey, coinbaseKey string
 	return []pairBroker{{
 		name: "alpaca", class: "stocks", ticker: "AAPL", qty: "5", entry: decimal.NewFromInt(190), takeProfitPct: 5, stopPct: 2,
 		connect: func(h *brokerHarness) string {
@@ -58,6 +58,39 @@ func pairBrokers() []pairBroker {
 		pairs:          func(h *brokerHarness) int { return h.fakes.alpaca.OCOCount(alpacaKey) },
 		failPairs:      func(h *brokerHarness, n int) { h.fakes.alpaca.FailNextOCO(n) },
 		dropNextAnswer: func(h *brokerHarness) { h.fakes.alpaca.DropNextOrderResponse() },
+	}, {
+		name: "coinbase", class: "crypto", ticker: "BTCUSD", qty: "0.01", entry: decimal.NewFromInt(42150), takeProfitPct: 5, stopPct: 2,
+		connect: func(h *brokerHarness) string {
+			c := h.fakes.coinbase.NewAccount(cash)
+			coinbaseKey = c["api_key"]
+			r := h.connectBroker("coinbase", c)
+			require.Equal(h.t, http.StatusCreated, r.Status, r.Raw)
+			return connectionID(h.t, r)
+		},
+		setPrice: func(h *brokerHarness, p decimal.Decimal) { h.fakes.coinbase.SetPrice("BTC-USD", p.Round(2)) },
+		// One order is both legs: its state says which side executed.
+		legs: func(h *brokerHarness) map[string]int {
+			out := map[string]int{}
+			for state, n := range h.fakes.coinbase.BracketStates(coinbaseKey) {
+				switch state {
+				case "OPEN/STOP_PENDING":
+					out["take_profit/new"] += n
+					out["stop_loss/new"] += n
+				case "FILLED/STOP_PENDING":
+					out["take_profit/filled"] += n
+					out["stop_loss/canceled"] += n
+				case "FILLED/STOP_TRIGGERED":
+					out["stop_loss/filled"] += n
+					out["take_profit/canceled"] += n
+				default:
+					out[state] += n
+				}
+			}
+			return out
+		},
+		pairs:          func(h *brokerHarness) int { return h.fakes.coinbase.BracketCount(coinbaseKey) },
+		failPairs:      func(h *brokerHarness, n int) { h.fakes.coinbase.FailNextBracket(n) },
+		dropNextAnswer: func(h *brokerHarness) { h.fakes.coinbase.DropNextResponse() },
 	}}
 }
 
