@@ -159,3 +159,25 @@ func TestExitSignalCancelsThePair(t *testing.T) {
 	require.Equal(t, map[string]int{"take_profit/cancelled": 1, "stop_loss/cancelled": 1}, legs)
 	require.True(t, h.position("SPY").IsZero())
 }
+
+// The daily loss limit flattens the account: the guard cancels the pair
+// the way it cancels a stop (both legs, once), closes the position, and
+// the take-profit ends cancelled — nothing is left working.
+func TestDailyLossFlattenCancelsThePair(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	// A wide stop so the guard, not the stop, closes the position.
+	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100), "stop_loss_pct": decimal.NewFromInt(50)})
+	r := h.postWebhook(`{"ticker":"AAPL","action":"buy","quantity":500,"takeProfit":{"percent":20},"id":"pair-dl"}`)
+	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+	id := r.Body["tradeId"].(string)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfitMode(id, "native")
+	h.feed.Set("AAPL", decimal.NewFromInt(170)) // -$5,000: the daily loss limit
+	h.waitTakeProfit(id, "cancelled")
+	require.Eventually(t, func() bool { return h.position("AAPL").IsZero() }, 20*time.Second, 50*time.Millisecond, "flattened")
+	legs, pairs := h.pairLegs()
+	require.Equal(t, 1, pairs)
+	require.Equal(t, map[string]int{"take_profit/cancelled": 1, "stop_loss/cancelled": 1}, legs)
+	require.Empty(t, h.takeProfitExits(id), "no take-profit exit after the flatten")
+	verifyAudit(t, h, h.demo.UserID)
+}
