@@ -166,3 +166,20 @@ func TestExitPairAtBrokerFakes(t *testing.T) {
 		})
 	}
 }
+
+// Alpaca takes OCO orders for equities only: a crypto position's pair is
+// refused and the take-profit is emulated, the reason on the timeline.
+func TestExitPairRefusedByAlpacaFallsBackToEmulation(t *testing.T) {
+	h := newBrokerHarness(t, openSQLite(t), store.SQLite)
+	b := pairBrokers()[0]
+	h.setDefault("crypto", b.connect(h))
+	r := h.postWebhook(`{"ticker":"BTCUSD","action":"buy","quantity":0.01,"takeProfit":{"percent":5},"stopLoss":{"type":"stop","percent":2},"id":"bp-crypto"}`)
+	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+	id := r.Body["tradeId"].(string)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfitMode(id, "emulated")
+	h.waitTakeProfit(id, "armed")
+	raw := h.getTrade(id).Raw
+	require.Contains(t, raw, "Alpaca refused the pair")
+	require.Zero(t, b.pairs(h))
+}

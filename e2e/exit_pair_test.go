@@ -35,16 +35,17 @@ func (h *harness) pairLegs() (map[string]int, int) {
 
 func (h *harness) waitTakeProfitMode(tradeID, mode string) map[string]any {
 	h.t.Helper()
-	var tp map[string]any
-	require.Eventually(h.t, func() bool {
-		r := h.getTrade(tradeID)
-		if r.Status != http.StatusOK {
-			return false
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if r := h.getTrade(tradeID); r.Status == http.StatusOK {
+			if tp, _ := r.Body["trade"].(map[string]any)["takeProfit"].(map[string]any); tp != nil && tp["mode"] == mode {
+				return tp
+			}
 		}
-		tp, _ = r.Body["trade"].(map[string]any)["takeProfit"].(map[string]any)
-		return tp != nil && tp["mode"] == mode
-	}, 30*time.Second, 50*time.Millisecond, "take-profit of %s never %s: %s", tradeID, mode, h.getTrade(tradeID).Raw)
-	return tp
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("take-profit of %s never %s: %s; workflow %s", tradeID, mode, h.getTrade(tradeID).Raw, h.describeWorkflow(tradeID))
+	return nil
 }
 
 func TestExitPairTakeProfitFillCancelsTheStopOnce(t *testing.T) {
@@ -180,4 +181,27 @@ func TestDailyLossFlattenCancelsThePair(t *testing.T) {
 	require.Equal(t, map[string]int{"take_profit/cancelled": 1, "stop_loss/cancelled": 1}, legs)
 	require.Empty(t, h.takeProfitExits(id), "no take-profit exit after the flatten")
 	verifyAudit(t, h, h.demo.UserID)
+}
+
+// A position shared with another trade keeps one stop for all of it: the
+// second trade's take-profit is watched by TradeExec, and its timeline says
+// why.
+func TestExitPairNotUsedForASharedPosition(t *testing.T) {
+	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
+	first := h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":2,"id":"shared-1"}`)
+	require.Equal(t, http.StatusAccepted, first.Status, first.Raw)
+	h.waitStatus(first.Body["tradeId"].(string), 30*time.Second, "filled")
+	require.Eventually(t, func() bool { return len(h.workingStops("MSFT")) == 1 }, 10*time.Second, 50*time.Millisecond)
+	time.Sleep(5500 * time.Millisecond) // past the combining window
+	r := h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":3,"takeProfit":{"percent":5},"id":"shared-2"}`)
+	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+	id := r.Body["tradeId"].(string)
+	h.waitStatus(id, 30*time.Second, "filled")
+	h.waitTakeProfitMode(id, "emulated")
+	h.waitTakeProfit(id, "armed")
+	require.Contains(t, h.getTrade(id).Raw, "TAKE_PROFIT_EMULATED")
+	require.Contains(t, h.getTrade(id).Raw, "is not this trade")
+	_, pairs := h.pairLegs()
+	require.Zero(t, pairs, "no native pair for a shared position")
 }
