@@ -8,8 +8,9 @@ import (
 // create-order reference (order_configuration.trigger_bracket_gtc:
 // base_size, limit_price, stop_trigger_price) and the official SDKs'
 // order models (order_type "BRACKET", trigger_status STOP_PENDING /
-// STOP_TRIGGERED): ONE order exiting a held position, so one side
-// executing leaves nothing of the other. A SELL bracket rests as a limit
+// STOP_TRIGGERED): ONE order exiting a held position — "as soon as a fill
+// occurs for the order at one of the specified price levels, the other
+// side is automatically disabled" (Advanced Trade order types guide). A SELL bracket rests as a limit
 // at limit_price above the market; when the last trade falls to
 // stop_trigger_price the stop side triggers and sells at the market
 // (Coinbase places it as a stop-limit 5% through the trigger, which a
