@@ -40,6 +40,13 @@ const (
 	tpEmulated = "emulated"
 )
 
+// States of the pair's stop leg on the trade (TakeProfitStopStatus).
+const (
+	legWorking   = "working"
+	legFilled    = "filled"
+	legCancelled = "cancelled"
+)
+
 // pairPurpose is the client-order-id purpose of a trade's pair; its ids
 // start with "tep-" (trade.ClientOrderID), which is how a stop row being
 // placed is known to be a pair.
@@ -199,7 +206,7 @@ func (a *Trading) recordPairPlaced(ctx context.Context, tradeID, name string, pa
 			return trade.Change{}, trade.ErrNoChange
 		}
 		t.TakeProfitPrice, t.TakeProfitStatus = decimal.NewNullDecimal(target), tpArmed
-		t.TakeProfitMode, t.TakeProfitOrderID, t.TakeProfitPairID = tpNative, pair.TakeProfit.ID, pair.ID
+		t.TakeProfitMode, t.TakeProfitOrderID, t.TakeProfitPairID, t.TakeProfitStopStatus = tpNative, pair.TakeProfit.ID, pair.ID, legWorking
 		return trade.Change{Action: audit.ActionTakeProfitArmed, Message: msg, Event: realtime.EventTakeProfitPlaced,
 			Details: map[string]any{"target": target.String(), "mode": tpNative, "pairId": pair.ID, "takeProfitOrderId": pair.TakeProfit.ID,
 				"stopOrderId": pair.StopLoss.ID, "stopPrice": row.StopPrice.Decimal.String(), "quantity": row.Quantity.String()}}, nil
@@ -337,7 +344,7 @@ func (a *Trading) pairTakeProfitFilled(ctx context.Context, b broker.Broker, t s
 		if tr.TakeProfitStatus != tpArmed {
 			return trade.Change{}, trade.ErrNoChange
 		}
-		tr.TakeProfitStatus = tpFilled
+		tr.TakeProfitStatus, tr.TakeProfitStopStatus = tpFilled, legCancelled
 		return trade.Change{Action: audit.ActionTakeProfitFilled, Message: msg, Event: realtime.EventTakeProfitFilled,
 			Details: map[string]any{"mode": tpNative, "orderId": leg.ID, "price": leg.AvgFillPrice.String(), "quantity": leg.FilledQuantity.String()}}, nil
 	})
@@ -367,7 +374,7 @@ func (a *Trading) pairStopFilled(ctx context.Context, b broker.Broker, t schema.
 			}
 		}
 	}
-	return a.cancelPairTakeProfit(ctx, t, fmt.Sprintf("Take-profit at %s cancelled by %s: the stop-loss filled (one cancels the other).",
+	return a.cancelPairTakeProfit(ctx, t, legFilled, fmt.Sprintf("Take-profit at %s cancelled by %s: the stop-loss filled (one cancels the other).",
 		risk.FormatPrice(t.TakeProfitPrice.Decimal), name))
 }
 
@@ -387,7 +394,7 @@ func (a *Trading) pairEnded(ctx context.Context, b broker.Broker, t schema.Trade
 	if held.IsPositive() {
 		return a.handOver(ctx, t, why)
 	}
-	return a.cancelPairTakeProfit(ctx, t, fmt.Sprintf("Take-profit at %s cancelled: %s and the %s position is closed.",
+	return a.cancelPairTakeProfit(ctx, t, legCancelled, fmt.Sprintf("Take-profit at %s cancelled: %s and the %s position is closed.",
 		risk.FormatPrice(t.TakeProfitPrice.Decimal), why, t.Symbol))
 }
 
@@ -398,19 +405,19 @@ func (a *Trading) handOver(ctx context.Context, t schema.Trade, why string) erro
 		if tr.TakeProfitMode != tpNative || tr.TakeProfitStatus != tpArmed {
 			return trade.Change{}, trade.ErrNoChange
 		}
-		tr.TakeProfitMode = tpEmulated
+		tr.TakeProfitMode, tr.TakeProfitStopStatus = tpEmulated, legCancelled
 		return trade.Change{Action: audit.ActionTakeProfitEmulated, Message: msg, Event: realtime.EventTradeUpdated,
 			Details: map[string]any{"mode": tpEmulated, "reason": why}}, nil
 	})
 	return err
 }
 
-func (a *Trading) cancelPairTakeProfit(ctx context.Context, t schema.Trade, msg string) error {
+func (a *Trading) cancelPairTakeProfit(ctx context.Context, t schema.Trade, stopLeg, msg string) error {
 	_, err := a.record(ctx, t.ID, func(_ *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 		if tr.TakeProfitStatus != tpArmed {
 			return trade.Change{}, trade.ErrNoChange
 		}
-		tr.TakeProfitStatus = tpCancelled
+		tr.TakeProfitStatus, tr.TakeProfitStopStatus = tpCancelled, stopLeg
 		return trade.Change{Action: audit.ActionTakeProfitCancelled, Message: msg, Event: realtime.EventTradeUpdated,
 			Details: map[string]any{"mode": tr.TakeProfitMode}}, nil
 	})

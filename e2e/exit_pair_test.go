@@ -60,6 +60,7 @@ func TestExitPairTakeProfitFillCancelsTheStopOnce(t *testing.T) {
 		require.Equal(t, "armed", tp["status"])
 		require.Equal(t, "189", tp["price"], "5% above the 180 fill")
 		require.NotEmpty(t, tp["pairId"])
+		require.Equal(t, "working", tp["stopStatus"])
 		legs, pairs := h.pairLegs()
 		require.Equal(t, 1, pairs, "one pair: %v", legs)
 		require.Equal(t, map[string]int{"take_profit/new": 1, "stop_loss/new": 1}, legs)
@@ -69,7 +70,8 @@ func TestExitPairTakeProfitFillCancelsTheStopOnce(t *testing.T) {
 		require.Equal(t, tp["stopOrderId"], row.OrderID)
 
 		h.feed.Set("AAPL", decimal.NewFromInt(190))
-		h.waitTakeProfit(id, "filled")
+		tp = h.waitTakeProfit(id, "filled")
+		require.Equal(t, "cancelled", tp["stopStatus"], "the trade shows the stop leg cancelled")
 		legs, pairs = h.pairLegs()
 		require.Equal(t, 1, pairs)
 		require.Equal(t, map[string]int{"take_profit/filled": 1, "stop_loss/cancelled": 1}, legs, "the broker cancelled the stop once")
@@ -98,7 +100,8 @@ func TestExitPairStopFillCancelsTheTakeProfit(t *testing.T) {
 	h.waitStatus(id, 30*time.Second, "filled")
 	h.waitTakeProfitMode(id, "native")
 	h.feed.Set("MSFT", decimal.NewFromInt(190)) // through the stop
-	h.waitTakeProfit(id, "cancelled")
+	tp := h.waitTakeProfit(id, "cancelled")
+	require.Equal(t, "filled", tp["stopStatus"], "the trade shows the stop leg filled")
 	legs, pairs := h.pairLegs()
 	require.Equal(t, 1, pairs)
 	require.Equal(t, map[string]int{"take_profit/cancelled": 1, "stop_loss/filled": 1}, legs)

@@ -68,6 +68,8 @@ type TakeProfitView struct {
 	OrderID     string `json:"orderId,omitempty"`
 	PairID      string `json:"pairId,omitempty"`
 	StopOrderID string `json:"stopOrderId,omitempty"`
+	// StopStatus is the pair's stop leg: working, filled or cancelled.
+	StopStatus string `json:"stopStatus,omitempty"`
 }
 
 func takeProfitOf(t schema.Trade) *TakeProfitView {
@@ -76,7 +78,7 @@ func takeProfitOf(t schema.Trade) *TakeProfitView {
 	}
 	v := &TakeProfitView{Price: t.TakeProfitPrice.Decimal, Status: t.TakeProfitStatus, ExitTradeID: t.TakeProfitTradeID, Mode: t.TakeProfitMode}
 	if t.TakeProfitPairID != "" {
-		v.OrderID, v.PairID, v.StopOrderID = t.TakeProfitOrderID, t.TakeProfitPairID, t.StopLossOrderID
+		v.OrderID, v.PairID, v.StopOrderID, v.StopStatus = t.TakeProfitOrderID, t.TakeProfitPairID, t.StopLossOrderID, t.TakeProfitStopStatus
 	}
 	return v
 }

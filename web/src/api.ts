@@ -119,6 +119,7 @@ export interface Trade {
     orderId?: string;
     pairId?: string;
     stopOrderId?: string;
+    stopStatus?: "working" | "filled" | "cancelled";
   };
   sizingNote?: string;
   message?: string;

@@ -8,4 +8,5 @@
 ALTER TABLE trades ADD COLUMN take_profit_mode varchar(16) NOT NULL DEFAULT '';
 ALTER TABLE trades ADD COLUMN take_profit_order_id varchar(128) NOT NULL DEFAULT '';
 ALTER TABLE trades ADD COLUMN take_profit_pair_id varchar(128) NOT NULL DEFAULT '';
+ALTER TABLE trades ADD COLUMN take_profit_stop_status varchar(16) NOT NULL DEFAULT '';
 ALTER TABLE stop_losses ADD COLUMN pair_id varchar(128) NOT NULL DEFAULT '';
