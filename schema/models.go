@@ -117,29 +117,20 @@ type Trade struct {
 	TakeProfitStatus   string              `gorm:"size:16;not null;default:''"`
 	TakeProfitTradeID  string              `gorm:"size:36;not null;default:''"`
 	TakeProfitAttempts int                 `gorm:"not null;default:0"` // exits sent for it (a refused one is retried)
-	// TakeProfitMode is "native" (placed with the stop as the broker's
-	// one-cancels-other pair TakeProfitPairID, its take-profit leg
-	// TakeProfitOrderID) or "emulated" (watched server-side); "" before.
-	TakeProfitMode    string `gorm:"size:16;not null;default:''"`
-	TakeProfitOrderID string `gorm:"size:128;not null;default:''"`
-	TakeProfitPairID  string `gorm:"size:128;not null;default:''"`
-	// TakeProfitStopStatus is the native pair's stop leg: working, filled
-	// or cancelled.
-	TakeProfitStopStatus string              `gorm:"size:16;not null;default:''"`
-	ID                   string              `gorm:"primaryKey;size:36"`
-	SignalID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
-	UserID               string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`
-	BrokerConnectionID   string              `gorm:"size:36"`
-	Broker               string              `gorm:"size:16"`
-	Source               string              `gorm:"size:16"`
-	Symbol               string              `gorm:"size:32;not null"`
-	AssetClass           string              `gorm:"size:8;not null"`
-	Side                 string              `gorm:"size:4;not null"`
-	OrderType            string              `gorm:"size:16;not null"`
-	RequestedQuantity    decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
-	Quantity             decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
-	LimitPrice           decimal.NullDecimal `gorm:"type:numeric(38,18)"`
-	StopPrice            decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	ID                 string              `gorm:"primaryKey;size:36"`
+	SignalID           string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user"`
+	UserID             string              `gorm:"size:36;not null;uniqueIndex:ux_trade_signal_user;index:ix_trade_user_created,priority:1"`
+	BrokerConnectionID string              `gorm:"size:36"`
+	Broker             string              `gorm:"size:16"`
+	Source             string              `gorm:"size:16"`
+	Symbol             string              `gorm:"size:32;not null"`
+	AssetClass         string              `gorm:"size:8;not null"`
+	Side               string              `gorm:"size:4;not null"`
+	OrderType          string              `gorm:"size:16;not null"`
+	RequestedQuantity  decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	Quantity           decimal.Decimal     `gorm:"type:numeric(38,18);not null"`
+	LimitPrice         decimal.NullDecimal `gorm:"type:numeric(38,18)"`
+	StopPrice          decimal.NullDecimal `gorm:"type:numeric(38,18)"`
 	// Status: pending, queued, submitted, partial_fill, filled, rejected, cancelled.
 	Status          string              `gorm:"size:16;not null;index"`
 	ClientOrderID   string              `gorm:"size:64;uniqueIndex:idx_trades_client_order_id,where:client_order_id <> ''"` // unique once assigned
@@ -159,6 +150,15 @@ type Trade struct {
 	WorkflowID       string    `gorm:"size:200"`
 	CreatedAt        time.Time `gorm:"index:ix_trade_user_created,priority:2"`
 	UpdatedAt        time.Time
+
+	// TakeProfitMode is "native" (placed with the stop as the broker's
+	// one-cancels-other pair TakeProfitPairID, its take-profit leg
+	// TakeProfitOrderID, its stop leg in TakeProfitStopStatus: working,
+	// filled or cancelled) or "emulated" (watched server-side); "" before.
+	TakeProfitMode       string `gorm:"size:16;not null;default:''"`
+	TakeProfitOrderID    string `gorm:"size:128;not null;default:''"`
+	TakeProfitPairID     string `gorm:"size:128;not null;default:''"`
+	TakeProfitStopStatus string `gorm:"size:16;not null;default:''"`
 }
 
 // Position is the trader's position as last synced from the broker.

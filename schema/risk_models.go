@@ -57,11 +57,12 @@ type StopLoss struct {
 	OrderID       string `gorm:"size:128"`
 	ClientOrderID string `gorm:"size:64"`
 	TradeID       string `gorm:"size:36"` // the trade whose fill last set it
+	LeaseOwner    string `gorm:"size:200"`
+	LeaseUntil    *time.Time
+	CreatedAt     time.Time `gorm:"not null"`
+	UpdatedAt     time.Time `gorm:"not null"`
+
 	// PairID: the stop is the stop leg (OrderID) of the broker's exit pair
 	// PairID (with a take-profit leg); cancelling the stop cancels the pair.
-	PairID     string `gorm:"size:128;not null;default:''"`
-	LeaseOwner string `gorm:"size:200"`
-	LeaseUntil *time.Time
-	CreatedAt  time.Time `gorm:"not null"`
-	UpdatedAt  time.Time `gorm:"not null"`
+	PairID string `gorm:"size:128;not null;default:''"`
 }
