@@ -130,7 +130,7 @@ func (k *stopKeeper) save(ctx context.Context, note *stopNote) error {
 		res := tx.Model(&schema.StopLoss{}).Where("id = ? AND lease_owner = ?", k.row.ID, k.owner).Updates(map[string]any{
 			"side": k.row.Side, "quantity": k.row.Quantity, "stop_price": k.row.StopPrice, "trail_percent": k.row.TrailPercent,
 			"status": k.row.Status, "version": k.row.Version, "order_id": k.row.OrderID, "client_order_id": k.row.ClientOrderID,
-			"trade_id": k.row.TradeID, "lease_until": until, "updated_at": now,
+			"trade_id": k.row.TradeID, "pair_id": k.row.PairID, "lease_until": until, "updated_at": now,
 		})
 		if res.Error != nil {
 			return res.Error
@@ -261,6 +261,9 @@ const (
 // reported as triggered (filled) or dropped (anything else) and is no
 // longer active.
 func (k *stopKeeper) working(ctx context.Context) (active bool, seen string, err error) {
+	if k.pairRow() {
+		return k.pairWorking(ctx) // exitpair.go
+	}
 	var o broker.Order
 	switch k.row.Status {
 	case stopPlacing:
@@ -303,6 +306,9 @@ func (k *stopKeeper) working(ctx context.Context) (active bool, seen string, err
 // cancel cancels the working stop and waits until the broker has finished
 // it; filled is true when it executed before the cancel took.
 func (k *stopKeeper) cancel(ctx context.Context) (filled bool, err error) {
+	if k.row.PairID != "" {
+		return k.cancelPair(ctx) // exitpair.go
+	}
 	o, err := cancelAndSettle(ctx, k.b, k.name, k.row.OrderID)
 	if err != nil {
 		return false, err
@@ -357,7 +363,7 @@ func (k *stopKeeper) place(ctx context.Context, s risk.Stop, tradeID string) err
 	if s.TrailPercent.IsPositive() {
 		k.row.TrailPercent = decimal.NewNullDecimal(s.TrailPercent)
 	}
-	k.row.OrderID = ""
+	k.row.OrderID, k.row.PairID = "", ""
 	k.row.ClientOrderID = k.clientID()
 	if tradeID != "" {
 		k.row.TradeID = tradeID

@@ -111,6 +111,8 @@ type brokerHarness struct {
 	sdkLog *sdkLogBuffer
 	// responses records every API answer (status line, Location, body).
 	responses *sdkLogBuffer
+	// restartApp starts worker and API again (after h.stack.Stop()).
+	restartApp func()
 }
 
 // newBrokerHarness starts the system with the production registry against
@@ -130,22 +132,29 @@ func newBrokerHarness(t *testing.T, db *gorm.DB, d store.Dialect) *brokerHarness
 	t.Cleanup(tc.Close)
 
 	fakes := startFakes(t)
-	st, err := app.Start(context.Background(), app.Options{
-		DB: db, Temporal: tc, TaskQueue: env.Queue, Vault: env.Keyring, Paper: env.Engine, Log: log,
-		FillPoll: 20 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0", Auth: env.Opts.Auth,
-		Brokers: app.BrokerOptions{
-			Schwab: fakes.schwab.App(), SchwabBaseURL: fakes.schwab.URL(), AllowCustomURLs: true, Unthrottled: true,
-			MarketClock: func() time.Time { return sessionOpen }, ServerIP: "203.0.113.7",
-			HealthAttempts: 2, HealthBackoff: 20 * time.Millisecond,
-		},
-	})
-	require.NoError(t, err)
-	t.Cleanup(st.Stop)
-	env.Stack = st
-	require.NoError(t, app.RefreshDemoToken(context.Background(), st.Auth, env.DataDir, &env.Demo))
+	startApp := func() *app.Stack {
+		st, err := app.Start(context.Background(), app.Options{
+			DB: db, Temporal: tc, TaskQueue: env.Queue, Vault: env.Keyring, Paper: env.Engine, Log: log,
+			FillPoll: 20 * time.Millisecond, TakeProfitPoll: 50 * time.Millisecond, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0", Auth: env.Opts.Auth,
+			Brokers: app.BrokerOptions{
+				Schwab: fakes.schwab.App(), SchwabBaseURL: fakes.schwab.URL(), AllowCustomURLs: true, Unthrottled: true,
+				MarketClock: func() time.Time { return sessionOpen }, ServerIP: "203.0.113.7",
+				HealthAttempts: 2, HealthBackoff: 20 * time.Millisecond,
+			},
+		})
+		require.NoError(t, err)
+		t.Cleanup(st.Stop)
+		env.Stack = st
+		require.NoError(t, app.RefreshDemoToken(context.Background(), st.Auth, env.DataDir, &env.Demo))
+		return st
+	}
+	st := startApp()
 	h := &harness{t: t, env: env, db: db, dialect: d, feed: env.Feed, engine: env.Engine, keyring: env.Keyring,
 		temporal: tc, queue: env.Queue, stack: st, demo: env.Demo, logs: logs}
-	return &brokerHarness{harness: h, fakes: fakes, sdkLog: sdkLog, responses: &sdkLogBuffer{}}
+	return &brokerHarness{harness: h, fakes: fakes, sdkLog: sdkLog, responses: &sdkLogBuffer{}, restartApp: func() {
+		h.stack = startApp()
+		h.demo = env.Demo
+	}}
 }
 
 // call sends an API request as the demo trader (no redirects followed) and

@@ -65,6 +65,7 @@ func (h *harness) sells() map[string]int {
 func TestTakeProfitClosesThePositionAndCancelsTheStop(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
 		h := newHarness(t, db, d, harnessOptions{})
+		h.engine.SetExitPairs(h.demo.PaperAccount, false) // the emulated path (exit_pair_test.go: native)
 		h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
 		r := h.postWebhook(`{"ticker":"AAPL","action":"buy","signalPrice":180,"quantity":10,"takeProfit":{"percent":5},"stopLoss":{"type":"stop","percent":2},"id":"tp-1"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -103,6 +104,7 @@ func TestTakeProfitClosesThePositionAndCancelsTheStop(t *testing.T) {
 // take-profit is cancelled and never sends an exit.
 func TestStopFirstCancelsTheTakeProfit(t *testing.T) {
 	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	h.engine.SetExitPairs(h.demo.PaperAccount, false)
 	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
 	r := h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":5,"takeProfit":{"limitPrice":220},"stopLoss":{"type":"stop","percent":2},"id":"tp-2"}`)
 	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -124,6 +126,7 @@ func TestStopFirstCancelsTheTakeProfit(t *testing.T) {
 // resumes and the profit is taken exactly once.
 func TestTakeProfitSurvivesARestart(t *testing.T) {
 	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
+	h.engine.SetExitPairs(h.demo.PaperAccount, false)
 	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
 	r := h.postWebhook(`{"ticker":"TSLA","action":"buy","quantity":4,"takeProfit":{"percent":4},"id":"tp-3"}`)
 	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)

@@ -157,6 +157,15 @@ type Trade struct {
 	WorkflowID       string    `gorm:"size:200"`
 	CreatedAt        time.Time `gorm:"index:ix_trade_user_created,priority:2"`
 	UpdatedAt        time.Time
+
+	// TakeProfitMode is "native" (placed with the stop as the broker's
+	// one-cancels-other pair TakeProfitPairID, its take-profit leg
+	// TakeProfitOrderID, its stop leg in TakeProfitStopStatus: working,
+	// filled or cancelled) or "emulated" (watched server-side); "" before.
+	TakeProfitMode       string `gorm:"size:16;not null;default:''"`
+	TakeProfitOrderID    string `gorm:"size:128;not null;default:''"`
+	TakeProfitPairID     string `gorm:"size:128;not null;default:''"`
+	TakeProfitStopStatus string `gorm:"size:16;not null;default:''"`
 }
 
 // Position is the trader's position as last synced from the broker.

@@ -61,6 +61,10 @@ type StopLoss struct {
 	LeaseUntil    *time.Time
 	CreatedAt     time.Time `gorm:"not null"`
 	UpdatedAt     time.Time `gorm:"not null"`
+
+	// PairID: the stop is the stop leg (OrderID) of the broker's exit pair
+	// PairID (with a take-profit leg); cancelling the stop cancels the pair.
+	PairID string `gorm:"size:128;not null;default:''"`
 }
 
 // TakeProfitLeg is one leg of a trade's take-profit ladder (DESIGN §8):

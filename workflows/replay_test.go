@@ -63,6 +63,8 @@ var requiredHistories = map[string]string{
 	"trade_take_profit_filled":    "TestTakeProfitClosesThePositionAndCancelsTheStop",
 	"trade_take_profit_cancelled": "TestStopFirstCancelsTheTakeProfit",
 	"trade_take_profit_ladder":    "TestTakeProfitLadderFillsLegByLegAndMovesTheStopToBreakeven",
+	"trade_exit_pair_take_profit": "TestExitPairTakeProfitFillCancelsTheStopOnce",
+	"trade_exit_pair_stop_filled": "TestExitPairStopFillCancelsTheTakeProfit",
 	"connection_health_unhealthy": "TestHealthSweep",
 	"guard_after_fill":            "TestWebhookToFilledOrder",
 	// A rotation with a page failed mid-way and retried, continuing as new.

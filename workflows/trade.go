@@ -280,7 +280,8 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	if lifecycle >= 1 {
 		guardTold = startEnsureGuard(ctx, prep.ConnectionID, in.UserID)
 	}
-	if opensPosition(in.Signal) || lifecycle >= 1 {
+	pair := placeExitPair(ctx, in, submitTimeout) // versionExitPair: native → the pair holds the stop
+	if (opensPosition(in.Signal) || lifecycle >= 1) && !pair.Native {
 		var sl StopLossResult
 		slCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: submitTimeout,
@@ -306,7 +307,7 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		}
 	}
 	if takesProfit(in.Signal) && workflow.GetVersion(ctx, versionTakeProfit, workflow.DefaultVersion, 1) >= 1 {
-		tp, err := watchTakeProfit(ctx, bookCtx, in)
+		tp, err := followTakeProfit(ctx, bookCtx, in, pair)
 		if err != nil {
 			return res, err
 		}

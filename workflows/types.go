@@ -38,6 +38,8 @@ const (
 	// Take-profit ladder (versionTakeProfitLadder).
 	ActArmTakeProfitLadder   = "ArmTakeProfitLadder"
 	ActWatchTakeProfitLadder = "WatchTakeProfitLadder"
+	ActPlaceExitPair         = "PlaceExitPair"
+	ActFollowExitPair        = "FollowExitPair"
 )
 
 // LadderInput arms a trade's take-profit ladder: SourceID is the channel
@@ -135,6 +137,16 @@ type TakeProfitResult struct {
 	Target      decimal.Decimal `json:"target"`
 	ExitTradeID string          `json:"exitTradeId,omitempty"`
 	Message     string          `json:"message,omitempty"`
+}
+
+// ExitPairResult says whether a trade's take-profit and stop-loss were
+// placed as the broker's native one-cancels-other pair (Native), or why
+// not (Reason: the take-profit is emulated next to a plain stop).
+type ExitPairResult struct {
+	Native  bool   `json:"native"`
+	PairID  string `json:"pairId,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // SignalApproval carries the trader's ApprovalDecision to a TradeWorkflow

@@ -20,7 +20,9 @@ const (
 	ActionTradeAwaitingApproval = "TRADE_AWAITING_APPROVAL"
 	ActionTradeApproved         = "TRADE_APPROVED"
 	ActionTradeNotApproved      = "TRADE_NOT_APPROVED"
-	// Take-profit (server-side, every broker).
+	// Take-profit: a native one-cancels-other pair with the stop, or
+	// watched server-side (EMULATED says why there is no native pair).
+	ActionTakeProfitEmulated  = "TAKE_PROFIT_EMULATED"
 	ActionTakeProfitArmed     = "TAKE_PROFIT_ARMED"
 	ActionTakeProfitTriggered = "TAKE_PROFIT_TRIGGERED"
 	ActionTakeProfitFilled    = "TAKE_PROFIT_FILLED"

@@ -61,13 +61,26 @@ type TakeProfitView struct {
 	Price       decimal.Decimal `json:"price"`
 	Status      string          `json:"status"`
 	ExitTradeID string          `json:"exitTradeId,omitempty"`
+	// Mode is "native" (one one-cancels-other pair with the stop at the
+	// broker: PairID, the take-profit leg OrderID, the stop leg
+	// StopOrderID) or "emulated" (watched by TradeExec).
+	Mode        string `json:"mode,omitempty"`
+	OrderID     string `json:"orderId,omitempty"`
+	PairID      string `json:"pairId,omitempty"`
+	StopOrderID string `json:"stopOrderId,omitempty"`
+	// StopStatus is the pair's stop leg: working, filled or cancelled.
+	StopStatus string `json:"stopStatus,omitempty"`
 }
 
 func takeProfitOf(t schema.Trade) *TakeProfitView {
 	if !t.TakeProfitPrice.Valid {
 		return nil
 	}
-	return &TakeProfitView{Price: t.TakeProfitPrice.Decimal, Status: t.TakeProfitStatus, ExitTradeID: t.TakeProfitTradeID}
+	v := &TakeProfitView{Price: t.TakeProfitPrice.Decimal, Status: t.TakeProfitStatus, ExitTradeID: t.TakeProfitTradeID, Mode: t.TakeProfitMode}
+	if t.TakeProfitPairID != "" {
+		v.OrderID, v.PairID, v.StopOrderID, v.StopStatus = t.TakeProfitOrderID, t.TakeProfitPairID, t.StopLossOrderID, t.TakeProfitStopStatus
+	}
+	return v
 }
 
 func nullable(d decimal.NullDecimal) *decimal.Decimal {

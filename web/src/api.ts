@@ -110,7 +110,18 @@ export interface Trade {
   filledQuantity: string;
   fillPrice?: string;
   stopLossPrice?: string;
-  takeProfit?: { price: string; status: string; exitTradeId?: string };
+  takeProfit?: {
+    price: string;
+    status: string;
+    exitTradeId?: string;
+    // native: one one-cancels-other pair with the stop at the broker;
+    // emulated: watched by TradeExec.
+    mode?: "native" | "emulated";
+    orderId?: string;
+    pairId?: string;
+    stopOrderId?: string;
+    stopStatus?: "working" | "filled" | "cancelled";
+  };
   sizingNote?: string;
   message?: string;
   queuedUntil?: string;

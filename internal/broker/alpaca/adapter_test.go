@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/broker/brokertest"
 	"github.com/tradeexec/tradeexec/internal/signal"
 )
 
@@ -179,5 +182,26 @@ func TestSharedLimiterSpacesRequests(t *testing.T) {
 	}
 	if el := time.Since(start); el < 500*time.Millisecond {
 		t.Fatalf("11 requests in %s: limiter not applied", el)
+	}
+}
+
+// Alpaca has no OCO for crypto or fractional shares: the adapter refuses
+// the pair as INVALID_ORDER (the trade path then emulates the take-profit)
+// and the fake, speaking Alpaca's rules, refuses it too.
+func TestExitPairRefusedForCryptoAndFractions(t *testing.T) {
+	h := newHarness(t, brokertest.Caps{})
+	b := h.NewAccount(t, decimal.NewFromInt(100000)).(broker.ExitPairPlacer)
+	for name, req := range map[string]broker.ExitPairRequest{
+		"crypto": {ClientOrderID: "tep-crypto", Symbol: "BTC-USD", AssetClass: signal.AssetCrypto, Side: signal.SideSell,
+			Quantity: decimal.RequireFromString("0.01"), TakeProfitPrice: decimal.NewFromInt(70000), StopPrice: decimal.NewFromInt(60000)},
+		"fraction": {ClientOrderID: "tep-fraction", Symbol: "AAPL", AssetClass: signal.AssetStock, Side: signal.SideSell,
+			Quantity: decimal.RequireFromString("1.5"), TakeProfitPrice: decimal.NewFromInt(200), StopPrice: decimal.NewFromInt(180)},
+	} {
+		if _, err := b.PlaceExitPair(context.Background(), req); broker.KindOf(err) != broker.KindInvalidOrder {
+			t.Errorf("%s: PlaceExitPair = %v, want INVALID_ORDER", name, err)
+		}
+	}
+	if n := h.fake.OCOCount(h.lastKey); n != 0 {
+		t.Fatalf("%d OCO orders at the fake", n)
 	}
 }

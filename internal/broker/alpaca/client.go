@@ -105,6 +105,8 @@ type orderWire struct {
 	HWM            *decimal.Decimal `json:"hwm"`
 	Status         string           `json:"status"`
 	ExtendedHours  bool             `json:"extended_hours"`
+	// Legs are an advanced order's other orders (an OCO's stop-loss).
+	Legs []orderWire `json:"legs"`
 }
 
 type positionWire struct {
@@ -182,6 +184,19 @@ type createOrderRequest struct {
 	TrailPercent  string `json:"trail_percent,omitempty"`
 	ExtendedHours bool   `json:"extended_hours,omitempty"`
 	ClientOrderID string `json:"client_order_id"`
+	// OrderClass "oco" with TakeProfit and StopLoss (exitpair.go).
+	OrderClass string          `json:"order_class,omitempty"`
+	TakeProfit *takeProfitWire `json:"take_profit,omitempty"`
+	StopLoss   *stopLossWire   `json:"stop_loss,omitempty"`
+}
+
+type takeProfitWire struct {
+	LimitPrice string `json:"limit_price"`
+}
+
+type stopLossWire struct {
+	StopPrice  string `json:"stop_price"`
+	LimitPrice string `json:"limit_price,omitempty"`
 }
 
 func (r createOrderRequest) do(ctx context.Context, c *client) (*orderWire, error) {

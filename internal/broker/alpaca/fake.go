@@ -67,6 +67,7 @@ type Fake struct {
 	failNext      int
 	dropNext      int
 	rateLimitNext int
+	failOCO       int             // fake_oco.go
 	halted        map[string]bool // wire symbols whose trading is halted
 }
 
@@ -98,6 +99,10 @@ type fakePosition struct {
 type fakeOrder struct {
 	w       alpacaOrder
 	reserve decimal.Decimal // cash held by an open buy
+	// An OCO (fake_oco.go): the parent (the take-profit limit) names its
+	// stop leg; the leg names its parent. Alpaca cancels the other when
+	// one fills, and cancelling either cancels both.
+	leg, parent string
 }
 
 var (
@@ -362,6 +367,16 @@ type fakeOrderRequest struct {
 	TrailPercent  *decimal.Decimal `json:"trail_percent"`
 	ExtendedHours bool             `json:"extended_hours"`
 	ClientOrderID string           `json:"client_order_id"`
+	// Advanced orders (https://docs.alpaca.markets/docs/orders-at-alpaca):
+	// order_class simple|bracket|oco|oto with take_profit / stop_loss.
+	OrderClass string `json:"order_class"`
+	TakeProfit *struct {
+		LimitPrice *decimal.Decimal `json:"limit_price"`
+	} `json:"take_profit"`
+	StopLoss *struct {
+		StopPrice  *decimal.Decimal `json:"stop_price"`
+		LimitPrice *decimal.Decimal `json:"limit_price"`
+	} `json:"stop_loss"`
 }
 
 func (f *Fake) createOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount) {
@@ -383,6 +398,15 @@ func (f *Fake) createOrder(w http.ResponseWriter, r *http.Request, a *fakeAccoun
 		return
 	}
 	crypto := asset.class == "crypto"
+	switch req.OrderClass {
+	case "", "simple":
+	case "oco":
+		f.createOCO(w, &req, a, asset)
+		return
+	default:
+		unprocessable(w, 40010001, fmt.Sprintf("order_class %q is not supported by this fake", req.OrderClass))
+		return
+	}
 	if msg := validateOrder(&req, crypto); msg != "" {
 		unprocessable(w, 40010001, msg)
 		return
@@ -432,7 +456,7 @@ func (f *Fake) createOrder(w http.ResponseWriter, r *http.Request, a *fakeAccoun
 			have = p.qty
 		}
 		for _, o := range a.orders {
-			if o.working() && o.w.Side == "sell" && o.w.Symbol == req.Symbol {
+			if o.working() && o.w.Side == "sell" && o.w.Symbol == req.Symbol && o.parent == "" {
 				have = have.Sub(deref(o.w.Qty).Sub(o.w.FilledQty))
 			}
 		}
@@ -673,6 +697,7 @@ func (f *Fake) fill(a *fakeAccount, o *fakeOrder, price decimal.Decimal) {
 	o.w.FilledAt = &now
 	o.w.UpdatedAt = now
 	o.reserve = decimal.Zero
+	f.ocoFilled(a, o)
 }
 
 func (f *Fake) getOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount) {
@@ -681,7 +706,7 @@ func (f *Fake) getOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount) 
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 40410000, "message": "order not found"})
 		return
 	}
-	writeJSON(w, http.StatusOK, o.w)
+	writeJSON(w, http.StatusOK, f.view(a, o))
 }
 
 func (f *Fake) getOrderByClientID(w http.ResponseWriter, r *http.Request, a *fakeAccount) {
@@ -695,7 +720,7 @@ func (f *Fake) getOrderByClientID(w http.ResponseWriter, r *http.Request, a *fak
 		writeJSON(w, http.StatusNotFound, map[string]any{"code": 40410000, "message": "order not found"})
 		return
 	}
-	writeJSON(w, http.StatusOK, o.w)
+	writeJSON(w, http.StatusOK, f.view(a, o))
 }
 
 func (f *Fake) cancelOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount) {
@@ -713,6 +738,7 @@ func (f *Fake) cancelOrder(w http.ResponseWriter, r *http.Request, a *fakeAccoun
 	o.w.CanceledAt = &now
 	o.w.UpdatedAt = now
 	o.reserve = decimal.Zero
+	f.ocoCancelled(a, o)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -13,6 +13,7 @@ type BookOrder struct {
 	ID, ClientOrderID string
 	Symbol            string // wire symbol ("AAPL", "BTC/USD")
 	Side, Type        string
+	OrderClass        string // simple | oco
 	Status            string
 	Qty, FilledQty    decimal.Decimal
 	FilledAvgPrice    decimal.Decimal // zero until filled
@@ -52,7 +53,7 @@ func (f *Fake) Book(keyID string) Book {
 		b.Positions[sym] = p.qty
 	}
 	for _, o := range a.orders {
-		bo := BookOrder{ID: o.w.ID, ClientOrderID: o.w.ClientOrderID, Symbol: o.w.Symbol, Side: o.w.Side, Type: o.w.Type,
+		bo := BookOrder{ID: o.w.ID, ClientOrderID: o.w.ClientOrderID, Symbol: o.w.Symbol, Side: o.w.Side, Type: o.w.Type, OrderClass: o.w.OrderClass,
 			Status: o.w.Status, Qty: deref(o.w.Qty), FilledQty: o.w.FilledQty, FilledAvgPrice: deref(o.w.FilledAvgPrice),
 			StopPrice: deref(o.w.StopPrice), CreatedAt: o.w.CreatedAt}
 		if o.w.FilledAt != nil {

@@ -173,6 +173,14 @@ type wireOrderConfig struct {
 	LimitGTC     *wireLimitGTC     `json:"limit_limit_gtc,omitempty"`
 	SorLimitIOC  *wireLimitIOC     `json:"sor_limit_ioc,omitempty"`
 	StopLimitGTC *wireStopLimitGTC `json:"stop_limit_stop_limit_gtc,omitempty"`
+	BracketGTC   *wireBracketGTC   `json:"trigger_bracket_gtc,omitempty"`
+}
+
+// wireBracketGTC is trigger_bracket_gtc (exitpair.go).
+type wireBracketGTC struct {
+	BaseSize         string `json:"base_size"`
+	LimitPrice       string `json:"limit_price"`
+	StopTriggerPrice string `json:"stop_trigger_price"`
 }
 
 type wireCreateOrder struct {
@@ -225,6 +233,7 @@ type wireOrder struct {
 	RejectMessage      string          `json:"reject_message"`
 	CancelMessage      string          `json:"cancel_message"`
 	PendingCancel      bool            `json:"pending_cancel"`
+	TriggerStatus      string          `json:"trigger_status"`
 }
 
 type wireOrders struct {

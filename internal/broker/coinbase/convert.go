@@ -72,6 +72,8 @@ func toOrder(w wireOrder) broker.Order {
 		o.Quantity, o.LimitPrice = dec(cfg.SorLimitIOC.BaseSize), dec(cfg.SorLimitIOC.LimitPrice)
 	case cfg.StopLimitGTC != nil:
 		o.Quantity, o.LimitPrice, o.StopPrice = dec(cfg.StopLimitGTC.BaseSize), dec(cfg.StopLimitGTC.LimitPrice), dec(cfg.StopLimitGTC.StopPrice)
+	case cfg.BracketGTC != nil:
+		o.Quantity, o.LimitPrice, o.StopPrice = dec(cfg.BracketGTC.BaseSize), dec(cfg.BracketGTC.LimitPrice), dec(cfg.BracketGTC.StopTriggerPrice)
 	}
 	if o.Type == "" {
 		switch {

@@ -45,6 +45,7 @@ type Fake struct {
 	failNext      int
 	dropNext      bool
 	rateLimitNext int
+	failBracket   int // fake_bracket.go
 }
 
 type fakeAccount struct {
@@ -99,6 +100,7 @@ func (f *Fake) SetPrice(productID string, price decimal.Decimal) {
 	defer f.mu.Unlock()
 	if p := f.products[productID]; p != nil {
 		p.Price = price.String()
+		f.matchBrackets(p)
 	}
 }
 
@@ -208,6 +210,10 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 			f.failNext--
 			return grpcErr(503, "UNAVAILABLE", "Service Unavailable"), false
 		}
+		if f.failBracket > 0 && strings.Contains(string(body), `"trigger_bracket_gtc"`) {
+			f.failBracket--
+			return grpcErr(503, "UNAVAILABLE", "Service Unavailable"), false
+		}
 		rep := f.createOrder(acct, body)
 		if rep.status == 200 && f.dropNext {
 			f.dropNext = false
@@ -284,7 +290,7 @@ type orderTerms struct {
 func terms(cfg cbOrderConfiguration) (orderTerms, string) {
 	n := 0
 	for _, set := range []bool{cfg.MarketMarketIOC != nil, cfg.SorLimitIOC != nil, cfg.LimitLimitGTC != nil, cfg.LimitLimitGTD != nil,
-		cfg.LimitLimitFOK != nil, cfg.StopLimitStopLimitGTC != nil, cfg.StopLimitStopLimitGTD != nil} {
+		cfg.LimitLimitFOK != nil, cfg.StopLimitStopLimitGTC != nil, cfg.StopLimitStopLimitGTD != nil, cfg.TriggerBracketGTC != nil} {
 		if set {
 			n++
 		}
@@ -304,6 +310,9 @@ func terms(cfg cbOrderConfiguration) (orderTerms, string) {
 	case cfg.SorLimitIOC != nil:
 		c := cfg.SorLimitIOC
 		return orderTerms{size: c.BaseSize, limit: c.LimitPrice, otype: "LIMIT", tif: "IMMEDIATE_OR_CANCEL"}, ""
+	case cfg.TriggerBracketGTC != nil:
+		c := cfg.TriggerBracketGTC
+		return orderTerms{size: c.BaseSize, limit: c.LimitPrice, stop: c.StopTriggerPrice, otype: "BRACKET", tif: "GOOD_UNTIL_CANCELLED"}, ""
 	case cfg.StopLimitStopLimitGTC != nil:
 		c := cfg.StopLimitStopLimitGTC
 		return orderTerms{size: c.BaseSize, limit: c.LimitPrice, stop: c.StopPrice, stopDirection: c.StopDirection,
@@ -360,6 +369,12 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 			return refuse("INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION", "Too many decimals in order price")
 		}
 	}
+	if t.otype == "BRACKET" {
+		if problem := bracketProblem(req.Side, price, limit, t.stop, tick); problem != nil {
+			return *problem
+		}
+		stop = dec(t.stop)
+	}
 	if t.otype == "STOP_LIMIT" {
 		if stop, err = decimal.NewFromString(t.stop); err != nil || stop.Sign() <= 0 || !stop.Mod(tick).IsZero() {
 			return refuse("INVALID_STOP_PRICE", "PREVIEW_INVALID_STOP_PRICE", "Invalid stop price")
@@ -399,7 +414,7 @@ func (f *Fake) createOrder(a *fakeAccount, body []byte) fakeReply {
 		TotalValueAfterFees: "0", TriggerStatus: "INVALID_ORDER_TYPE", OrderType: t.otype, RejectReason: "REJECT_REASON_UNSPECIFIED",
 		ProductType: "SPOT", OrderPlacementSource: "RETAIL_ADVANCED", OutstandingHoldAmount: "0",
 	}
-	if t.otype == "STOP_LIMIT" {
+	if t.otype == "STOP_LIMIT" || t.otype == "BRACKET" {
 		o.TriggerStatus = "STOP_PENDING"
 	}
 	switch {

@@ -147,6 +147,16 @@ type cbOrderConfiguration struct {
 	LimitLimitFOK         *cbLimitFOK     `json:"limit_limit_fok,omitempty"`
 	StopLimitStopLimitGTC *cbStopLimitGTC `json:"stop_limit_stop_limit_gtc,omitempty"`
 	StopLimitStopLimitGTD *cbStopLimitGTD `json:"stop_limit_stop_limit_gtd,omitempty"`
+	TriggerBracketGTC     *cbBracketGTC   `json:"trigger_bracket_gtc,omitempty"`
+}
+
+// cbBracketGTC is trigger_bracket_gtc: ONE order that exits a held
+// position either at limit_price (take-profit) or, once the last trade
+// crosses stop_trigger_price, as a stop (order_type BRACKET; fake_bracket.go).
+type cbBracketGTC struct {
+	BaseSize         string `json:"base_size"`
+	LimitPrice       string `json:"limit_price"`
+	StopTriggerPrice string `json:"stop_trigger_price"`
 }
 
 // cbCreateOrderRequest is the POST /orders body.

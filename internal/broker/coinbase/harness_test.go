@@ -40,6 +40,7 @@ func (h *harness) Caps() brokertest.Caps {
 		Quantity:             decimal.RequireFromString("0.01"),
 		UnnormalisedQuantity: decimal.RequireFromString("0.0123456789"),
 		InvalidSymbol:        "NOPE-USD",
+		ExitPair:             true,
 	}
 }
 

@@ -71,6 +71,13 @@ func (b *accountBroker) CancelOrder(ctx context.Context, brokerOrderID string) e
 				printable(brokerOrderID), o.Status)
 		}
 		finish(o, broker.StatusCancelled, now, "")
+		if o.PairID != "" { // one leg of an exit pair: the pair goes
+			for i := range st.Orders {
+				if sib := &st.Orders[i]; sib.PairID == o.PairID && !sib.Status.Terminal() {
+					finish(sib, broker.StatusCancelled, now, "exit pair cancelled")
+				}
+			}
+		}
 		st.UpdatedAt = now
 		return nil
 	})

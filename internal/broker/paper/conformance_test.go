@@ -19,6 +19,8 @@ type harness struct {
 	e    *Engine
 	feed *StaticFeed
 	last string // most recently created account
+	// noPairs turns the exit pair off on every account.
+	noPairs bool
 }
 
 func newHarness(caps brokertest.Caps) *harness {
@@ -42,6 +44,9 @@ func (h *harness) open(t *testing.T, accountID string) broker.Broker {
 func (h *harness) NewAccount(t *testing.T, cash decimal.Decimal) broker.Broker {
 	t.Helper()
 	h.last = uuid.NewString()
+	if h.noPairs {
+		h.e.SetExitPairs(h.last, false)
+	}
 	if err := h.e.CreateAccount(context.Background(), h.last, cash); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +85,15 @@ func (h *harness) SetHalted(t *testing.T, symbol string, halted bool) {
 	}
 }
 
+// Without exit pairs (Engine.SetExitPairs off) the adapter is a plain
+// broker: the suite skips the pair subtests, and fails if Caps said yes.
+func TestConformanceWithoutExitPairs(t *testing.T) {
+	h := newHarness(brokertest.Caps{Name: Name, AssetClass: signal.AssetStock, Symbol: "AAPL", Price: d("190.25"),
+		Quantity: d("3"), InvalidSymbol: "ZZZZ", NoRemoteRateLimit: true})
+	h.noPairs = true
+	brokertest.Run(t, h)
+}
+
 func TestConformance(t *testing.T) {
 	t.Run("stock", func(t *testing.T) {
 		brokertest.Run(t, newHarness(brokertest.Caps{
@@ -90,6 +104,7 @@ func TestConformance(t *testing.T) {
 			Quantity:          d("3"),
 			InvalidSymbol:     "ZZZZ",
 			NoRemoteRateLimit: true,
+			ExitPair:          true,
 		}))
 	})
 	t.Run("crypto", func(t *testing.T) {
@@ -102,6 +117,7 @@ func TestConformance(t *testing.T) {
 			UnnormalisedQuantity: d("0.0123456789"),
 			InvalidSymbol:        "FOO-USD",
 			NoRemoteRateLimit:    true,
+			ExitPair:             true,
 		}))
 	})
 }

@@ -42,6 +42,7 @@ type Engine struct {
 	faults    map[string]*Faults
 	calls     map[string]int  // PlaceOrder calls per account, this process
 	halted    map[string]bool // canonical symbols halted in this process (halt.go)
+	noPairs   map[string]bool // accounts whose adapter has no exit pair (exitpair.go)
 }
 
 // Option configures an Engine.
@@ -104,6 +105,7 @@ func NewEngine(store Store, feed PriceFeed, opts ...Option) *Engine {
 		liquidity: map[string]decimal.Decimal{},
 		faults:    map[string]*Faults{},
 		calls:     map[string]int{},
+		noPairs:   map[string]bool{},
 	}
 	for _, o := range opts {
 		o(e)
@@ -116,7 +118,11 @@ func (e *Engine) now() time.Time { return e.clock().UTC() }
 // Broker returns the broker.Broker for one paper account. The account must
 // exist (CreateAccount) by the time it is used.
 func (e *Engine) Broker(accountID string) broker.Broker {
-	return &accountBroker{e: e, id: accountID}
+	b := &accountBroker{e: e, id: accountID}
+	if e.exitPairs(accountID) {
+		return &pairBroker{b}
+	}
+	return b
 }
 
 // CreateAccount opens a paper account holding cash. It is idempotent: an

@@ -29,6 +29,12 @@ type Faults struct {
 	// other policies behave like brokers that do not de-duplicate, so that
 	// lookup is what a test exercises.
 	Duplicates DuplicatePolicy
+	// FailPair fails the next n PlaceExitPair and FindExitPair calls with
+	// KindUnavailable before they reach the account.
+	FailPair int
+	// DropPairResponse makes the next n PlaceExitPair calls create the
+	// pair and then fail with KindUnavailable (the answer was lost).
+	DropPairResponse int
 }
 
 // DuplicatePolicy says how PlaceOrder treats a reused client order id.
@@ -89,6 +95,26 @@ func (e *Engine) startPlace(accountID string) placeFaults {
 		pf.drop = true
 	}
 	return pf
+}
+
+// pairFaults consumes one PlaceExitPair/FindExitPair call's share of the
+// injected faults (drop only applies to placements).
+func (e *Engine) pairFaults(accountID string, placing bool) (fail, drop bool, dup DuplicatePolicy) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.faults[accountID]
+	if f == nil {
+		return false, false, DuplicatesReturnExisting
+	}
+	switch {
+	case f.FailPair > 0:
+		f.FailPair--
+		return true, false, f.Duplicates
+	case placing && f.DropPairResponse > 0:
+		f.DropPairResponse--
+		return false, true, f.Duplicates
+	}
+	return false, false, f.Duplicates
 }
 
 // failFind consumes one injected FindOrderByClientID failure, if any.

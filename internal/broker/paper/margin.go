@@ -79,12 +79,20 @@ func (e *Engine) expectedBuyPrice(o *OrderState, price decimal.Decimal) decimal.
 // orders on side already close, leaving out the order excludeID.
 func committed(st *AccountState, symbol string, side signal.Side, excludeID string) decimal.Decimal {
 	sum := decimal.Zero
+	pairs := map[string]decimal.Decimal{} // an exit pair closes its quantity once
 	for i := range st.Orders {
 		o := &st.Orders[i]
 		if o.ID == excludeID || o.Symbol != symbol || o.Side != side || !o.ReduceOnly || o.Status.Terminal() {
 			continue
 		}
+		if o.PairID != "" {
+			pairs[o.PairID] = decimal.Max(pairs[o.PairID], o.Remaining())
+			continue
+		}
 		sum = sum.Add(o.Remaining())
+	}
+	for _, q := range pairs {
+		sum = sum.Add(q)
 	}
 	return sum
 }

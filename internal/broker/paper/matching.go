@@ -78,6 +78,7 @@ func (e *Engine) matchOrders(st *AccountState, now time.Time, q *quotes) bool {
 		}
 		if e.matchOrder(st, &st.Orders[i], p) {
 			changed = true
+			ocoCancel(st, &st.Orders[i])
 		}
 	}
 	return changed

@@ -73,6 +73,13 @@ type OrderState struct {
 	RefPrice decimal.Decimal `json:"refPrice"`
 	// ExpiresAt ends a day order (zero: good till cancelled).
 	ExpiresAt time.Time `json:"expiresAt"`
+	// PairID groups the two legs of an exit pair (exitpair.go): when one
+	// leg fills, the matching pass cancels the other.
+	PairID string `json:"pairId,omitempty"`
+	// PairClientID is the pair's client order id (each leg has its own).
+	PairClientID string `json:"pairClientId,omitempty"`
+	// PairLeg is "take_profit" or "stop_loss".
+	PairLeg string `json:"pairLeg,omitempty"`
 }
 
 // Remaining is the quantity still to fill.

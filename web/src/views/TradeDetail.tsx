@@ -54,6 +54,18 @@ export function TradeDetail({ id }: { id: string }) {
             <dt>Take-profit</dt>
             <dd data-testid="take-profit">
               {fmtMoney(t.takeProfit.price)} <span class={`pill ${t.takeProfit.status}`}>{statusLabel(t.takeProfit.status)}</span>
+              {t.takeProfit.mode === "native" && (
+                <span data-testid="take-profit-mode">
+                  {" "}
+                  one-cancels-other with the stop at the broker (take-profit order {t.takeProfit.orderId}; stop order{" "}
+                  {t.takeProfit.stopOrderId}{" "}
+                  {t.takeProfit.stopStatus && (
+                    <span class={`pill ${t.takeProfit.stopStatus}`}>{statusLabel(t.takeProfit.stopStatus)}</span>
+                  )}
+                  )
+                </span>
+              )}
+              {t.takeProfit.mode === "emulated" && <span data-testid="take-profit-mode"> watched by TradeExec</span>}
               {t.takeProfit.exitTradeId && (
                 <>
                   {" "}
