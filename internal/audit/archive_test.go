@@ -39,8 +39,8 @@ func TestArchiveKeepsTheChainVerifiable(t *testing.T) {
 		keys := testKeys(t)
 		s := objstoretest.S3(t) // the real S3 client against the in-process fake
 		old := time.Now().UTC().Add(-200 * 24 * time.Hour)
-		appendAged(t, db, "u1", 12, old)                                    // all old
-		appendAged(t, db, "u2", 3, old)                                     // old, then recent
+		appendAged(t, db, "u1", 12, old) // all old
+		appendAged(t, db, "u2", 3, old)  // old, then recent
 		appendAged(t, db, "u2", 2, time.Now().UTC().Add(-time.Hour))
 		cp := checkpoint(t, db, s, keys, nil)
 		cutoff := time.Now().UTC().Add(-90 * 24 * time.Hour)
