@@ -31,6 +31,9 @@ type Options struct {
 	// Billing are the billing workflows' activities (provider events,
 	// dunning, mail); nil leaves them unregistered.
 	Billing *activities.Billing
+	// Audit are the audit schedules' activities (verify, archive); nil
+	// leaves them unregistered.
+	Audit *activities.Audit
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -60,6 +63,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Billing != nil {
 		w.RegisterActivity(o.Billing)
+	}
+	if o.Audit != nil {
+		w.RegisterActivity(o.Audit)
 	}
 	return w
 }

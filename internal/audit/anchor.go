@@ -202,8 +202,10 @@ type Page struct {
 
 // VerifyPage verifies up to limit chains after chain id after (byte
 // order), plus the chains the checkpoint names in that range that the
-// database no longer has.
-func VerifyPage(ctx context.Context, db *gorm.DB, objs objstore.Store, keys *SigningKeys, cp *Checkpoint, after string, limit int) (Page, error) {
+// database no longer has. progress, if not nil, is called before each
+// chain (activity heartbeats).
+func VerifyPage(ctx context.Context, db *gorm.DB, objs objstore.Store, keys *SigningKeys, cp *Checkpoint, after string, limit int,
+	progress func(chain string)) (Page, error) {
 	var p Page
 	chains, err := ListChains(ctx, db, after, limit)
 	if err != nil {
@@ -232,6 +234,9 @@ func VerifyPage(ctx context.Context, db *gorm.DB, objs objstore.Store, keys *Sig
 	present := map[string]bool{}
 	for _, c := range chains {
 		present[c] = true
+		if progress != nil {
+			progress(c)
+		}
 		r, err := VerifyChain(ctx, db, objs, keys, cp, c)
 		if err != nil {
 			return p, err

@@ -224,7 +224,7 @@ func TestMissingCheckpointIsNeverValid(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		p, err := audit.VerifyPage(ctx, db, s, keys, cp, "", 100)
+		p, err := audit.VerifyPage(ctx, db, s, keys, cp, "", 100, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,15 +237,15 @@ func TestMissingCheckpointIsNeverValid(t *testing.T) {
 			t.Fatalf("page: %+v\n%v", p, reasons)
 		}
 		// The chain missing is found on whichever page covers its id.
-		p1, err := audit.VerifyPage(ctx, db, s, keys, cp, "", 1)
+		p1, err := audit.VerifyPage(ctx, db, s, keys, cp, "", 1, nil)
 		if err != nil || p1.Last != "backdated" || p1.Done || p1.Checked != 1 {
 			t.Fatalf("page 1: %+v %v", p1, err)
 		}
-		p2, err := audit.VerifyPage(ctx, db, s, keys, cp, p1.Last, 1)
+		p2, err := audit.VerifyPage(ctx, db, s, keys, cp, p1.Last, 1, nil)
 		if err != nil || p2.Last != "new" || p2.Done || p2.Checked != 1 {
 			t.Fatalf("page 2: %+v %v", p2, err)
 		}
-		p3, err := audit.VerifyPage(ctx, db, s, keys, cp, p2.Last, 1)
+		p3, err := audit.VerifyPage(ctx, db, s, keys, cp, p2.Last, 1, nil)
 		if err != nil || !p3.Done || p3.Failed != 1 || p3.Problems[0].UserID != "u1" {
 			t.Fatalf("page 3: %+v %v", p3, err)
 		}

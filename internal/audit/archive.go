@@ -272,3 +272,43 @@ func pruneArchived(tx *gorm.DB, chain string, first, last int64) error {
 	}
 	return tx.Exec("DELETE FROM audit_logs WHERE user_id = ? AND seq BETWEEN ? AND ?", chain, first, last).Error
 }
+
+// ArchivePageResult counts one page of ArchivePage.
+type ArchivePageResult struct {
+	Chains   int
+	Segments int
+	Entries  int64
+	// Refused are the chains that did not verify (nothing archived).
+	Refused []ChainReport
+	Last    string
+	Done    bool
+}
+
+// ArchivePage archives up to limit chains after after (byte order).
+// progress, if not nil, is called before each chain.
+func ArchivePage(ctx context.Context, db *gorm.DB, objs objstore.Store, keys *SigningKeys, o ArchiveOptions, after string, limit int,
+	progress func(chain string)) (ArchivePageResult, error) {
+	var p ArchivePageResult
+	chains, err := ListChains(ctx, db, after, limit)
+	if err != nil {
+		return p, err
+	}
+	p.Done, p.Last = len(chains) < limit, after
+	for _, c := range chains {
+		if progress != nil {
+			progress(c)
+		}
+		r, err := ArchiveChain(ctx, db, objs, keys, c, o)
+		if err != nil {
+			return p, err
+		}
+		p.Chains++
+		p.Segments += r.Segments
+		p.Entries += r.Entries
+		if r.Refused != nil {
+			p.Refused = append(p.Refused, *r.Refused)
+		}
+		p.Last = c
+	}
+	return p, nil
+}

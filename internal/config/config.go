@@ -25,10 +25,12 @@ const (
 	ModeWorker  = "worker"
 	ModeBot     = "bot"
 	ModeMigrate = "migrate"
+	// ModeAudit is `tradeexec audit verify|export|archive`.
+	ModeAudit = "audit"
 )
 
 // Modes lists the modes Load accepts.
-var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate}
+var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate, ModeAudit}
 
 // Defaults.
 const (
@@ -130,6 +132,10 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 
+	// Audit configures the audit log's checkpoints and archive
+	// (internal/config/audit.go).
+	Audit AuditConfig
+
 	// GuardPoll is the account guard's interval between checks of an
 	// account (RISK_GUARD_POLL, default 30s).
 	GuardPoll time.Duration
@@ -166,6 +172,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.mail()
 	l.shutdown()
 	l.risk()
+	l.audit()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}
