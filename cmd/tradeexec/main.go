@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -27,6 +28,7 @@ commands:
   worker    Temporal worker: workflows and activities
   bot       Discord gateway client (DISCORD_BOT_TOKEN; one shard per replica)
   migrate   apply database migrations and exit
+  audit     verify | export | archive the audit log (tradeexec audit help)
 
 Configuration is read from the environment; see README.md.
 `
@@ -40,7 +42,11 @@ func main() {
 		return
 	}
 	mode := os.Args[1]
-	cfg, err := config.Load(os.Getenv, mode)
+	cfgMode := mode
+	if mode == config.ModeAudit && slices.Contains(os.Args[2:], "--dev") {
+		cfgMode = config.ModeDev // the embedded default's database and store
+	}
+	cfg, err := config.Load(os.Getenv, cfgMode)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if !errors.As(err, new(config.Errors)) {
@@ -59,6 +65,10 @@ func main() {
 	defer stop()
 
 	switch mode {
+	case config.ModeAudit:
+		code := app.RunAuditCLI(ctx, cfg, log, os.Args[2:], os.Stdout, os.Stderr)
+		_ = log.Sync()
+		os.Exit(code) //nolint:gocritic // log synced above
 	case config.ModeDev:
 		err = app.RunDev(ctx, cfg, log, os.Stdout, botrun.DevExtra(cfg, log))
 	case config.ModeAPI:

@@ -195,6 +195,8 @@ type Page struct {
 	NoCheckpoint int `json:"noCheckpoint"`
 	// Problems are the reports of every chain that is not valid.
 	Problems []ChainReport `json:"problems,omitempty"`
+	// ValidChains are the chains that verified.
+	ValidChains []string `json:"validChains,omitempty"`
 	// Last is the last chain id of the page; Done when no chain follows.
 	Last string `json:"last"`
 	Done bool   `json:"done"`
@@ -221,6 +223,7 @@ func VerifyPage(ctx context.Context, db *gorm.DB, objs objstore.Store, keys *Sig
 		switch r.Status {
 		case ChainValid:
 			p.Valid++
+			p.ValidChains = append(p.ValidChains, r.UserID)
 			return
 		case ChainUnanchored:
 			p.Unanchored++
