@@ -271,3 +271,29 @@ func TestExportStreamsCSVAndJSON(t *testing.T) {
 }
 
 var _ objstore.Store = (*objstore.Dir)(nil)
+
+// The app role has no DELETE on audit_logs: it archives through the
+// owner's audit_prune_archived, which removes only a recorded segment.
+func TestArchiveAsPostgresAppRole(t *testing.T) {
+	if _, ok := storetest.PostgresURL(); !ok {
+		t.Skip(storetest.EnvPostgresURL + " not set")
+	}
+	_, app, _ := storetest.OpenPostgresAppRole(t)
+	ctx := context.Background()
+	keys, s := testKeys(t), testStore(t)
+	appendAged(t, app, "u1", 5, time.Now().UTC().Add(-200*24*time.Hour))
+	cp := checkpoint(t, app, s, keys, nil)
+	if err := app.Exec("DELETE FROM audit_logs WHERE user_id = 'u1' AND seq = 1").Error; err == nil {
+		t.Fatal("app role deleted an audit entry directly")
+	}
+	if err := app.Exec("SELECT audit_prune_archived('u1', 1, 4)").Error; err == nil || !strings.Contains(err.Error(), "no archive segment") {
+		t.Fatalf("prune without a segment: %v", err)
+	}
+	res, err := audit.ArchiveChain(ctx, app, s, keys, "u1", audit.ArchiveOptions{Cutoff: time.Now(), Checkpoint: cp})
+	if err != nil || res.Entries != 4 {
+		t.Fatalf("archive as app role: %+v %v", res, err)
+	}
+	if r := verifyChain(t, app, s, keys, cp, "u1"); r.Status != audit.ChainValid {
+		t.Fatalf("after archive: %+v", r)
+	}
+}
