@@ -65,8 +65,8 @@ func Export(ctx context.Context, db *gorm.DB, w io.Writer, f Filter, format stri
 		q := f.apply(db.WithContext(ctx))
 		if last != nil {
 			t := last.Timestamp.UTC()
-			q = q.Where("(timestamp > ?) OR (timestamp = ? AND user_id > ?) OR (timestamp = ? AND user_id = ? AND seq > ?)",
-				t, t, last.UserID, t, last.UserID, last.Seq)
+			// A row-value comparison walks ix_audit_logs_export in order.
+			q = q.Where("(timestamp, user_id, seq) > (?, ?, ?)", t, last.UserID, last.Seq)
 		}
 		var batch []schema.AuditLog
 		if err := q.Order("timestamp").Order("user_id").Order("seq").Limit(exportBatch).Find(&batch).Error; err != nil {

@@ -62,6 +62,9 @@ BEGIN
 END;
 $$;
 
+-- Exports walk the log in (timestamp, user, seq) order, a batch at a time.
+CREATE INDEX ix_audit_logs_export ON audit_logs (timestamp, user_id, seq);
+
 CREATE TABLE audit_alerts (
     id              varchar(64)  PRIMARY KEY,
     raised_at       timestamptz  NOT NULL,

@@ -35,6 +35,9 @@ BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
 
+-- Exports walk the log in (timestamp, user, seq) order, a batch at a time.
+CREATE INDEX ix_audit_logs_export ON audit_logs (timestamp, user_id, seq);
+
 CREATE TABLE audit_alerts (
     id              varchar(64)  PRIMARY KEY,
     raised_at       DATETIME     NOT NULL,
