@@ -129,8 +129,7 @@ func (a *Audit) AuditRaiseAlert(ctx context.Context, in workflows.AuditAlertInpu
 	for _, p := range in.Problems {
 		chains = append(chains, audit.AlertChain{Chain: p.Chain, Seq: p.Seq, Reason: audit.Reason(p.Reason), Detail: p.Detail})
 	}
-	id := AlertID(in.RunID)
-	raised, err := audit.RaiseTamperAlert(ctx, a.DB, id, in.Failed, chains, a.now())
+	id, raised, err := audit.RaiseTamperAlert(ctx, a.DB, AlertID(in.RunID), in.Failed, chains, a.now())
 	if err != nil {
 		return workflows.AuditAlertResult{}, err
 	}

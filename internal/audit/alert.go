@@ -37,11 +37,14 @@ type AlertChain struct {
 // RaiseTamperAlert records a failed verification, once per id (a retried
 // activity raises nothing twice): an audit_alerts row admins see until one
 // acknowledges it, a SECURITY_ALERT entry on the system chain, and a
-// security_alert mail to every admin (mail outbox, sent after commit). It
-// reports whether the alert was new.
-func RaiseTamperAlert(ctx context.Context, db *gorm.DB, id string, failed int, chains []AlertChain, now time.Time) (bool, error) {
+// security_alert mail to every admin (mail outbox, sent after commit). A
+// failure identical to an alert still open (same chains, entries and
+// reasons) raises nothing new: the hourly run does not mail admins every
+// hour about what they have not yet acknowledged. It reports whether the
+// alert was new; the id returned is the new or the open alert's.
+func RaiseTamperAlert(ctx context.Context, db *gorm.DB, id string, failed int, chains []AlertChain, now time.Time) (string, bool, error) {
 	if id == "" || len(id) > 64 {
-		return false, errors.New("audit: alert id must be 1-64 characters")
+		return "", false, errors.New("audit: alert id must be 1-64 characters")
 	}
 	if len(chains) > maxAlertChains {
 		chains = chains[:maxAlertChains]
@@ -50,10 +53,19 @@ func RaiseTamperAlert(ctx context.Context, db *gorm.DB, id string, failed int, c
 	summary := fmt.Sprintf("%d audit chain(s) failed verification against the object store", failed)
 	details, err := json.Marshal(map[string]any{"failed": failed, "chains": chains})
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
 	raised := false
 	err = store.InTx(ctx, db, func(tx *gorm.DB) error {
+		var open []schema.AuditAlert
+		if err := tx.Where("kind = ? AND acknowledged_at IS NULL AND details = ?", AlertKindTampering, string(details)).
+			Order("raised_at DESC").Limit(1).Find(&open).Error; err != nil {
+			return err
+		}
+		if len(open) == 1 {
+			id = open[0].ID
+			return nil
+		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&schema.AuditAlert{ID: id, RaisedAt: now,
 			Kind: AlertKindTampering, Summary: summary, Details: string(details)})
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -81,7 +93,7 @@ func RaiseTamperAlert(ctx context.Context, db *gorm.DB, id string, failed int, c
 		}
 		return nil
 	})
-	return raised, err
+	return id, raised, err
 }
 
 // OpenAlerts returns the alerts no admin has acknowledged, newest first:

@@ -148,10 +148,11 @@ func TestRaiseTamperAlertOnceWithMailToAdmins(t *testing.T) {
 			}
 		}
 		chains := []audit.AlertChain{{Chain: "u1", Seq: 9, Reason: audit.ReasonTruncated, Detail: "x"}}
-		for i := 0; i < 2; i++ {
-			raised, err := audit.RaiseTamperAlert(ctx, db, "verify-run-1", 1, chains, time.Now())
-			if err != nil || raised != (i == 0) {
-				t.Fatalf("raise %d: %v %v", i, raised, err)
+		for i, runID := range []string{"verify-run-1", "verify-run-1", "verify-run-2"} {
+			// A retry, then the next hour's identical failure: one alert.
+			id, raised, err := audit.RaiseTamperAlert(ctx, db, runID, 1, chains, time.Now())
+			if err != nil || raised != (i == 0) || id != "verify-run-1" {
+				t.Fatalf("raise %d: %s %v %v", i, id, raised, err)
 			}
 		}
 		open, err := audit.OpenAlerts(ctx, db, 10)
@@ -173,6 +174,10 @@ func TestRaiseTamperAlertOnceWithMailToAdmins(t *testing.T) {
 		}
 		if open, _ := audit.OpenAlerts(ctx, db, 10); len(open) != 0 {
 			t.Fatalf("acknowledged alert still open: %+v", open)
+		}
+		// Once acknowledged, the same failure alerts again.
+		if id, raised, err := audit.RaiseTamperAlert(ctx, db, "verify-run-3", 1, chains, time.Now()); err != nil || !raised || id != "verify-run-3" {
+			t.Fatalf("after acknowledgement: %s %v %v", id, raised, err)
 		}
 		msg, err := mail.Render(mail.KindSecurityAlert, email, map[string]string{"Name": "Root", "Summary": "1 audit chain(s) failed",
 			"Date": "2026-01-01T00:00:00Z", "Details": "- chain u1", "URL": "http://x"})
