@@ -120,7 +120,11 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	if err != nil {
 		return err
 	}
-	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
+	aud, err := auditFrom(cfg, log, worker)
+	if err != nil {
+		return err
+	}
+	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log, Audit: aud,
 		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
 		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)},
 		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}, Billing: bill, Keys: KeysOptionsFrom(cfg)})
@@ -215,7 +219,11 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	if err != nil {
 		return err
 	}
-	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log,
+	aud, err := auditFrom(cfg, log, true)
+	if err != nil {
+		return err
+	}
+	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log, Audit: aud,
 		RunWorker: true, RunAPI: true, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
 		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)), cfg.TemporalNamespace)},
 		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(firstNonEmpty(cfg.TemporalUIURL, devUI(uiURL)))}, Billing: bill, Keys: KeysOptionsFrom(cfg)})

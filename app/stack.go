@@ -66,6 +66,8 @@ type Options struct {
 	Billing BillingOptions
 	// Keys configures the key lifecycle (app/keys.go).
 	Keys KeysOptions
+	// Audit configures the audit schedules (app/audit.go); nil: off.
+	Audit *AuditOptions
 }
 
 // Stack is a running system.
@@ -143,13 +145,19 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed,
 				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
 			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal},
-			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs})
+			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs, Audit: o.Audit.activities(o, log)})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
 		if err := worker.EnsureSchedulesWith(ctx, o.Temporal, o.TaskQueue, o.scheduleConfig()); err != nil {
 			st.Stop()
 			return nil, err
+		}
+		if o.Audit != nil {
+			if err := worker.EnsureAuditSchedules(ctx, o.Temporal, o.TaskQueue); err != nil {
+				st.Stop()
+				return nil, err
+			}
 		}
 		st.startGuards(o)
 	}

@@ -37,6 +37,7 @@ func allModels() []any {
 		&schema.SchwabOrderClaim{}, &schema.BrokerOAuthState{}, &schema.BrokerRateLimit{},
 		&schema.WSTicket{}, &schema.PortfolioBalance{}, &schema.EquityPoint{},
 		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{}, &schema.TakeProfitLeg{},
+		&schema.AuditArchive{}, &schema.AuditAlert{}, &schema.AuditVerification{},
 	}
 }
 

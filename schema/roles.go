@@ -68,6 +68,7 @@ func GrantAppRole(ctx context.Context, db *gorm.DB, role string) error {
 			"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + s + " TO " + role,
 			"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + s + " TO " + role,
 			"REVOKE UPDATE, DELETE ON " + s + ".audit_logs FROM " + role,
+			"REVOKE UPDATE, DELETE ON " + s + ".audit_archives FROM " + role,
 			"REVOKE INSERT, UPDATE, DELETE ON " + s + ".schema_migrations FROM " + role,
 		} {
 			if err := tx.Exec(stmt).Error; err != nil {

@@ -34,6 +34,9 @@ type Options struct {
 	// Keys are the key-rotation workflow's activities; nil leaves them
 	// unregistered.
 	Keys *activities.Keys
+	// Audit are the audit schedules' activities (verify, archive); nil
+	// leaves them unregistered.
+	Audit *activities.Audit
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -66,6 +69,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Keys != nil {
 		w.RegisterActivity(o.Keys)
+	}
+	if o.Audit != nil {
+		w.RegisterActivity(o.Audit)
 	}
 	return w
 }

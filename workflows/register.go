@@ -21,4 +21,6 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(BillingEventWorkflow, workflow.RegisterOptions{Name: BillingEventWorkflowName})
 	w.RegisterWorkflowWithOptions(DunningWorkflow, workflow.RegisterOptions{Name: DunningWorkflowName})
 	w.RegisterWorkflowWithOptions(KeyRotationWorkflow, KeyRotationWorkflowOptions())
+	w.RegisterWorkflowWithOptions(AuditVerifyWorkflow, workflow.RegisterOptions{Name: AuditVerifyWorkflowName})
+	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
 }

@@ -57,6 +57,10 @@ var requiredHistories = map[string]string{
 	"signal_fanout_children_run2": "TestChannelSignalFansOutAcrossRuns",
 	"signal_fanout_children_run3": "TestChannelSignalFansOutAcrossRuns",
 	"connect_broker_connected":    "TestBrokerConnectionsAPI",
+	// Recorded by ./worker/ (not ./e2e/).
+	"audit_verify_tampered_run1":  "TestAuditVerifyWorkflowRaisesAlertOnTamperedChain",
+	"audit_verify_tampered_run2":  "TestAuditVerifyWorkflowRaisesAlertOnTamperedChain",
+	"audit_archive_moved":         "TestAuditArchiveWorkflowMovesOldEntries",
 	"trade_approval_approved":     "TestApprovalMode",
 	"trade_approval_rejected":     "TestApprovalMode",
 	"trade_approval_expired":      "TestApprovalMode",

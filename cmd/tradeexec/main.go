@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -29,6 +30,7 @@ commands:
   migrate   apply database migrations and exit
   keys      key lifecycle: status, rotate, rotate-signing, revoke-signing, revoke-sessions
             (tradeexec keys help)
+  audit     verify | export | archive the audit log (tradeexec audit help)
 
 Configuration is read from the environment; see README.md.
 `
@@ -42,7 +44,11 @@ func main() {
 		return
 	}
 	mode := os.Args[1]
-	cfg, err := config.Load(os.Getenv, mode)
+	cfgMode := mode
+	if mode == config.ModeAudit && slices.Contains(os.Args[2:], "--dev") {
+		cfgMode = config.ModeDev // the embedded default's database and store
+	}
+	cfg, err := config.Load(os.Getenv, cfgMode)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if !errors.As(err, new(config.Errors)) {
@@ -61,6 +67,10 @@ func main() {
 	defer stop()
 
 	switch mode {
+	case config.ModeAudit:
+		code := app.RunAuditCLI(ctx, cfg, log, os.Args[2:], os.Stdout, os.Stderr)
+		_ = log.Sync()
+		os.Exit(code) //nolint:gocritic // log synced above
 	case config.ModeDev:
 		err = app.RunDev(ctx, cfg, log, os.Stdout, botrun.DevExtra(cfg, log))
 	case config.ModeAPI:

@@ -40,14 +40,34 @@ type VerifyResult struct {
 	Reason    Reason // why, when !Valid
 	Detail    string // human-readable explanation when !Valid
 	LastHash  string // CurrentHash of the last verified entry
+	// LastSeq is the last verified entry (the archive boundary when no
+	// hot entry follows it).
+	LastSeq int64
+	// ArchivedSeq is the last entry moved to the archive (0: none); the
+	// walk starts after it, from the segment's last hash.
+	ArchivedSeq int64
 }
 
 // Verify walks userID's chain in Seq order up to the head recorded in
 // audit_heads when it starts (entries appended meanwhile are not checked),
-// recomputing every hash, and reports the first broken entry.
+// recomputing every hash, and reports the first broken entry. Archived
+// entries are not in the database: the walk starts after the newest
+// archive segment (audit_archives), from its last hash; VerifyChain checks
+// that segment against the object store and the chain against its
+// checkpoint. Verify alone only checks the database against itself.
 func Verify(ctx context.Context, db *gorm.DB, userID string) (VerifyResult, error) {
 	res := VerifyResult{UserID: userID, LastHash: GenesisHash}
 	db = db.WithContext(ctx)
+
+	var arch []schema.AuditArchive
+	if err := db.Where("user_id = ?", userID).Order("last_seq DESC").Limit(1).Find(&arch).Error; err != nil {
+		return res, fmt.Errorf("audit: read archive boundary: %w", err)
+	}
+	prevSeq, prevHash := int64(0), GenesisHash
+	if len(arch) == 1 {
+		prevSeq, prevHash = arch[0].LastSeq, arch[0].LastHash
+		res.ArchivedSeq, res.LastSeq, res.LastHash = prevSeq, prevSeq, prevHash
+	}
 
 	var head schema.AuditHead
 	err := db.Where("user_id = ?", userID).Take(&head).Error
@@ -56,7 +76,6 @@ func Verify(ctx context.Context, db *gorm.DB, userID string) (VerifyResult, erro
 		return res, fmt.Errorf("audit: read chain head: %w", err)
 	}
 
-	prevSeq, prevHash := int64(0), GenesisHash
 	for {
 		q := db.Where("user_id = ? AND seq > ?", userID, prevSeq).Order("seq").Limit(verifyBatch)
 		if haveHead {
@@ -81,7 +100,7 @@ func Verify(ctx context.Context, db *gorm.DB, userID string) (VerifyResult, erro
 			}
 			prevSeq, prevHash = e.Seq, e.CurrentHash
 			res.Entries++
-			res.LastHash = prevHash
+			res.LastHash, res.LastSeq = prevHash, prevSeq
 		}
 		if len(batch) < verifyBatch {
 			break
@@ -115,7 +134,7 @@ func broken(res VerifyResult, seq int64, reason Reason, detail string) VerifyRes
 func VerifyAll(ctx context.Context, db *gorm.DB) ([]VerifyResult, error) {
 	var users []string
 	err := db.WithContext(ctx).Raw(
-		"SELECT user_id FROM audit_heads UNION SELECT DISTINCT user_id FROM audit_logs ORDER BY 1").
+		"SELECT user_id FROM audit_heads UNION SELECT DISTINCT user_id FROM audit_logs UNION SELECT DISTINCT user_id FROM audit_archives ORDER BY 1").
 		Scan(&users).Error
 	if err != nil {
 		return nil, fmt.Errorf("audit: list chains: %w", err)

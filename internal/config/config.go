@@ -28,10 +28,12 @@ const (
 	// ModeKeys is `tradeexec keys …` (key lifecycle CLI); without
 	// DATABASE_URL it works on the dev data (DATA_DIR) like dev.
 	ModeKeys = "keys"
+	// ModeAudit is `tradeexec audit verify|export|archive`.
+	ModeAudit = "audit"
 )
 
 // Modes lists the modes Load accepts.
-var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate, ModeKeys}
+var Modes = []string{ModeDev, ModeAPI, ModeWorker, ModeBot, ModeMigrate, ModeKeys, ModeAudit}
 
 // Defaults.
 const (
@@ -136,6 +138,10 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 
+	// Audit configures the audit log's checkpoints and archive
+	// (internal/config/audit.go).
+	Audit AuditConfig
+
 	// GuardPoll is the account guard's interval between checks of an
 	// account (RISK_GUARD_POLL, default 30s).
 	GuardPoll time.Duration
@@ -184,6 +190,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.risk()
 	l.paperQuotes()
 	l.binanceEgress()
+	l.audit()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}

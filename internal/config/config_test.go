@@ -31,13 +31,17 @@ func envOf(m map[string]string) func(string) string {
 // productionEnv is a complete, valid environment for every production mode.
 func productionEnv() map[string]string {
 	return map[string]string{
-		"DATABASE_URL":          "postgres://trader:" + pgPassword + "@db.internal:5432/tradeexec?sslmode=require",
-		"TEMPORAL_ADDRESS":      "temporal.internal:7233",
-		"PUBLIC_URL":            "https://trade.example.com/",
-		"VAULT_KEYS":            "2:" + testKey2 + ",1:" + testKey1,
-		"JWT_SECRET":            jwtValue,
-		"DISCORD_BOT_TOKEN":     botToken,
-		"TEMPORAL_PAYLOAD_KEYS": "3:" + testKey3 + ",2:" + testKey2,
+		"DATABASE_URL":               "postgres://trader:" + pgPassword + "@db.internal:5432/tradeexec?sslmode=require",
+		"TEMPORAL_ADDRESS":           "temporal.internal:7233",
+		"PUBLIC_URL":                 "https://trade.example.com/",
+		"VAULT_KEYS":                 "2:" + testKey2 + ",1:" + testKey1,
+		"JWT_SECRET":                 jwtValue,
+		"DISCORD_BOT_TOKEN":          botToken,
+		"TEMPORAL_PAYLOAD_KEYS":      "3:" + testKey3 + ",2:" + testKey2,
+		"AUDIT_STORE":                "s3://audit-bucket/tradeexec",
+		"AUDIT_S3_ACCESS_KEY_ID":     "AKIDEXAMPLE",
+		"AUDIT_S3_SECRET_ACCESS_KEY": "s3-secret-value-xyz",
+		"AUDIT_CHECKPOINT_KEYS":      "1:" + testKey1,
 	}
 }
 
@@ -90,7 +94,10 @@ func TestLoadModeRequirements(t *testing.T) {
 		missing []string // variables reported as required
 	}{
 		{ModeAPI, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PUBLIC_URL", "VAULT_KEYS", "TEMPORAL_PAYLOAD_KEYS", "JWT_SECRET"}},
-		{ModeWorker, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "VAULT_KEYS", "TEMPORAL_PAYLOAD_KEYS"}},
+		{ModeWorker, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "VAULT_KEYS", "TEMPORAL_PAYLOAD_KEYS", "AUDIT_STORE", "AUDIT_CHECKPOINT_KEYS"}},
+		{ModeWorker, with(productionEnv(), "AUDIT_CHECKPOINT_KEYS", ""), []string{"AUDIT_CHECKPOINT_KEYS"}},
+		{ModeWorker, with(productionEnv(), "AUDIT_STORE", "off", "AUDIT_CHECKPOINT_KEYS", ""), nil},
+		{ModeAudit, map[string]string{}, []string{"DATABASE_URL", "AUDIT_STORE", "AUDIT_CHECKPOINT_KEYS"}},
 		{ModeBot, map[string]string{}, []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_PAYLOAD_KEYS", "DISCORD_BOT_TOKEN"}},
 		{ModeWorker, with(productionEnv(), "TEMPORAL_PAYLOAD_KEYS", ""), []string{"TEMPORAL_PAYLOAD_KEYS"}},
 		{ModeBot, with(productionEnv(), "TEMPORAL_PAYLOAD_KEYS", ""), []string{"TEMPORAL_PAYLOAD_KEYS"}},

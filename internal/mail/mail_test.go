@@ -103,7 +103,7 @@ func TestDevSenderWritesTheMailbox(t *testing.T) {
 
 func TestEveryTemplateRendersWithItsFields(t *testing.T) {
 	data := map[string]any{"Name": "n", "Plan": "Pro", "Amount": "$1", "Date": "d", "URL": "u", "Features": "f",
-		"Summary": "s", "Invoice": "i", "RetryDates": "r", "Attempt": 1, "Changes": "c", "Where": "w", "NewPlan": "Basic"}
+		"Summary": "s", "Invoice": "i", "RetryDates": "r", "Attempt": 1, "Changes": "c", "Where": "w", "NewPlan": "Basic", "Details": "x"}
 	for kind := range templates {
 		if _, err := Render(kind, "a@b.c", data); err != nil {
 			t.Errorf("%s: %v", kind, err)

@@ -21,6 +21,7 @@ const (
 	KindNewSignIn       = "new_sign_in"
 	KindPasswordReset   = "password_reset"
 	KindWebhookLocked   = "webhook_locked"
+	KindSecurityAlert   = "security_alert"
 )
 
 type tmpl struct{ subject, body string }
@@ -112,6 +113,14 @@ If this was not you, change your password and sign out every session in Settings
 
 Your TradingView webhook URL received alerts with a wrong passphrase (last from {{.Where}} at {{.Date}}) and is locked for 15 minutes.
 If these were not your alerts, someone knows the URL: create a new one in Settings → Signal sources: {{.URL}}
+`},
+	KindSecurityAlert: {
+		subject: "SECURITY ALERT: {{.Summary}}",
+		body: `Hello {{.Name}},
+
+The audit log verification of {{.Date}} failed: {{.Summary}}.
+{{.Details}}
+Someone with access to the database may have altered or removed audit entries. Compare with the checkpoints in the audit object store (tradeexec audit verify) and see the alert in the admin dashboard: {{.URL}}
 `},
 	KindPasswordReset: {
 		subject: "Reset your tradeexec password",
