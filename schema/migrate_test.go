@@ -36,7 +36,7 @@ func allModels() []any {
 		&schema.DiscordMessage{}, &schema.DiscordNotification{}, &schema.DiscordCursor{},
 		&schema.SchwabOrderClaim{}, &schema.BrokerOAuthState{}, &schema.BrokerRateLimit{},
 		&schema.WSTicket{}, &schema.PortfolioBalance{}, &schema.EquityPoint{},
-		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{},
+		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{}, &schema.ComplianceReport{},
 	}
 }
 

@@ -20,4 +20,5 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(AccountGuardWorkflow, workflow.RegisterOptions{Name: AccountGuardWorkflowName})
 	w.RegisterWorkflowWithOptions(BillingEventWorkflow, workflow.RegisterOptions{Name: BillingEventWorkflowName})
 	w.RegisterWorkflowWithOptions(DunningWorkflow, workflow.RegisterOptions{Name: DunningWorkflowName})
+	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
 }
