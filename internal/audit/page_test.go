@@ -65,6 +65,15 @@ func newestFirst(rows []schema.AuditLog) []schema.AuditLog {
 	return rows
 }
 
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
 func allPages(t *testing.T, db *gorm.DB, q audit.Query, between func()) []schema.AuditLog {
 	t.Helper()
 	var got []schema.AuditLog
@@ -129,8 +138,8 @@ func TestAdminQueryFilters(t *testing.T) {
 			q := c.q
 			q.Limit = 7
 			got := allPages(t, db, q, nil)
-			if !slices.Equal(ids(got), ids(newestFirst(want))) {
-				t.Errorf("%s: got %d entries %v, want %d %v", c.name, len(got), ids(got), len(want), ids(newestFirst(want)))
+			if g, w := ids(got), ids(newestFirst(want)); !slices.Equal(g, w) {
+				t.Errorf("%s: got %d entries, want %d (first difference at %d)", c.name, len(g), len(w), firstDiff(g, w))
 			}
 		}
 	})

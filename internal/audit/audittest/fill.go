@@ -6,7 +6,8 @@ package audittest
 
 import (
 	"context"
-	"fmt"
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 
 	"gorm.io/gorm"
@@ -31,33 +32,40 @@ func Fill(ctx context.Context, db *gorm.DB, userID string, firstSeq int64, n int
 }
 
 func fill(ctx context.Context, db *gorm.DB, userID string, firstSeq int64, n int, start time.Time) error {
+	// Ids are a random prefix and the row number: unique, and inserted in
+	// order (random UUIDs make the primary key's inserts several times
+	// slower).
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	prefix := hex.EncodeToString(b[:])
 	const hash = "'0000000000000000000000000000000000000000000000000000000000000000'"
 	var q string
 	switch store.DialectOf(db) {
 	case store.Postgres:
 		q = `INSERT INTO audit_logs (id, seq, timestamp, user_id, action, resource_type, resource_id, ip_address, user_agent, status, error_message, details, previous_hash, current_hash)
-SELECT md5(?::text || '-' || i::text)::uuid::text, ? + i, ?::timestamptz + i * interval '1 millisecond', ?,
+SELECT ? || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), ? + i, ?::timestamptz + i * interval '1 millisecond', ?,
   (ARRAY['TRADE_EXECUTED','TRADE_SUBMITTED','LOGIN_FAILED','LOGIN_SUCCESS'])[1 + i % 4], 'Trade', 'trade-' || i::text,
   '192.168.1.1', 'Mozilla/5.0 (X11; Linux x86_64) fill', CASE WHEN i % 4 = 2 THEN 'failure' ELSE 'success' END,
   CASE WHEN i % 4 = 2 THEN 'wrong password' ELSE '' END,
   '{"avgFillPrice":"175.25","brokerOrderId":"alpaca_' || i::text || '","clientOrderId":"trade-' || i::text || '","filledQuantity":"50","symbol":"AAPL","via":"webhook"}',
   ` + hash + `, ` + hash + `
 FROM generate_series(0, ? - 1) AS i`
-		return db.WithContext(ctx).Exec(q, userID+fmt.Sprint(firstSeq), firstSeq, start.UTC(), userID, n).Error
+		return db.WithContext(ctx).Exec(q, prefix, firstSeq, start.UTC(), userID, n).Error
 	default:
 		// SQLite stores times as text in the driver's format (Go's
 		// "2006-01-02 15:04:05.999999999-07:00": trailing zeros trimmed),
 		// which comparisons rely on; strftime's %f is rewritten to it.
 		q = `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?)
 INSERT INTO audit_logs (id, seq, timestamp, user_id, action, resource_type, resource_id, ip_address, user_agent, status, error_message, details, previous_hash, current_hash)
-SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)),2) || '-a' || substr(hex(randomblob(2)),2) || '-' || hex(randomblob(6))),
-  ? + i, rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ?, '+' || (i / 1000.0) || ' seconds'), '0'), '.') || '+00:00', ?,
+SELECT ? || '-0000-4000-8000-' || printf('%012x', i), ? + i, rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ?, '+' || (i / 1000.0) || ' seconds'), '0'), '.') || '+00:00', ?,
   CASE i % 4 WHEN 0 THEN 'TRADE_EXECUTED' WHEN 1 THEN 'TRADE_SUBMITTED' WHEN 2 THEN 'LOGIN_FAILED' ELSE 'LOGIN_SUCCESS' END,
   'Trade', 'trade-' || i, '192.168.1.1', 'Mozilla/5.0 (X11; Linux x86_64) fill',
   CASE WHEN i % 4 = 2 THEN 'failure' ELSE 'success' END, CASE WHEN i % 4 = 2 THEN 'wrong password' ELSE '' END,
   '{"avgFillPrice":"175.25","brokerOrderId":"alpaca_' || i || '","clientOrderId":"trade-' || i || '","filledQuantity":"50","symbol":"AAPL","via":"webhook"}',
   ` + hash + `, ` + hash + `
 FROM s`
-		return db.WithContext(ctx).Exec(q, n, firstSeq, start.UTC().Format("2006-01-02 15:04:05.000"), userID).Error
+		return db.WithContext(ctx).Exec(q, n, prefix, firstSeq, start.UTC().Format("2006-01-02 15:04:05.000"), userID).Error
 	}
 }
