@@ -177,7 +177,7 @@ func TestAdminAuditFiltersAndPagesOverHTTP(t *testing.T) {
 		require.JSONEq(t, `{"n":19,"symbol":"AAPL"}`, string(got[0].Details))
 
 		for query, field := range map[string]string{
-			"from=15/03/2024":                                   "from",
+			"from=15/03/2024": "from",
 			"from=2024-03-16T00:00:00Z&to=2024-03-15T00:00:00Z": "from",
 			"action=MADE_UP_ACTION":                             "action",
 			"status=maybe":                                      "status",

@@ -64,6 +64,7 @@ var requiredHistories = map[string]string{
 	"trade_take_profit_cancelled": "TestStopFirstCancelsTheTakeProfit",
 	"connection_health_unhealthy": "TestHealthSweep",
 	"guard_after_fill":            "TestWebhookToFilledOrder",
+	"compliance_report_created":   "TestComplianceReportSchedule",
 }
 
 // typeRecorder collects the workflow types Register registers (what
