@@ -27,9 +27,9 @@ func newComplianceEnv(t *testing.T, start time.Time) *testsuite.TestWorkflowEnvi
 
 func TestPreviousMonth(t *testing.T) {
 	for at, want := range map[time.Time]string{
-		time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC):                          "2026-11",
-		time.Date(2027, 1, 1, 2, 0, 0, 0, time.UTC):                           "2026-12",
-		time.Date(2026, 3, 31, 23, 59, 0, 0, time.UTC):                        "2026-02",
+		time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC):                        "2026-11",
+		time.Date(2027, 1, 1, 2, 0, 0, 0, time.UTC):                         "2026-12",
+		time.Date(2026, 3, 31, 23, 59, 0, 0, time.UTC):                      "2026-02",
 		time.Date(2026, 3, 1, 0, 30, 0, 0, time.FixedZone("EST", -5*60*60)): "2026-02", // 05:30 UTC on March 1st
 	} {
 		require.Equal(t, want, PreviousMonth(at), at.String())
