@@ -24,6 +24,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
 	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run")
+	auditRows := flag.Int("auditrows", 1_000_000, "generated audit rows for the audit export run (-only auditexport)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -65,6 +66,9 @@ func main() {
 	}
 	if want["ws"] {
 		rows = append(rows, wsRun(ctx)...)
+	}
+	if want["auditexport"] {
+		rows = append(rows, auditExportRows(ctx, dir, *auditRows)...)
 	}
 	if want["bracket"] {
 		// Last: each take-profit is then watched for the rest of the run.

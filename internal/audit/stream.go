@@ -37,7 +37,7 @@ func ViewOf(r *schema.AuditLog) View {
 	v := View{ID: r.ID, Seq: r.Seq, Timestamp: r.Timestamp.UTC(), UserID: r.UserID, Action: r.Action,
 		ResourceType: r.ResourceType, ResourceID: r.ResourceID, IPAddress: r.IPAddress, UserAgent: r.UserAgent,
 		Status: r.Status, ErrorMessage: r.ErrorMessage, PreviousHash: r.PreviousHash, CurrentHash: r.CurrentHash}
-	if d := SafeDetails(r.Details); d != "" && d != "{}" {
+	if d := SafeDetails(r.Details); d != "" && d != "{}" && json.Valid([]byte(d)) {
 		v.Details = json.RawMessage(d)
 	}
 	return v
@@ -45,18 +45,15 @@ func ViewOf(r *schema.AuditLog) View {
 
 // SafeDetails returns stored details fit to leave the server: Append
 // already redacted them, but an entry written before a key was added to
-// the sensitive list is redacted again here (Redact's rules). Text that is
-// not a JSON object is dropped. Details that name no sensitive key are
-// returned as stored (no decoding: exports stay cheap).
+// the sensitive list is redacted again here (Redact's rules); such text
+// that is not a JSON object is dropped. Details that name no sensitive
+// key are returned as stored (no decoding: exports stay cheap).
 func SafeDetails(details string) string {
 	if details == "" {
 		return ""
 	}
 	if !mentionsSensitiveKey(details) {
-		if json.Valid([]byte(details)) {
-			return details
-		}
-		return ""
+		return details
 	}
 	dec := json.NewDecoder(strings.NewReader(details))
 	dec.UseNumber()
@@ -67,11 +64,15 @@ func SafeDetails(details string) string {
 	return string(encodeJSON(Redact(m)))
 }
 
+// mentionsSensitiveKey reports whether s contains a sensitive key part,
+// ASCII case-insensitively, without allocating.
 func mentionsSensitiveKey(s string) bool {
-	ls := strings.ToLower(s)
-	for _, p := range sensitiveKeyParts {
-		if strings.Contains(ls, p) {
-			return true
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		for _, p := range sensitiveKeyParts {
+			if c == p[0] && len(s)-i >= len(p) && strings.EqualFold(s[i:i+len(p)], p) {
+				return true
+			}
 		}
 	}
 	return false
@@ -189,32 +190,121 @@ func (e *jsonExporter) End() error {
 type columns struct{ symbol, quantity, price, broker, orderID string }
 
 // columnsOf picks the SPEC's export columns out of an entry's details
-// (the keys the trade path writes), empty when absent.
+// (top-level keys the trade path writes), empty when absent. Details are
+// the canonical JSON Append wrote, read by a small scanner of the top
+// level (no decoding into maps: the export reads a million rows).
 func columnsOf(details string) columns {
 	var c columns
-	if details == "" || details == "{}" || !strings.ContainsAny(details, "sqpbo") {
+	if len(details) < 2 || details[0] != '{' {
 		return c
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal([]byte(details), &m) != nil {
-		return c
-	}
-	pick := func(keys ...string) string {
-		for _, k := range keys {
-			if raw, ok := m[k]; ok {
-				var s string
-				if json.Unmarshal(raw, &s) == nil {
-					return s
-				}
-				return string(raw)
-			}
+	topLevel(details, func(key, value string) {
+		var dst *string
+		switch key {
+		case "symbol":
+			dst = &c.symbol
+		case "quantity", "filledQuantity":
+			dst = &c.quantity
+		case "price", "avgFillPrice", "fillPrice":
+			dst = &c.price
+		case "broker":
+			dst = &c.broker
+		case "brokerOrderId", "orderId", "clientOrderId":
+			dst = &c.orderID
+		default:
+			return
 		}
-		return ""
-	}
-	c.symbol = pick("symbol")
-	c.quantity = pick("quantity", "filledQuantity")
-	c.price = pick("price", "avgFillPrice", "fillPrice")
-	c.broker = pick("broker")
-	c.orderID = pick("brokerOrderId", "orderId", "clientOrderId")
+		if *dst != "" {
+			return // the first key listed wins; keys come sorted
+		}
+		if len(value) >= 2 && value[0] == '"' {
+			if strings.IndexByte(value, '\\') >= 0 {
+				var s string
+				if json.Unmarshal([]byte(value), &s) == nil {
+					*dst = s
+				}
+				return
+			}
+			*dst = value[1 : len(value)-1]
+			return
+		}
+		if value != "" && value[0] != '{' && value[0] != '[' {
+			*dst = value
+		}
+	})
 	return c
+}
+
+// topLevel calls fn with every key of a JSON object's top level and its
+// value's raw text. Malformed text ends the walk.
+func topLevel(obj string, fn func(key, value string)) {
+	i := 1
+	str := func() (string, bool) { // obj[i] == '"'; returns the raw token
+		j := i + 1
+		for j < len(obj) {
+			switch obj[j] {
+			case '\\':
+				j += 2
+				continue
+			case '"':
+				tok := obj[i : j+1]
+				i = j + 1
+				return tok, true
+			}
+			j++
+		}
+		return "", false
+	}
+	skipSpace := func() {
+		for i < len(obj) && (obj[i] == ' ' || obj[i] == '\n' || obj[i] == '\t' || obj[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		skipSpace()
+		if i >= len(obj) || obj[i] != '"' {
+			return
+		}
+		keyTok, ok := str()
+		if !ok {
+			return
+		}
+		skipSpace()
+		if i >= len(obj) || obj[i] != ':' {
+			return
+		}
+		i++
+		skipSpace()
+		start, depth := i, 0
+	value:
+		for i < len(obj) {
+			switch obj[i] {
+			case '"':
+				if _, ok := str(); !ok {
+					return
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth == 0 {
+					break value
+				}
+				depth--
+			case ',':
+				if depth == 0 {
+					break value
+				}
+			}
+			i++
+		}
+		if i >= len(obj) {
+			return
+		}
+		fn(keyTok[1:len(keyTok)-1], strings.TrimRight(obj[start:i], " \n\t\r"))
+		if obj[i] == '}' {
+			return
+		}
+		i++ // ','
+	}
 }
