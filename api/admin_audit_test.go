@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -353,4 +354,38 @@ func TestAuditExportStreamsInBoundedMemory(t *testing.T) {
 		t.Logf("export %d MB, %d pages; heap grew at most %.1f MB; %d pages read before the client read on", n>>20, pages.Load(), float64(grew)/(1<<20), early)
 		require.Less(t, grew, bound, "heap grew %d bytes for a %d-byte export", grew, n)
 	})
+}
+
+// A failure after the first byte (the database goes away on page 3) cuts
+// the connection: the client gets a transfer error, never a file that
+// looks complete.
+func TestAuditExportCutShortIsNotAWholeFile(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	bulk := uuid.NewString()
+	require.NoError(t, audittest.Fill(ctx, db, bulk, 1, 5000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	var pages atomic.Int64
+	require.NoError(t, db.Callback().Query().Before("gorm:query").Register("test:fail_page_3", func(tx *gorm.DB) {
+		if tx.Statement.Table == "audit_logs" && tx.Statement.Dest != nil {
+			if _, ok := tx.Statement.Dest.(*[]schema.AuditLog); ok && pages.Add(1) == 3 {
+				_ = tx.AddError(errors.New("database connection lost"))
+			}
+		}
+	}))
+	e := newAdminEnv(t, db)
+	_, admin := e.user(auth.RoleAdmin)
+	for _, format := range []string{"json", "csv"} {
+		pages.Store(0)
+		req, err := http.NewRequest(http.MethodGet, e.http.URL+"/api/v1/admin/audit/export?format="+format+"&user_id="+bulk, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Error(t, err, "%s: the transfer must fail, not end cleanly", format)
+		require.Greater(t, len(body), 1000, "%s: the first pages were sent", format)
+		require.NotContains(t, string(body), `"complete":true`)
+	}
 }
