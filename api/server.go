@@ -108,7 +108,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/trades/:id/cancel", allow(trader), s.cancelTrade)
 	v1.POST("/trades/:id/approve", allow(trader), s.approveTrade(true))
 	v1.POST("/trades/:id/reject", allow(trader), s.approveTrade(false))
-	v1.GET("/audit", allow(admin), s.listAudit)
+	s.auditRoutes(v1)
 	s.brokerRoutes(r, v1, authLimit)
 	s.sourceRoutes(v1)
 	s.realtimeRoutes(r, v1, limits)
@@ -162,6 +162,9 @@ func (s *Server) recovery() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r) // a stream cut on purpose: net/http drops the connection
+				}
 				s.log(c).Error("panic in handler", zap.Any("panic", r), zap.Stack("stack"))
 				s.fail(c, errInternal)
 			}

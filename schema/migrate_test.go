@@ -38,6 +38,7 @@ func allModels() []any {
 		&schema.WSTicket{}, &schema.PortfolioBalance{}, &schema.EquityPoint{},
 		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{}, &schema.TakeProfitLeg{},
 		&schema.AuditArchive{}, &schema.AuditAlert{}, &schema.AuditVerification{},
+		&schema.ComplianceReport{},
 	}
 }
 

@@ -187,9 +187,9 @@ type Position struct {
 // AuditLog is one entry of a per-user hash chain (FR-051..FR-056). The table
 // refuses UPDATE and DELETE by trigger on both engines.
 type AuditLog struct {
-	ID           string    `gorm:"primaryKey;size:36"`
+	ID           string    `gorm:"primaryKey;size:36;index:ix_audit_logs_timestamp_id,priority:2"`
 	Seq          int64     `gorm:"not null;uniqueIndex:ux_audit_user_seq,priority:2"` // position in the user's chain, from 1
-	Timestamp    time.Time `gorm:"not null;index"`
+	Timestamp    time.Time `gorm:"not null;index;index:ix_audit_logs_timestamp_id,priority:1"`
 	UserID       string    `gorm:"size:36;not null;uniqueIndex:ux_audit_user_seq,priority:1"`
 	Action       string    `gorm:"size:48;not null;index"`
 	ResourceType string    `gorm:"size:32"`

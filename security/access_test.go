@@ -1,6 +1,7 @@
 package security
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/auth"
+	"github.com/tradeexec/tradeexec/internal/compliance"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -54,6 +56,18 @@ var idFixtures = map[string]func(s *suite, owner *client) string{
 	"/api/v1/sources/:id/messages":   func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) + "/messages" },
 	"/api/v1/subscriptions/:id":      func(s *suite, o *client) string { return "/api/v1/subscriptions/" + s.subscription(o) },
 	"/api/v1/admin/users/:id/unlock": func(s *suite, o *client) string { return "/api/v1/admin/users/" + o.userID + "/unlock" },
+	"/api/v1/admin/compliance-reports/:id": func(s *suite, o *client) string {
+		return "/api/v1/admin/compliance-reports/" + s.complianceReport()
+	},
+}
+
+// complianceReport stores (once) a monthly compliance report; reports
+// belong to no trader, so only the role matters.
+func (s *suite) complianceReport() string {
+	s.t.Helper()
+	r, _, err := compliance.Generate(context.Background(), s.env.DB, "2025-12", nil, time.Now())
+	require.NoError(s.t, err)
+	return r.ID
 }
 
 // bodies are valid-looking bodies for state-changing routes.

@@ -54,7 +54,22 @@ func SchedulesWith(taskQueue string, cfg ScheduleConfig) []Schedule {
 		Args:     []any{workflows.HealthSweepInput{}},
 		// A sweep still running when the next is due makes that one skip.
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-	}, keyRotationSchedule(suffix, cfg)}
+	}, keyRotationSchedule(suffix, cfg), complianceSchedule(suffix)}
+}
+
+// complianceSchedule: the previous month's compliance report (FR-060) at
+// 02:00 UTC on the 1st of every month.
+func complianceSchedule(suffix string) Schedule {
+	return Schedule{
+		ID: workflows.ComplianceScheduleID + suffix,
+		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
+			Second: []client.ScheduleRange{{Start: 0}}, Minute: []client.ScheduleRange{{Start: 0}},
+			Hour: []client.ScheduleRange{{Start: 2}}, DayOfMonth: []client.ScheduleRange{{Start: 1}},
+		}}},
+		Workflow: workflows.ComplianceReportWorkflowName,
+		Args:     []any{workflows.ComplianceReportInput{}},
+		Overlap:  enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	}
 }
 
 // KeyRotationScheduleID is the key-rotation schedule's id on taskQueue.

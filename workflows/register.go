@@ -23,4 +23,5 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(KeyRotationWorkflow, KeyRotationWorkflowOptions())
 	w.RegisterWorkflowWithOptions(AuditVerifyWorkflow, workflow.RegisterOptions{Name: AuditVerifyWorkflowName})
 	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
+	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
 }

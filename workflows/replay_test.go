@@ -72,8 +72,9 @@ var requiredHistories = map[string]string{
 	"connection_health_unhealthy": "TestHealthSweep",
 	"guard_after_fill":            "TestWebhookToFilledOrder",
 	// A rotation with a page failed mid-way and retried, continuing as new.
-	"key_rotation_run1": "TestKeyRotationWorkflow",
-	"key_rotation_run2": "TestKeyRotationWorkflow",
+	"key_rotation_run1":         "TestKeyRotationWorkflow",
+	"key_rotation_run2":         "TestKeyRotationWorkflow",
+	"compliance_report_created": "TestComplianceReportSchedule",
 }
 
 // typeRecorder collects the workflow types Register registers (what

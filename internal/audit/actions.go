@@ -58,3 +58,7 @@ const (
 	AnonymousUserID = "anonymous"
 	SystemUserID    = "system"
 )
+
+// ActionAuditExported: an administrator exported audit entries (the
+// filters are in the details).
+const ActionAuditExported = "AUDIT_EXPORTED"

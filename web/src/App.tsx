@@ -10,6 +10,7 @@ import { Brokers } from "./views/Brokers";
 import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
 import { Billing } from "./views/Billing";
+import { Audit } from "./views/Audit";
 import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
@@ -84,6 +85,9 @@ const NAV: [string, string][] = [
   ["/billing", "Billing"],
 ];
 
+// Shown to administrators only (the API refuses the rest).
+const ADMIN_NAV: [string, string] = ["/audit", "Audit"];
+
 export function App() {
   const user = useStore((s) => s.user);
   const [checked, setChecked] = useState(false);
@@ -120,6 +124,7 @@ export function App() {
   else if (route === "/risk") page = <Risk />;
   else if (route === "/signals") page = <Signals />;
   else if (route.startsWith("/billing")) page = <Billing />;
+  else if (route === "/audit") page = <Audit />;
   else page = <Overview />;
 
   return (
@@ -147,7 +152,7 @@ function Header({ route }: { route: string }) {
         ☰
       </button>
       <nav class={open ? "open" : ""} onClick={() => setOpen(false)}>
-        {NAV.map(([href, name]) => (
+        {(user?.role === "admin" ? [...NAV, ADMIN_NAV] : NAV).map(([href, name]) => (
           <a href={`#${href}`} class={(href === "/" ? route === "/" : route.startsWith(href)) ? "active" : ""}>
             {name}
           </a>

@@ -252,3 +252,33 @@ export interface DashboardConfig {
   webhookBase: string;
   temporalUi?: string;
 }
+
+export interface AuditEntry {
+  id: string;
+  seq: number;
+  timestamp: string;
+  userId: string;
+  action: string;
+  resourceType?: string;
+  resourceId?: string;
+  ipAddress?: string;
+  userAgent?: string;
+  status: string;
+  errorMessage?: string;
+  details?: Record<string, unknown>;
+  previousHash: string;
+  currentHash: string;
+}
+
+export interface ComplianceReport {
+  id: string;
+  period: string;
+  generatedAt: string;
+  totalEntries: number;
+  failedLogins: number;
+  securityAlerts: number;
+  chainsChecked: number;
+  chainsFailed: number;
+  sha256Html: string;
+  sha256Csv: string;
+}
