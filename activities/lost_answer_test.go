@@ -2,11 +2,15 @@ package activities
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/broker"
@@ -29,6 +33,8 @@ type lossyBroker struct {
 	deadline   time.Duration
 	holdAnswer <-chan struct{}
 	afterFind  func()
+	// afterPlace runs after every PlaceOrder (the database failing then).
+	afterPlace func()
 }
 
 func (b *lossyBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
@@ -44,6 +50,9 @@ func (b *lossyBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (
 	o, err := b.Broker.PlaceOrder(ctx, req)
 	if hold != nil {
 		<-hold
+	}
+	if b.afterPlace != nil {
+		b.afterPlace()
 	}
 	return o, err
 }
@@ -257,5 +266,63 @@ func TestStopLossRetryFindsAStopThatLandsWhileItRuns(t *testing.T) {
 				f.requireOneStop(id, account)
 			})
 		}
+	})
+}
+
+// failTradeWrites makes every write to the trades table fail as a crashed
+// database does while armed.
+func failTradeWrites(t *testing.T, db *gorm.DB) *atomic.Bool {
+	t.Helper()
+	var armed atomic.Bool
+	fail := func(tx *gorm.DB) {
+		if armed.Load() && tx.Statement.Table == "trades" {
+			_ = tx.AddError(driver.ErrBadConn)
+		}
+	}
+	name := "chaos:fail-trade-writes:" + t.Name()
+	require.NoError(t, db.Callback().Update().Before("gorm:update").Register(name, fail))
+	require.NoError(t, db.Callback().Create().Before("gorm:create").Register(name, fail))
+	require.NoError(t, db.Callback().Query().Before("gorm:query").Register(name, fail))
+	t.Cleanup(func() {
+		_ = db.Callback().Update().Remove(name)
+		_ = db.Callback().Create().Remove(name)
+		_ = db.Callback().Query().Remove(name)
+	})
+	return &armed
+}
+
+// Invariant 1 when the database, not the broker, fails: the entry reached
+// the broker, then recording it (and the retries' loading of the trade)
+// failed as a crashed PostgreSQL does. The failure must be transient
+// (UNAVAILABLE: the workflow asks the broker before deciding), never a
+// final error that records a rejection for an order the broker filled
+// (found by the chaos suite).
+func TestSubmitDatabaseFailureAfterTheOrderIsTransient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		f, wrap := lossyFixture(t, db)
+		id := f.trade("AAPL", signal.QtyFixed, 10, time.Now().UTC())
+		require.True(t, f.prepare(id, false).MarketOpen)
+		account := f.accountOf(id)
+		in := workflows.SubmitInput{TradeID: id, ClientOrderID: trade.ClientOrderID(f.row(id).WorkflowID, "entry"), RecordFill: true}
+		armed := failTradeWrites(t, db)
+		// The database goes away right after the broker answered.
+		wrap.set(0, nil)
+		wrap.afterPlace = func() { armed.Store(true) }
+
+		for attempt := 1; attempt <= 3; attempt++ {
+			_, err := f.submit.ExecuteActivity(f.a.SubmitOrder, in)
+			require.Error(t, err)
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(err, &app), "attempt %d: %v", attempt, err)
+			require.Equal(t, string(broker.KindUnavailable), app.Type(), "attempt %d: a database failure is transient, not %q", attempt, app.Type())
+			require.False(t, app.NonRetryable())
+		}
+		require.Len(t, f.brokerOrders(account), 1, "the entry reached the broker once")
+
+		armed.Store(false)
+		_, err := f.submit.ExecuteActivity(f.a.SubmitOrder, in)
+		require.NoError(t, err, "once the database answers, the order is found and recorded")
+		require.Len(t, f.brokerOrders(account), 1)
+		require.Equal(t, f.brokerOrders(account)[0].ID, f.row(id).BrokerOrderID)
 	})
 }

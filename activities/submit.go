@@ -24,7 +24,8 @@ import (
 // id is derived from the workflow id, and every attempt first asks the
 // broker for an order with that id (a previous attempt may have reached the
 // broker and lost its answer, or its worker may have died).
-func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (workflows.SubmitResult, error) {
+func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (_ workflows.SubmitResult, err error) {
+	defer func() { err = unknownOutcome(err) }()
 	l, err := a.load(ctx, in.TradeID)
 	if err != nil {
 		return workflows.SubmitResult{}, err

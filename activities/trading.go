@@ -134,6 +134,27 @@ func (a *Trading) settings(ctx context.Context, userID string) (schema.RiskSetti
 // brokerFailure turns an adapter error into the activity's failure: its
 // type is the broker error kind (the workflow's retry policy knows which
 // kinds are final) and its message is worded for the trader.
+// unknownOutcome turns an error that is not a typed answer (the database
+// or the connection store not answering — a PostgreSQL crash — while the
+// entry may already be at the broker) into a transient UNAVAILABLE failure:
+// the workflow then asks the broker for the client order id before saying
+// anything about the order (confirm-submit), instead of recording a
+// rejection for an order that lives at the broker (found by the chaos
+// suite: a crash between PlaceOrder and recording it made the retries fail
+// on "load trade", a non-broker error the workflow took as final).
+func unknownOutcome(err error) error {
+	if err == nil {
+		return nil
+	}
+	var app *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	if errors.As(err, &app) || errors.As(err, &canceled) {
+		return err
+	}
+	return temporal.NewApplicationErrorWithOptions("tradeexec could not record the order just now (a service did not answer); the broker is asked whether it has it before anything else is done",
+		string(broker.KindUnavailable), temporal.ApplicationErrorOptions{Cause: err})
+}
+
 func brokerFailure(brokerName string, err error) error {
 	kind := broker.KindOf(err)
 	var be *broker.Error
