@@ -17,6 +17,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/portfolio"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
@@ -169,6 +170,7 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 		return workflows.GuardCheckResult{}, err
 	}
 	if escalated != nil {
+		metrics.GuardAction(guardActionOf(escalated.State.Level))
 		a.log().Warn("account guard: loss rule reached", zap.String("user_id", in.UserID), zap.String("connection_id", conn.ID),
 			zap.String("level", string(escalated.State.Level)), zap.String("drawdown_pct", escalated.Loss.DrawdownPct.String()))
 		if escalated.Lock {
@@ -283,6 +285,17 @@ func RiskViewOf(row schema.RiskGuard, locked bool, loss risk.LossState) RiskView
 // event for the trader, a Discord DM when they linked Discord and want
 // risk notices, and at the circuit breaker the lock (audited), the alert
 // on the system chain and an event to every administrator.
+// guardActionOf is the guard_actions label of an escalation to level.
+func guardActionOf(level risk.LossLevel) string {
+	switch level {
+	case risk.LossLimit:
+		return metrics.GuardLimit
+	case risk.LossCircuitBreaker:
+		return metrics.GuardCircuitBreaker
+	}
+	return metrics.GuardWarning
+}
+
 func (g *Guard) announce(tx *gorm.DB, u *schema.User, row schema.RiskGuard, d risk.GuardDecision, now time.Time) error {
 	action, event := audit.ActionDailyLossWarning, realtime.EventRiskWarning
 	switch d.State.Level {
@@ -545,6 +558,7 @@ func (g *Guard) GuardFlatten(ctx context.Context, in workflows.FlattenInput) (wo
 		if err != nil {
 			return res, err
 		}
+		metrics.GuardAction(metrics.GuardFlatten)
 		a.committed(in.UserID)
 	}
 	if bal, err := b.GetBalance(ctx); err == nil {

@@ -133,6 +133,10 @@ type Config struct {
 	// GuardPoll is the account guard's interval between checks of an
 	// account (RISK_GUARD_POLL, default 30s).
 	GuardPoll time.Duration
+
+	// Observability: metrics listener and trace export
+	// (internal/config/observability.go).
+	Observability Observability
 }
 
 // EmbeddedTemporal reports whether `tradeexec dev` should start the Temporal
@@ -166,6 +170,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.mail()
 	l.shutdown()
 	l.risk()
+	l.observability()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}
