@@ -285,17 +285,6 @@ func RiskViewOf(row schema.RiskGuard, locked bool, loss risk.LossState) RiskView
 // event for the trader, a Discord DM when they linked Discord and want
 // risk notices, and at the circuit breaker the lock (audited), the alert
 // on the system chain and an event to every administrator.
-// guardActionOf is the guard_actions label of an escalation to level.
-func guardActionOf(level risk.LossLevel) string {
-	switch level {
-	case risk.LossLimit:
-		return metrics.GuardLimit
-	case risk.LossCircuitBreaker:
-		return metrics.GuardCircuitBreaker
-	}
-	return metrics.GuardWarning
-}
-
 func (g *Guard) announce(tx *gorm.DB, u *schema.User, row schema.RiskGuard, d risk.GuardDecision, now time.Time) error {
 	action, event := audit.ActionDailyLossWarning, realtime.EventRiskWarning
 	switch d.State.Level {
@@ -806,4 +795,15 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 		}
 	}
 	return res, nil
+}
+
+// guardActionOf is the guard_actions label of an escalation to level.
+func guardActionOf(level risk.LossLevel) string {
+	switch level {
+	case risk.LossLimit:
+		return metrics.GuardLimit
+	case risk.LossCircuitBreaker:
+		return metrics.GuardCircuitBreaker
+	}
+	return metrics.GuardWarning
 }
