@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
@@ -22,6 +23,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/logging"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/tracing"
+	"github.com/tradeexec/tradeexec/schema"
 )
 
 // scrape reads a /metrics answer into series ("name{labels}") → value.
@@ -65,6 +67,16 @@ func TestMetricsAfterWebhook(t *testing.T) {
 		h.waitStatus(r.Body["tradeId"].(string), 30*time.Second, "filled")
 		refused := h.do(http.MethodPost, h.webhookURL(), "", []byte(`{"ticker":"AAPL"`), "application/json")
 		require.Equal(t, http.StatusBadRequest, refused.Status, refused.Raw)
+
+		// The trade set back to pending an hour ago (its workflow is done),
+		// and a start request waiting for two minutes (due in an hour, so
+		// the relay leaves it alone).
+		now := time.Now().UTC()
+		require.NoError(t, db.Model(&schema.Trade{}).Where("id = ?", r.Body["tradeId"]).
+			Updates(map[string]any{"status": "pending", "updated_at": now.Add(-time.Hour)}).Error)
+		require.NoError(t, db.Create(&schema.WorkflowStart{ID: uuid.NewString(), WorkflowID: "metrics-" + uuid.NewString(),
+			WorkflowType: "TradeWorkflow", Kind: "trade", RefID: r.Body["tradeId"].(string), TaskQueue: h.queue, Input: "{}", Memo: "{}",
+			SearchAttrs: "{}", CreatedAt: now.Add(-2 * time.Minute), NextAt: now.Add(time.Hour)}).Error)
 		app.UpdateDBGauges(context.Background(), db, zap.NewNop())
 
 		after := scrape(t, url)
@@ -74,8 +86,10 @@ func TestMetricsAfterWebhook(t *testing.T) {
 		require.GreaterOrEqual(t, delta(`tradeexec_trade_transitions_total{status="pending"}`), 1.0)
 		require.GreaterOrEqual(t, delta(`tradeexec_trade_transitions_total{status="filled"}`), 1.0)
 		require.GreaterOrEqual(t, delta(`tradeexec_workflow_start_duration_seconds_count{outcome="started",via="entry",workflow="TradeWorkflow"}`), 1.0)
-		require.Contains(t, after, `tradeexec_start_relay_pending`)
-		require.Contains(t, after, `tradeexec_trades_stuck{status="pending"}`)
+		require.Equal(t, 1.0, after[`tradeexec_trades_stuck{status="pending"}`])
+		require.Equal(t, 0.0, after[`tradeexec_trades_stuck{status="submitted"}`])
+		require.Equal(t, 1.0, after[`tradeexec_start_relay_pending`])
+		require.InDelta(t, 120, after[`tradeexec_start_relay_oldest_seconds`], 30)
 		require.Greater(t, after[`tradeexec_db_gauges_updated_timestamp_seconds`], 0.0)
 		for series := range after {
 			require.NotContains(t, series, h.demo.UserID, "a user id as a label value")
