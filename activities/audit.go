@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/objstore"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -132,6 +133,13 @@ func (a *Audit) AuditRaiseAlert(ctx context.Context, in workflows.AuditAlertInpu
 	id, raised, err := audit.RaiseTamperAlert(ctx, a.DB, AlertID(in.RunID), in.Failed, chains, a.now())
 	if err != nil {
 		return workflows.AuditAlertResult{}, err
+	}
+	if raised {
+		// Once per new alert (a retried activity finds it raised), one
+		// count per broken chain: the audit-verify alert rule fires on it.
+		for range chains {
+			metrics.AuditVerifyFailed()
+		}
 	}
 	return workflows.AuditAlertResult{AlertID: id, Raised: raised,
 		Summary: fmt.Sprintf("%d audit chain(s) failed verification against the object store", in.Failed)}, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/portfolio"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
@@ -169,6 +170,7 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 		return workflows.GuardCheckResult{}, err
 	}
 	if escalated != nil {
+		metrics.GuardAction(guardActionOf(escalated.State.Level))
 		a.log().Warn("account guard: loss rule reached", zap.String("user_id", in.UserID), zap.String("connection_id", conn.ID),
 			zap.String("level", string(escalated.State.Level)), zap.String("drawdown_pct", escalated.Loss.DrawdownPct.String()))
 		if escalated.Lock {
@@ -545,6 +547,7 @@ func (g *Guard) GuardFlatten(ctx context.Context, in workflows.FlattenInput) (wo
 		if err != nil {
 			return res, err
 		}
+		metrics.GuardAction(metrics.GuardFlatten)
 		a.committed(in.UserID)
 	}
 	if bal, err := b.GetBalance(ctx); err == nil {
@@ -792,4 +795,15 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 		}
 	}
 	return res, nil
+}
+
+// guardActionOf is the guard_actions label of an escalation to level.
+func guardActionOf(level risk.LossLevel) string {
+	switch level {
+	case risk.LossLimit:
+		return metrics.GuardLimit
+	case risk.LossCircuitBreaker:
+		return metrics.GuardCircuitBreaker
+	}
+	return metrics.GuardWarning
 }

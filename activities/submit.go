@@ -41,7 +41,7 @@ func (a *Trading) SubmitOrder(ctx context.Context, in workflows.SubmitInput) (_ 
 	if err != nil {
 		return workflows.SubmitResult{}, err
 	}
-	log := a.log().With(zap.String("trade_id", t.ID), zap.String("workflow_id", t.WorkflowID), zap.String("broker", t.Broker))
+	log := a.logCtx(ctx).With(zap.String("trade_id", t.ID), zap.String("workflow_id", t.WorkflowID), zap.String("broker", t.Broker))
 	if info := activity.GetInfo(ctx); info.Attempt > 1 {
 		log = log.With(zap.Int32("attempt", info.Attempt))
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/logging"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/trade"
@@ -55,6 +57,15 @@ func (a *Trading) log() *zap.Logger {
 		return zap.NewNop()
 	}
 	return a.Log
+}
+
+// logCtx is the activities' logger with the trace_id of the activity's
+// span (the Temporal tracing interceptor continues the webhook's trace).
+func (a *Trading) logCtx(ctx context.Context) *zap.Logger {
+	if f := logging.TraceFields(ctx); len(f) > 0 {
+		return a.log().With(f...)
+	}
+	return a.log()
 }
 
 func (a *Trading) committed(userID string) {
@@ -164,6 +175,7 @@ func brokerFailure(brokerName string, err error) error {
 		detail = be.Message
 		retryAfter = be.RetryAfter
 	}
+	metrics.BrokerError(brokerName, string(kind))
 	msg := trade.SubmitFailureMessage(brokerName, kind, detail)
 	return temporal.NewApplicationErrorWithOptions(msg, string(kind), temporal.ApplicationErrorOptions{
 		NonRetryable:   !kind.Retryable(),

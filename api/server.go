@@ -15,6 +15,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/auth"
+	"github.com/tradeexec/tradeexec/internal/logging"
+	"github.com/tradeexec/tradeexec/internal/tracing"
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
@@ -76,7 +78,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r := gin.New()
 	trustProxies(r, s.TrustedProxies)
-	r.Use(s.requestID(), s.recovery(), s.securityHeaders(), s.limitBody(), s.accessLog())
+	r.Use(tracing.Gin("tradeexec-api"), s.requestID(), s.recovery(), s.securityHeaders(), s.limitBody(), s.accessLog())
 	// Probes: /live is the process answering (no I/O: a slow database
 	// must not get the pod restarted); /ready (and /health, its old name)
 	// checks the database and Temporal (take the pod out of the balancer).
@@ -136,26 +138,44 @@ func trustProxies(r *gin.Engine, proxies []string) {
 	r.TrustedPlatform = ""
 }
 
-const ctxRequestID = "request_id"
+const (
+	ctxRequestID = "request_id"
+	ctxTraceID   = "trace_id"
+)
 
+// requestID names the request (X-Request-ID, or a new one) and its trace:
+// the span's trace id (tracing.Gin runs first), or the request id when
+// tracing is off and no traceparent came in. Both go on every log line of
+// the request (s.log) and on the logger in the request's context
+// (logging.FromContext), which intake and Temporal calls inherit.
 func (s *Server) requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
 		if id == "" || len(id) > 64 {
 			id = uuid.NewString()
 		}
+		traceID := logging.TraceIDFrom(c.Request.Context())
+		if traceID == "" {
+			traceID = id
+		}
 		c.Set(ctxRequestID, id)
+		c.Set(ctxTraceID, traceID)
 		c.Header("X-Request-ID", id)
+		ctx := logging.WithContext(c.Request.Context(), s.baseLog())
+		c.Request = c.Request.WithContext(logging.WithTraceID(logging.WithRequestID(ctx, id), traceID))
 		c.Next()
 	}
 }
 
-func (s *Server) log(c *gin.Context) *zap.Logger {
-	l := s.Log
-	if l == nil {
-		l = zap.NewNop()
+func (s *Server) baseLog() *zap.Logger {
+	if s.Log == nil {
+		return zap.NewNop()
 	}
-	return l.With(zap.String("request_id", c.GetString(ctxRequestID)))
+	return s.Log
+}
+
+func (s *Server) log(c *gin.Context) *zap.Logger {
+	return s.baseLog().With(logging.RequestID(c.GetString(ctxRequestID)), logging.TraceID(c.GetString(ctxTraceID)))
 }
 
 func (s *Server) recovery() gin.HandlerFunc {

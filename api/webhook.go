@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/intake"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
@@ -28,6 +29,12 @@ const webhookDeadline = 2500 * time.Millisecond
 func (s *Server) tradingViewWebhook(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), webhookDeadline)
 	defer cancel()
+	submitted := false // from then on intake counts the signal
+	defer func() {
+		if !submitted && c.Writer.Status() >= 400 {
+			metrics.SignalReceived(metrics.SourceWebhook, metrics.OutcomeRefused)
+		}
+	}()
 
 	g := s.hookGuard()
 	ip := c.ClientIP()
@@ -130,6 +137,7 @@ func (s *Server) tradingViewWebhook(c *gin.Context) {
 		sig.ExternalID = replayKey(hook.UserID, body, s.clock())
 	}
 	svc := s.intake()
+	submitted = true
 	res, err := svc.Submit(ctx, intake.Request{UserID: hook.UserID, Signal: sig, IPAddress: c.ClientIP(), UserAgent: c.Request.UserAgent()})
 	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
 		// Too busy to record it within TradingView's 3 seconds: nothing was

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tradeexec/tradeexec/internal/auth"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 )
 
@@ -106,6 +107,9 @@ func (rt *Realtime) setup(s *Server) {
 	m.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	m.HandleConnect(func(ms *melody.Session) { s.wsConnect(ms) })
 	m.HandleDisconnect(func(ms *melody.Session) {
+		if v, ok := ms.Get(wsKeySender); ok {
+			v.(*melodySender).dropped()
+		}
 		if c, ok := ms.Get(wsKeyConn); ok {
 			rt.Hub.Disconnect(c.(*realtime.Conn))
 		}
@@ -115,7 +119,7 @@ func (rt *Realtime) setup(s *Server) {
 	})
 	m.HandleSentMessage(func(ms *melody.Session, _ []byte) {
 		if v, ok := ms.Get(wsKeySender); ok {
-			v.(*melodySender).pending.Add(-1)
+			v.(*melodySender).written()
 		}
 	})
 	m.HandleMessage(func(ms *melody.Session, msg []byte) { s.wsMessage(ms, msg) })
@@ -149,7 +153,22 @@ func (m *melodySender) Send(frame []byte) error {
 		m.pending.Add(-1)
 		return err
 	}
+	metrics.WSQueued(1)
 	return nil
+}
+
+// written: melody wrote one queued frame to the socket.
+func (m *melodySender) written() {
+	if m.pending.Add(-1) >= 0 {
+		metrics.WSQueued(-1)
+	} else {
+		m.pending.Add(1) // counted as dropped already
+	}
+}
+
+// dropped: the socket closed; its unwritten frames leave the queue gauge.
+func (m *melodySender) dropped() {
+	metrics.WSQueued(-int(m.pending.Swap(0)))
 }
 
 func (m *melodySender) Close(code int, reason string) {

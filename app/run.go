@@ -22,6 +22,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/market"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/tracing"
 	"github.com/tradeexec/tradeexec/schema"
 )
 
@@ -46,7 +47,8 @@ func DialTemporal(cfg config.Config, address string, log *zap.Logger) (client.Cl
 	if cfg.PayloadCodec == nil {
 		return nil, errors.New("config: TEMPORAL_PAYLOAD_KEYS: required: Temporal payloads are encrypted with it (e.g. 1:$(openssl rand -base64 32))")
 	}
-	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: logging.Temporal(log.Named("temporal"))}
+	opts := client.Options{HostPort: address, Namespace: cfg.TemporalNamespace, Logger: logging.Temporal(log.Named("temporal")),
+		Interceptors: tracing.ClientInterceptors()}
 	cfg.PayloadCodec.Apply(&opts)
 	if cfg.TemporalAPIKey.IsSet() {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey.Reveal())
@@ -112,6 +114,9 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	engine, runFeed := NewPaperEngine(db, log, cfg.PaperQuotes)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if cfg.Observability.MetricsAddr != "" {
+		go RunDBGauges(runCtx, db, log.Named("metrics"), DBGaugesEvery)
+	}
 	if worker {
 		go func() { _ = engine.Run(runCtx) }()
 		go runFeed(runCtx)
@@ -132,7 +137,17 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		return err
 	}
 	log.Info("tradeexec running", zap.Bool("api", api), zap.Bool("worker", worker), zap.String("url", st.URL))
+	// The metrics listener's /ready (worker pods' probe): the database
+	// answers; cleared as soon as the process starts draining.
+	SetReadiness(func(ctx context.Context) error {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		return sqlDB.PingContext(ctx)
+	})
 	<-ctx.Done()
+	ClearReadiness()
 	log.Info("shutting down")
 	st.Stop()
 	return nil
@@ -208,6 +223,9 @@ func RunDev(ctx context.Context, cfg config.Config, log *zap.Logger, out io.Writ
 	engine, runFeed := NewPaperEngine(db, log, cfg.PaperQuotes)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if cfg.Observability.MetricsAddr != "" {
+		go RunDBGauges(runCtx, db, log.Named("metrics"), DBGaugesEvery)
+	}
 	go func() { _ = engine.Run(runCtx) }()
 	go runFeed(runCtx)
 

@@ -19,6 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -119,6 +120,13 @@ type brokerHarness struct {
 // the fakes. Its Temporal client logs everything into sdkLog.
 func newBrokerHarness(t *testing.T, db *gorm.DB, d store.Dialect) *brokerHarness {
 	t.Helper()
+	return newBrokerHarnessWith(t, db, d, nil)
+}
+
+// newBrokerHarnessWith is newBrokerHarness with Temporal client
+// interceptors (the tracing test's).
+func newBrokerHarnessWith(t *testing.T, db *gorm.DB, d store.Dialect, ics []interceptor.ClientInterceptor) *brokerHarness {
+	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
 	env := apptest.Start(t, db, d, apptest.Options{Log: log})
@@ -127,7 +135,8 @@ func newBrokerHarness(t *testing.T, db *gorm.DB, d store.Dialect) *brokerHarness
 	sdkLog := &sdkLogBuffer{}
 	srv := testenv.Temporal(t)
 	tc, err := client.Dial(testenv.Encrypted(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(),
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(sdkLog, &slog.HandlerOptions{Level: slog.LevelDebug})))}))
+		Logger:       sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(sdkLog, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		Interceptors: ics}))
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 

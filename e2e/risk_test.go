@@ -14,6 +14,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/metrics"
+	"github.com/tradeexec/tradeexec/internal/metrics/metricstest"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -239,10 +241,17 @@ func TestCircuitBreakerLocksUntilAnAdminUnlocks(t *testing.T) {
 		adminID, adminToken := h.newUser("admin")
 		h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100), "stop_loss_pct": decimal.NewFromInt(50)})
 		h.buyFilled("AAPL", 500, "cb-1")
+		guardActions := func(action string) float64 {
+			return metricstest.Value(t, metrics.NameGuardActions, map[string]string{"action": action})
+		}
+		breakers, flattens := guardActions(metrics.GuardCircuitBreaker), guardActions(metrics.GuardFlatten)
 		h.feed.Set("AAPL", decimal.NewFromInt(160)) // -$10,000 = -10%
 		row := h.waitGuard("circuit breaker", func(r schema.RiskGuard) bool { return r.Level == "circuit_breaker" })
 		require.Equal(t, "Emergency circuit breaker triggered (-8%). Account under review. Contact support.", row.Message)
 		require.Eventually(t, func() bool { return h.position("AAPL").IsZero() }, 20*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool {
+			return guardActions(metrics.GuardCircuitBreaker) > breakers && guardActions(metrics.GuardFlatten) > flattens
+		}, 5*time.Second, 20*time.Millisecond, "guard actions counted")
 
 		var u schema.User
 		require.NoError(t, db.Take(&u, "id = ?", h.demo.UserID).Error)

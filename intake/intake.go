@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/starts"
@@ -94,14 +95,19 @@ func (s *Service) now() time.Time {
 // workflow at once (once per workflow id); when Temporal does not answer
 // within StartWait the start relay (internal/starts) starts it later, and
 // Result.Deferred says so.
-func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
+func (s *Service) Submit(ctx context.Context, req Request) (res Result, err error) {
+	defer func() {
+		if err != nil {
+			metrics.SignalReceived(string(req.Signal.Source), metrics.OutcomeRefused)
+		}
+	}()
 	payload, err := prepare(req)
 	if err != nil {
 		return Result{}, err
 	}
-	var res Result
 	now := s.now()
 	err = store.InTx(ctx, s.DB, func(tx *gorm.DB) error {
+		var err error
 		res, err = record(tx, req, payload, now)
 		if err != nil || !res.created {
 			return err
@@ -110,6 +116,9 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	})
 	if err != nil {
 		return Result{}, err
+	}
+	if res.created {
+		metrics.TradeTransition("pending")
 	}
 	if s.Committed != nil {
 		s.Committed(req.UserID)
@@ -125,9 +134,11 @@ func (s *Service) Submit(ctx context.Context, req Request) (Result, error) {
 	defer cancel()
 	if err := s.Start(sctx, req, res); err != nil {
 		res.Deferred = true
+		metrics.SignalReceived(string(req.Signal.Source), metrics.OutcomeDeferred)
 		s.logger().Warn("workflow start deferred to the start relay", zap.String("workflow_id", res.WorkflowID), zap.Error(err))
 		return res, nil
 	}
+	metrics.SignalReceived(string(req.Signal.Source), outcomeOf(res))
 	if err := starts.Done(sctx, s.DB, res.WorkflowID); err != nil {
 		// The workflow runs; the relay finds it started and forgets the request.
 		s.logger().Warn("start request not cleared", zap.String("workflow_id", res.WorkflowID), zap.Error(err))
@@ -177,12 +188,27 @@ func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	for i, res := range out {
+		// Accepted here; the caller's start failing later is the relay's.
+		metrics.SignalReceived(string(reqs[i].Signal.Source), outcomeOf(res))
+		if res.created {
+			metrics.TradeTransition("pending")
+		}
+	}
 	if s.Committed != nil {
 		for _, req := range reqs {
 			s.Committed(req.UserID)
 		}
 	}
 	return out, nil
+}
+
+// outcomeOf is a stored request's signals_received outcome.
+func outcomeOf(res Result) string {
+	if res.Duplicate {
+		return metrics.OutcomeDuplicate
+	}
+	return metrics.OutcomeAccepted
 }
 
 // RecordFollowUp records, inside the caller's transaction tx, a signal that

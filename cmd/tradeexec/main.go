@@ -66,6 +66,15 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if mode != config.ModeMigrate {
+		obs, err := app.StartObservability(ctx, cfg, log, "tradeexec-"+mode)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "observability:", err)
+			os.Exit(2)
+		}
+		defer obs.Stop()
+	}
+
 	switch mode {
 	case config.ModeAudit:
 		code := app.RunAuditCLI(ctx, cfg, log, os.Args[2:], os.Stdout, os.Stderr)

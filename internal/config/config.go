@@ -152,6 +152,10 @@ type Config struct {
 	// BinanceEgressID names the public address this process's Binance
 	// requests leave from (BINANCE_EGRESS_ID, empty: one shared address).
 	BinanceEgressID string
+
+	// Observability: metrics listener and trace export
+	// (internal/config/observability.go).
+	Observability Observability
 }
 
 // EmbeddedTemporal reports whether `tradeexec dev` should start the Temporal
@@ -191,6 +195,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.paperQuotes()
 	l.binanceEgress()
 	l.audit()
+	l.observability()
 	if err := l.c.err(); err != nil {
 		return Config{}, err
 	}

@@ -3,6 +3,7 @@ package logging
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -42,3 +43,21 @@ func WithTraceID(ctx context.Context, id string) context.Context { return With(c
 
 // WithUserID returns ctx whose logger carries user_id.
 func WithUserID(ctx context.Context, id string) context.Context { return With(ctx, UserID(id)) }
+
+// TraceIDFrom is the trace id of the span in ctx ("" when ctx carries no
+// valid span context: tracing off and no incoming traceparent).
+func TraceIDFrom(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		return sc.TraceID().String()
+	}
+	return ""
+}
+
+// TraceFields are the trace_id field of ctx's span (none without one), for
+// loggers that are not taken from ctx (activities').
+func TraceFields(ctx context.Context) []zap.Field {
+	if id := TraceIDFrom(ctx); id != "" {
+		return []zap.Field{TraceID(id)}
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -256,6 +257,7 @@ func (h *Hub) Connect(info ConnInfo, s Sender) *Conn {
 	}
 	u.refs++
 	h.conns[c] = u
+	metrics.WSConnected()
 	now := h.now()
 	first := u.refs == 1 && now.Sub(h.lastActive[info.UserID]) >= h.cfg.ActiveEvery
 	if first {
@@ -281,6 +283,7 @@ func (h *Hub) Disconnect(c *Conn) {
 	u, ok := h.conns[c]
 	if ok {
 		delete(h.conns, c)
+		metrics.WSDisconnected()
 		u.refs--
 		if u.refs == 0 {
 			delete(h.users, u.id)
@@ -609,6 +612,7 @@ func (h *Hub) send(c *Conn, evs []schema.OutboxEvent) error {
 		return err
 	}
 	c.sent.Store(evs[len(evs)-1].Seq)
+	metrics.OutboxDelivered(evs[len(evs)-1].CreatedAt, time.Now())
 	return nil
 }
 

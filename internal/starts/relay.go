@@ -134,7 +134,7 @@ func (r *Relay) handle(ctx context.Context, row schema.WorkflowStart) (bool, err
 		timeout = 5 * time.Second
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
-	err = Start(sctx, r.Temporal, req)
+	err = start(sctx, r.Temporal, req, "relay")
 	cancel()
 	if err != nil {
 		return false, errors.Join(errUnreachable, err)

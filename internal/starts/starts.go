@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -130,11 +131,24 @@ func (r Request) Options() client.StartWorkflowOptions {
 // Start starts the request's workflow; a workflow already started under its
 // id (by another relay, an earlier attempt, a redelivery) is success.
 func Start(ctx context.Context, tc client.Client, r Request) error {
+	return start(ctx, tc, r, "entry")
+}
+
+// start starts r's workflow and observes the call's latency
+// (tradeexec_workflow_start_duration_seconds) by type, caller and outcome.
+func start(ctx context.Context, tc client.Client, r Request, via string) error {
+	begin := time.Now()
 	_, err := tc.ExecuteWorkflow(ctx, r.Options(), r.WorkflowType, r.Input)
-	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return err
+	outcome := "started"
+	switch {
+	case err == nil:
+	case temporal.IsWorkflowExecutionAlreadyStartedError(err):
+		outcome, err = "already_started", nil
+	default:
+		outcome = "error"
 	}
-	return nil
+	metrics.WorkflowStart(r.WorkflowType, via, outcome, time.Since(begin))
+	return err
 }
 
 // Done forgets the request of a started workflow.

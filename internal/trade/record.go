@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/tradeexec/tradeexec/internal/audit"
+	"github.com/tradeexec/tradeexec/internal/metrics"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
@@ -40,11 +41,14 @@ var Now = func() time.Time { return time.Now().UTC() }
 // returned with a nil error.
 func Record(ctx context.Context, db *gorm.DB, tradeID string, mutate func(tx *gorm.DB, t *schema.Trade) (Change, error)) (schema.Trade, error) {
 	var out schema.Trade
+	changed := false
 	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		changed = false
 		var t schema.Trade
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&t, "id = ?", tradeID).Error; err != nil {
 			return err
 		}
+		before := t.Status
 		ch, err := mutate(tx, &t)
 		if errors.Is(err, ErrNoChange) {
 			out = t
@@ -60,9 +64,14 @@ func Record(ctx context.Context, db *gorm.DB, tradeID string, mutate func(tx *go
 		if err := AppendAuditAndEvent(tx, t, ch); err != nil {
 			return err
 		}
-		out = t
+		out, changed = t, t.Status != before
 		return nil
 	})
+	if err == nil && changed {
+		// Counted once Record succeeds; inside a caller's transaction that
+		// later rolls back, the retry counts it again (rare, and a counter).
+		metrics.TradeTransition(out.Status)
+	}
 	return out, err
 }
 

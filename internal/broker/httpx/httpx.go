@@ -20,8 +20,14 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
+	"github.com/tradeexec/tradeexec/internal/metrics"
+	"github.com/tradeexec/tradeexec/internal/tracing"
 )
 
 // DefaultTimeout bounds one HTTP exchange with a broker.
@@ -121,7 +127,16 @@ func (d *Doer) doRateLimited(ctx context.Context, req Request) (*Response, error
 	}
 	for waits := 0; ; waits++ {
 		if d.Limiter != nil {
-			if err := d.Limiter.WaitN(ctx, d.Key, max(req.Weight, 1)); err != nil {
+			waitStart := time.Now()
+			err := d.Limiter.WaitN(ctx, d.Key, max(req.Weight, 1))
+			if waited := time.Since(waitStart); waited >= minCountedWait {
+				reason := metrics.WaitBudget
+				if waits > 0 {
+					reason = metrics.WaitRetryAfter // the pause a 429 set
+				}
+				metrics.RateLimitWait(d.Broker, reason, waited)
+			}
+			if err != nil {
 				if errors.Is(err, context.Canceled) {
 					return nil, broker.NewError(d.Broker, broker.KindUnavailable, "request was cancelled", err)
 				}
@@ -152,6 +167,7 @@ func (d *Doer) doRateLimited(ctx context.Context, req Request) (*Response, error
 			return nil, e
 		}
 		if d.Limiter == nil {
+			metrics.RateLimitWait(d.Broker, metrics.WaitRetryAfter, wait)
 			if err := d.sleep(ctx, wait); err != nil {
 				return nil, broker.NewError(d.Broker, broker.KindRateLimited, "request is queued behind the broker's rate limit and ran out of time", err)
 			}
@@ -159,7 +175,37 @@ func (d *Doer) doRateLimited(ctx context.Context, req Request) (*Response, error
 	}
 }
 
-func (d *Doer) once(ctx context.Context, req Request) (*Response, error) {
+// minCountedWait: a limiter wait shorter than this is no wait.
+const minCountedWait = time.Millisecond
+
+// once is one HTTP exchange: a client span (broker, method, host, status;
+// never the path or query, which can hold account ids and signatures) and
+// the latency histogram by broker and outcome. No trace header is sent to
+// the broker.
+func (d *Doer) once(ctx context.Context, req Request) (resp *Response, err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "broker "+req.Method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("broker", d.Broker), attribute.String("http.request.method", req.Method),
+			attribute.String("server.address", hostOf(req.URL))))
+	start := time.Now()
+	defer func() {
+		status := 0
+		if resp != nil {
+			status = resp.Status
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+		}
+		limited := false
+		if resp != nil {
+			_, limited = d.rateLimited(resp)
+		}
+		metrics.BrokerRequest(d.Broker, status, limited, time.Since(start))
+		if err != nil || status >= 500 {
+			span.SetStatus(codes.Error, "")
+			if err != nil {
+				span.SetAttributes(attribute.String("error.type", string(broker.KindOf(err))))
+			}
+		}
+		span.End()
+	}()
 	var body io.Reader
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
@@ -180,16 +226,16 @@ func (d *Doer) once(ctx context.Context, req Request) (*Response, error) {
 	if client == nil {
 		client = defaultClient
 	}
-	resp, err := client.Do(hr)
+	hresp, err := client.Do(hr)
 	if err != nil {
 		return nil, TransportError(d.Broker, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes))
+	defer hresp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(hresp.Body, MaxBodyBytes))
 	if err != nil {
 		return nil, TransportError(d.Broker, err)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: b}, nil
 }
 
 func (d *Doer) rateLimited(r *Response) (time.Duration, bool) {
@@ -227,6 +273,15 @@ func (d *Doer) sleep(ctx context.Context, dur time.Duration) error {
 }
 
 var defaultClient = NewClient()
+
+// hostOf is the host of a request URL ("" when unreadable).
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
 
 // RetryAfter parses a Retry-After header: delay-seconds (integer or decimal)
 // or an HTTP-date. ok is false when the header is absent or unreadable; a

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/ratelimit"
+	"github.com/tradeexec/tradeexec/internal/metrics"
+	"github.com/tradeexec/tradeexec/internal/metrics/metricstest"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -165,5 +167,31 @@ func TestDecodeJSON(t *testing.T) {
 	}
 	if err := DecodeJSON("x", []byte(`<html>`), &v); broker.KindOf(err) != broker.KindUnavailable {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Every exchange is observed by broker and outcome, and the wait a 429
+// imposes is counted as a retry_after rate-limit wait.
+func TestDoMetrics(t *testing.T) {
+	const b = "metricsbroker"
+	count := func(outcome string) float64 {
+		return metricstest.Value(t, metrics.NameBrokerRequestSeconds, map[string]string{"broker": b, "outcome": outcome})
+	}
+	waits := func() float64 {
+		return metricstest.Value(t, metrics.NameRateLimitWaits, map[string]string{"broker": b, "reason": metrics.WaitRetryAfter})
+	}
+	srv, _ := script(t, 503, 429, 422)
+	d := &Doer{Broker: b, Limiter: ratelimit.New(6000), Key: "k", Backoff: time.Millisecond}
+	resp, err := d.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL + "/x", Read: true})
+	if err != nil || resp.Status != 422 {
+		t.Fatalf("resp %+v, err %v", resp, err)
+	}
+	for outcome, want := range map[string]float64{"5xx": 1, "rate_limited": 1, "4xx": 1, "2xx": 0} {
+		if got := count(outcome); got != want {
+			t.Errorf("%s exchanges = %v, want %v", outcome, got, want)
+		}
+	}
+	if got := waits(); got != 1 {
+		t.Errorf("retry_after waits = %v, want 1", got)
 	}
 }

@@ -1,0 +1,37 @@
+package realtime_test
+
+import (
+	"fmt"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/internal/metrics"
+	"github.com/tradeexec/tradeexec/internal/metrics/metricstest"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/store/storetest"
+)
+
+// The hub counts its sockets (up on Connect, down on Disconnect) and
+// observes each delivery's lag from the event's commit.
+func TestHubMetrics(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+		conns := func() float64 { return metricstest.Value(t, metrics.NameWSConnections, nil) }
+		lags := func() float64 { return metricstest.Value(t, metrics.NameOutboxLagSeconds, nil) }
+		h := startHub(t, db, hubOpts{})
+		c0, l0 := conns(), lags()
+		c, s := connect(h, "metrics-u1", true, 0)
+		if got := conns(); got != c0+1 {
+			t.Fatalf("connections %v after Connect, want %v", got, c0+1)
+		}
+		appendN(t, db, h, "metrics-u1", 3)
+		eventually(t, "3 events delivered", func() bool { return fmt.Sprint(s.seqs()) == fmt.Sprint(seqRange(1, 3)) })
+		if got := lags(); got <= l0 {
+			t.Fatalf("outbox lag observations %v, want more than %v", got, l0)
+		}
+		h.Disconnect(c)
+		if got := conns(); got != c0 {
+			t.Fatalf("connections %v after Disconnect, want %v", got, c0)
+		}
+	})
+}
