@@ -155,7 +155,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 {{with .Verification}}<p{{if .Failures}} class="bad"{{end}}>{{.ChainsValid}} of {{.ChainsChecked}} chains verified ({{.EntriesChecked}} entries).{{if .Failures}} {{len .Failures}} chain(s) FAILED verification.{{end}}</p>
 {{if .Failures}}<table><tr><th>Chain (user)</th><th>First broken entry</th><th>Reason</th><th>Detail</th></tr>
 {{range .Failures}}<tr class="bad"><td>{{.UserID}}</td><td class="n">{{.BrokenSeq}}</td><td>{{.Reason}}</td><td>{{.Detail}}</td></tr>
-{{end}}</table>{{end}}{{end}}
+{{end}}</table>{{end}}
+{{with .Anchored}}<p{{if .Failed}} class="bad"{{end}}>Against the signed checkpoint (audit-verify, {{.FinishedAt.Format "2006-01-02 15:04 UTC"}}): {{.Valid}} of {{.Chains}} chains valid, {{.Failed}} failed, {{.Unanchored}} not yet anchored.{{if .AlertID}} Security alert {{.AlertID}}.{{end}}</p>
+{{else}}<p class="bad">No checkpoint-based verification has run yet (the audit-verify schedule): the chains were checked against the database only.</p>{{end}}{{end}}
 <h2>Entries per action</h2>
 <table><tr><th>Action</th><th>Success</th><th>Failure</th></tr>
 {{range .ByAction}}<tr><td>{{.Action}}</td><td class="n">{{.Success}}</td><td class="n">{{.Failure}}</td></tr>
@@ -194,6 +196,17 @@ func (r Report) CSV() (string, error) {
 		{"verification", "chains_checked", n(r.Verification.ChainsChecked), ""},
 		{"verification", "chains_valid", n(r.Verification.ChainsValid), ""},
 		{"verification", "entries_checked", n(r.Verification.EntriesChecked), ""},
+	}
+	if a := r.Verification.Anchored; a != nil {
+		rows = append(rows,
+			[]string{"anchored_verification", "finished_at", a.FinishedAt.Format(time.RFC3339), ""},
+			[]string{"anchored_verification", "checkpoint", a.Checkpoint, ""},
+			[]string{"anchored_verification", "chains", n(a.Chains), ""},
+			[]string{"anchored_verification", "valid", n(a.Valid), ""},
+			[]string{"anchored_verification", "failed", n(a.Failed), a.AlertID},
+			[]string{"anchored_verification", "unanchored", n(a.Unanchored), ""})
+	} else {
+		rows = append(rows, []string{"anchored_verification", "none", "no audit-verify run yet", ""})
 	}
 	for _, f := range r.Verification.Failures {
 		rows = append(rows, []string{"verification_failure", f.UserID, n(f.BrokenSeq), string(f.Reason) + ": " + f.Detail})

@@ -151,3 +151,33 @@ func TestGenerateIsIdempotent(t *testing.T) {
 		require.True(t, v.Valid)
 	})
 }
+
+// The report carries the newest checkpoint-based verification (audit-verify,
+// which catches a re-chained rewrite the database check cannot) and says so
+// loudly when none has run.
+func TestReportCarriesTheAnchoredVerification(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		add(t, db, audit.Entry{UserID: uuid.NewString(), Action: audit.ActionLoginSuccess})
+		r, err := compliance.Build(context.Background(), db, "2026-11", nil, time.Now())
+		require.NoError(t, err)
+		require.Nil(t, r.Verification.Anchored)
+		html, err := r.HTML()
+		require.NoError(t, err)
+		require.Contains(t, html, "No checkpoint-based verification has run yet")
+
+		done := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
+		require.NoError(t, audit.RecordVerification(context.Background(), db, schema.AuditVerification{ID: "run-1",
+			StartedAt: done.Add(-time.Minute), FinishedAt: done, NewCheckpoint: "checkpoints/x", Chains: 4, Valid: 3, Failed: 1, AlertID: "audit-1"}))
+		r, err = compliance.Build(context.Background(), db, "2026-11", nil, time.Now())
+		require.NoError(t, err)
+		require.NotNil(t, r.Verification.Anchored)
+		require.EqualValues(t, 1, r.Verification.Anchored.Failed)
+		html, err = r.HTML()
+		require.NoError(t, err)
+		require.Contains(t, html, "3 of 4 chains valid, 1 failed")
+		require.Contains(t, html, "audit-1")
+		csv, err := r.CSV()
+		require.NoError(t, err)
+		require.Contains(t, csv, "anchored_verification,failed,1,audit-1")
+	})
+}
