@@ -458,11 +458,17 @@ func (a *Adapter) Clock(ctx context.Context, asset signal.AssetClass) (broker.Cl
 
 // LastPrice implements broker.Broker (Ticker, last trade).
 func (a *Adapter) LastPrice(ctx context.Context, symbol string) (decimal.Decimal, error) {
+	return lastPrice(ctx, a.c, symbol)
+}
+
+// lastPrice is the public ticker's last trade price of a canonical pair
+// (an account's adapter and the account-less Quotes read it alike).
+func lastPrice(ctx context.Context, c *client, symbol string) (decimal.Decimal, error) {
 	p, err := symbols.Parse(Name, symbol)
 	if err != nil {
 		return decimal.Zero, err
 	}
-	t, err := a.c.ticker(ctx, pairName(p))
+	t, err := c.ticker(ctx, pairName(p))
 	if err != nil {
 		return decimal.Zero, mapError(err)
 	}
