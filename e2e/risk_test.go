@@ -311,8 +311,8 @@ func TestRiskSettingsAPI(t *testing.T) {
 	var entry schema.AuditLog
 	require.NoError(t, h.db.Where("user_id = ? AND action = ?", h.demo.UserID, audit.ActionRiskSettingsChanged).Take(&entry).Error)
 	require.Contains(t, entry.Details, `"changedFields":["maxPositionPct","dailyLossLimitAmount","trailingStop"]`)
-	require.Contains(t, entry.Details, `"old":{"allowReversal":false,"approvalTimeoutSeconds":300,"circuitBreakerPct":"8","dailyLossLimitAmount":"0","dailyLossLimitPct":"5","extendedHours":false,"maxAlertLagSeconds":60,"maxPositionPct":"10"`)
-	require.Contains(t, entry.Details, `"new":{"allowReversal":false,"approvalTimeoutSeconds":300,"circuitBreakerPct":"8","dailyLossLimitAmount":"500","dailyLossLimitPct":"5","extendedHours":false,"maxAlertLagSeconds":60,"maxPositionPct":"5"`)
+	require.Contains(t, entry.Details, `"old":{"allowReversal":false,"approvalTimeoutSeconds":300,"breakevenOffsetPct":"0","circuitBreakerPct":"8","dailyLossLimitAmount":"0","dailyLossLimitPct":"5","extendedHours":false,"ladderStop":"none","ladderTrailPct":"1","maxAlertLagSeconds":60,"maxPositionPct":"10"`)
+	require.Contains(t, entry.Details, `"new":{"allowReversal":false,"approvalTimeoutSeconds":300,"breakevenOffsetPct":"0","circuitBreakerPct":"8","dailyLossLimitAmount":"500","dailyLossLimitPct":"5","extendedHours":false,"ladderStop":"none","ladderTrailPct":"1","maxAlertLagSeconds":60,"maxPositionPct":"5"`)
 	require.Contains(t, h.eventTypes(h.demo.UserID), realtime.EventRiskSettingsChanged)
 
 	bad := h.do(http.MethodPut, url, h.demo.APIToken, []byte(`{"stopLossPct":100}`), "application/json")
