@@ -21,11 +21,14 @@ import (
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
-// The take-profit is executed server-side, the same way at every broker
-// (DESIGN §8 Take-profit): the position's broker-native stop-loss holds the
-// shares, so a resting take-profit order next to it would be refused by
-// most brokers (the shares are taken) — they need an OCO, which not all of
-// them have. Instead the trade's workflow watches the price (WatchTakeProfit);
+// Where the broker has a one-cancels-other pair and the trade owns the whole
+// position, the stop and the take-profit are placed as that pair
+// (activities/exitpair.go, DESIGN §8 Take-profit, native pair). Otherwise
+// — Kraken, a shared position, a refused pair, a trailing stop — the
+// take-profit is emulated here, server-side: the position's broker-native
+// stop-loss holds the shares, so a resting take-profit order next to it
+// would be refused by most brokers (the shares are taken). Instead the
+// trade's workflow watches the price (WatchTakeProfit);
 // when it reaches the target, the trade's quantity is closed by a follow-up
 // exit at market, recorded once (external id takeprofit:<trade id>) and run
 // through the whole trade path: PrepareOrder lifts the stop, the exit is
