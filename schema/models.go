@@ -91,6 +91,9 @@ type RiskSettings struct {
 	BreakevenOffsetPct      decimal.Decimal `gorm:"type:numeric(38,18);not null;default:0"`
 	TrailAfterTarget        int             `gorm:"not null;default:1"`
 	LadderTrailPct          decimal.Decimal `gorm:"type:numeric(38,18);not null;default:1"`
+	// EntryStrategy shares a multi-entry signal's position among its limit
+	// entries: even, decreasing or increasing (risk.EntryShares).
+	EntryStrategy string `gorm:"size:16;not null;default:'even'"`
 	DefaultStockConnection  *string         `gorm:"size:36"`
 	DefaultCryptoConnection *string         `gorm:"size:36"`
 	UpdatedAt               time.Time
