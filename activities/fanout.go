@@ -68,11 +68,14 @@ const maxFanoutPage = 500
 
 // follower is one subscriber of the page with what eligibility needs.
 type follower struct {
-	sub        schema.SourceSubscription
-	user       schema.User
-	maxPosPct  decimal.Decimal
-	brokers    []string // active connection types
-	hasAccount bool
+	sub       schema.SourceSubscription
+	user      schema.User
+	maxPosPct decimal.Decimal
+	// entryStrategy shares a ladder of entries among its legs (risk
+	// settings; even when unset).
+	entryStrategy string
+	brokers       []string // active connection types
+	hasAccount    bool
 }
 
 // FanoutPage takes the next page of the source's active followers (by user
@@ -264,6 +267,7 @@ func followerRequests(f follower, sourceID, messageID string, legs []signal.Leg)
 	}
 	reqs := make([]intake.Request, 0, len(legs))
 	for _, leg := range legs {
+		leg.Share = followerShare(f, leg)
 		sig, err := sources.FollowerSignal(leg, sources.SizingOf(f.sub), f.maxPosPct, f.sub.Shadow)
 		if err != nil {
 			return nil, skipReason(err)
@@ -272,6 +276,16 @@ func followerRequests(f follower, sourceID, messageID string, legs []signal.Leg)
 		reqs = append(reqs, intake.Request{UserID: f.sub.UserID, Signal: sig, Memo: fanoutMemo(sourceID, messageID), SourceID: sourceID})
 	}
 	return reqs, ""
+}
+
+// followerShare is the leg's share of the follower's position: for a leg
+// of a ladder of entries, the follower's entry strategy decides it
+// (risk.EntryShares); other legs keep the provider's share.
+func followerShare(f follower, leg signal.Leg) decimal.Decimal {
+	if leg.Entries < 2 || leg.Entry < 1 || leg.Entry > leg.Entries {
+		return leg.Share
+	}
+	return risk.EntryShares(f.entryStrategy, leg.Entries)[leg.Entry-1]
 }
 
 // existingTrades returns the trades already recorded for a follower's copy
@@ -334,7 +348,7 @@ func (a *Signals) loadFollowers(ctx context.Context, sourceID, after string, lim
 		return nil, err
 	}
 	var settings []schema.RiskSettings
-	if err := db.Select("user_id", "max_position_pct").Where("user_id IN ?", ids).Find(&settings).Error; err != nil {
+	if err := db.Select("user_id", "max_position_pct", "entry_strategy").Where("user_id IN ?", ids).Find(&settings).Error; err != nil {
 		return nil, err
 	}
 	var conns []schema.BrokerConnection
@@ -353,6 +367,7 @@ func (a *Signals) loadFollowers(ctx context.Context, sourceID, after string, lim
 	}
 	for _, rs := range settings {
 		byUser[rs.UserID].maxPosPct = rs.MaxPositionPct
+		byUser[rs.UserID].entryStrategy = rs.EntryStrategy
 	}
 	for _, c := range conns {
 		f := byUser[c.UserID]

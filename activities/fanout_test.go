@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/sources"
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -163,4 +164,71 @@ func TestFinishSignalQueuesSummaryOnce(t *testing.T) {
 	require.Equal(t, "Executed for 212 followers, 3 skipped", rows[0].Content)
 	require.Equal(t, "1300000000000000003", rows[0].ReplyTo)
 	require.Equal(t, "Executed for 1 follower", SummaryText(1, 0))
+}
+
+// A multi-entry message gives each follower one limit trade per entry
+// price, the position shared by the follower's own entry strategy.
+func TestFanoutPageEntryLadderByStrategy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		f := newFanoutFixture(t, db)
+		even := f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false) // no settings row: even
+		dec := f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false)
+		inc := f.trader(t, "active", []string{"paper"}, sources.DefaultSizing(), false, false)
+		for u, strategy := range map[string]string{dec: "decreasing", inc: "increasing"} {
+			d := risk.DefaultSettings()
+			require.NoError(t, db.Create(&schema.RiskSettings{UserID: u, MaxPositionPct: d.MaxPositionPct, DailyLossLimitPct: d.DailyLossLimitPct,
+				CircuitBreakerPct: d.CircuitBreakerPct, StopLossPct: d.StopLossPct, LadderStop: d.LadderStop, TrailAfterTarget: 1,
+				LadderTrailPct: d.LadderTrailPct, EntryStrategy: strategy, MaxAlertLagSeconds: 60, ApprovalTimeoutSeconds: 300,
+				UpdatedAt: time.Now().UTC()}).Error)
+		}
+		ff, err := signal.ParseFreeform("BTC/USDT LONG Entry: 41000 - 42000 - 41500 SL 40000 TP1 44000 TP2 45000")
+		require.NoError(t, err)
+		legs := ff.Legs()
+		require.Len(t, legs, 3)
+
+		a := &Signals{DB: db, TaskQueue: "q"}
+		const msg = "1300000000000000009"
+		in := workflows.FanoutPageInput{SourceID: f.source.ID, MessageID: msg, Legs: legs, Limit: 10}
+		p, err := a.FanoutPage(ctx, in)
+		require.NoError(t, err)
+		require.Empty(t, p.Skipped)
+		require.Len(t, p.Trades, 9)
+
+		// Percent of equity: the default 10% max position × the leg's share.
+		want := map[string][]string{
+			even: {"3.33334", "3.33333", "3.33333"},
+			dec:  {"5.00001", "3.33333", "1.66666"},
+			inc:  {"1.66667", "3.33333", "5"},
+		}
+		prices := []string{"42000", "41500", "41000"}
+		got := map[string][]signal.Signal{}
+		for _, tr := range p.Trades {
+			got[tr.UserID] = append(got[tr.UserID], tr.Signal)
+		}
+		for u, qtys := range want {
+			sigs := got[u]
+			require.Len(t, sigs, 3, u)
+			for i, s := range sigs {
+				require.Equal(t, fmt.Sprintf("%s:%s/e%d", u, msg, i+1), s.ExternalID)
+				require.Equal(t, signal.OrderLimit, s.OrderType)
+				require.True(t, s.LimitPrice.Equal(decimal.RequireFromString(prices[i])), "%s leg %d price %s", u, i+1, s.LimitPrice)
+				require.True(t, s.StopLossPrice.Equal(decimal.NewFromInt(40000)))
+				require.Len(t, s.TakeProfitTargets, 2)
+				require.Equal(t, signal.QtyPercentOfEquity, s.QuantityType)
+				require.True(t, s.Quantity.Equal(decimal.RequireFromString(qtys[i])), "%s leg %d: %s%% of equity, want %s", u, i+1, s.Quantity, qtys[i])
+			}
+		}
+
+		// A retried page records nothing new (one trade per follower and leg).
+		again, err := a.FanoutPage(ctx, in)
+		require.NoError(t, err)
+		require.Len(t, again.Trades, 9)
+		for i := range p.Trades {
+			require.Equal(t, p.Trades[i].TradeID, again.Trades[i].TradeID)
+		}
+		var n int64
+		require.NoError(t, db.Model(&schema.Trade{}).Count(&n).Error)
+		require.EqualValues(t, 9, n)
+	})
 }

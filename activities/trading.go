@@ -139,6 +139,7 @@ func (a *Trading) settings(ctx context.Context, userID string) (schema.RiskSetti
 		BreakevenOffsetPct:     row.BreakevenOffsetPct,
 		TrailAfterTarget:       row.TrailAfterTarget,
 		LadderTrailPct:         row.LadderTrailPct,
+		EntryStrategy:          row.EntryStrategy,
 	}, nil
 }
 

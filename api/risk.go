@@ -49,6 +49,7 @@ type riskSettingsBody struct {
 	BreakevenOffsetPct     *decimal.Decimal `json:"breakevenOffsetPct"`
 	TrailAfterTarget       *int             `json:"trailAfterTarget"`
 	LadderTrailPct         *decimal.Decimal `json:"ladderTrailPct"`
+	EntryStrategy          *string          `json:"entryStrategy"`
 }
 
 // riskStateView is the account guard's view of one connection today.
@@ -81,7 +82,8 @@ func loadRiskSettings(tx *gorm.DB, userID string) (schema.RiskSettings, risk.Set
 		DailyLossLimitAmount: row.DailyLossLimitAmount, CircuitBreakerPct: row.CircuitBreakerPct, StopLossPct: row.StopLossPct,
 		ExtendedHours: row.ExtendedHours, TrailingStop: row.TrailingStop, AllowReversal: row.AllowReversal,
 		MaxAlertLagSeconds: row.MaxAlertLagSeconds, RequireApproval: row.RequireApproval, ApprovalTimeoutSeconds: row.ApprovalTimeoutSeconds,
-		LadderStop: row.LadderStop, BreakevenOffsetPct: row.BreakevenOffsetPct, TrailAfterTarget: row.TrailAfterTarget, LadderTrailPct: row.LadderTrailPct}, true, nil
+		LadderStop: row.LadderStop, BreakevenOffsetPct: row.BreakevenOffsetPct, TrailAfterTarget: row.TrailAfterTarget, LadderTrailPct: row.LadderTrailPct,
+		EntryStrategy: row.EntryStrategy}, true, nil
 }
 
 // getRisk: GET /api/v1/risk — the caller's risk settings, whether the
@@ -180,6 +182,9 @@ func (s *Server) putRisk(c *gin.Context) {
 			next.TrailAfterTarget = *body.TrailAfterTarget
 		}
 		set(&next.LadderTrailPct, body.LadderTrailPct)
+		if body.EntryStrategy != nil {
+			next.EntryStrategy = *body.EntryStrategy
+		}
 		if err := next.Validate(); err != nil {
 			return err
 		}
@@ -193,6 +198,7 @@ func (s *Server) putRisk(c *gin.Context) {
 		row.AllowReversal, row.MaxAlertLagSeconds = next.AllowReversal, next.MaxAlertLagSeconds
 		row.RequireApproval, row.ApprovalTimeoutSeconds = next.RequireApproval, next.ApprovalTimeoutSeconds
 		row.LadderStop, row.BreakevenOffsetPct, row.TrailAfterTarget, row.LadderTrailPct = next.LadderStop, next.BreakevenOffsetPct, next.TrailAfterTarget, next.LadderTrailPct
+		row.EntryStrategy = next.EntryStrategy
 		row.UpdatedAt = time.Now().UTC()
 		if err := tx.Save(&row).Error; err != nil {
 			return err
@@ -243,6 +249,7 @@ func changedRiskFields(a, b risk.Settings) []string {
 	add(!a.BreakevenOffsetPct.Equal(b.BreakevenOffsetPct), "breakevenOffsetPct")
 	add(a.TrailAfterTarget != b.TrailAfterTarget, "trailAfterTarget")
 	add(!a.LadderTrailPct.Equal(b.LadderTrailPct), "ladderTrailPct")
+	add(a.EntryStrategy != b.EntryStrategy, "entryStrategy")
 	return out
 }
 

@@ -152,14 +152,9 @@ func parseSignal(mode, content string) ([]signal.Leg, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Several entry prices ask for a ladder of limit entries, which is
-		// not placed yet: refused rather than sent as its first entry only.
-		// A zone is one order at the edge reached first (fills inside it).
-		if len(f.Entries) > 1 && !f.Zone {
-			return nil, &signal.ParseError{Field: "entry", Reason: fmt.Sprintf(
-				"%d entry prices (a ladder of entries) are not placed yet, so this signal is refused rather than sent with its first entry only; post one entry price or an entry zone",
-				len(f.Entries))}
-		}
+		// Several entry prices (not a zone) are a ladder of limit entries,
+		// one leg each (Freeform.Legs); what is still ambiguous (several
+		// breakout or market entries) the parser refuses with its reason.
 		return f.Legs(), nil
 	default:
 		// The strict grammar: only messages written as a command are

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tradeexec/tradeexec/internal/realtime"
+	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/sources"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -27,8 +29,8 @@ func TestParseSignalByMode(t *testing.T) {
 		// Take-profit targets: one leg per target, each with its take-profit.
 		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000 TP1 43000 TP2 44500", 1, nil, ""}, // one entry, a ladder of two targets
 		{sources.ModeFreeform, "BTC/USDT LONG Entry 42000 SL 41000", 1, nil, ""},
-		// Several entries: a ladder, not placed yet — refused, never its first entry only.
-		{sources.ModeFreeform, "BTC/USDT LONG Entry: 42000 - 41500 - 41000 SL 40000 TP 44000", 0, nil, "entry: 3 entry prices"},
+		// Several entries: a ladder of limit entries, one leg each.
+		{sources.ModeFreeform, "BTC/USDT LONG Entry: 42000 - 41500 - 41000 SL 40000 TP 44000", 3, nil, ""},
 		// A zone: one limit at the edge reached first.
 		{sources.ModeFreeform, "BTC/USDT LONG Buy Zone: 41500 - 42000 SL 40000 TP 44000", 1, nil, ""},
 		{sources.ModeStrict, "/buy AAPL 10 tp:200", 1, nil, ""},
@@ -49,6 +51,27 @@ func TestParseSignalByMode(t *testing.T) {
 			require.Len(t, legs, tt.legs)
 		}
 	}
+}
+
+// A multi-entry message is one limit leg per entry price, nearest the
+// market first, each carrying the message's stop and take-profit ladder.
+func TestParseSignalEntryLadder(t *testing.T) {
+	legs, err := parseSignal(sources.ModeFreeform, "BTC/USDT LONG Entry: 41000 - 42000 - 41500 SL 40000 TP1 44000 TP2 45000")
+	require.NoError(t, err)
+	require.Len(t, legs, 3)
+	sum := decimal.Zero
+	for i, want := range []string{"42000", "41500", "41000"} {
+		l := legs[i]
+		require.Equal(t, fmt.Sprintf("e%d", i+1), l.Key)
+		require.Equal(t, i+1, l.Entry)
+		require.Equal(t, 3, l.Entries)
+		require.Equal(t, signal.OrderLimit, l.Signal.OrderType)
+		require.True(t, l.Signal.LimitPrice.Equal(decimal.RequireFromString(want)), "leg %d price %s", i+1, l.Signal.LimitPrice)
+		require.True(t, l.Signal.StopLossPrice.Equal(decimal.NewFromInt(40000)))
+		require.Len(t, l.Signal.TakeProfitTargets, 2)
+		sum = sum.Add(l.Share)
+	}
+	require.True(t, sum.Equal(decimal.NewFromInt(100)), "shares sum %s", sum)
 }
 
 func cmdWith(name string, opts map[string]any) *command {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,43 @@ func TestFreeformSignalWithTargetsIsLaddered(t *testing.T) {
 	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG  Entry 42000  SL 41000")
 	require.Equal(t, "Executed for 1 follower", h.waitReply(msg).Content)
 	require.Len(t, h.trades(f.UserID), 2)
+}
+
+// A multi-entry message places, for each follower, one limit entry per
+// price, the follower's fixed amount shared by their own entry strategy.
+func TestFreeformMultiEntryIsAnEntryLadder(t *testing.T) {
+	db, d := storetest.Open(t)
+	h := newHarness(t, db, d, harnessOptions{mode: sources.ModeFreeform})
+	sz := sources.Sizing{Mode: sources.SizingFixedAmount, FixedAmount: decimal.NewFromInt(900)}
+	even := h.follower(sz, false)
+	dec := h.follower(sz, false)
+	require.NoError(t, db.Model(&schema.RiskSettings{}).Where("user_id = ?", dec.UserID).Update("entry_strategy", "decreasing").Error)
+	msg := h.fake.Post(h.channel, h.provider.DiscordID, "BTC/USDT LONG Entry: 41000 - 42000 - 41500 SL 40000 TP 44000")
+	h.waitOrders(3, even, dec)
+	require.Equal(t, "Executed for 2 followers", h.waitReply(msg).Content)
+	want := map[string][]string{even.UserID: {"300", "299.99", "299.99"}, dec.UserID: {"450", "299.99", "149.99"}}
+	for u, amounts := range want {
+		ts := h.trades(u)
+		require.Len(t, ts, 3)
+		got := map[string]signal.Signal{}
+		for _, tr := range ts {
+			var row schema.Signal
+			var sig signal.Signal
+			require.NoError(t, db.Where("id = ?", tr.SignalID).Take(&row).Error)
+			require.NoError(t, json.Unmarshal([]byte(row.Payload), &sig))
+			got[row.ExternalID] = sig
+		}
+		for i, price := range []string{"42000", "41500", "41000"} {
+			sig, ok := got[u+":"+msg+"/e"+strconv.Itoa(i+1)]
+			require.True(t, ok, "leg e%d of %s", i+1, u)
+			require.Equal(t, signal.OrderLimit, sig.OrderType)
+			require.Equal(t, price, sig.LimitPrice.String())
+			require.Equal(t, "40000", sig.StopLossPrice.String())
+			require.Equal(t, "44000", sig.TakeProfitPrice.String())
+			require.Equal(t, signal.QtyDollarAmount, sig.QuantityType)
+			require.Equal(t, amounts[i], sig.Quantity.String(), "leg e%d of %s", i+1, u)
+		}
+	}
 }
 
 // Edits and deletions after a signal fired change no order; they are

@@ -311,8 +311,8 @@ func TestRiskSettingsAPI(t *testing.T) {
 	var entry schema.AuditLog
 	require.NoError(t, h.db.Where("user_id = ? AND action = ?", h.demo.UserID, audit.ActionRiskSettingsChanged).Take(&entry).Error)
 	require.Contains(t, entry.Details, `"changedFields":["maxPositionPct","dailyLossLimitAmount","trailingStop"]`)
-	require.Contains(t, entry.Details, `"old":{"allowReversal":false,"approvalTimeoutSeconds":300,"breakevenOffsetPct":"0","circuitBreakerPct":"8","dailyLossLimitAmount":"0","dailyLossLimitPct":"5","extendedHours":false,"ladderStop":"none","ladderTrailPct":"1","maxAlertLagSeconds":60,"maxPositionPct":"10"`)
-	require.Contains(t, entry.Details, `"new":{"allowReversal":false,"approvalTimeoutSeconds":300,"breakevenOffsetPct":"0","circuitBreakerPct":"8","dailyLossLimitAmount":"500","dailyLossLimitPct":"5","extendedHours":false,"ladderStop":"none","ladderTrailPct":"1","maxAlertLagSeconds":60,"maxPositionPct":"5"`)
+	require.Contains(t, entry.Details, `"old":{"allowReversal":false,"approvalTimeoutSeconds":300,"breakevenOffsetPct":"0","circuitBreakerPct":"8","dailyLossLimitAmount":"0","dailyLossLimitPct":"5","entryStrategy":"even","extendedHours":false,"ladderStop":"none","ladderTrailPct":"1","maxAlertLagSeconds":60,"maxPositionPct":"10"`)
+	require.Contains(t, entry.Details, `"new":{"allowReversal":false,"approvalTimeoutSeconds":300,"breakevenOffsetPct":"0","circuitBreakerPct":"8","dailyLossLimitAmount":"500","dailyLossLimitPct":"5","entryStrategy":"even","extendedHours":false,"ladderStop":"none","ladderTrailPct":"1","maxAlertLagSeconds":60,"maxPositionPct":"5"`)
 	require.Contains(t, h.eventTypes(h.demo.UserID), realtime.EventRiskSettingsChanged)
 
 	bad := h.do(http.MethodPut, url, h.demo.APIToken, []byte(`{"stopLossPct":100}`), "application/json")
@@ -320,8 +320,19 @@ func TestRiskSettingsAPI(t *testing.T) {
 	require.Equal(t, "stopLossPct", bad.Body["field"])
 	require.Equal(t, "Stop loss must be greater than 0% and less than 100%", bad.Body["message"])
 
+	// The entry strategy of multi-entry signals: one of three, else a 400.
+	require.Equal(t, "even", settings["entryStrategy"], "even by default")
+	bad = h.do(http.MethodPut, url, h.demo.APIToken, []byte(`{"entryStrategy":"pyramid"}`), "application/json")
+	require.Equal(t, http.StatusBadRequest, bad.Status, bad.Raw)
+	require.Equal(t, "entryStrategy", bad.Body["field"])
+	require.Equal(t, "Entry strategy must be even, decreasing or increasing", bad.Body["message"])
+	put = h.do(http.MethodPut, url, h.demo.APIToken, []byte(`{"entryStrategy":"decreasing"}`), "application/json")
+	require.Equal(t, http.StatusOK, put.Status, put.Raw)
+	require.Equal(t, "decreasing", put.Body["settings"].(map[string]any)["entryStrategy"])
+
 	var rs schema.RiskSettings
 	require.NoError(t, h.db.Take(&rs, "user_id = ?", h.demo.UserID).Error)
 	require.True(t, rs.MaxPositionPct.Equal(decimal.NewFromInt(5)))
 	require.NotNil(t, rs.DefaultStockConnection, "the default brokers are kept")
+	require.Equal(t, "decreasing", rs.EntryStrategy)
 }

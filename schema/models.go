@@ -87,12 +87,15 @@ type RiskSettings struct {
 	// LadderStop moves the stop after a take-profit ladder's leg fills:
 	// none, breakeven (after TP1, BreakevenOffsetPct beyond the entry) or
 	// trail (after TP TrailAfterTarget, at LadderTrailPct).
-	LadderStop              string          `gorm:"size:16;not null;default:'none'"`
-	BreakevenOffsetPct      decimal.Decimal `gorm:"type:numeric(38,18);not null;default:0"`
-	TrailAfterTarget        int             `gorm:"not null;default:1"`
-	LadderTrailPct          decimal.Decimal `gorm:"type:numeric(38,18);not null;default:1"`
-	DefaultStockConnection  *string         `gorm:"size:36"`
-	DefaultCryptoConnection *string         `gorm:"size:36"`
+	LadderStop         string          `gorm:"size:16;not null;default:'none'"`
+	BreakevenOffsetPct decimal.Decimal `gorm:"type:numeric(38,18);not null;default:0"`
+	TrailAfterTarget   int             `gorm:"not null;default:1"`
+	LadderTrailPct     decimal.Decimal `gorm:"type:numeric(38,18);not null;default:1"`
+	// EntryStrategy shares a multi-entry signal's position among its limit
+	// entries: even, decreasing or increasing (risk.EntryShares).
+	EntryStrategy           string  `gorm:"size:16;not null;default:'even'"`
+	DefaultStockConnection  *string `gorm:"size:36"`
+	DefaultCryptoConnection *string `gorm:"size:36"`
 	UpdatedAt               time.Time
 }
 

@@ -108,6 +108,7 @@ const (
 	msgBreakevenOffset      = "Breakeven offset must be at least 0% and below 100%"
 	msgTrailAfterTarget     = "Trail after target must be between TP1 and TP9"
 	msgLadderTrailPct       = "Trail distance must be greater than 0% and less than 100%"
+	msgEntryStrategy        = "Entry strategy must be even, decreasing or increasing"
 )
 
 // quantityText renders an order quantity with its unit: "5 shares",

@@ -41,6 +41,10 @@ type Settings struct {
 	BreakevenOffsetPct decimal.Decimal `json:"breakevenOffsetPct"`
 	TrailAfterTarget   int             `json:"trailAfterTarget"`
 	LadderTrailPct     decimal.Decimal `json:"ladderTrailPct"`
+	// EntryStrategy shares the position among the limit entries of a
+	// multi-entry signal: even, decreasing (the first entry, nearest the
+	// market, largest) or increasing (EntryShares).
+	EntryStrategy string `json:"entryStrategy"`
 }
 
 // LadderStopPlan is the trader's stop move for a ladder; mode overrides
@@ -102,6 +106,7 @@ func DefaultSettings() Settings {
 		BreakevenOffsetPct:     decimal.Zero,
 		TrailAfterTarget:       1,
 		LadderTrailPct:         decimal.NewFromInt(1),
+		EntryStrategy:          EntryStrategyEven,
 	}
 }
 
@@ -143,6 +148,7 @@ func (s Settings) Validate() error {
 	check(s.MaxAlertLagSeconds >= 5 && s.MaxAlertLagSeconds <= 600, "maxAlertLagSeconds", msgAlertLagRange)
 	check(s.ApprovalTimeoutSeconds >= 30 && s.ApprovalTimeoutSeconds <= 86400, "approvalTimeoutSeconds", msgApprovalTimeoutRange)
 	validLadderSettings(s, check)
+	check(s.EntryStrategy == "" || ValidEntryStrategy(s.EntryStrategy), "entryStrategy", msgEntryStrategy)
 	if len(errs) > 0 {
 		return &SettingsError{Fields: errs}
 	}

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/shopspring/decimal"
 )
@@ -116,6 +117,11 @@ type Leg struct {
 	Key    string          `json:"key"`
 	Signal Signal          `json:"signal"`
 	Share  decimal.Decimal `json:"share"` // percent of the position, 100 for a single leg
+	// Entry is the leg's place (1..Entries) in a ladder of limit entries
+	// (Key "e1".."eN"); 0 for a leg that is not one. Each follower's entry
+	// strategy replaces Share at the fan-out (risk.EntryShares).
+	Entry   int `json:"entry,omitempty"`
+	Entries int `json:"entries,omitempty"`
 }
 
 // SingleLeg wraps a signal that is not split.
@@ -123,17 +129,34 @@ func SingleLeg(s Signal) []Leg {
 	return []Leg{{Signal: s, Share: hundred}}
 }
 
-// Legs is the message's one order: the whole position, with its targets
-// as a take-profit ladder (TakeProfitTargets) when it has several — one
-// entry whose filled position is closed leg by leg (DESIGN §8). Split
-// signals (one entry per target, Key "tp1", "tp2", ...) are no longer
-// made; fan-outs recorded with them still run.
+// Legs are the message's orders: the whole position, with its targets as
+// a take-profit ladder (TakeProfitTargets) when it has several — one entry
+// whose filled position is closed leg by leg (DESIGN §8). Several entry
+// prices that are not a zone make a ladder of limit entries: one leg per
+// price in Entries' order (Key "e1".."eN", Entry 1..N), each with the
+// message's stop-loss and take-profit (or take-profit ladder), sharing the
+// position evenly here; each follower's entry strategy re-shares it at the
+// fan-out. Split signals (one entry per target, Key "tp1", "tp2", ...) are
+// no longer made; fan-outs recorded with them still run.
 func (f Freeform) Legs() []Leg {
 	s := f.Signal
 	if len(f.Targets) >= 2 {
 		s.TakeProfitTargets = append([]Target(nil), f.Targets...)
 	}
-	return SingleLeg(s)
+	if len(f.Entries) < 2 || f.Zone {
+		return SingleLeg(s)
+	}
+	n := len(f.Entries)
+	legs := make([]Leg, n)
+	even := hundred.Div(decimal.NewFromInt(int64(n))).Truncate(4)
+	for i, price := range f.Entries {
+		ls := s
+		ls.OrderType, ls.LimitPrice, ls.StopPrice = OrderLimit, price, decimal.Zero
+		ls.TakeProfitTargets = append([]Target(nil), s.TakeProfitTargets...)
+		legs[i] = Leg{Key: fmt.Sprintf("e%d", i+1), Signal: ls, Share: even, Entry: i + 1, Entries: n}
+	}
+	legs[0].Share = hundred.Sub(even.Mul(decimal.NewFromInt(int64(n - 1))))
+	return legs
 }
 
 // freeformFields maps Validate's field names to the words of the layout.

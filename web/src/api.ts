@@ -225,10 +225,14 @@ export interface RiskSettings {
   breakevenOffsetPct: string;
   trailAfterTarget: number;
   ladderTrailPct: string;
+  entryStrategy: EntryStrategy;
 }
 
 /** Stop move after a take-profit ladder's leg fills. */
 export type LadderStop = "none" | "breakeven" | "trail";
+
+/** How a multi-entry signal's position is shared among its limit entries. */
+export type EntryStrategy = "even" | "decreasing" | "increasing";
 
 /** One leg of a take-profit ladder (GET /api/v1/trades/{id} takeProfitLegs). */
 export interface TakeProfitLeg {

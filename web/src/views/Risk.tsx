@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type LadderStop, type RiskSettings } from "../api";
+import { api, ApiError, type EntryStrategy, type LadderStop, type RiskSettings } from "../api";
 import { toast } from "../store";
 
 interface GuardState {
@@ -48,6 +48,7 @@ export function Risk() {
         breakevenOffsetPct: s.breakevenOffsetPct,
         trailAfterTarget: Number(s.trailAfterTarget),
         ladderTrailPct: s.ladderTrailPct,
+        entryStrategy: s.entryStrategy,
       });
       setS(r.settings);
       toast("Risk settings saved.", "success");
@@ -123,6 +124,15 @@ export function Risk() {
               {num("ladderTrailPct", "Trail distance (%)", "The stop follows the price at this distance.")}
             </>
           )}
+          <label>
+            Entry strategy
+            <select value={s.entryStrategy} onChange={(e) => setS({ ...s, entryStrategy: e.currentTarget.value as EntryStrategy })} data-testid="entry-strategy">
+              <option value="even">Even: equal shares</option>
+              <option value="decreasing">Decreasing: the first entry largest</option>
+              <option value="increasing">Increasing: the last entry largest</option>
+            </select>
+            <span class="muted small">For signals with several entry prices: one limit order per entry, sharing your position this way.</span>
+          </label>
           <label>
             Stale alert limit (seconds)
             <input inputMode="numeric" required value={String(s.maxAlertLagSeconds)} onInput={(e) => setS({ ...s, maxAlertLagSeconds: Number(e.currentTarget.value) })} />
