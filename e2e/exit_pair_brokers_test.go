@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/store"
 )
@@ -270,29 +271,31 @@ func TestExitPairAtBrokerFakes(t *testing.T) {
 	for _, b := range pairBrokers() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("take-profit fill cancels the stop once", func(t *testing.T) {
-				h := newBrokerHarness(t, openSQLite(t), store.SQLite)
-				h.setDefault(b.class, b.connect(h))
-				r := h.postWebhook(b.webhook("bp-tp"))
-				require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
-				id := r.Body["tradeId"].(string)
-				h.waitStatus(id, 30*time.Second, "filled")
-				h.waitTakeProfitMode(id, "native")
-				require.Equal(t, 1, b.pairs(h))
-				legs := b.legs(h)
-				require.Equal(t, 2, legs["take_profit/new"]+legs["stop_loss/new"]+legs["take_profit/open"]+legs["stop_loss/open"], "%v", legs)
-				b.requireBook(h, true)
-				b.setPrice(h, b.pct(b.takeProfitPct+2))
-				h.waitTakeProfit(id, "filled")
-				legs = b.legs(h)
-				require.Equal(t, 1, legs["take_profit/filled"], "%v", legs)
-				require.Equal(t, 1, legs["stop_loss/canceled"]+legs["stop_loss/cancelled"], "the fake cancelled the stop once: %v", legs)
-				require.Equal(t, 1, b.pairs(h), "one pair")
-				b.requireBook(h, true)
-				time.Sleep(500 * time.Millisecond) // nothing more is sent after the fill
-				require.Equal(t, legs, b.legs(h))
-				b.requireBook(h, true)
-				require.Empty(t, h.takeProfitExits(id))
-				require.Contains(t, h.getTrade(id).Raw, "TAKE_PROFIT_FILLED")
+				eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+					h := newBrokerHarness(t, db, d)
+					h.setDefault(b.class, b.connect(h))
+					r := h.postWebhook(b.webhook("bp-tp"))
+					require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+					id := r.Body["tradeId"].(string)
+					h.waitStatus(id, 30*time.Second, "filled")
+					h.waitTakeProfitMode(id, "native")
+					require.Equal(t, 1, b.pairs(h))
+					legs := b.legs(h)
+					require.Equal(t, 2, legs["take_profit/new"]+legs["stop_loss/new"]+legs["take_profit/open"]+legs["stop_loss/open"], "%v", legs)
+					b.requireBook(h, true)
+					b.setPrice(h, b.pct(b.takeProfitPct+2))
+					h.waitTakeProfit(id, "filled")
+					legs = b.legs(h)
+					require.Equal(t, 1, legs["take_profit/filled"], "%v", legs)
+					require.Equal(t, 1, legs["stop_loss/canceled"]+legs["stop_loss/cancelled"], "the fake cancelled the stop once: %v", legs)
+					require.Equal(t, 1, b.pairs(h), "one pair")
+					b.requireBook(h, true)
+					time.Sleep(500 * time.Millisecond) // nothing more is sent after the fill
+					require.Equal(t, legs, b.legs(h))
+					b.requireBook(h, true)
+					require.Empty(t, h.takeProfitExits(id))
+					require.Contains(t, h.getTrade(id).Raw, "TAKE_PROFIT_FILLED")
+				})
 			})
 			t.Run("stop fill cancels the take-profit", func(t *testing.T) {
 				h := newBrokerHarness(t, openSQLite(t), store.SQLite)
@@ -311,27 +314,29 @@ func TestExitPairAtBrokerFakes(t *testing.T) {
 				b.requireBook(h, true)
 			})
 			t.Run("restart between the fill and the pair places one pair", func(t *testing.T) {
-				h := newBrokerHarness(t, openSQLite(t), store.SQLite)
-				h.setDefault(b.class, b.connect(h))
-				b.failPairs(h, 1<<20)
-				r := h.postWebhook(b.webhook("bp-restart"))
-				require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
-				id := r.Body["tradeId"].(string)
-				h.waitStatus(id, 30*time.Second, "filled")
-				time.Sleep(time.Second) // PlaceExitPair is retrying
-				require.Zero(t, b.pairs(h))
-				h.stack.Stop()
-				b.failPairs(h, 0)
-				b.dropNextAnswer(h) // the pair is made, its answer lost
-				h.restartApp()
-				h.waitTakeProfitMode(id, "native")
-				require.Equal(t, 1, b.pairs(h), "exactly one pair: %v", b.legs(h))
-				b.requireBook(h, false)
-				b.setPrice(h, b.pct(b.takeProfitPct+2))
-				h.waitTakeProfit(id, "filled")
-				legs := b.legs(h)
-				require.Equal(t, 1, legs["take_profit/filled"], "%v", legs)
-				require.Equal(t, 1, legs["stop_loss/canceled"]+legs["stop_loss/cancelled"], "%v", legs)
+				eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+					h := newBrokerHarness(t, db, d)
+					h.setDefault(b.class, b.connect(h))
+					b.failPairs(h, 1<<20)
+					r := h.postWebhook(b.webhook("bp-restart"))
+					require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+					id := r.Body["tradeId"].(string)
+					h.waitStatus(id, 30*time.Second, "filled")
+					time.Sleep(time.Second) // PlaceExitPair is retrying
+					require.Zero(t, b.pairs(h))
+					h.stack.Stop()
+					b.failPairs(h, 0)
+					b.dropNextAnswer(h) // the pair is made, its answer lost
+					h.restartApp()
+					h.waitTakeProfitMode(id, "native")
+					require.Equal(t, 1, b.pairs(h), "exactly one pair: %v", b.legs(h))
+					b.requireBook(h, false)
+					b.setPrice(h, b.pct(b.takeProfitPct+2))
+					h.waitTakeProfit(id, "filled")
+					legs := b.legs(h)
+					require.Equal(t, 1, legs["take_profit/filled"], "%v", legs)
+					require.Equal(t, 1, legs["stop_loss/canceled"]+legs["stop_loss/cancelled"], "%v", legs)
+				})
 			})
 		})
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
@@ -68,49 +69,53 @@ func takeProfitTaken(t *testing.T, h *brokerHarness, key, id string) {
 
 func TestEmulatedTakeProfitAtKraken(t *testing.T) {
 	t.Run("take-profit exit fires once and cancels the stop once", func(t *testing.T) {
-		h := newBrokerHarness(t, openSQLite(t), store.SQLite)
-		key := connectKraken(h)
-		r := h.postWebhook(krakenWebhook("kr-tp"))
-		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
-		id := r.Body["tradeId"].(string)
-		h.waitStatus(id, 30*time.Second, "filled")
-		h.waitTakeProfitMode(id, "emulated")
-		h.waitTakeProfit(id, "armed")
-		require.Equal(t, map[string]int{"buy/market/closed": 1, "sell/stop-loss/open": 1}, krakenBook(h, key))
+		eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+			h := newBrokerHarness(t, db, d)
+			key := connectKraken(h)
+			r := h.postWebhook(krakenWebhook("kr-tp"))
+			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+			id := r.Body["tradeId"].(string)
+			h.waitStatus(id, 30*time.Second, "filled")
+			h.waitTakeProfitMode(id, "emulated")
+			h.waitTakeProfit(id, "armed")
+			require.Equal(t, map[string]int{"buy/market/closed": 1, "sell/stop-loss/open": 1}, krakenBook(h, key))
 
-		h.fakes.kraken.SetPrice("BTC-USD", krakenPct(4)) // not yet
-		time.Sleep(500 * time.Millisecond)
-		require.Empty(t, h.takeProfitExits(id))
-		require.Equal(t, map[string]int{"buy/market/closed": 1, "sell/stop-loss/open": 1}, krakenBook(h, key))
+			h.fakes.kraken.SetPrice("BTC-USD", krakenPct(4)) // not yet
+			time.Sleep(500 * time.Millisecond)
+			require.Empty(t, h.takeProfitExits(id))
+			require.Equal(t, map[string]int{"buy/market/closed": 1, "sell/stop-loss/open": 1}, krakenBook(h, key))
 
-		h.fakes.kraken.SetPrice("BTC-USD", krakenPct(7))
-		takeProfitTaken(t, h, key, id)
-		timeline := h.getTrade(id).Raw
-		require.Contains(t, timeline, "TAKE_PROFIT_ARMED")
-		require.Contains(t, timeline, "TAKE_PROFIT_FILLED")
+			h.fakes.kraken.SetPrice("BTC-USD", krakenPct(7))
+			takeProfitTaken(t, h, key, id)
+			timeline := h.getTrade(id).Raw
+			require.Contains(t, timeline, "TAKE_PROFIT_ARMED")
+			require.Contains(t, timeline, "TAKE_PROFIT_FILLED")
+		})
 	})
 	t.Run("restart between the fill and arming doubles nothing", func(t *testing.T) {
-		h := newBrokerHarness(t, openSQLite(t), store.SQLite)
-		key := connectKraken(h)
-		// The stop (placed before the take-profit is armed) is not taken
-		// until the restart.
-		h.fakes.kraken.FailNextStops(1 << 20)
-		r := h.postWebhook(krakenWebhook("kr-restart"))
-		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
-		id := r.Body["tradeId"].(string)
-		h.waitStatus(id, 30*time.Second, "filled")
-		time.Sleep(time.Second) // PlaceStopLoss is retrying
-		var tr schema.Trade
-		require.NoError(t, h.db.First(&tr, "id = ?", id).Error)
-		require.Empty(t, tr.TakeProfitStatus, "not armed yet")
-		require.Equal(t, map[string]int{"buy/market/closed": 1}, krakenBook(h, key))
-		h.stack.Stop()
-		h.fakes.kraken.FailNextStops(0)
-		h.fakes.kraken.DropNextResponse() // the stop is made, its answer lost
-		h.restartApp()
-		h.waitTakeProfit(id, "armed")
-		require.Equal(t, map[string]int{"buy/market/closed": 1, "sell/stop-loss/open": 1}, krakenBook(h, key), "exactly one stop")
-		h.fakes.kraken.SetPrice("BTC-USD", krakenPct(7))
-		takeProfitTaken(t, h, key, id)
+		eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
+			h := newBrokerHarness(t, db, d)
+			key := connectKraken(h)
+			// The stop (placed before the take-profit is armed) is not taken
+			// until the restart.
+			h.fakes.kraken.FailNextStops(1 << 20)
+			r := h.postWebhook(krakenWebhook("kr-restart"))
+			require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+			id := r.Body["tradeId"].(string)
+			h.waitStatus(id, 30*time.Second, "filled")
+			time.Sleep(time.Second) // PlaceStopLoss is retrying
+			var tr schema.Trade
+			require.NoError(t, h.db.First(&tr, "id = ?", id).Error)
+			require.Empty(t, tr.TakeProfitStatus, "not armed yet")
+			require.Equal(t, map[string]int{"buy/market/closed": 1}, krakenBook(h, key))
+			h.stack.Stop()
+			h.fakes.kraken.FailNextStops(0)
+			h.fakes.kraken.DropNextResponse() // the stop is made, its answer lost
+			h.restartApp()
+			h.waitTakeProfit(id, "armed")
+			require.Equal(t, map[string]int{"buy/market/closed": 1, "sell/stop-loss/open": 1}, krakenBook(h, key), "exactly one stop")
+			h.fakes.kraken.SetPrice("BTC-USD", krakenPct(7))
+			takeProfitTaken(t, h, key, id)
+		})
 	})
 }
