@@ -62,6 +62,7 @@ type Fake struct {
 	nextID        int64
 	failNext      int
 	dropNext      bool
+	failLists     int // next order-list submissions answered 503
 	rateLimitNext int
 	bannedUntil   time.Time
 	weightMinute  int64
@@ -235,6 +236,53 @@ func (f *Fake) SetStatus(wireSymbol, status string) {
 
 // FailNext makes the next n order submissions answer HTTP 503.
 func (f *Fake) FailNext(n int) { f.mu.Lock(); f.failNext = n; f.mu.Unlock() }
+
+// FailNextOrderLists makes the next n order-list (OCO) submissions answer
+// HTTP 503; single orders pass.
+func (f *Fake) FailNextOrderLists(n int) { f.mu.Lock(); f.failLists = n; f.mu.Unlock() }
+
+// FakeListOrder is an order as the fake holds it (for tests).
+type FakeListOrder struct {
+	Type, Side, Status string
+}
+
+// OrderLists returns the order lists of the account of apiKey, oldest
+// first, each as its orders (a test hook: the fake's own book).
+func (f *Fake) OrderLists(apiKey string) [][]FakeListOrder {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accounts[apiKey]
+	if a == nil {
+		return nil
+	}
+	out := make([][]FakeListOrder, 0, len(a.lists))
+	for _, l := range a.lists {
+		legs := []FakeListOrder{}
+		for _, o := range l.orders {
+			legs = append(legs, FakeListOrder{Type: o.typ, Side: o.side, Status: o.status})
+		}
+		out = append(out, legs)
+	}
+	return out
+}
+
+// Singles returns the orders of the account of apiKey that are not part of
+// an order list, oldest first (a test hook).
+func (f *Fake) Singles(apiKey string) []FakeListOrder {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accounts[apiKey]
+	if a == nil {
+		return nil
+	}
+	var out []FakeListOrder
+	for _, o := range a.orders {
+		if o.list == nil {
+			out = append(out, FakeListOrder{Type: o.typ, Side: o.side, Status: o.status})
+		}
+	}
+	return out
+}
 
 // DropNextResponse accepts the next order submission and closes the
 // connection without answering.
@@ -423,6 +471,10 @@ func (f *Fake) handle(r *http.Request, route string, body []byte) (fakeReply, bo
 	case "DELETE /api/v3/order":
 		return f.cancel(acct, params), false
 	case "POST /api/v3/orderList/oco":
+		if f.failLists > 0 {
+			f.failLists--
+			return errReply(503, -1001, "Internal error; unable to process your request. Please try again."), false
+		}
 		if f.failNext > 0 {
 			f.failNext--
 			return errReply(503, -1001, "Internal error; unable to process your request. Please try again."), false

@@ -67,6 +67,7 @@ type Fake struct {
 	failNext      int
 	rateLimitNext int
 	dropNext      bool
+	failGroups    int // next OCA-group submissions answered 503
 	askNext       int
 	requests      int
 	halted        map[string]bool // symbols whose trading is halted
@@ -261,6 +262,30 @@ type FakeOrder struct {
 	// Price is the ticket's "price"; Stop the current stop of a TRAIL.
 	Price, Stop, AuxPrice, TrailingAmt decimal.Decimal
 	TrailingType                       string
+	// OCAGroup is the oca_group_id of an order placed in an OCA group.
+	OCAGroup string
+}
+
+func (o *fakeOrder) view() FakeOrder {
+	return FakeOrder{ID: strconv.FormatInt(o.id, 10), COID: o.coid, Type: o.orderType, Side: o.side,
+		Status: o.status, Price: o.sentPrice, Stop: o.price, AuxPrice: o.aux,
+		TrailingAmt: o.trailingAmt, TrailingType: o.trailingType, OCAGroup: o.ocaGroup}
+}
+
+// Orders returns the orders of the gateway at baseURL, oldest first (a
+// test hook: the fake's own book).
+func (f *Fake) Orders(baseURL string) []FakeOrder {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g := f.gatewayAt(baseURL)
+	if g == nil {
+		return nil
+	}
+	out := make([]FakeOrder, 0, len(g.account.orders))
+	for _, o := range g.account.orders {
+		out = append(out, o.view())
+	}
+	return out
 }
 
 // OrderByCOID returns the order of any gateway with the given cOID.
@@ -270,9 +295,7 @@ func (f *Fake) OrderByCOID(coid string) (FakeOrder, bool) {
 	for _, g := range f.gateways {
 		for _, o := range g.account.orders {
 			if o.coid == coid {
-				return FakeOrder{ID: strconv.FormatInt(o.id, 10), COID: o.coid, Type: o.orderType, Side: o.side,
-					Status: o.status, Price: o.sentPrice, Stop: o.price, AuxPrice: o.aux,
-					TrailingAmt: o.trailingAmt, TrailingType: o.trailingType}, true
+				return o.view(), true
 			}
 		}
 	}
@@ -329,6 +352,14 @@ func (f *Fake) FailNext(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failNext = n
+}
+
+// FailNextGroups makes the next n OCA-group submissions (several orders
+// with isSingleGroup in one request) fail with 503; single orders pass.
+func (f *Fake) FailNextGroups(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failGroups = n
 }
 
 // DropNextResponse makes the next order the fake accepts lose its answer:

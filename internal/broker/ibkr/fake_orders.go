@@ -134,6 +134,11 @@ func (f *Fake) placeOrders(w http.ResponseWriter, r *http.Request, g *fakeGatewa
 	// brackets, the endpoint takes one order; the orders of one OCA request
 	// share one oca_group_id, and when one fills the others are cancelled.
 	group := len(body.Orders) > 1
+	if group && f.failGroups > 0 {
+		f.failGroups--
+		writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return false
+	}
 	for _, t := range body.Orders {
 		if group && !t.IsSingleGroup {
 			writeError(w, 400, "Bad Request: several orders are placed together only as an OCA group (isSingleGroup) or a bracket")

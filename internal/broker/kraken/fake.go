@@ -55,6 +55,7 @@ type Fake struct {
 	lastKey       string
 	failNext      int
 	dropNext      bool
+	failStops     int // next stop-loss AddOrder calls answered 503
 	rateLimitNext int
 }
 
@@ -73,6 +74,7 @@ type fakeAccount struct {
 	hold      map[string]decimal.Decimal
 	orders    map[string]*krakenOrderInfoJSON
 	order     []string // txids in creation order
+	cancels   int      // CancelOrder calls that cancelled an order
 }
 
 // NewFake starts a fake listing XBTUSD (lot 8 decimals, tick 0.1, ordermin
@@ -176,6 +178,43 @@ func (f *Fake) SetStatus(altname, status string) {
 
 // FailNext makes the next n AddOrder calls answer HTTP 503 EService:Unavailable.
 func (f *Fake) FailNext(n int) { f.mu.Lock(); f.failNext = n; f.mu.Unlock() }
+
+// FailNextStops makes the next n AddOrder calls for a stop-loss or
+// stop-loss-limit order answer HTTP 503 EService:Unavailable; other
+// orders pass.
+func (f *Fake) FailNextStops(n int) { f.mu.Lock(); f.failStops = n; f.mu.Unlock() }
+
+// FakeOrder is an order as the fake holds it (for tests).
+type FakeOrder struct {
+	TxID, ClOrdID, Type, OrderType, Status string
+}
+
+// Orders returns the orders of the account of apiKey in creation order (a
+// test hook: the fake's own book).
+func (f *Fake) Orders(apiKey string) []FakeOrder {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accounts[apiKey]
+	if a == nil {
+		return nil
+	}
+	out := make([]FakeOrder, 0, len(a.order))
+	for _, id := range a.order {
+		o := a.orders[id]
+		out = append(out, FakeOrder{TxID: id, ClOrdID: o.ClOrdID, Type: o.Descr.Type, OrderType: o.Descr.OrderType, Status: o.Status})
+	}
+	return out
+}
+
+// Cancels is how many CancelOrder calls cancelled an order of apiKey.
+func (f *Fake) Cancels(apiKey string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a := f.accounts[apiKey]; a != nil {
+		return a.cancels
+	}
+	return 0
+}
 
 // DropNextResponse accepts the next AddOrder and closes the connection
 // without answering.
@@ -316,6 +355,10 @@ func (f *Fake) handle(r *http.Request, body []byte) (fakeReply, bool) {
 		}
 		return fakeReply{status: 200, result: out}, false
 	case "AddOrder":
+		if f.failStops > 0 && strings.HasPrefix(params.Get("ordertype"), "stop-loss") {
+			f.failStops--
+			return fakeReply{status: 503, errs: []string{"EService:Unavailable"}}, false
+		}
 		if f.failNext > 0 {
 			f.failNext--
 			return fakeReply{status: 503, errs: []string{"EService:Unavailable"}}, false
@@ -564,6 +607,7 @@ func (f *Fake) cancel(a *fakeAccount, txid string) fakeReply {
 	a.hold[asset] = a.hold[asset].Sub(amt)
 	reason := "User requested"
 	o.Status, o.Reason, o.CloseTm = "canceled", &reason, float64(f.now().UnixMicro())/1e6
+	a.cancels++
 	return fakeReply{status: 200, result: krakenCancelOrderJSON{Count: 1}}
 }
 

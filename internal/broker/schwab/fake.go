@@ -75,6 +75,7 @@ type Fake struct {
 	rateLimitNext int
 	retryAfter    string
 	dropNext      bool
+	failOCO       int // next OCO submissions answered 503
 	refreshes     int
 	requests      int
 	halted        map[string]bool // symbols whose trading is halted
@@ -313,6 +314,58 @@ func (f *Fake) FailNext(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failNext = n
+}
+
+// FailNextOCO answers the next n OCO submissions with 503; single orders
+// pass.
+func (f *Fake) FailNextOCO(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failOCO = n
+}
+
+// FakeOrderView is an order as the fake holds it (for tests).
+type FakeOrderView struct {
+	OrderType, Instruction, Status string
+}
+
+// OCOs returns the OCOs of the most recently created account, oldest
+// first, each as its orders (a test hook: the fake's own book).
+func (f *Fake) OCOs() [][]FakeOrderView {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		return nil
+	}
+	var out [][]FakeOrderView
+	for _, o := range f.last.orders {
+		if !o.isOCO() {
+			continue
+		}
+		legs := []FakeOrderView{}
+		for _, c := range o.children {
+			legs = append(legs, FakeOrderView{OrderType: c.req.OrderType, Instruction: c.instruction, Status: c.status})
+		}
+		out = append(out, legs)
+	}
+	return out
+}
+
+// Singles returns the orders of the most recently created account that
+// are not part of an OCO, oldest first (a test hook).
+func (f *Fake) Singles() []FakeOrderView {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		return nil
+	}
+	var out []FakeOrderView
+	for _, o := range f.last.orders {
+		if !o.isOCO() {
+			out = append(out, FakeOrderView{OrderType: o.req.OrderType, Instruction: o.instruction, Status: o.status})
+		}
+	}
+	return out
 }
 
 // DropNextResponse accepts the next order and closes the connection without
@@ -716,6 +769,11 @@ func (f *Fake) placeOrder(w http.ResponseWriter, r *http.Request, a *fakeAccount
 	body, err := decodeOrderRequest(r.Body)
 	if err != nil {
 		traderError(w, http.StatusBadRequest, "Invalid JSON body", err.Error())
+		return false
+	}
+	if body.OrderStrategyType == "OCO" && f.failOCO > 0 {
+		f.failOCO--
+		traderError(w, http.StatusServiceUnavailable, "Service Unavailable", "The service is temporarily unavailable. Please try again later.")
 		return false
 	}
 	if msg, ok := f.orderError(body, a); !ok {
