@@ -309,6 +309,13 @@ func (a *Trading) followPairOnce(ctx context.Context, t schema.Trade) error {
 	case err != nil: // the broker no longer knows the pair
 		return a.pairEnded(ctx, b, t, "the broker no longer reports the pair")
 	case tp.Status == broker.StatusFilled:
+		if !sl.Status.Terminal() {
+			// The broker cancels the stop leg itself; should it not (yet),
+			// a stop working on a flat position must not stay behind.
+			if err := placer.CancelExitPair(ctx, t.TakeProfitPairID); err != nil {
+				return brokerFailure(t.Broker, err)
+			}
+		}
 		return a.pairTakeProfitFilled(ctx, b, t, tp)
 	case sl.Status == broker.StatusFilled:
 		return a.pairStopFilled(ctx, b, t)
