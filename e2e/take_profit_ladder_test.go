@@ -149,12 +149,22 @@ func TestTakeProfitLadderFillsLegByLegAndMovesTheStopToBreakeven(t *testing.T) {
 		h.feed.Set("AAPL", decimal.NewFromInt(196)) // TP3
 		h.waitLeg(id, 3, "filled")
 		h.waitTakeProfit(id, "filled")
-		exits := h.ladderExits(id)
-		require.Len(t, exits, 3, "one exit per leg")
-		for _, x := range exits {
-			h.waitStatus(x.ID, 30*time.Second, "filled")
-			require.True(t, h.trade(x.ID).FilledQuantity.Equal(decimal.NewFromInt(3)))
+		// One FILLED exit per leg. Under load a leg's exit can be refused
+		// once (the previous exit's workflow re-placing the stop on the
+		// shares left, after this exit lifted it) and is then re-armed
+		// (DESIGN §8 Take-profit ladder): such an exit fills nothing.
+		filled := 0
+		for _, x := range h.ladderExits(id) {
+			h.waitStatus(x.ID, 30*time.Second, "filled", "rejected", "cancelled")
+			switch q := h.trade(x.ID).FilledQuantity; {
+			case q.IsZero():
+			case q.Equal(decimal.NewFromInt(3)):
+				filled++
+			default:
+				t.Fatalf("exit %s filled %s, want a leg's 3 or nothing", x.ID, q)
+			}
 		}
+		require.Equal(t, 3, filled, "one filled exit per leg")
 		require.True(t, h.position("AAPL").IsZero(), "flat")
 		require.Eventually(t, func() bool { return h.stopRow("AAPL").Status == "closed" }, 30*time.Second, 50*time.Millisecond, "the stop is cancelled")
 		sells := h.sells()
