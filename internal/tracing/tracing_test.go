@@ -41,4 +41,6 @@ func TestRedactor(t *testing.T) {
 	}
 }
 
-func sdktraceAttrs(kv ...attribute.KeyValue) trace.SpanStartOption { return trace.WithAttributes(kv...) }
+func sdktraceAttrs(kv ...attribute.KeyValue) trace.SpanStartOption {
+	return trace.WithAttributes(kv...)
+}
