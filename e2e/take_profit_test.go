@@ -46,6 +46,19 @@ func (h *harness) waitTakeProfit(tradeID, state string) map[string]any {
 	return nil
 }
 
+// emulateExitPairs gives the demo paper account an adapter without a
+// native exit pair, so the take-profit is watched by TradeExec. The
+// resolvers of API and worker cache adapters by the connection's
+// updated_at (internal/brokerconn/resolver.go): one a background job
+// (health check, portfolio sync) built before the switch would still
+// place a native pair, so the connection is touched too.
+func (h *harness) emulateExitPairs() {
+	h.t.Helper()
+	h.engine.SetExitPairs(h.demo.PaperAccount, false)
+	require.NoError(h.t, h.db.Model(&schema.BrokerConnection{}).Where("user_id = ? AND broker_type = ?", h.demo.UserID, "paper").
+		Update("updated_at", time.Now().UTC()).Error)
+}
+
 // sells are the broker's sell orders of the account by type.
 func (h *harness) sells() map[string]int {
 	h.t.Helper()
@@ -65,7 +78,7 @@ func (h *harness) sells() map[string]int {
 func TestTakeProfitClosesThePositionAndCancelsTheStop(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, d store.Dialect) {
 		h := newHarness(t, db, d, harnessOptions{})
-		h.engine.SetExitPairs(h.demo.PaperAccount, false) // the emulated path (exit_pair_test.go: native)
+		h.emulateExitPairs() // the emulated path (exit_pair_test.go: native)
 		h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
 		r := h.postWebhook(`{"ticker":"AAPL","action":"buy","signalPrice":180,"quantity":10,"takeProfit":{"percent":5},"stopLoss":{"type":"stop","percent":2},"id":"tp-1"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -81,8 +94,16 @@ func TestTakeProfitClosesThePositionAndCancelsTheStop(t *testing.T) {
 
 		h.feed.Set("AAPL", decimal.NewFromInt(190))
 		tp = h.waitTakeProfit(id, "filled")
+		require.Equal(t, "emulated", tp["mode"], "watched by TradeExec, not a native pair: %v", tp)
 		exits := h.takeProfitExits(id)
-		require.Len(t, exits, 1, "one exit takes the profit")
+		if len(exits) != 1 {
+			var sigs []schema.Signal
+			_ = h.db.Where("external_id LIKE ?", "takeprofit:%").Find(&sigs).Error
+			for _, s := range sigs {
+				t.Logf("signal %s external_id %q", s.ID, s.ExternalID)
+			}
+			t.Fatalf("one exit takes the profit, got %d; tp %v; sells %v; trade %s; workflow %s", len(exits), tp, h.sells(), h.getTrade(id).Raw, h.describeWorkflow(id))
+		}
 		require.Equal(t, exits[0].ID, tp["exitTradeId"])
 		h.waitStatus(exits[0].ID, 30*time.Second, "filled")
 		require.True(t, h.account().Positions["AAPL"].Quantity.IsZero(), "flat")
@@ -104,7 +125,7 @@ func TestTakeProfitClosesThePositionAndCancelsTheStop(t *testing.T) {
 // take-profit is cancelled and never sends an exit.
 func TestStopFirstCancelsTheTakeProfit(t *testing.T) {
 	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
-	h.engine.SetExitPairs(h.demo.PaperAccount, false)
+	h.emulateExitPairs()
 	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
 	r := h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":5,"takeProfit":{"limitPrice":220},"stopLoss":{"type":"stop","percent":2},"id":"tp-2"}`)
 	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -126,7 +147,7 @@ func TestStopFirstCancelsTheTakeProfit(t *testing.T) {
 // resumes and the profit is taken exactly once.
 func TestTakeProfitSurvivesARestart(t *testing.T) {
 	h := newHarness(t, openSQLite(t), store.SQLite, harnessOptions{})
-	h.engine.SetExitPairs(h.demo.PaperAccount, false)
+	h.emulateExitPairs()
 	h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100)})
 	r := h.postWebhook(`{"ticker":"TSLA","action":"buy","quantity":4,"takeProfit":{"percent":4},"id":"tp-3"}`)
 	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)

@@ -191,7 +191,16 @@ func TestGatewayResumeReplaysMissedEvents(t *testing.T) {
 	if rec.msgs()[0].ID != missed || w.fake.Stats().Identifies != 1 {
 		t.Fatalf("messages %v, stats %+v", rec.msgs(), w.fake.Stats())
 	}
-	// Op 7: the client reconnects and resumes again.
+	// Op 7: the client reconnects and resumes again. discordgo's heartbeat
+	// goroutine starts when Open returns and sends at once; an op 7 that
+	// closes the connection before that first write makes the write fail,
+	// and discordgo then closes its next connection with 1000, which ends
+	// the session (a race in discordgo, not in the fake). Real Discord
+	// never sends op 7 within milliseconds of RESUMED, so neither do we.
+	waitFor(t, "first heartbeat after the resume", func() bool {
+		ss := w.fake.Sessions()
+		return len(ss) == 1 && ss[0].Connected && ss[0].Heartbeats >= 1
+	})
 	w.fake.SendReconnect()
 	waitFor(t, "second resume", func() bool { return w.fake.Stats().Resumes == 2 })
 	// Op 9: the session is gone; the client identifies anew.

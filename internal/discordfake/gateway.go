@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -60,8 +61,9 @@ var upgrader = websocket.Upgrader{
 
 // conn is one WebSocket connection; writes are serialised.
 type conn struct {
-	ws *websocket.Conn
-	mu sync.Mutex
+	ws         *websocket.Conn
+	mu         sync.Mutex
+	heartbeats atomic.Int64 // heartbeats received on this connection
 }
 
 func (c *conn) write(mt int, data []byte) error {
@@ -114,6 +116,9 @@ type SessionInfo struct {
 	Intents   int64
 	Connected bool
 	Invalid   bool
+	// Heartbeats received on the session's current connection: a client
+	// sends its first one right after READY/RESUMED.
+	Heartbeats int64
 }
 
 func randomID() string {
@@ -168,6 +173,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		}
 		switch p.Op {
 		case opHeartbeat:
+			c.heartbeats.Add(1)
 			if err := c.writeJSON(map[string]any{"op": opHeartbeatACK}); err != nil {
 				return
 			}
@@ -437,7 +443,11 @@ func (s *Server) Sessions() []SessionInfo {
 	var out []SessionInfo
 	for _, ss := range s.sessions {
 		ss.mu.Lock()
-		out = append(out, SessionInfo{ID: ss.id, Shard: ss.shard, Intents: ss.intents, Connected: ss.conn != nil, Invalid: ss.invalid})
+		si := SessionInfo{ID: ss.id, Shard: ss.shard, Intents: ss.intents, Connected: ss.conn != nil, Invalid: ss.invalid}
+		if ss.conn != nil {
+			si.Heartbeats = ss.conn.heartbeats.Load()
+		}
+		out = append(out, si)
 		ss.mu.Unlock()
 	}
 	return out
