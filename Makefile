@@ -23,6 +23,11 @@ STRIPE_MOCK_VERSION  := v0.162.0
 KUSTOMIZE_VERSION    := v5.8.2
 KUBECONFORM_VERSION  := v0.8.0
 K8S_VERSION          := v1.34.2
+# The production-shaped stack (make stack): Temporal's own server with
+# PostgreSQL persistence, built from the Go module proxy. v1.32.1 is the
+# newest release that builds with this repository's Go (v1.32.2 asks for
+# go 1.26.10).
+TEMPORAL_SERVER_VERSION := v1.32.1
 
 TEMPORAL_CLI_MODULE := github.com/temporalio/cli/cmd/temporal
 GOSEC_MODULE        := github.com/securego/gosec/v2/cmd/gosec
@@ -30,6 +35,8 @@ GOVULNCHECK_MODULE  := golang.org/x/vuln/cmd/govulncheck
 STRIPE_MOCK_MODULE   := github.com/stripe/stripe-mock
 KUSTOMIZE_MODULE     := sigs.k8s.io/kustomize/kustomize/v5
 KUBECONFORM_MODULE   := github.com/yannh/kubeconform/cmd/kubeconform
+TEMPORAL_SERVER_MODULE := go.temporal.io/server/cmd/server
+TEMPORAL_SQL_MODULE    := go.temporal.io/server/cmd/tools/sql
 
 BIN     := $(CURDIR)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -58,7 +65,13 @@ define install-tool
 	touch "$(BIN)/.$(1)-$(3)"
 endef
 
-.PHONY: bin/temporal bin/gosec bin/govulncheck bin/stripe-mock bin/kustomize bin/kubeconform k8s-schemas
+.PHONY: bin/temporal bin/gosec bin/govulncheck bin/stripe-mock bin/kustomize bin/kubeconform k8s-schemas bin/temporal-server bin/temporal-sql-tool
+bin/temporal-server: ## build Temporal's server (PostgreSQL persistence) into bin/ (~10 CPU-minutes, once)
+	@$(call install-tool,server,$(TEMPORAL_SERVER_MODULE),$(TEMPORAL_SERVER_VERSION))
+
+bin/temporal-sql-tool:
+	@$(call install-tool,sql,$(TEMPORAL_SQL_MODULE),$(TEMPORAL_SERVER_VERSION))
+
 bin/kustomize:
 	@$(call install-tool,kustomize,$(KUSTOMIZE_MODULE),$(KUSTOMIZE_VERSION))
 

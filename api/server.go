@@ -6,6 +6,7 @@ package api
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,7 +58,10 @@ type Server struct {
 	Keys *KeysAdmin
 
 	started time.Time
-	routes  []RouteSpec
+	// draining: the process stopping; /ready answers 503 so load
+	// balancers stop sending new requests before the listener closes.
+	draining atomic.Bool
+	routes   []RouteSpec
 
 	guardOnce    sync.Once
 	webhookGuard *webhookGuard
@@ -214,8 +218,16 @@ func (s *Server) live(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "alive", "uptime": int(time.Since(s.started).Seconds())})
 }
 
+// SetDraining makes /ready answer 503 "draining" (on SIGTERM, before the
+// drain delay; requests are still served).
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
 func (s *Server) health(c *gin.Context) {
 	ctx := c.Request.Context()
+	if s.draining.Load() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "draining"})
+		return
+	}
 	body := gin.H{"status": "healthy", "database": "connected", "temporal": "connected", "uptime": int(time.Since(s.started).Seconds())}
 	code := http.StatusOK
 	if sqlDB, err := s.DB.DB(); err != nil || sqlDB.PingContext(ctx) != nil {

@@ -132,7 +132,8 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 	st, err := Start(ctx, Options{DB: db, Temporal: tc, TaskQueue: cfg.TaskQueue, Vault: cfg.Keyring, Paper: engine, Log: log, Audit: aud,
 		RunWorker: worker, RunAPI: api, HTTPAddr: cfg.HTTPAddr, Auth: AuthOptionsFrom(cfg), Brokers: BrokerOptionsFrom(cfg), Risk: RiskOptionsFrom(cfg),
 		Realtime: RealtimeOptions{TemporalUI: TemporalUILink(cfg.TemporalUIURL, cfg.TemporalNamespace)},
-		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}, Billing: bill, Keys: KeysOptionsFrom(cfg)})
+		Codec:    CodecOptions{Codec: cfg.PayloadCodec, UIOrigins: UIOrigins(cfg.TemporalUIURL)}, Billing: bill, Keys: KeysOptionsFrom(cfg),
+		ShutdownTimeout: cfg.ShutdownTimeout})
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,16 @@ func RunServer(ctx context.Context, cfg config.Config, log *zap.Logger, api, wor
 		return sqlDB.PingContext(ctx)
 	})
 	<-ctx.Done()
+	// Graceful drain (SIGTERM): first answer not-ready while still serving
+	// for SHUTDOWN_DRAIN_DELAY, so the load balancer takes this instance
+	// out before its listener closes; then drain in-flight requests and
+	// let the worker finish its tasks (SHUTDOWN_TIMEOUT each).
 	ClearReadiness()
+	if st.API != nil {
+		st.API.SetDraining()
+	}
+	log.Info("draining", zap.Duration("delay", cfg.ShutdownDrainDelay), zap.Duration("timeout", cfg.ShutdownTimeout))
+	time.Sleep(cfg.ShutdownDrainDelay)
 	log.Info("shutting down")
 	st.Stop()
 	return nil

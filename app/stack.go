@@ -68,6 +68,9 @@ type Options struct {
 	Keys KeysOptions
 	// Audit configures the audit schedules (app/audit.go); nil: off.
 	Audit *AuditOptions
+	// ShutdownTimeout bounds the HTTP drain and the worker's stop each
+	// (SHUTDOWN_TIMEOUT; 0: 10 s).
+	ShutdownTimeout time.Duration
 }
 
 // Stack is a running system.
@@ -91,6 +94,7 @@ type Stack struct {
 	Keys  *keys.Rotator
 
 	http     *http.Server
+	shutdown time.Duration
 	log      *zap.Logger
 	stopAuth context.CancelFunc
 
@@ -112,7 +116,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.DefaultTaskQueue
 	}
-	st := &Stack{log: log}
+	st := &Stack{log: log, shutdown: o.ShutdownTimeout}
 	live, err := openVault(ctx, o)
 	if err != nil {
 		return nil, err
@@ -145,7 +149,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			Signals: &activities.Signals{DB: o.DB, Log: log.Named("signals"), Committed: st.Trading.Committed,
 				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
 			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal},
-			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs, Audit: o.Audit.activities(o, log)})
+			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs, Audit: o.Audit.activities(o, log),
+			StopTimeout: o.ShutdownTimeout})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
@@ -202,7 +207,11 @@ func (s *Stack) Stop() {
 		s.stopRealtime() // closes the WebSockets first (FR-085)
 	}
 	if s.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		timeout := s.shutdown
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		_ = s.http.Shutdown(ctx)
 		cancel()
 	}

@@ -365,6 +365,13 @@ func TestLivenessAndReadiness(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Raw)
 	require.Equal(t, "unreachable", r.Body["database"])
 	require.Equal(t, http.StatusOK, h.do(http.MethodGet, h.stack.URL+"/live", "", nil, "").Status, "liveness does not depend on the database")
+	// SIGTERM: the api answers not-ready (draining) while it still serves,
+	// so the balancer stops sending before the listener closes.
+	h.stack.API.SetDraining()
+	r = h.do(http.MethodGet, h.stack.URL+"/ready", "", nil, "")
+	require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Raw)
+	require.Equal(t, "draining", r.Body["status"])
+	require.Equal(t, http.StatusOK, h.do(http.MethodGet, h.stack.URL+"/live", "", nil, "").Status)
 }
 
 // Refuse, never ignore: a time in force the trader's broker (here the

@@ -37,6 +37,10 @@ type Options struct {
 	// Audit are the audit schedules' activities (verify, archive); nil
 	// leaves them unregistered.
 	Audit *activities.Audit
+	// StopTimeout is how long a stopping worker lets the tasks it holds
+	// finish (SHUTDOWN_TIMEOUT; 0: 10 s). An activity cut off is retried
+	// elsewhere and is idempotent.
+	StopTimeout time.Duration
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -44,11 +48,13 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
 	}
+	stop := o.StopTimeout
+	if stop <= 0 {
+		stop = 10 * time.Second
+	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
-		// Workers finish what they hold on shutdown for up to 10 s; an
-		// activity cut off is retried elsewhere and is idempotent.
-		WorkerStopTimeout: 10 * time.Second,
+		WorkerStopTimeout:                  stop,
 	})
 	workflows.Register(w)
 	w.RegisterActivity(trading)

@@ -137,6 +137,10 @@ type Config struct {
 	DataDir string
 
 	ShutdownTimeout time.Duration
+	// ShutdownDrainDelay is how long a stopping api answers /ready 503
+	// while still serving, before it closes its listener
+	// (SHUTDOWN_DRAIN_DELAY, default 0; a few seconds behind a balancer).
+	ShutdownDrainDelay time.Duration
 
 	// Audit configures the audit log's checkpoints and archive
 	// (internal/config/audit.go).
@@ -191,6 +195,7 @@ func Load(getenv func(string) string, mode string) (Config, error) {
 	l.billing()
 	l.mail()
 	l.shutdown()
+	l.shutdownDrain()
 	l.risk()
 	l.paperQuotes()
 	l.binanceEgress()

@@ -205,6 +205,8 @@ func TestLoadInvalidValues(t *testing.T) {
 			"config: DISCORD_CLIENT_SECRET: required when DISCORD_CLIENT_ID is set (Discord login)"},
 		{"shutdown", ModeAPI, []string{"SHUTDOWN_TIMEOUT", "forever"},
 			`config: SHUTDOWN_TIMEOUT: invalid duration "forever" (e.g. 30s; between 1s and 10m)`},
+		{"drain delay", ModeAPI, []string{"SHUTDOWN_DRAIN_DELAY", "2m"},
+			`config: SHUTDOWN_DRAIN_DELAY: invalid duration "2m" (e.g. 5s; between 0s and 1m)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

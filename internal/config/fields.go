@@ -387,6 +387,19 @@ func (l *loader) shutdown() {
 	l.cfg.ShutdownTimeout = d
 }
 
+func (l *loader) shutdownDrain() {
+	raw := l.env("SHUTDOWN_DRAIN_DELAY")
+	if raw == "" {
+		return
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < 0 || d > time.Minute {
+		l.c.add("SHUTDOWN_DRAIN_DELAY", fmt.Sprintf("invalid duration %q (e.g. 5s; between 0s and 1m)", raw))
+		return
+	}
+	l.cfg.ShutdownDrainDelay = d
+}
+
 func randomBase64(n int) (string, error) {
 	b, err := randomBytes(n)
 	if err != nil {

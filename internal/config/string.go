@@ -52,6 +52,7 @@ func (c Config) String() string {
 	field("log", c.LogLevel+"/"+c.LogFormat)
 	field("data_dir", c.DataDir)
 	field("shutdown_timeout", c.ShutdownTimeout)
+	field("shutdown_drain_delay", c.ShutdownDrainDelay)
 	field("audit_store", c.Audit.Store)
 	field("audit_checkpoint_keys", setOrUnset(c.Audit.CheckpointKeys))
 	field("audit_hot_window", c.Audit.HotWindow)
