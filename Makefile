@@ -136,6 +136,25 @@ build: web ## build bin/tradeexec (with the dashboard)
 run: build bin/temporal ## run everything locally: tradeexec dev (SQLite + embedded Temporal in .data/)
 	"$(BIN)/tradeexec" dev
 
+# The production-shaped stack: Temporal's server on PostgreSQL (databases
+# $(STACK_PREFIX)*), 2 api + 2 worker processes, a round-robin proxy on
+# $(STACK_ADDR). STACK_PG must be a role that may create databases.
+STACK_PG     ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+STACK_ADDR   ?= 127.0.0.1:8090
+STACK_PREFIX ?= tradeexec_stack
+STACK_FLAGS   = -tradeexec "$(BIN)/tradeexec" -temporal-server "$(BIN)/server" -sql-tool "$(BIN)/sql" \
+	-temporal-version $(TEMPORAL_SERVER_VERSION) -pg "$(STACK_PG)"
+
+.PHONY: stack
+stack: build bin/temporal-server bin/temporal-sql-tool ## run production-shaped: Temporal server on PostgreSQL, 2 api + 2 worker processes behind a round-robin proxy (state in .data/stack)
+	$(GO) run ./deploy/stack $(STACK_FLAGS) -addr $(STACK_ADDR) -prefix $(STACK_PREFIX) -dir .data/stack
+
+.PHONY: stack-test
+stack-test: build bin/temporal-server bin/temporal-sql-tool ## zero-downtime test on the stack: webhooks at 20/s while each api and worker restarts (SIGTERM), one worker SIGKILLed
+	STACK_TRADEEXEC="$(BIN)/tradeexec" STACK_TEMPORAL_SERVER="$(BIN)/server" STACK_SQL_TOOL="$(BIN)/sql" \
+	STACK_TEMPORAL_VERSION=$(TEMPORAL_SERVER_VERSION) STACK_PG="$(STACK_PG)" \
+	$(GO) test -tags stacktest -count=1 -v -timeout 20m ./stacktest
+
 .PHONY: run-stripe
 run-stripe: build bin/temporal bin/stripe-mock ## make run with BILLING_PROVIDER=stripe against a local stripe-mock (test keys)
 	@"$(BIN)/stripe-mock" -http-addr 127.0.0.1:12111 >/dev/null 2>&1 & pid=$$!; trap 'kill $$pid' EXIT; \
