@@ -149,6 +149,11 @@ STACK_FLAGS   = -tradeexec "$(BIN)/tradeexec" -temporal-server "$(BIN)/server" -
 stack: build bin/temporal-server bin/temporal-sql-tool ## run production-shaped: Temporal server on PostgreSQL, 2 api + 2 worker processes behind a round-robin proxy (state in .data/stack)
 	$(GO) run ./deploy/stack $(STACK_FLAGS) -addr $(STACK_ADDR) -prefix $(STACK_PREFIX) -dir .data/stack
 
+.PHONY: bench-stack
+bench-stack: build bin/temporal-server bin/temporal-sql-tool ## the benchmarks' trade-path, fan-out and ceiling sections on the production-shaped stack (fresh databases tradeexec_bench*)
+	$(GO) run ./bench -stack -only trade,fanout -stack-tradeexec "$(BIN)/tradeexec" -stack-temporal-server "$(BIN)/server" \
+	  -stack-sql-tool "$(BIN)/sql" -stack-temporal-version $(TEMPORAL_SERVER_VERSION) -stack-pg "$(STACK_PG)"
+
 .PHONY: stack-test
 stack-test: build bin/temporal-server bin/temporal-sql-tool ## zero-downtime test on the stack: webhooks at 20/s while each api and worker restarts (SIGTERM), one worker SIGKILLed
 	STACK_TRADEEXEC="$(BIN)/tradeexec" STACK_TEMPORAL_SERVER="$(BIN)/server" STACK_SQL_TOOL="$(BIN)/sql" \

@@ -34,7 +34,7 @@ func (e *env) bracketRun(ctx context.Context, n int) []row {
 		}
 		var r struct{ WorkflowID, TradeID string }
 		_ = json.Unmarshal(raw, &r)
-		at, ok := e.waitAccepted(clientOrderID(r.WorkflowID), 30*time.Second)
+		at, ok := e.waitAccepted(r.WorkflowID, 30*time.Second)
 		armed, ok2 := e.waitArmed(ctx, r.TradeID, 30*time.Second)
 		if i < 3 { // warm-up
 			continue

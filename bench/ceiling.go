@@ -102,7 +102,7 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 
 	c0 := ceiling{EmptyP50: median(empty), LocalP50: median(local), Rate: rate}
 	return c0, []row{
-		stats("ceiling: empty workflow, eager start → result", empty, "engine floor (same server, codec, SQLite)", "—"),
+		stats("ceiling: empty workflow, eager start → result", empty, "engine floor (same server, codec, persistence)", "—"),
 		stats("ceiling: workflow with one local activity", local, "the trade path's floor", "—"),
 		{Figure: fmt.Sprintf("ceiling: %d empty workflows, 16 in flight", rateN), Samples: fmt.Sprint(rateN - failed),
 			Other: fmt.Sprintf("%.1f workflows/s (%.2f s, %d failed)", rate, elapsed.Seconds(), failed), Target: "—"},

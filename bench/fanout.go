@@ -38,12 +38,16 @@ func fanoutRows(ctx context.Context, dir, temporalAddr string, followers int, ce
 	f, err := newFanoutEnv(ctx, dir, temporalAddr)
 	must(err)
 	defer f.close()
+	return f.rows(ctx, followers, ceil)
+}
+
+func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row {
 
 	// Warm-up: one follower of a second channel, one signal.
 	warm := f.channelSource(ctx, "warm-up")
 	w := f.followers(ctx, warm, 1)
 	start := time.Now()
-	f.fake.Post(warm.ChannelID, f.provider, "/buy AAPL 1")
+	f.fake.Post(warm.ChannelID, f.provider, f.order())
 	if _, missing := f.waitAccepted(w, start, 60*time.Second); missing > 0 {
 		must(fmt.Errorf("fan-out warm-up: the order was not accepted"))
 	}
@@ -51,7 +55,7 @@ func fanoutRows(ctx context.Context, dir, temporalAddr string, followers int, ce
 	src := f.channelSource(ctx, "signals")
 	ids := f.followers(ctx, src, followers)
 	start = time.Now()
-	f.fake.Post(src.ChannelID, f.provider, "/buy AAPL 1")
+	f.fake.Post(src.ChannelID, f.provider, f.order())
 	lat, missing := f.waitAccepted(ids, start, 120*time.Second)
 	total := time.Since(start)
 	var wfIDs []string
@@ -89,6 +93,10 @@ type fanoutEnv struct {
 
 	mu       sync.Mutex
 	accepted map[string]time.Time // client order id → accepted at
+	// symbol traded ("AAPL"; the stack's crypto symbol trades around
+	// the clock) and, on the stack, acceptance read from the trade rows.
+	symbol   string
+	fromRows bool
 }
 
 func newFanoutEnv(ctx context.Context, dir, temporalAddr string) (*fanoutEnv, error) {
@@ -130,33 +138,45 @@ func newFanoutEnv(ctx context.Context, dir, temporalAddr string) (*fanoutEnv, er
 		return nil, err
 	}
 
-	f.fake = discordfake.New(discordfake.Options{Token: "bench-token"})
-	f.guild, f.provider = f.fake.NewID(), f.fake.NewID()
-	f.fake.AddGuild(discordfake.Guild{ID: f.guild, Name: "bench", OwnerID: f.provider})
-	f.owner = uuid.NewString()
-	did := f.provider
-	if err := db.Create(&schema.User{ID: f.owner, DiscordID: &did, DisplayName: "provider", Role: "trader",
-		SubscriptionTier: "premium", SubscriptionStatus: "active", CreatedAt: time.Now().UTC()}).Error; err != nil {
-		return nil, err
-	}
-	f.bot, err = bot.New(bot.Options{Token: "bench-token", DB: db, Temporal: tc, TaskQueue: queue, HTTPClient: f.fake.HTTPClient(),
-		SourceRefresh: 200 * time.Millisecond})
-	if err != nil {
-		return nil, err
-	}
-	if err := f.bot.Start(ctx); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return f, f.startBot(ctx, queue)
 }
 
 func (f *fanoutEnv) close() {
 	f.bot.Stop()
 	f.fake.Close()
-	f.stack.Stop()
-	f.cancel()
-	f.temporal.Close()
-	_ = store.Close(f.db)
+	if f.stack != nil {
+		f.stack.Stop()
+		f.cancel()
+		f.temporal.Close()
+		_ = store.Close(f.db)
+	}
+}
+
+func (f *fanoutEnv) order() string {
+	if f.symbol == "" {
+		return "/buy AAPL 1"
+	}
+	return "/buy " + f.symbol + " 0.001"
+}
+
+// startBot adds the provider (a fake Discord) and the bot to the system.
+func (f *fanoutEnv) startBot(ctx context.Context, queue string) error {
+	f.fake = discordfake.New(discordfake.Options{Token: "bench-token"})
+	f.guild, f.provider = f.fake.NewID(), f.fake.NewID()
+	f.fake.AddGuild(discordfake.Guild{ID: f.guild, Name: "bench", OwnerID: f.provider})
+	f.owner = uuid.NewString()
+	did := f.provider
+	if err := f.db.Create(&schema.User{ID: f.owner, DiscordID: &did, DisplayName: "provider", Role: "trader",
+		SubscriptionTier: "premium", SubscriptionStatus: "active", CreatedAt: time.Now().UTC()}).Error; err != nil {
+		return err
+	}
+	var err error
+	f.bot, err = bot.New(bot.Options{Token: "bench-token", DB: f.db, Temporal: f.temporal, TaskQueue: queue, HTTPClient: f.fake.HTTPClient(),
+		SourceRefresh: 200 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	return f.bot.Start(ctx)
 }
 
 // acceptClock records when the paper broker accepted each order.
@@ -238,7 +258,7 @@ func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.D
 	got := map[string]time.Duration{}
 	for time.Now().Before(deadline) && len(got) < len(users) {
 		var rows []schema.Trade
-		must(f.db.Select("user_id", "workflow_id").Where("created_at >= ?", start.Add(-time.Second).UTC()).Find(&rows).Error)
+		must(f.db.Select("user_id", "workflow_id", "submitted_at").Where("created_at >= ?", start.Add(-time.Second).UTC()).Find(&rows).Error)
 		f.mu.Lock()
 		for _, t := range rows {
 			if !want[t.UserID] {
@@ -247,7 +267,11 @@ func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.D
 			if _, done := got[t.UserID]; done {
 				continue
 			}
-			if at, ok := f.accepted[trade.ClientOrderID(t.WorkflowID, "entry")]; ok {
+			if f.fromRows {
+				if t.SubmittedAt != nil {
+					got[t.UserID] = t.SubmittedAt.Sub(start)
+				}
+			} else if at, ok := f.accepted[trade.ClientOrderID(t.WorkflowID, "entry")]; ok {
 				got[t.UserID] = at.Sub(start)
 			}
 		}

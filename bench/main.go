@@ -26,6 +26,13 @@ func main() {
 	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade or fanout does)")
 	ceilingN := flag.Int("ceiling-n", 200, "sequential empty / one-local-activity workflows for the engine's ceiling")
 	auditRows := flag.Int("auditrows", 1_000_000, "generated audit rows for the audit export run (-only auditexport)")
+	var sf stackFlags
+	onStack := flag.Bool("stack", false, "measure on the production-shaped stack (make bench-stack) instead of the embedded default")
+	flag.StringVar(&sf.tradeexec, "stack-tradeexec", "bin/tradeexec", "tradeexec binary (-stack)")
+	flag.StringVar(&sf.server, "stack-temporal-server", "bin/server", "Temporal server binary (-stack)")
+	flag.StringVar(&sf.sqlTool, "stack-sql-tool", "bin/sql", "Temporal sql tool (-stack)")
+	flag.StringVar(&sf.version, "stack-temporal-version", "", "Temporal server module version (-stack)")
+	flag.StringVar(&sf.pg, "stack-pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL role that may create databases (-stack)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -39,6 +46,10 @@ func main() {
 	}
 
 	ctx := context.Background()
+	if *onStack {
+		runOnStack(ctx, sf, want, *sequential, *concurrent, *ceilingN, *followers)
+		return
+	}
 	dir, err := os.MkdirTemp("", "tradeexec-bench-")
 	must(err)
 	defer os.RemoveAll(dir)
@@ -82,9 +93,13 @@ func main() {
 		rows = append(rows, env.bracketRun(ctx, 50)...)
 	}
 
-	fmt.Printf("\ntradeexec benchmarks — %s, %d CPUs, %s/%s, %s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("\ntradeexec benchmarks — %s\n", machine())
 	fmt.Printf("embedded default: SQLite (file) + Temporal dev server (%s) + paper broker\n\n", srv.Address())
 	printTable(rows)
+}
+
+func machine() string {
+	return fmt.Sprintf("%s, %d CPUs, %s/%s, %s", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
 type row struct {

@@ -40,6 +40,16 @@ type env struct {
 	accepted map[string]time.Time
 	// lastWorkflowID is the workflow id of the last fire (sequential runs).
 	lastWorkflowID string
+
+	// On the production-shaped stack (bench/stack.go): the proxy's URL,
+	// webhook tokens used in turn (one URL takes 60 alerts a minute), and
+	// the acceptance time read from the trade row (submitted_at, written
+	// by a worker process when the broker accepted the order).
+	url        string
+	hooks      []string
+	next       int
+	acceptedAt func(workflowID string) (time.Time, bool)
+	symbol     string
 }
 
 // timedBroker records when PlaceOrder returned successfully.
@@ -119,8 +129,20 @@ func (e *env) close() {
 
 // fire posts one webhook and returns (time sent, 202 latency, client order id).
 func (e *env) fire(ctx context.Context) (time.Time, time.Duration, string, error) {
-	body := fmt.Sprintf(`{"ticker":"AAPL","action":"buy","quantity":1,"type":"market","id":"%s"}`, uuid.NewString())
-	url := e.stack.URL + "/webhooks/tradingview/" + e.demo.WebhookToken
+	symbol, qty := "AAPL", "1"
+	if e.symbol != "" {
+		symbol, qty = e.symbol, "0.001"
+	}
+	body := fmt.Sprintf(`{"ticker":"%s","action":"buy","quantity":%s,"type":"market","id":"%s"}`, symbol, qty, uuid.NewString())
+	var url string
+	if e.url != "" {
+		e.mu.Lock()
+		url = e.url + "/webhooks/tradingview/" + e.hooks[e.next%len(e.hooks)]
+		e.next++
+		e.mu.Unlock()
+	} else {
+		url = e.stack.URL + "/webhooks/tradingview/" + e.demo.WebhookToken
+	}
 	sent := time.Now()
 	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body)) // #nosec G107 -- the bench's own local test server
 	if err != nil {
@@ -135,17 +157,22 @@ func (e *env) fire(ctx context.Context) (time.Time, time.Duration, string, error
 	var r struct{ WorkflowID string }
 	_ = json.Unmarshal(raw, &r)
 	e.lastWorkflowID = r.WorkflowID
-	return sent, ack, clientOrderID(r.WorkflowID), nil
+	return sent, ack, r.WorkflowID, nil
 }
 
-func clientOrderID(workflowID string) string {
-	return tradeClientOrderID(workflowID)
-}
-
-// waitAccepted waits until the broker accepted the order with that id.
-func (e *env) waitAccepted(id string, timeout time.Duration) (time.Time, bool) {
+// waitAccepted waits until the broker accepted the order of the trade
+// workflow.
+func (e *env) waitAccepted(workflowID string, timeout time.Duration) (time.Time, bool) {
 	deadline := time.Now().Add(timeout)
+	id := tradeClientOrderID(workflowID)
 	for time.Now().Before(deadline) {
+		if e.acceptedAt != nil {
+			if t, ok := e.acceptedAt(workflowID); ok {
+				return t, true
+			}
+			time.Sleep(2 * time.Millisecond)
+			continue
+		}
 		e.mu.Lock()
 		t, ok := e.accepted[id]
 		e.mu.Unlock()
@@ -213,9 +240,12 @@ func (e *env) concurrentRun(ctx context.Context, c int) []row {
 	wg.Wait()
 	total := time.Since(start)
 	var ok []time.Duration
-	failed := 0
+	failed, first := 0, ""
 	for i := range lat {
 		if errs[i] != nil {
+			if failed == 0 {
+				first = " (first: " + errs[i].Error() + ")"
+			}
 			failed++
 			continue
 		}
@@ -223,7 +253,7 @@ func (e *env) concurrentRun(ctx context.Context, c int) []row {
 	}
 	thr := float64(len(ok)) / total.Seconds()
 	return []row{stats(fmt.Sprintf("%d concurrent signals → orders accepted", c), ok,
-		fmt.Sprintf("%.1f orders/s, all in %s, %d failed", thr, ms(total), failed), "—")}
+		fmt.Sprintf("%.1f orders/s, all in %s, %d failed%s", thr, ms(total), failed, first), "—")}
 }
 
 func stats(name string, d []time.Duration, other, target string) row {

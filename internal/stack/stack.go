@@ -422,3 +422,7 @@ func redact(u string) string {
 	}
 	return p.Redacted()
 }
+
+// EnvValue is one setting of the environment the stack's processes get
+// (e.g. TEMPORAL_PAYLOAD_KEYS for a client of the stack's own).
+func (s *Stack) EnvValue(name string) string { return envValue(s.Env, name) }
