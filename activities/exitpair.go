@@ -481,6 +481,8 @@ func (k *stopKeeper) pairWorking(ctx context.Context) (bool, string, error) {
 	switch {
 	case pair.StopLoss.Status == broker.StatusFilled:
 		k.row.Status = stopTriggered
+		leg := pair.StopLoss
+		k.executed = &leg
 		return false, seenTriggered, nil
 	case pair.TakeProfit.Status == broker.StatusFilled, pair.StopLoss.Status.Terminal():
 		k.row.Status = stopClosed
@@ -520,6 +522,10 @@ func (k *stopKeeper) cancelPair(ctx context.Context) (bool, error) {
 			return false, brokerFailure(k.name, err)
 		}
 		if pair.Done() {
+			if pair.StopLoss.Status == broker.StatusFilled {
+				leg := pair.StopLoss
+				k.executed = &leg
+			}
 			return pair.StopLoss.Status == broker.StatusFilled || pair.TakeProfit.FilledQuantity.IsPositive(), nil
 		}
 		if time.Now().After(deadline) {

@@ -102,3 +102,34 @@ func TestFillsFeedPerformance(t *testing.T) {
 		require.Equal(t, int64(3), n) // all, source, symbol
 	})
 }
+
+// A stop-loss executed at the broker (no trade row fills for it) closes the
+// trader's lots when the keeper records the stop triggered, once.
+func TestStopExecutionFeedsPerformance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		f := cancelFixture{t: t, db: db, now: now}
+		a := &Trading{DB: db, Now: func() time.Time { return now }}
+		q := decimal.RequireFromString
+		user, conns := f.user("paper")
+		buy := f.trade(user, buySig("AAPL", ""), trade.StatusSubmitted, conns[0], now)
+		require.NoError(t, a.recordFinal(ctx, buy, broker.Order{Status: broker.StatusFilled, Quantity: q("1"), FilledQuantity: q("1"), AvgFillPrice: q("100")}, ""))
+
+		row := schema.StopLoss{ID: uuid.NewString(), UserID: user, ConnectionID: conns[0], Symbol: "AAPL", AssetClass: "stock", Side: "sell",
+			Quantity: q("1"), Status: stopActive, TradeID: buy, LeaseOwner: "test", CreatedAt: now, UpdatedAt: now}
+		require.NoError(t, db.Create(&row).Error)
+		k := &stopKeeper{a: a, owner: "test", row: row}
+		k.row.Status = stopTriggered
+		k.executed = &broker.Order{Side: "sell", Status: broker.StatusFilled, Quantity: q("1"), FilledQuantity: q("1"), AvgFillPrice: q("92.5")}
+		require.NoError(t, k.save(ctx, nil))
+		require.NoError(t, k.save(ctx, nil)) // saved again: nothing more
+
+		s, err := performance.Read(ctx, db, user)
+		require.NoError(t, err)
+		require.True(t, s.Overall.RealizedPnL.Equal(q("-7.5")), "realized %s", s.Overall.RealizedPnL)
+		require.Equal(t, int64(1), s.Overall.Losses)
+		require.Zero(t, s.Overall.OpenLots)
+		require.Equal(t, "tradingview", s.BySource[0].Key)
+	})
+}
