@@ -59,7 +59,7 @@ export function PerformancePanel() {
     ["Max drawdown", fmtMoney(o.maxDrawdown), Number(o.maxDrawdown) > 0 ? "neg" : "", "perf-drawdown"],
   ];
   return (
-    <section class="card span2" data-testid="performance">
+    <section class="card span2 perf" data-testid="performance">
       <h2>Performance</h2>
       <div class="cards">
         {cards.map(([label, value, cls, id]) => (
@@ -78,20 +78,20 @@ export function PerformancePanel() {
         <p class="muted">No fills yet: your statistics appear after your first trade fills.</p>
       ) : (
         <>
-          <Breakdown title="By signal source" rows={data.bySource} />
-          <Breakdown title="By symbol" rows={data.bySymbol} />
+          <Breakdown title="By signal source" rows={data.bySource} id="perf-by-source" />
+          <Breakdown title="By symbol" rows={data.bySymbol} id="perf-by-symbol" />
         </>
       )}
     </section>
   );
 }
 
-function Breakdown({ title, rows }: { title: string; rows: Figures[] }) {
+function Breakdown({ title, rows, id }: { title: string; rows: Figures[]; id: string }) {
   if (rows.length === 0) return null;
   return (
     <div class="table-wrap">
       <h3>{title}</h3>
-      <table>
+      <table data-testid={id}>
         <thead>
           <tr>
             <th></th>
