@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -38,7 +39,7 @@ func TestPerformanceThroughTradePath(t *testing.T) {
 
 		trade(`{"ticker":"AAPL","action":"buy","quantity":5,"type":"market","id":"perf-1"}`) // @ 180
 		h.feed.Set("AAPL", decimal.NewFromInt(190))
-		time.Sleep(5500 * time.Millisecond) // past the conflicting-signals window
+		time.Sleep(5500 * time.Millisecond)                                                   // past the conflicting-signals window
 		trade(`{"ticker":"AAPL","action":"sell","quantity":5,"type":"market","id":"perf-2"}`) // @ 190: +50
 		s := read()
 		require.Equal(t, int64(1), s.Overall.ClosedTrades)
@@ -61,4 +62,17 @@ func TestPerformanceThroughTradePath(t *testing.T) {
 		require.True(t, s.Overall.RealizedPnL.Equal(decimal.NewFromInt(50).Add(s.Overall.LargestLoss)))
 		require.Zero(t, s.Overall.OpenLots)
 	})
+}
+
+// requireClosedFlat waits until the demo trader's performance counts wins
+// and losses closed trades and no open lot is left.
+func (h *harness) requireClosedFlat(wins, losses int64) {
+	h.t.Helper()
+	var s performance.Summary
+	require.Eventually(h.t, func() bool {
+		var err error
+		s, err = performance.Read(context.Background(), h.db, h.demo.UserID)
+		require.NoError(h.t, err)
+		return s.Overall.Wins == wins && s.Overall.Losses == losses && s.Overall.OpenLots == 0
+	}, 10*time.Second, 50*time.Millisecond, "performance: want %d wins, %d losses, flat", wins, losses)
 }
