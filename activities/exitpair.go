@@ -347,9 +347,16 @@ func (a *Trading) pairTakeProfitFilled(ctx context.Context, b broker.Broker, t s
 	}
 	msg := fmt.Sprintf("Take-profit filled at %s: %s %s %s at %s; %s cancelled the stop-loss.", name, leg.Side, leg.FilledQuantity, t.Symbol,
 		risk.FormatPrice(leg.AvgFillPrice), name)
-	_, err = a.record(ctx, t.ID, func(_ *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+	_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 		if tr.TakeProfitStatus != tpArmed {
 			return trade.Change{}, trade.ErrNoChange
+		}
+		// The broker-side take-profit exit is a fill of the trader's
+		// position (performance; the leg's own cumulative figures).
+		leg0 := schema.Trade{UserID: tr.UserID, BrokerConnectionID: tr.BrokerConnectionID, Symbol: tr.Symbol, Source: tr.Source, ID: tr.ID,
+			FilledQuantity: decimal.Zero}
+		if err := performanceFill(tx, &leg0, string(leg.Side), leg.FilledQuantity, leg.AvgFillPrice, a.now()); err != nil {
+			return trade.Change{}, err
 		}
 		tr.TakeProfitStatus, tr.TakeProfitStopStatus = tpFilled, legCancelled
 		return trade.Change{Action: audit.ActionTakeProfitFilled, Message: msg, Event: realtime.EventTakeProfitFilled,
@@ -474,6 +481,8 @@ func (k *stopKeeper) pairWorking(ctx context.Context) (bool, string, error) {
 	switch {
 	case pair.StopLoss.Status == broker.StatusFilled:
 		k.row.Status = stopTriggered
+		leg := pair.StopLoss
+		k.executed = &leg
 		return false, seenTriggered, nil
 	case pair.TakeProfit.Status == broker.StatusFilled, pair.StopLoss.Status.Terminal():
 		k.row.Status = stopClosed
@@ -513,6 +522,10 @@ func (k *stopKeeper) cancelPair(ctx context.Context) (bool, error) {
 			return false, brokerFailure(k.name, err)
 		}
 		if pair.Done() {
+			if pair.StopLoss.Status == broker.StatusFilled {
+				leg := pair.StopLoss
+				k.executed = &leg
+			}
 			return pair.StopLoss.Status == broker.StatusFilled || pair.TakeProfit.FilledQuantity.IsPositive(), nil
 		}
 		if time.Now().After(deadline) {

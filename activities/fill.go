@@ -14,9 +14,11 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/performance"
 	"github.com/tradeexec/tradeexec/internal/portfolio"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
+	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
 	"github.com/tradeexec/tradeexec/workflows"
@@ -125,6 +127,9 @@ func (a *Trading) recordPartial(ctx context.Context, tradeID string, o broker.Or
 		if trade.Status(t.Status).Terminal() || !o.FilledQuantity.GreaterThan(t.FilledQuantity) {
 			return trade.Change{}, trade.ErrNoChange
 		}
+		if err := performanceFill(tx, t, t.Side, o.FilledQuantity, o.AvgFillPrice, a.now()); err != nil {
+			return trade.Change{}, err
+		}
 		t.Status = string(trade.StatusPartialFill)
 		t.FilledQuantity = o.FilledQuantity
 		t.FillPrice = decimal.NewNullDecimal(o.AvgFillPrice)
@@ -146,6 +151,9 @@ func (a *Trading) recordFinal(ctx context.Context, tradeID string, o broker.Orde
 		now := a.now()
 		if o.FilledQuantity.GreaterThan(t.FilledQuantity) {
 			if err := bumpExposureEpoch(tx, t.UserID); err != nil {
+				return trade.Change{}, err
+			}
+			if err := performanceFill(tx, t, t.Side, o.FilledQuantity, o.AvgFillPrice, now); err != nil {
 				return trade.Change{}, err
 			}
 		}
@@ -208,4 +216,24 @@ func (a *Trading) syncPortfolio(ctx context.Context, t schema.Trade, b broker.Br
 		return
 	}
 	a.committed(t.UserID)
+}
+
+// performanceFill feeds the fill increment that brings trade t (not yet
+// updated) to filled at avg to the trader's performance aggregates, in
+// the transaction recording the fill (internal/performance; issue 16).
+// Only buys and sells fill; anything else records nothing.
+func performanceFill(tx *gorm.DB, t *schema.Trade, side string, filled, avg decimal.Decimal, now time.Time) error {
+	if side != string(signal.SideBuy) && side != string(signal.SideSell) {
+		return nil
+	}
+	oldAvg := decimal.Zero
+	if t.FillPrice.Valid {
+		oldAvg = t.FillPrice.Decimal
+	}
+	qty, notional := performance.Increment(t.FilledQuantity, oldAvg, filled, avg)
+	if !qty.IsPositive() {
+		return nil
+	}
+	return performance.RecordFill(tx, performance.FillEvent{UserID: t.UserID, ConnectionID: t.BrokerConnectionID, Symbol: t.Symbol,
+		Source: t.Source, TradeID: t.ID, Side: side, Quantity: qty, Notional: notional, At: now})
 }

@@ -61,6 +61,9 @@ type stopKeeper struct {
 	name  string // broker type, for error messages
 	owner string
 	row   schema.StopLoss
+	// executed is the stop order seen filled at the broker; save feeds it
+	// to the trader's performance when it records the row triggered.
+	executed *broker.Order
 }
 
 // stopPosition is the broker's position in the symbol.
@@ -138,6 +141,9 @@ func (k *stopKeeper) save(ctx context.Context, note *stopNote) error {
 		if res.RowsAffected != 1 {
 			return errors.New("stop-loss lease lost; retrying")
 		}
+		if err := k.performanceExecuted(tx); err != nil {
+			return err
+		}
 		if note == nil {
 			return nil
 		}
@@ -161,10 +167,41 @@ func (k *stopKeeper) save(ctx context.Context, note *stopNote) error {
 		_, err := realtime.AppendEvent(tx, k.row.UserID, realtime.EventRiskStopLoss, stopView(k.row, note.Message))
 		return err
 	})
+	if err == nil {
+		k.executed = nil
+	}
 	if err == nil && note != nil {
 		k.a.committed(k.row.UserID)
 	}
 	return err
+}
+
+// performanceExecuted feeds a stop executed at the broker (no trade row
+// fills for it) to the trader's performance, in the transaction that
+// records the row triggered; once, since a retry finds the row triggered
+// and no longer asks the broker.
+func (k *stopKeeper) performanceExecuted(tx *gorm.DB) error {
+	o := k.executed
+	if o == nil || k.row.Status != stopTriggered || !o.FilledQuantity.IsPositive() {
+		return nil
+	}
+	side := string(o.Side)
+	if side == "" {
+		side = k.row.Side
+	}
+	source := ""
+	if k.row.TradeID != "" {
+		var t []schema.Trade
+		if err := tx.Select("source").Where("id = ?", k.row.TradeID).Limit(1).Find(&t).Error; err != nil {
+			return err
+		}
+		if len(t) == 1 {
+			source = t[0].Source
+		}
+	}
+	from := schema.Trade{UserID: k.row.UserID, BrokerConnectionID: k.row.ConnectionID, Symbol: k.row.Symbol, Source: source,
+		ID: k.row.TradeID, FilledQuantity: decimal.Zero}
+	return performanceFill(tx, &from, side, o.FilledQuantity, o.AvgFillPrice, k.a.now())
 }
 
 // noteOnTrade records a stop change made for a trade on that trade: its
@@ -291,6 +328,7 @@ func (k *stopKeeper) working(ctx context.Context) (active bool, seen string, err
 	switch {
 	case o.Status == broker.StatusFilled:
 		k.row.Status = stopTriggered
+		k.executed = &o
 		return false, seenTriggered, nil
 	case o.Status.Terminal():
 		k.row.Status = stopClosed
@@ -312,6 +350,9 @@ func (k *stopKeeper) cancel(ctx context.Context) (filled bool, err error) {
 	o, err := cancelAndSettle(ctx, k.b, k.name, k.row.OrderID)
 	if err != nil {
 		return false, err
+	}
+	if o.Status == broker.StatusFilled {
+		k.executed = &o
 	}
 	return o.Status == broker.StatusFilled, nil
 }

@@ -88,6 +88,9 @@ func main() {
 	if want["auditexport"] {
 		rows = append(rows, auditExportRows(ctx, dir, *auditRows)...)
 	}
+	if want["performance"] {
+		rows = append(rows, performanceRows(ctx, dir, []int{1_000, 10_000, 40_000})...)
+	}
 	if want["bracket"] {
 		// Last: each take-profit is then watched for the rest of the run.
 		rows = append(rows, env.bracketRun(ctx, 50)...)

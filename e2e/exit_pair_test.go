@@ -79,6 +79,7 @@ func TestExitPairTakeProfitFillCancelsTheStopOnce(t *testing.T) {
 		require.Empty(t, h.takeProfitExits(id), "no server-side exit")
 		require.Equal(t, 3, len(h.account().Orders), "entry + two legs, nothing else")
 		require.Eventually(t, func() bool { return h.stopRow("AAPL").Status == "closed" }, 10*time.Second, 50*time.Millisecond)
+		h.requireClosedFlat(1, 0) // the native take-profit leg's fill closed the lot
 		timeline := h.getTrade(id).Raw
 		require.Contains(t, timeline, "TAKE_PROFIT_ARMED")
 		require.Contains(t, timeline, "one-cancels-other")
@@ -106,6 +107,7 @@ func TestExitPairStopFillCancelsTheTakeProfit(t *testing.T) {
 	require.Equal(t, 1, pairs)
 	require.Equal(t, map[string]int{"take_profit/cancelled": 1, "stop_loss/filled": 1}, legs)
 	require.Eventually(t, func() bool { return h.stopRow("MSFT").Status == "triggered" }, 10*time.Second, 50*time.Millisecond)
+	h.requireClosedFlat(0, 1) // the pair's stop leg closed the lot
 	h.feed.Set("MSFT", decimal.NewFromInt(230))
 	time.Sleep(300 * time.Millisecond)
 	require.Empty(t, h.takeProfitExits(id))

@@ -17,6 +17,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/billing"
 	"github.com/tradeexec/tradeexec/internal/billing/stripe"
 	"github.com/tradeexec/tradeexec/internal/billing/stripemock"
+	"github.com/tradeexec/tradeexec/internal/experiments"
 	"github.com/tradeexec/tradeexec/internal/mail"
 	"github.com/tradeexec/tradeexec/internal/mail/mailtest"
 	"github.com/tradeexec/tradeexec/internal/store"
@@ -42,6 +43,30 @@ func TestBillingViewInBrowser(t *testing.T) {
 
 	db := storetest.OpenSQLite(t)
 	env := apptest.Start(t, db, store.SQLite, apptest.Options{Billing: app.BillingOptions{Provider: p}})
+	// The demo trader (created on Premium) starts on the free plan here.
+	require.NoError(t, db.Model(&schema.User{}).Where("id = ?", env.Demo.UserID).Update("subscription_tier", "free").Error)
+	b := newBrowser(t)
+	b.run("sign in",
+		chromedp.Navigate(env.URL()+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), env.Demo.Email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), env.Demo.Password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+	)
+	b.waitText(`[data-testid=live-status]`, "Live")
+
+	// On the free plan: the upgrade prompt in the trader's variant of the
+	// experiment, its exposure recorded.
+	b.run("billing (free)", chromedp.Navigate(env.URL()+"/dashboard#/billing"))
+	variant := experiments.Assign(experiments.UpgradePrompt, env.Demo.UserID,
+		[]experiments.Variant{{Name: "control", Weight: 50}, {Name: "missed-trades", Weight: 50}})
+	b.waitFor("the upgrade prompt", `document.querySelector('[data-testid=upgrade-prompt]')?.dataset.variant === '`+variant+`' && document.querySelector('[data-testid=upgrade-prompt] button')?.textContent === 'Upgrade to Basic'`)
+	b.screenshot("billing-upgrade-prompt")
+	var exposed []schema.ExperimentExposure
+	require.NoError(t, db.Where("user_id = ?", env.Demo.UserID).Find(&exposed).Error)
+	require.Len(t, exposed, 1)
+	require.Equal(t, variant, exposed[0].Variant)
+
 	// The demo trader subscribed to Basic at Stripe (stripe-mock answers
 	// for any subscription id).
 	now := time.Now().UTC()
@@ -52,16 +77,7 @@ func TestBillingViewInBrowser(t *testing.T) {
 		BillingProvider: "stripe", BillingProviderCustomerID: "cus_123", BillingProviderSubscriptionID: "sub_123",
 		CurrentPeriodStart: now.AddDate(0, 0, -15), CurrentPeriodEnd: renew, CreatedAt: now}).Error)
 
-	b := newBrowser(t)
-	b.run("sign in",
-		chromedp.Navigate(env.URL()+"/dashboard"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), env.Demo.Email),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), env.Demo.Password),
-		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
-	)
-	b.waitText(`[data-testid=live-status]`, "Live")
-	b.run("billing", chromedp.Navigate(env.URL()+"/dashboard#/billing"))
+	b.run("billing", chromedp.Navigate(env.URL()+"/dashboard#/"), chromedp.Navigate(env.URL()+"/dashboard#/billing"))
 	b.waitFor("the plan", `document.querySelector('.billing-plan strong')?.textContent === 'Basic'`)
 	b.waitFor("the usage", `document.querySelector('.billing-usage')?.textContent === '0 of 1'`)
 	b.waitFor("the invoices from Stripe", `document.body.textContent.includes('Invoices')`)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/billing"
+	"github.com/tradeexec/tradeexec/internal/experiments"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
@@ -298,6 +299,11 @@ func (a *Applier) apply(tx *gorm.DB, ev billing.Event) (Outcome, error) {
 	case billing.EventCheckoutCompleted:
 		entry.Action = ActionSubscriptionCreated
 		out.Note = "checkout completed"
+		// A checkout is the upgrade prompt experiment's conversion
+		// (counted for exposed users only, once).
+		if err := experiments.Convert(tx, experiments.UpgradePrompt, user.ID, now); err != nil && !errors.Is(err, experiments.ErrUnknownExperiment) {
+			return Outcome{}, err
+		}
 	case billing.EventSubscriptionUpdated:
 		old := billing.Tier(sub.Plan)
 		sub.Plan = string(ev.Tier)

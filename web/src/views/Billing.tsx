@@ -86,6 +86,19 @@ export function Billing() {
     load();
   }, []);
 
+  // The upgrade prompt experiment (issue 16): a free-plan trader is shown
+  // one of two wordings; showing it records the exposure, and a checkout
+  // that completes is the conversion (recorded by the billing webhook).
+  const [promptVariant, setPromptVariant] = useState("");
+  const showPrompt = !!account && enabled && account.plan === "free";
+  useEffect(() => {
+    if (!showPrompt || promptVariant) return;
+    api
+      .post<{ variant: string }>("/api/v1/experiments/upgrade-prompt/exposure")
+      .then((r) => setPromptVariant(r.variant))
+      .catch(() => setPromptVariant("control"));
+  }, [showPrompt]);
+
   const fail = (e: unknown, fallback: string) => setError(e instanceof ApiError ? e.message : fallback);
   const subscribed = !!account && account.plan !== "free" && !!account.provider;
 
@@ -182,6 +195,8 @@ export function Billing() {
       {account.pendingPlan && <p class="note">Moving to {account.pendingPlan} at renewal.</p>}
       {!enabled && <p class="note">Subscriptions are not enabled on this server: every account is on its current plan.</p>}
 
+      {showPrompt && promptVariant && <UpgradePrompt variant={promptVariant} plans={plans} busy={busy} choose={choose} />}
+
       <table class="billing-plans">
         <thead>
           <tr>
@@ -255,5 +270,24 @@ export function Billing() {
         </>
       )}
     </section>
+  );
+}
+
+// UpgradePrompt: the two wordings of the upgrade-prompt experiment, both
+// leading to the cheapest paid plan's checkout.
+function UpgradePrompt({ variant, plans, busy, choose }: { variant: string; plans: Plan[]; busy: boolean; choose: (plan: string) => void }) {
+  const target = plans.filter((p) => RANK[p.plan] > 0).sort((a, b) => RANK[a.plan] - RANK[b.plan])[0];
+  if (!target) return null;
+  const text =
+    variant === "missed-trades"
+      ? `On the free plan your signals only reach paper accounts. Upgrade to ${target.name} (${target.price}/month) and the next one trades live.`
+      : `Trade live: the ${target.name} plan connects ${limitText(target.liveBrokers)} for ${target.price}/month.`;
+  return (
+    <div class="note upgrade-prompt" data-testid="upgrade-prompt" data-variant={variant}>
+      <p>{text}</p>
+      <button class="primary" disabled={busy} onClick={() => choose(target.plan)}>
+        Upgrade to {target.name}
+      </button>
+    </div>
   );
 }

@@ -3,6 +3,7 @@ import { api, ApiError, type Trade } from "../api";
 import { fmtMoney, fmtQty, fmtSignedMoney, fmtTime, sign, statusLabel } from "../format";
 import { toast, useStore } from "../store";
 import { EquityChart } from "./EquityChart";
+import { PerformancePanel } from "./Performance";
 
 export function Overview() {
   return (
@@ -13,6 +14,7 @@ export function Overview() {
         <EquityChart />
       </section>
       <Positions />
+      <PerformancePanel />
       <OrderForm />
       <QueuedOrders />
     </div>

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tradeexec/tradeexec/internal/experiments"
+)
+
+// experimentRoutes: the upgrade prompt's exposure (traders) and the
+// experiments' results (admins only).
+func (s *Server) experimentRoutes(v1 apiRoutes) {
+	v1.POST("/experiments/upgrade-prompt/exposure", allow(trader), s.upgradePromptExposure)
+	v1.GET("/admin/experiments", allow(admin), s.listExperiments)
+}
+
+// upgradePromptExposure: POST /api/v1/experiments/upgrade-prompt/exposure —
+// the dashboard is about to show the free plan's upgrade prompt: the
+// exposure is recorded (once per trader) and the variant to show returned.
+func (s *Server) upgradePromptExposure(c *gin.Context) {
+	v, err := experiments.Expose(c.Request.Context(), s.DB, experiments.UpgradePrompt, c.GetString(ctxUserID), s.clock())
+	if errors.Is(err, experiments.ErrUnknownExperiment) {
+		s.fail(c, errNotFound)
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"experiment": experiments.UpgradePrompt, "variant": v})
+}
+
+// listExperiments: GET /api/v1/admin/experiments[?format=csv] — every
+// experiment with exposures, conversions, conversion rate per variant and
+// each variant's two-proportion z-test against the control (lift with its
+// 95% interval, z, two-sided p-value).
+func (s *Server) listExperiments(c *gin.Context) {
+	format := c.DefaultQuery("format", "json")
+	if format != "json" && format != "csv" {
+		s.fail(c, badRequest("format", "format must be json or csv."))
+		return
+	}
+	res, err := experiments.Report(c.Request.Context(), s.DB)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if format == "json" {
+		c.JSON(http.StatusOK, gin.H{"experiments": res})
+		return
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="experiments-`+s.clock().UTC().Format("20060102T150405Z")+`.csv"`)
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	_ = w.Write([]string{"experiment", "name", "status", "variant", "control", "weight", "exposures", "conversions", "rate",
+		"lift", "lift_low_95", "lift_high_95", "z", "p_value"})
+	for _, e := range res {
+		for _, v := range e.Variants {
+			row := []string{e.ID, e.Name, e.Status, v.Name, strconv.FormatBool(v.Control), strconv.Itoa(v.Weight),
+				strconv.FormatInt(v.Exposures, 10), strconv.FormatInt(v.Conversions, 10), f(v.Rate), "", "", "", "", ""}
+			if v.Tested {
+				row[9], row[10], row[11], row[12], row[13] = f(v.Lift), f(v.LiftLow), f(v.LiftHigh), f(v.Z), f(v.PValue)
+			}
+			_ = w.Write(row)
+		}
+	}
+	w.Flush()
+}

@@ -1,0 +1,47 @@
+package schema
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// PerformanceLot is an open FIFO lot of one trader's position on one
+// connection and symbol (internal/performance): Side long or short,
+// Quantity what is still open, Cost its entry notional (quantity × price,
+// for a short the proceeds of the sale). Lots are matched oldest first
+// (ID order) and deleted once closed.
+type PerformanceLot struct {
+	ID                 int64           `gorm:"primaryKey;autoIncrement"`
+	UserID             string          `gorm:"size:36;not null"`
+	BrokerConnectionID string          `gorm:"size:36;not null"`
+	Symbol             string          `gorm:"size:32;not null"`
+	Source             string          `gorm:"size:16;not null"`
+	Side               string          `gorm:"size:5;not null"`
+	Quantity           decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	Cost               decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	TradeID            string          `gorm:"size:36;not null"`
+	OpenedAt           time.Time
+}
+
+// PerformanceStat is the running realized-P&L aggregate of one trader for
+// one scope: all (ScopeKey ""), source (the signal source of the lots
+// closed) or symbol. GrossLoss and LargestLoss are ≤ 0; Peak is the
+// highest cumulative Realized so far (from 0), MaxDrawdown the largest
+// fall from a peak.
+type PerformanceStat struct {
+	UserID       string          `gorm:"primaryKey;size:36"`
+	Scope        string          `gorm:"primaryKey;size:8"`
+	ScopeKey     string          `gorm:"primaryKey;size:32"`
+	ClosedTrades int64           `gorm:"not null"`
+	Wins         int64           `gorm:"not null"`
+	Losses       int64           `gorm:"not null"`
+	GrossProfit  decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	GrossLoss    decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	Realized     decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	LargestWin   decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	LargestLoss  decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	Peak         decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	MaxDrawdown  decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	UpdatedAt    time.Time
+}
