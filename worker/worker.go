@@ -37,6 +37,9 @@ type Options struct {
 	// Audit are the audit schedules' activities (verify, archive); nil
 	// leaves them unregistered.
 	Audit *activities.Audit
+	// Churn are the churn-scoring schedule's activities; nil leaves them
+	// unregistered.
+	Churn *activities.Churn
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -73,6 +76,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Audit != nil {
 		w.RegisterActivity(o.Audit)
+	}
+	if o.Churn != nil {
+		w.RegisterActivity(o.Churn)
 	}
 	return w
 }
