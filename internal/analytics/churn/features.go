@@ -71,10 +71,11 @@ var planRank = map[string]float64{"free": 0, "basic": 1, "pro": 2, "premium": 3}
 // log-scaled (log1p), trends are differences of log counts (negative:
 // less than the month before), P&L is signed log of hundreds of dollars.
 func (a Activity) Vector() []float64 {
-	days := a.At.Sub(a.LastActivity).Hours() / 24
-	if days < 0 || a.LastActivity.IsZero() {
-		days = math.Max(0, a.At.Sub(a.CreatedAt).Hours()/24)
+	last := a.LastActivity
+	if last.IsZero() {
+		last = a.CreatedAt // never active: inactive since sign-up
 	}
+	days := math.Max(0, a.At.Sub(last).Hours()/24) // active after At: 0
 	tenure := math.Max(0, a.At.Sub(a.CreatedAt).Hours()/24/30)
 	pnl, _ := a.RealizedPnL.Float64()
 	lg := func(n int) float64 { return math.Log1p(float64(max(n, 0))) }
