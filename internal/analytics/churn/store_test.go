@@ -2,6 +2,7 @@ package churn_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -194,6 +195,13 @@ func TestScorePageAlertsOncePerOpenAlert(t *testing.T) {
 		require.NoError(t, db.Where("kind = ?", mail.KindChurnAlert).Find(&mails).Error)
 		require.Len(t, mails, 2) // one per admin
 		require.Contains(t, []string{mails[0].UserID, mails[1].UserID}, admin1)
+		var data map[string]string
+		require.NoError(t, json.Unmarshal([]byte(mails[0].Data), &data))
+		data["Name"], data["URL"] = "Ops", "http://127.0.0.1/dashboard"
+		msg, err := mail.Render(mails[0].Kind, "ops@example.test", data)
+		require.NoError(t, err)
+		require.Contains(t, msg.Subject, "paying premium trader "+risky)
+		require.Contains(t, msg.Text, "Top reasons: ")
 
 		// The next night: still at risk, no second alert or mail.
 		r = score()
