@@ -124,6 +124,7 @@ func (s *Server) Handler() http.Handler {
 	s.keysRoutes(v1)
 	s.experimentRoutes(v1)
 	s.performanceRoutes(v1)
+	s.churnRoutes(v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

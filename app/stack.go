@@ -150,7 +150,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 				Temporal: o.Temporal, TaskQueue: o.TaskQueue}, Guard: st.guardActivities(o),
 			Cancels: &activities.Cancels{Trading: st.Trading, Temporal: o.Temporal},
 			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs, Audit: o.Audit.activities(o, log),
-			StopTimeout: o.ShutdownTimeout})
+			StopTimeout: o.ShutdownTimeout, Churn: &activities.Churn{DB: o.DB, Log: log.Named("churn")}})
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
@@ -163,6 +163,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 				st.Stop()
 				return nil, err
 			}
+		}
+		if err := worker.EnsureChurnSchedule(ctx, o.Temporal, o.TaskQueue); err != nil {
+			st.Stop()
+			return nil, err
 		}
 		st.startGuards(o)
 	}

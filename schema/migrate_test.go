@@ -41,6 +41,7 @@ func allModels() []any {
 		&schema.ComplianceReport{},
 		&schema.Experiment{}, &schema.ExperimentExposure{}, &schema.ExperimentConversion{},
 		&schema.PerformanceLot{}, &schema.PerformanceStat{},
+		&schema.ChurnModel{}, &schema.ChurnScore{}, &schema.ChurnAlert{},
 	}
 }
 

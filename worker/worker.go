@@ -41,6 +41,9 @@ type Options struct {
 	// finish (SHUTDOWN_TIMEOUT; 0: 10 s). An activity cut off is retried
 	// elsewhere and is idempotent.
 	StopTimeout time.Duration
+	// Churn are the churn-scoring schedule's activities; nil leaves them
+	// unregistered.
+	Churn *activities.Churn
 }
 
 // New returns a worker (not yet started) serving taskQueue.
@@ -79,6 +82,9 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	if o.Audit != nil {
 		w.RegisterActivity(o.Audit)
+	}
+	if o.Churn != nil {
+		w.RegisterActivity(o.Churn)
 	}
 	return w
 }

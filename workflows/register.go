@@ -23,5 +23,6 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(KeyRotationWorkflow, KeyRotationWorkflowOptions())
 	w.RegisterWorkflowWithOptions(AuditVerifyWorkflow, workflow.RegisterOptions{Name: AuditVerifyWorkflowName})
 	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
+	w.RegisterWorkflowWithOptions(ChurnScoringWorkflow, workflow.RegisterOptions{Name: ChurnScoringWorkflowName})
 	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
 }

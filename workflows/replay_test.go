@@ -75,6 +75,7 @@ var requiredHistories = map[string]string{
 	"key_rotation_run1":         "TestKeyRotationWorkflow",
 	"key_rotation_run2":         "TestKeyRotationWorkflow",
 	"compliance_report_created": "TestComplianceReportSchedule",
+	"churn_scoring":             "TestChurnScoringWorkflowScoresAndAlerts",
 }
 
 // typeRecorder collects the workflow types Register registers (what

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/app"
 	"github.com/tradeexec/tradeexec/botrun"
+	"github.com/tradeexec/tradeexec/internal/analytics/churn"
 	"github.com/tradeexec/tradeexec/internal/config"
 	"github.com/tradeexec/tradeexec/internal/logging"
 )
@@ -31,6 +32,7 @@ commands:
   keys      key lifecycle: status, rotate, rotate-signing, revoke-signing, revoke-sessions
             (tradeexec keys help)
   audit     verify | export | archive the audit log (tradeexec audit help)
+  analytics evaluate: the churn model's held-out precision/recall/F1 on synthetic data
 
 Configuration is read from the environment; see README.md.
 `
@@ -44,6 +46,9 @@ func main() {
 		return
 	}
 	mode := os.Args[1]
+	if mode == "analytics" { // needs no configuration or database
+		os.Exit(churn.RunCLI(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	cfgMode := mode
 	if mode == config.ModeAudit && slices.Contains(os.Args[2:], "--dev") {
 		cfgMode = config.ModeDev // the embedded default's database and store

@@ -22,6 +22,7 @@ const (
 	KindPasswordReset   = "password_reset"
 	KindWebhookLocked   = "webhook_locked"
 	KindSecurityAlert   = "security_alert"
+	KindChurnAlert      = "churn_alert"
 )
 
 type tmpl struct{ subject, body string }
@@ -121,6 +122,14 @@ If these were not your alerts, someone knows the URL: create a new one in Settin
 The audit log verification of {{.Date}} failed: {{.Summary}}.
 {{.Details}}
 Someone with access to the database may have altered or removed audit entries. Compare with the checkpoints in the audit object store (tradeexec audit verify) and see the alert in the admin dashboard: {{.URL}}
+`},
+	KindChurnAlert: {
+		subject: "Churn risk: {{.Summary}}",
+		body: `Hello {{.Name}},
+
+The churn scoring of {{.Date}} found a {{.Summary}}.
+{{.Details}}
+See the churn scores in the admin dashboard: {{.URL}}
 `},
 	KindPasswordReset: {
 		subject: "Reset your tradeexec password",
