@@ -39,6 +39,8 @@ func allModels() []any {
 		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{}, &schema.TakeProfitLeg{},
 		&schema.AuditArchive{}, &schema.AuditAlert{}, &schema.AuditVerification{},
 		&schema.ComplianceReport{},
+		&schema.CopyLeader{}, &schema.CopyFollow{}, &schema.CopyFill{}, &schema.CopyOrder{}, &schema.CopyPosition{},
+		&schema.CopyLeaderPosition{},
 	}
 }
 
