@@ -70,7 +70,8 @@ type CopyFill struct {
 	CreatedAt      time.Time `gorm:"not null;index:ix_copy_fills_leader,priority:2"`
 }
 
-// CopyOrder is one follower's outcome of one leader fill: sent (TradeID is
+// CopyOrder is one follower's outcome of one leader fill in one symbol
+// (a paused follower gets one close per copied symbol): sent (TradeID is
 // the follower's trade), filled (the trade filled; CopyPosition updated) or
 // skipped (Reason says why, shown to the follower — never silent).
 type CopyOrder struct {
@@ -78,7 +79,7 @@ type CopyOrder struct {
 	CopyFillID string          `gorm:"size:36;not null;uniqueIndex:ux_copy_order,priority:1"`
 	FollowerID string          `gorm:"size:36;not null;uniqueIndex:ux_copy_order,priority:2;index:ix_copy_orders_follower,priority:1"`
 	LeaderID   string          `gorm:"size:36;not null"`
-	Symbol     string          `gorm:"size:32;not null"`
+	Symbol     string          `gorm:"size:32;not null;uniqueIndex:ux_copy_order,priority:3"`
 	Side       string          `gorm:"size:4;not null"`
 	Quantity   decimal.Decimal `gorm:"type:numeric(38,18);not null"`
 	Status     string          `gorm:"size:16;not null"`

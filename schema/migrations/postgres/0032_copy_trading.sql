@@ -75,7 +75,7 @@ CREATE TABLE copy_orders (
     created_at   timestamptz    NOT NULL,
     CONSTRAINT ck_copy_orders_status CHECK (status IN ('sent', 'filled', 'skipped'))
 );
-CREATE UNIQUE INDEX ux_copy_order ON copy_orders (copy_fill_id, follower_id);
+CREATE UNIQUE INDEX ux_copy_order ON copy_orders (copy_fill_id, follower_id, symbol);
 CREATE INDEX ix_copy_orders_follower ON copy_orders (follower_id, created_at);
 CREATE INDEX ix_copy_orders_trade ON copy_orders (trade_id);
 
