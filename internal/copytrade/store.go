@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +15,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/sources"
+	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
 
@@ -362,4 +364,136 @@ func kindWord(kind string) string {
 		return "partial exit"
 	}
 	return kind
+}
+
+// Settings are a leader's copy settings as the trader edits them.
+type Settings struct {
+	AllowCopy   bool   `json:"allowCopy"`
+	Visibility  string `json:"visibility"`
+	DisplayName string `json:"displayName"`
+}
+
+// InputError is a refused setting: Field names it, Message tells why.
+type InputError struct{ Field, Message string }
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+
+// ErrNotFound: no such follow of this trader.
+var ErrNotFound = errors.New("copytrade: not found")
+
+// GetSettings returns the trader's copy settings (defaults when none).
+func GetSettings(db *gorm.DB, userID string) (Settings, error) {
+	var l schema.CopyLeader
+	err := db.Where("user_id = ?", userID).Take(&l).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Settings{Visibility: string(Private)}, nil
+	}
+	return Settings{AllowCopy: l.AllowCopy, Visibility: l.Visibility, DisplayName: l.DisplayName}, err
+}
+
+// SaveSettings validates and stores the trader's copy settings with an
+// audit entry. Turning copying off keeps the followers' rows (their
+// copying resumes if it is turned on again) but no fill is copied meanwhile.
+func SaveSettings(ctx context.Context, db *gorm.DB, userID string, s Settings, now time.Time) (Settings, error) {
+	s.DisplayName = strings.TrimSpace(s.DisplayName)
+	if !ValidVisibility(s.Visibility) {
+		return s, &InputError{"visibility", "visibility must be public, followers or private."}
+	}
+	if n := len([]rune(s.DisplayName)); n > 100 {
+		return s, &InputError{"displayName", "displayName must be at most 100 characters."}
+	}
+	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		row := schema.CopyLeader{UserID: userID, AllowCopy: s.AllowCopy, Visibility: s.Visibility, DisplayName: s.DisplayName,
+			CreatedAt: now, UpdatedAt: now}
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"allow_copy", "visibility", "display_name", "updated_at"})}).Create(&row).Error; err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, audit.Entry{UserID: userID, Action: ActionSettings, ResourceType: "CopyLeader", ResourceID: userID,
+			Status: audit.StatusSuccess, At: now, Details: map[string]any{"allowCopy": s.AllowCopy, "visibility": s.Visibility, "displayName": s.DisplayName}})
+		return err
+	})
+	return s, err
+}
+
+// FollowRequest is a follower's settings for a leader.
+type FollowRequest struct {
+	SizingMode  string          `json:"sizingMode"`
+	Multiplier  decimal.Decimal `json:"multiplier"`
+	FixedAmount decimal.Decimal `json:"fixedAmount"`
+	MaxPosition decimal.Decimal `json:"maxPosition"`
+	LossLimit   decimal.Decimal `json:"lossLimit"`
+}
+
+// Validate checks a follow request.
+func (r FollowRequest) Validate() error {
+	switch {
+	case !ValidMode(r.SizingMode):
+		return &InputError{"sizingMode", "sizingMode must be proportional, multiplier or fixed_amount."}
+	case r.SizingMode == string(Multiplier) && (!r.Multiplier.IsPositive() || r.Multiplier.GreaterThan(decimal.NewFromInt(100))):
+		return &InputError{"multiplier", "multiplier must be greater than 0 and at most 100."}
+	case r.SizingMode == string(FixedAmount) && !r.FixedAmount.IsPositive():
+		return &InputError{"fixedAmount", "fixedAmount must be greater than 0."}
+	case r.Multiplier.IsNegative():
+		return &InputError{"multiplier", "multiplier cannot be negative."}
+	case r.FixedAmount.IsNegative():
+		return &InputError{"fixedAmount", "fixedAmount cannot be negative."}
+	case r.MaxPosition.IsNegative():
+		return &InputError{"maxPosition", "maxPosition cannot be negative (0 means no cap)."}
+	case r.LossLimit.IsNegative():
+		return &InputError{"lossLimit", "lossLimit is an amount of loss, given as a positive number (0 means none)."}
+	}
+	return nil
+}
+
+// Follow starts (or restarts, with new settings) following a leader. The
+// caller has checked CanFollow.
+func Follow(ctx context.Context, db *gorm.DB, followerID, leaderID string, r FollowRequest, now time.Time) (schema.CopyFollow, error) {
+	if err := r.Validate(); err != nil {
+		return schema.CopyFollow{}, err
+	}
+	row := schema.CopyFollow{ID: uuid.NewString(), FollowerID: followerID, LeaderID: leaderID, SizingMode: r.SizingMode,
+		Multiplier: r.Multiplier, FixedAmount: r.FixedAmount, MaxPosition: r.MaxPosition, LossLimit: r.LossLimit,
+		Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "follower_id"}, {Name: "leader_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"sizing_mode", "multiplier", "fixed_amount", "max_position", "loss_limit",
+				"status", "status_reason", "updated_at"})}).Create(&row).Error; err != nil {
+			return err
+		}
+		var stored schema.CopyFollow
+		if err := tx.Where("follower_id = ? AND leader_id = ?", followerID, leaderID).Take(&stored).Error; err != nil {
+			return err
+		}
+		row = stored
+		_, err := audit.Append(tx, audit.Entry{UserID: followerID, Action: ActionSettings, ResourceType: "CopyFollow", ResourceID: row.ID,
+			Status: audit.StatusSuccess, At: now, Details: map[string]any{"leaderId": leaderID, "sizingMode": r.SizingMode,
+				"multiplier": r.Multiplier.String(), "fixedAmount": r.FixedAmount.String(), "maxPosition": r.MaxPosition.String(),
+				"lossLimit": r.LossLimit.String(), "status": StatusActive}})
+		return err
+	})
+	return row, err
+}
+
+// SetFollowStatus pauses, resumes or stops (unfollows) one of the
+// follower's follows; ErrNotFound when it is not theirs.
+func SetFollowStatus(ctx context.Context, db *gorm.DB, followerID, followID, status, reason string, now time.Time) (schema.CopyFollow, error) {
+	var row schema.CopyFollow
+	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		if err := tx.Where("id = ? AND follower_id = ?", followID, followerID).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		row.Status, row.StatusReason, row.UpdatedAt = status, reason, now
+		if err := tx.Model(&schema.CopyFollow{}).Where("id = ?", row.ID).
+			Updates(map[string]any{"status": status, "status_reason": reason, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		_, err := audit.Append(tx, audit.Entry{UserID: followerID, Action: ActionSettings, ResourceType: "CopyFollow", ResourceID: row.ID,
+			Status: audit.StatusSuccess, At: now, Details: map[string]any{"leaderId": row.LeaderID, "status": status}})
+		return err
+	})
+	return row, err
 }
