@@ -215,10 +215,11 @@ func (a *Signals) copyDecide(cf copyFollower, fill schema.CopyFill, leader strin
 		return nil, []copySkip{{fid, reason, true, nil}}
 	}
 	text := copytrade.FillText(leader, fill, qty)
-	sig := copySignal(fid+":copy:"+fill.FillID, fill.Symbol, fill.AssetClass, fill.Side, qty, text)
+	exit := fill.Kind != copytrade.KindEntry && fill.Kind != copytrade.KindAdd
+	sig := copySignal(fid+":copy:"+fill.FillID, fill.Symbol, fill.AssetClass, fill.Side, qty, text, exit)
 	return []intake.Request{a.copyRequest(fill, fid, sig, func(tx *gorm.DB) error {
 		return copytrade.Notify(context.Background(), tx, copytrade.Notice{UserID: fid, Action: copytrade.ActionCopySent, Kind: "copied",
-			Message: text, DedupeKey: fill.FillID + ":" + fid, Details: map[string]any{"leaderId": fill.LeaderID, "symbol": fill.Symbol,
+			Message: text, DedupeKey: fill.FillID + ":" + fid, ResourceID: fill.ID, Details: map[string]any{"leaderId": fill.LeaderID, "symbol": fill.Symbol,
 				"quantity": qty.String(), "side": fill.Side}}, a.now())
 	})}, nil
 }
@@ -235,7 +236,7 @@ func (a *Signals) copyPause(cf copyFollower, fill schema.CopyFill, msg string) (
 			return res.Error
 		}
 		return copytrade.Notify(context.Background(), tx, copytrade.Notice{UserID: fid, Action: copytrade.ActionCopyPaused, Kind: "paused",
-			Message: msg, DedupeKey: "pause:" + cf.follow.ID + ":" + fill.FillID, Failed: true, Details: map[string]any{"leaderId": fill.LeaderID}}, a.now())
+			Message: msg, DedupeKey: "pause:" + cf.follow.ID + ":" + fill.FillID, ResourceID: cf.follow.ID, Failed: true, Details: map[string]any{"leaderId": fill.LeaderID}}, a.now())
 	}
 	var reqs []intake.Request
 	symbols := make([]string, 0, len(cf.positions))
@@ -257,7 +258,7 @@ func (a *Signals) copyPause(cf copyFollower, fill schema.CopyFill, msg string) (
 			class = string(signal.AssetCrypto)
 		}
 		text := "Copy trading paused (loss limit): closing the copied " + p.Quantity.Abs().String() + " " + s
-		sig := copySignal(fid+":copy:"+fill.FillID+":close:"+s, s, class, side, p.Quantity.Abs(), text)
+		sig := copySignal(fid+":copy:"+fill.FillID+":close:"+s, s, class, side, p.Quantity.Abs(), text, true)
 		also := func(*gorm.DB) error { return nil }
 		if len(reqs) == 0 {
 			also = pause
@@ -272,10 +273,18 @@ func (a *Signals) copyPause(cf copyFollower, fill schema.CopyFill, msg string) (
 	return reqs, []copySkip{skip}
 }
 
-func copySignal(externalID, symbol, class, side string, qty decimal.Decimal, text string) signal.Signal {
-	return signal.Signal{Source: signal.SourceCopy, ExternalID: externalID, Symbol: symbol, AssetClass: signal.AssetClass(class),
+// copySignal is a follower's copy order at market. A closing one is
+// "flat" (close only: PrepareOrder caps it at the position the broker
+// holds and never opens the other side — when the follower's own stop
+// closed the shares first, it closes nothing).
+func copySignal(externalID, symbol, class, side string, qty decimal.Decimal, text string, closing bool) signal.Signal {
+	s := signal.Signal{Source: signal.SourceCopy, ExternalID: externalID, Symbol: symbol, AssetClass: signal.AssetClass(class),
 		Action: signal.Action(side), Side: signal.Side(side), Quantity: qty, QuantityType: signal.QtyFixed,
 		OrderType: signal.OrderMarket, Text: text}
+	if closing {
+		s.Sentiment = signal.SentimentFlat
+	}
+	return s
 }
 
 // copyRequest is the intake request of one copy order; its copy order row
@@ -316,7 +325,7 @@ func (a *Signals) recordCopySkip(ctx context.Context, fill schema.CopyFill, s co
 		}
 		fresh = true
 		return copytrade.Notify(ctx, tx, copytrade.Notice{UserID: s.followerID, Action: copytrade.ActionCopySkipped, Kind: "skipped",
-			Message: s.reason, DedupeKey: fill.FillID + ":" + s.followerID, Failed: true,
+			Message: s.reason, DedupeKey: fill.FillID + ":" + s.followerID, ResourceID: fill.ID, Failed: true,
 			Details: map[string]any{"leaderId": fill.LeaderID, "symbol": fill.Symbol}}, a.now())
 	})
 	if err == nil && fresh && a.Committed != nil {

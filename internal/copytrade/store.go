@@ -243,8 +243,10 @@ type Notice struct {
 	Kind      string // copied | skipped | paused
 	Message   string
 	DedupeKey string
-	Failed    bool
-	Details   map[string]any
+	// ResourceID is the audit entry's resource (the copy fill, the follow).
+	ResourceID string
+	Failed     bool
+	Details    map[string]any
 }
 
 // Notify writes n inside tx.
@@ -258,7 +260,7 @@ func Notify(ctx context.Context, tx *gorm.DB, n Notice, now time.Time) error {
 	for k, v := range n.Details {
 		details[k] = v
 	}
-	if _, err := audit.Append(tx, audit.Entry{UserID: n.UserID, Action: n.Action, ResourceType: "CopyTrading", ResourceID: n.DedupeKey,
+	if _, err := audit.Append(tx, audit.Entry{UserID: n.UserID, Action: n.Action, ResourceType: "CopyTrading", ResourceID: n.ResourceID,
 		Status: status, ErrorMessage: errMsg, At: now, Details: details}); err != nil {
 		return err
 	}
