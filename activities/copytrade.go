@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tradeexec/tradeexec/intake"
+	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/copytrade"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -56,12 +57,28 @@ func (a *Trading) leaderTradeFilled(tx *gorm.DB, t *schema.Trade, qty, price dec
 func (a *Trading) leaderStopFilled(tx *gorm.DB, row schema.StopLoss) error {
 	price := row.StopPrice.Decimal
 	now := a.now()
-	if err := copytrade.StopFilled(tx, row.UserID, row.Symbol, row.Side, row.Quantity, price, now); err != nil {
+	if err := copytrade.OwnExitFilled(tx, row.UserID, row.Symbol, row.Side, row.Quantity, price, now); err != nil {
 		return err
 	}
 	return a.leaderFill(tx, copytrade.LeaderFill{FillID: "stop:" + row.ID + ":" + decimal.NewFromInt(row.Version).String(),
 		LeaderID: row.UserID, ConnectionID: row.ConnectionID, Symbol: row.Symbol, AssetClass: row.AssetClass, Side: row.Side,
 		Quantity: row.Quantity, Price: price, Hint: copytrade.KindStop})
+}
+
+// pairTakeProfitCopied: a broker-native take-profit leg filled (not
+// through a trade of ours): it closes the copied part of the position in
+// the trader's copy ledger and, for a leader, is a copy fill.
+func (a *Trading) pairTakeProfitCopied(tx *gorm.DB, t *schema.Trade, leg broker.Order) error {
+	now := a.now()
+	if err := copytrade.OwnExitFilled(tx, t.UserID, t.Symbol, string(leg.Side), leg.FilledQuantity, leg.AvgFillPrice, now); err != nil {
+		return err
+	}
+	if t.Source == string(signal.SourceCopy) {
+		return nil
+	}
+	return a.leaderFill(tx, copytrade.LeaderFill{FillID: "takeprofit-pair:" + t.ID, LeaderID: t.UserID, TradeID: t.ID,
+		ConnectionID: t.BrokerConnectionID, Symbol: t.Symbol, AssetClass: t.AssetClass, Side: string(leg.Side),
+		Quantity: leg.FilledQuantity, Price: leg.AvgFillPrice, Hint: copytrade.KindTakeProfit})
 }
 
 func (a *Trading) leaderFill(tx *gorm.DB, f copytrade.LeaderFill) error {

@@ -347,9 +347,12 @@ func (a *Trading) pairTakeProfitFilled(ctx context.Context, b broker.Broker, t s
 	}
 	msg := fmt.Sprintf("Take-profit filled at %s: %s %s %s at %s; %s cancelled the stop-loss.", name, leg.Side, leg.FilledQuantity, t.Symbol,
 		risk.FormatPrice(leg.AvgFillPrice), name)
-	_, err = a.record(ctx, t.ID, func(_ *gorm.DB, tr *schema.Trade) (trade.Change, error) {
+	_, err = a.record(ctx, t.ID, func(tx *gorm.DB, tr *schema.Trade) (trade.Change, error) {
 		if tr.TakeProfitStatus != tpArmed {
 			return trade.Change{}, trade.ErrNoChange
+		}
+		if err := a.pairTakeProfitCopied(tx, tr, leg); err != nil {
+			return trade.Change{}, err
 		}
 		tr.TakeProfitStatus, tr.TakeProfitStopStatus = tpFilled, legCancelled
 		return trade.Change{Action: audit.ActionTakeProfitFilled, Message: msg, Event: realtime.EventTakeProfitFilled,

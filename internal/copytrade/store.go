@@ -205,10 +205,10 @@ func movePosition(tx *gorm.DB, followerID, leaderID, symbol string, signed, pric
 			"last_price": next.LastPrice, "updated_at": now}).Error
 }
 
-// StopFilled: a trader's own stop-loss closed qty of their position in
+// OwnExitFilled: a trader's own stop-loss (or broker-native take-profit) closed qty of their position in
 // symbol at price; the copied part of it (per leader, up to qty) is closed
 // in the copy ledger too, so a later exit of the leader closes nothing twice.
-func StopFilled(tx *gorm.DB, userID, symbol, closingSide string, qty, price decimal.Decimal, now time.Time) error {
+func OwnExitFilled(tx *gorm.DB, userID, symbol, closingSide string, qty, price decimal.Decimal, now time.Time) error {
 	var ps []schema.CopyPosition
 	if err := tx.Where("follower_id = ? AND symbol = ?", userID, symbol).Order("leader_id").Find(&ps).Error; err != nil {
 		return err

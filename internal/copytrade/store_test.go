@@ -145,7 +145,7 @@ func TestLeaderFillLedgerAndFollowerPositions(t *testing.T) {
 		}
 		// A stop of the follower's own position closes the copied part.
 		if err := store.InTx(ctx, db, func(tx *gorm.DB) error {
-			return StopFilled(tx, follower, "TSLAt1", "sell", d("10"), d("240"), now)
+			return OwnExitFilled(tx, follower, "TSLAt1", "sell", d("10"), d("240"), now)
 		}); err != nil {
 			t.Fatal(err)
 		}
