@@ -163,6 +163,7 @@ func TestCopyTradingLeaderAndFollowers(t *testing.T) {
 		entry := h.buyFilled("TSLA", 20, "lead-1")
 		fill, out := h.copyOutcome(entry, 4)
 		require.Equal(t, copytrade.KindEntry, fill.Kind)
+		h.recordHistory(workflows.SignalWorkflowID(signal.SourceCopy, fill.FillID), "signal_copy_fanout")
 		for _, w := range []struct {
 			f   copyFollower
 			qty string
