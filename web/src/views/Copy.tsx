@@ -89,12 +89,12 @@ function LeaderSettings() {
       {s && (
         <form onSubmit={save}>
           <label>
-            <input type="checkbox" checked={s.allowCopy} onChange={(e) => setS({ ...s, allowCopy: (e.target as HTMLInputElement).checked })} />{" "}
+            <input type="checkbox" name="allowCopy" checked={s.allowCopy} onChange={(e) => setS({ ...s, allowCopy: (e.target as HTMLInputElement).checked })} />{" "}
             Allow copy trading
           </label>
           <label>
             Profile visibility
-            <select value={s.visibility} onChange={(e) => setS({ ...s, visibility: (e.target as HTMLSelectElement).value as Settings["visibility"] })}>
+            <select name="visibility" value={s.visibility} onChange={(e) => setS({ ...s, visibility: (e.target as HTMLSelectElement).value as Settings["visibility"] })}>
               <option value="public">Public (listed in search)</option>
               <option value="followers">Followers only</option>
               <option value="private">Private</option>
@@ -102,7 +102,7 @@ function LeaderSettings() {
           </label>
           <label>
             Display name
-            <input value={s.displayName} maxLength={100} onInput={(e) => setS({ ...s, displayName: (e.target as HTMLInputElement).value })} />
+            <input name="displayName" value={s.displayName} maxLength={100} onInput={(e) => setS({ ...s, displayName: (e.target as HTMLInputElement).value })} />
           </label>
           <button type="submit">Save</button>
         </form>
@@ -190,7 +190,7 @@ function FindLeaders({ tick, onFollow }: { tick: number; onFollow: () => void })
                   {l.following ? (
                     <span class="muted">Following</span>
                   ) : (
-                    <button class="secondary" onClick={() => follow(l)}>
+                    <button class="secondary" data-testid="copy-follow" onClick={() => follow(l)}>
                       Copy
                     </button>
                   )}
