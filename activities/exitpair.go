@@ -358,6 +358,10 @@ func (a *Trading) pairTakeProfitFilled(ctx context.Context, b broker.Broker, t s
 		if err := performanceFill(tx, &leg0, string(leg.Side), leg.FilledQuantity, leg.AvgFillPrice, a.now()); err != nil {
 			return trade.Change{}, err
 		}
+		// ... and a leader's fill that followers copy.
+		if err := a.pairTakeProfitCopied(tx, tr, leg); err != nil {
+			return trade.Change{}, err
+		}
 		tr.TakeProfitStatus, tr.TakeProfitStopStatus = tpFilled, legCancelled
 		return trade.Change{Action: audit.ActionTakeProfitFilled, Message: msg, Event: realtime.EventTakeProfitFilled,
 			Details: map[string]any{"mode": tpNative, "orderId": leg.ID, "price": leg.AvgFillPrice.String(), "quantity": leg.FilledQuantity.String()}}, nil

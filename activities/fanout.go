@@ -93,6 +93,20 @@ func (a *Signals) FanoutPage(ctx context.Context, in workflows.FanoutPageInput) 
 	if limit <= 0 || limit > maxFanoutPage {
 		limit = workflows.DefaultFanoutPageSize
 	}
+	if in.CopyFillID != "" {
+		// A leader's fill copied to the leader's followers (copytrade.go).
+		out, err := a.copyPage(ctx, in, limit)
+		if err != nil {
+			return out, err
+		}
+		if in.Start && a.Temporal != nil {
+			if err := a.startTrades(ctx, "", in.MessageID, in.Timeouts, out.Trades); err != nil {
+				return out, err
+			}
+			out.Started = true
+		}
+		return out, nil
+	}
 	src, err := sources.Get(ctx, a.DB, in.SourceID)
 	if errors.Is(err, sources.ErrSourceNotFound) {
 		// The provider deleted the source meanwhile: nobody left to trade.
@@ -188,7 +202,7 @@ func (a *Signals) FanoutPages(ctx context.Context, in workflows.FanoutPagesInput
 		after := prog.Next
 		for n := prog.Pages; n < max(in.Pages, 1); n++ {
 			out, err := a.FanoutPage(rctx, workflows.FanoutPageInput{SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs,
-				After: after, Limit: in.Limit, Timeouts: in.Timeouts})
+				After: after, Limit: in.Limit, Timeouts: in.Timeouts, CopyFillID: in.CopyFillID})
 			select {
 			case pages <- recorded{out, err}:
 			case <-rctx.Done():

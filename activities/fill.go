@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/copytrade"
 	"github.com/tradeexec/tradeexec/internal/performance"
 	"github.com/tradeexec/tradeexec/internal/portfolio"
 	"github.com/tradeexec/tradeexec/internal/realtime"
@@ -170,6 +171,14 @@ func (a *Trading) recordFinal(ctx context.Context, tradeID string, o broker.Orde
 				t.ErrorMessage = note
 			}
 			if err := takeProfitFilled(tx, t, o.FilledQuantity, o.AvgFillPrice); err != nil {
+				return trade.Change{}, err
+			}
+			// Copy trading: a follower's copy moves their copied position;
+			// a leader's fill is recorded for the followers (copytrade.go).
+			if err := copytrade.FollowerFilled(tx, t.ID, t.Side, o.FilledQuantity, o.AvgFillPrice, now); err != nil {
+				return trade.Change{}, err
+			}
+			if err := a.leaderTradeFilled(tx, t, o.FilledQuantity, o.AvgFillPrice); err != nil {
 				return trade.Change{}, err
 			}
 			if t.ReversalEntry {

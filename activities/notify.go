@@ -18,6 +18,9 @@ import (
 // when the source wants it, queues the summary reply under the signal
 // ("Executed for 212 followers, 3 skipped"). Idempotent.
 func (a *Signals) FinishSignal(ctx context.Context, in workflows.FinishSignalInput) error {
+	if in.CopyFillID != "" {
+		return a.finishCopy(ctx, in)
+	}
 	return store.InTx(ctx, a.DB, func(tx *gorm.DB) error {
 		if err := tx.Model(&schema.DiscordMessage{}).Where("message_id = ?", in.MessageID).
 			Updates(map[string]any{"followers": in.Followers, "skipped": in.Skipped}).Error; err != nil {

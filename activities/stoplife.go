@@ -155,6 +155,12 @@ func (k *stopKeeper) save(ctx context.Context, note *stopNote) error {
 		if err := positionStopPrice(tx, k.row); err != nil {
 			return err
 		}
+		if note.Action == audit.ActionStopLossTriggered && k.row.Status == stopTriggered {
+			// Copy trading: the stop is a fill of a leader (copytrade.go).
+			if err := k.a.leaderStopFilled(tx, k.row); err != nil {
+				return err
+			}
+		}
 		if note.TradeID != "" {
 			return k.noteOnTrade(tx, note)
 		}

@@ -125,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	s.experimentRoutes(v1)
 	s.performanceRoutes(v1)
 	s.churnRoutes(v1)
+	s.copyRoutes(v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

@@ -64,6 +64,10 @@ type Request struct {
 	// SourceID is the Discord source of a fanned-out signal (its
 	// subscription's approval setting applies).
 	SourceID string
+	// Also, when set, runs inside Record's transaction after the request's
+	// signal and trade are recorded (or found recorded): the copy fan-out
+	// writes its copy order there, so the two commit together.
+	Also func(tx *gorm.DB, res Result) error
 }
 
 // Result identifies the signal and trade; Duplicate is true when this
@@ -175,6 +179,11 @@ func (s *Service) Record(ctx context.Context, reqs []Request) ([]Result, error) 
 			res, err := record(tx, req, payloads[i], now)
 			if err != nil {
 				return err
+			}
+			if req.Also != nil {
+				if err := req.Also(tx, res); err != nil {
+					return err
+				}
 			}
 			out[i] = res
 			if res.created {

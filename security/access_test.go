@@ -59,6 +59,23 @@ var idFixtures = map[string]func(s *suite, owner *client) string{
 	"/api/v1/admin/compliance-reports/:id": func(s *suite, o *client) string {
 		return "/api/v1/admin/compliance-reports/" + s.complianceReport()
 	},
+	// A trader without copy settings is a private profile: only they see it.
+	"/api/v1/copy/leaders/:id": func(_ *suite, o *client) string { return "/api/v1/copy/leaders/" + o.userID },
+	"/api/v1/copy/follows/:id": func(s *suite, o *client) string { return "/api/v1/copy/follows/" + s.copyFollow(o) },
+}
+
+// copyFollow stores owner's follow of a new public leader.
+func (s *suite) copyFollow(owner *client) string {
+	s.t.Helper()
+	now := time.Now().UTC()
+	leader := s.user(auth.RoleTrader)
+	require.NoError(s.t, s.env.DB.Create(&schema.CopyLeader{UserID: leader.userID, AllowCopy: true, Visibility: "public",
+		DisplayName: "Leader", CreatedAt: now, UpdatedAt: now}).Error)
+	f := schema.CopyFollow{ID: uuid.NewString(), FollowerID: owner.userID, LeaderID: leader.userID, SizingMode: "proportional",
+		Multiplier: decimal.Zero, FixedAmount: decimal.Zero, MaxPosition: decimal.Zero, LossLimit: decimal.Zero, Status: "active",
+		CreatedAt: now, UpdatedAt: now}
+	require.NoError(s.t, s.env.DB.Create(&f).Error)
+	return f.ID
 }
 
 // complianceReport stores (once) a monthly compliance report; reports
@@ -74,6 +91,7 @@ func (s *suite) complianceReport() string {
 var bodies = map[string]any{
 	"PATCH /api/v1/sources/:id":       map[string]any{"name": "Renamed"},
 	"PATCH /api/v1/subscriptions/:id": map[string]any{"shadow": true},
+	"PATCH /api/v1/copy/follows/:id":  map[string]any{"maxPosition": "1000"},
 	"POST /api/v1/me/password":        map[string]string{"currentPassword": "Wrong-Horse-7-Battery", "newPassword": "New-Horse-8-Battery"},
 	"PUT /api/v1/brokers/:id": map[string]any{"broker": "alpaca", "label": "Main", "paper": true,
 		"credentials": map[string]string{"apiKey": "PKTEST", "apiSecret": "secret"}},

@@ -57,6 +57,8 @@ var requiredHistories = map[string]string{
 	"signal_fanout_children_run2": "TestChannelSignalFansOutAcrossRuns",
 	"signal_fanout_children_run3": "TestChannelSignalFansOutAcrossRuns",
 	"connect_broker_connected":    "TestBrokerConnectionsAPI",
+	// A leader's fill copied to followers (SignalInput.CopyFillID).
+	"signal_copy_fanout": "TestCopyTradingLeaderAndFollowers",
 	// Recorded by ./worker/ (not ./e2e/).
 	"audit_verify_tampered_run1":  "TestAuditVerifyWorkflowRaisesAlertOnTamperedChain",
 	"audit_verify_tampered_run2":  "TestAuditVerifyWorkflowRaisesAlertOnTamperedChain",

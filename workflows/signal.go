@@ -62,6 +62,11 @@ type SignalInput struct {
 	// Timeouts are passed to every TradeWorkflow.
 	Timeouts Timeouts `json:"timeouts"`
 
+	// CopyFillID is set for a copy fan-out (DESIGN §8 Copy trading): the
+	// schema.CopyFill row whose leader's followers get the trades; SourceID
+	// is then empty.
+	CopyFillID string `json:"copyFillId,omitempty"`
+
 	// Progress carried across continue-as-new.
 	After     string `json:"after"`
 	Followers int    `json:"followers"`
@@ -87,6 +92,8 @@ type FanoutPageInput struct {
 	// (eagerly, on its own worker) with Timeouts; FanoutPages sets it.
 	Start    bool     `json:"start,omitempty"`
 	Timeouts Timeouts `json:"timeouts,omitempty"`
+	// CopyFillID: a copy fan-out (SignalInput.CopyFillID).
+	CopyFillID string `json:"copyFillId,omitempty"`
 }
 
 // FanoutPagesInput asks FanoutPages for up to Pages pages of Limit
@@ -99,6 +106,8 @@ type FanoutPagesInput struct {
 	Limit     int          `json:"limit"`
 	Pages     int          `json:"pages"`
 	Timeouts  Timeouts     `json:"timeouts"`
+	// CopyFillID: a copy fan-out (SignalInput.CopyFillID).
+	CopyFillID string `json:"copyFillId,omitempty"`
 }
 
 // FanoutPagesResult counts what FanoutPages did (it is also the progress
@@ -144,6 +153,8 @@ type FinishSignalInput struct {
 	ChannelID string `json:"channelId"`
 	Followers int    `json:"followers"`
 	Skipped   int    `json:"skipped"`
+	// CopyFillID: a copy fan-out (SignalInput.CopyFillID).
+	CopyFillID string `json:"copyFillId,omitempty"`
 }
 
 // SignalWorkflow fans one channel signal out to every active follower of
@@ -189,7 +200,7 @@ func SignalWorkflow(ctx workflow.Context, in SignalInput) (SignalResult, error) 
 		}
 		var out FanoutPageResult
 		if err := workflow.ExecuteActivity(bookCtx, ActFanoutPage, FanoutPageInput{
-			SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs, After: after, Limit: pageSize,
+			SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs, After: after, Limit: pageSize, CopyFillID: in.CopyFillID,
 		}).Get(ctx, &out); err != nil {
 			return res, err
 		}
@@ -223,7 +234,7 @@ func fanoutEager(ctx workflow.Context, in SignalInput, pageSize, pagesPerRun int
 	var out FanoutPagesResult
 	if err := workflow.ExecuteActivity(pagesCtx, ActFanoutPages, FanoutPagesInput{
 		SourceID: in.SourceID, MessageID: in.MessageID, Legs: in.Legs, After: in.After, Limit: pageSize, Pages: pagesPerRun,
-		Timeouts: in.Timeouts,
+		Timeouts: in.Timeouts, CopyFillID: in.CopyFillID,
 	}).Get(ctx, &out); err != nil {
 		return res, err
 	}
@@ -250,6 +261,7 @@ func finishSignal(ctx, bookCtx workflow.Context, in SignalInput, res SignalResul
 	workflow.GetLogger(ctx).Info("signal fanned out", "followers", res.Followers, "skipped", res.Skipped)
 	err := workflow.ExecuteActivity(bookCtx, ActFinishSignal, FinishSignalInput{
 		SourceID: in.SourceID, MessageID: in.MessageID, ChannelID: in.ChannelID, Followers: res.Followers, Skipped: res.Skipped,
+		CopyFillID: in.CopyFillID,
 	}).Get(ctx, nil)
 	return res, err
 }

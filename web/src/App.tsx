@@ -9,6 +9,7 @@ import { TradeDetail } from "./views/TradeDetail";
 import { Brokers } from "./views/Brokers";
 import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
+import { Copy } from "./views/Copy";
 import { Billing } from "./views/Billing";
 import { Audit } from "./views/Audit";
 import { Experiments } from "./views/Experiments";
@@ -83,6 +84,7 @@ const NAV: [string, string][] = [
   ["/brokers", "Brokers"],
   ["/risk", "Risk"],
   ["/signals", "Signals"],
+  ["/copy", "Copy trading"],
   ["/billing", "Billing"],
 ];
 
@@ -125,6 +127,7 @@ export function App() {
   else if (route === "/brokers") page = <Brokers />;
   else if (route === "/risk") page = <Risk />;
   else if (route === "/signals") page = <Signals />;
+  else if (route === "/copy") page = <Copy />;
   else if (route.startsWith("/billing")) page = <Billing />;
   else if (route === "/audit") page = <Audit />;
   else if (route === "/experiments") page = <Experiments />;
