@@ -39,6 +39,7 @@ func allModels() []any {
 		&schema.RiskGuard{}, &schema.StopLoss{}, &schema.WorkflowStart{}, &schema.TakeProfitLeg{},
 		&schema.AuditArchive{}, &schema.AuditAlert{}, &schema.AuditVerification{},
 		&schema.ComplianceReport{},
+		&schema.LeaderboardEntry{},
 		&schema.CopyLeader{}, &schema.CopyFollow{}, &schema.CopyFill{}, &schema.CopyOrder{}, &schema.CopyPosition{},
 		&schema.CopyLeaderPosition{},
 	}
