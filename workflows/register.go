@@ -24,4 +24,10 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(AuditVerifyWorkflow, workflow.RegisterOptions{Name: AuditVerifyWorkflowName})
 	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
 	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
+	registerLeaderboards(w)
+}
+
+// registerLeaderboards registers the leaderboard refresh (issue 17).
+func registerLeaderboards(w Registrar) {
+	w.RegisterWorkflowWithOptions(LeaderboardRefreshWorkflow, workflow.RegisterOptions{Name: LeaderboardRefreshWorkflowName})
 }
