@@ -118,6 +118,7 @@ func (s *Server) Handler() http.Handler {
 	s.codecRoutes(r, s.rateLimit("api", limits.API))
 	s.billingRoutes(r, v1)
 	s.keysRoutes(v1)
+	s.leaderboardRoutes(v1)
 
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNotFound) })
 	return r

@@ -59,6 +59,9 @@ var idFixtures = map[string]func(s *suite, owner *client) string{
 	"/api/v1/admin/compliance-reports/:id": func(s *suite, o *client) string {
 		return "/api/v1/admin/compliance-reports/" + s.complianceReport()
 	},
+	// The owner's own equity curve (a leader always sees their own; the
+	// owner has no copy-trading profile, so to others it is private).
+	"/api/v1/leaders/:id/equity": func(s *suite, o *client) string { return "/api/v1/leaders/" + o.userID + "/equity" },
 }
 
 // complianceReport stores (once) a monthly compliance report; reports
