@@ -11,6 +11,7 @@ import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
 import { Billing } from "./views/Billing";
 import { Audit } from "./views/Audit";
+import { Leaderboard } from "./views/Leaderboard";
 import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
@@ -83,6 +84,7 @@ const NAV: [string, string][] = [
   ["/risk", "Risk"],
   ["/signals", "Signals"],
   ["/billing", "Billing"],
+  ["/leaderboards", "Leaderboards"],
 ];
 
 // Shown to administrators only (the API refuses the rest).
@@ -125,6 +127,7 @@ export function App() {
   else if (route === "/signals") page = <Signals />;
   else if (route.startsWith("/billing")) page = <Billing />;
   else if (route === "/audit") page = <Audit />;
+  else if (route === "/leaderboards") page = <Leaderboard />;
   else page = <Overview />;
 
   return (
