@@ -201,11 +201,16 @@ func currentEquity(ctx context.Context, db *gorm.DB, userID string) (decimal.Dec
 // points it is the current balance less what the window realized. ok is
 // false when no positive starting equity is known (not ranked).
 func LeaderMetrics(ctx context.Context, db *gorm.DB, userID string, period Period, asOf time.Time) (Metrics, bool, error) {
-	from := period.Window(asOf)
 	fills, err := LoadFills(ctx, db, userID, asOf)
 	if err != nil {
 		return Metrics{}, false, err
 	}
+	return metricsOf(ctx, db, userID, fills, period, asOf)
+}
+
+// metricsOf is LeaderMetrics on fills already loaded (up to asOf).
+func metricsOf(ctx context.Context, db *gorm.DB, userID string, fills []Fill, period Period, asOf time.Time) (Metrics, bool, error) {
+	from := period.Window(asOf)
 	e0, found, err := StartEquity(ctx, db, userID, from)
 	if err != nil {
 		return Metrics{}, false, err
@@ -243,8 +248,12 @@ func Refresh(ctx context.Context, db *gorm.DB, asOf time.Time) (RefreshResult, e
 	res := RefreshResult{Leaders: len(leaders)}
 	var rows []schema.LeaderboardEntry
 	for _, l := range leaders {
+		fills, err := LoadFills(ctx, db, l.ID, asOf)
+		if err != nil {
+			return RefreshResult{}, fmt.Errorf("leader %s: %w", l.ID, err)
+		}
 		for _, p := range Periods {
-			m, ok, err := LeaderMetrics(ctx, db, l.ID, p, asOf)
+			m, ok, err := metricsOf(ctx, db, l.ID, fills, p, asOf)
 			if err != nil {
 				return RefreshResult{}, fmt.Errorf("leader %s %s: %w", l.ID, p, err)
 			}
