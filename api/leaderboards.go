@@ -18,12 +18,12 @@ func (s *Server) leaderboardRoutes(v1 apiRoutes) {
 	v1.GET("/leaders/:id/equity", allow(trader, support, admin), s.leaderEquity)
 }
 
-// errProfilePrivate answers for a leader the caller may not see: the same
+// errLeaderPrivate answers for a leader the caller may not see: the same
 // status and code as a missing id (nothing tells a private leader from no
 // leader), with the sentence the dashboard shows.
-var errProfilePrivate = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "Profile Private"}
+var errLeaderPrivate = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "Profile Private"}
 
-func (s *Server) period(c *gin.Context) (leaderboard.Period, bool) {
+func (s *Server) leaderboardPeriod(c *gin.Context) (leaderboard.Period, bool) {
 	v := c.DefaultQuery("period", string(leaderboard.Period30d))
 	p, err := leaderboard.ParsePeriod(v)
 	if err != nil {
@@ -52,7 +52,7 @@ func (s *Server) positiveQuery(c *gin.Context, name string, def, max int) (int, 
 // winrate|drawdown|sharpe|followers&page=&page_size= — one page of the
 // ranked opted-in public leaders (defaults: 30d, return, page 1, 25 a page).
 func (s *Server) listLeaderboard(c *gin.Context) {
-	p, ok := s.period(c)
+	p, ok := s.leaderboardPeriod(c)
 	if !ok {
 		return
 	}
@@ -84,16 +84,16 @@ func (s *Server) listLeaderboard(c *gin.Context) {
 func (s *Server) leaderEquity(c *gin.Context) {
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
-		s.fail(c, errProfilePrivate)
+		s.fail(c, errLeaderPrivate)
 		return
 	}
-	p, ok := s.period(c)
+	p, ok := s.leaderboardPeriod(c)
 	if !ok {
 		return
 	}
 	out, err := leaderboard.Equity(c.Request.Context(), s.DB, c.GetString(ctxUserID), id, p, s.clock())
 	if errors.Is(err, leaderboard.ErrProfilePrivate) {
-		s.fail(c, errProfilePrivate)
+		s.fail(c, errLeaderPrivate)
 		return
 	}
 	if err != nil {
