@@ -158,6 +158,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			st.Stop()
 			return nil, err
 		}
+		if err := worker.EnsureLeaderboardSchedule(ctx, o.Temporal, o.TaskQueue); err != nil {
+			st.Stop()
+			return nil, err
+		}
 		if o.Audit != nil {
 			if err := worker.EnsureAuditSchedules(ctx, o.Temporal, o.TaskQueue); err != nil {
 				st.Stop()

@@ -65,6 +65,7 @@ func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row
 	if len(lat) > 0 {
 		total = lat[len(lat)-1]
 	}
+	channelFanoutTotal = total
 	floor := time.Duration(0)
 	if ceil.Rate > 0 {
 		floor = time.Duration(float64(followers) / ceil.Rate * float64(time.Second))
@@ -99,8 +100,18 @@ type fanoutEnv struct {
 	fromRows bool
 }
 
+// channelFanoutTotal is the last channel fan-out's time to all accepted
+// (the copy section's reference).
+var channelFanoutTotal time.Duration
+
 func newFanoutEnv(ctx context.Context, dir, temporalAddr string) (*fanoutEnv, error) {
-	db, dialect, err := store.Open(ctx, "sqlite://"+dir+"/fanout.db", nil)
+	return newFanoutEnvNamed(ctx, dir, temporalAddr, "fanout")
+}
+
+// newFanoutEnvNamed is a fan-out system with its own database file
+// (<name>.db) and task queue (bench-<name>).
+func newFanoutEnvNamed(ctx context.Context, dir, temporalAddr, name string) (*fanoutEnv, error) {
+	db, dialect, err := store.Open(ctx, "sqlite://"+dir+"/"+name+".db", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +142,7 @@ func newFanoutEnv(ctx context.Context, dir, temporalAddr string) (*fanoutEnv, er
 		}
 		return &acceptClock{Broker: b, f: f}, nil
 	})
-	const queue = "bench-fanout"
+	queue := "bench-" + name
 	f.stack, err = app.Start(ctx, app.Options{DB: db, Temporal: tc, TaskQueue: queue, Vault: kr, Paper: engine, Registry: reg,
 		RunWorker: true})
 	if err != nil {

@@ -23,7 +23,7 @@ func main() {
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
-	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade or fanout does)")
+	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade, fanout or copy does; copy also runs fanout, its reference)")
 	ceilingN := flag.Int("ceiling-n", 200, "sequential empty / one-local-activity workflows for the engine's ceiling")
 	auditRows := flag.Int("auditrows", 1_000_000, "generated audit rows for the audit export run (-only auditexport)")
 	var sf stackFlags
@@ -64,7 +64,7 @@ func main() {
 
 	var rows []row
 	var ceil ceiling
-	if want["trade"] || want["fanout"] || want["ceiling"] {
+	if want["trade"] || want["fanout"] || want["ceiling"] || want["copy"] {
 		var crows []row
 		ceil, crows = measureCeiling(ctx, env.temporal, *ceilingN, *followers)
 		rows = append(rows, crows...)
@@ -76,8 +76,11 @@ func main() {
 	if want["stop"] {
 		rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
 	}
-	if want["fanout"] {
+	if want["fanout"] || want["copy"] {
 		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), *followers, ceil)...)
+	}
+	if want["copy"] {
+		rows = append(rows, copyRows(ctx, dir, srv.Address(), *followers, ceil, channelFanoutTotal)...)
 	}
 	if want["brokers"] {
 		rows = append(rows, brokerRows(ctx, dir, *sequential)...)

@@ -42,6 +42,7 @@ func allModels() []any {
 		&schema.Experiment{}, &schema.ExperimentExposure{}, &schema.ExperimentConversion{},
 		&schema.PerformanceLot{}, &schema.PerformanceStat{},
 		&schema.ChurnModel{}, &schema.ChurnScore{}, &schema.ChurnAlert{},
+		&schema.LeaderboardEntry{},
 		&schema.CopyLeader{}, &schema.CopyFollow{}, &schema.CopyFill{}, &schema.CopyOrder{}, &schema.CopyPosition{},
 		&schema.CopyLeaderPosition{},
 	}

@@ -45,6 +45,9 @@ var idFixtures = map[string]func(s *suite, owner *client) string{
 	"/api/v1/trades/:id/reject":  func(s *suite, o *client) string { return "/api/v1/trades/" + s.trade(o, "filled") + "/reject" },
 	"/api/v1/brokers/:id":        func(s *suite, o *client) string { return "/api/v1/brokers/" + s.connection(o) },
 	"/api/v1/sources/:id":        func(s *suite, o *client) string { return "/api/v1/sources/" + s.source(o) },
+	// The owner's own equity curve (a leader always sees their own; the
+	// owner has no copy-trading profile, so to others it is private).
+	"/api/v1/leaders/:id/equity": func(s *suite, o *client) string { return "/api/v1/leaders/" + o.userID + "/equity" },
 	// An unknown kid (revoking the live key would end every test token)
 	// and a throwaway user (not the owner, whose token the matrix uses).
 	"/api/v1/admin/keys/signing/:kid/revoke": func(*suite, *client) string {

@@ -25,4 +25,10 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
 	w.RegisterWorkflowWithOptions(ChurnScoringWorkflow, workflow.RegisterOptions{Name: ChurnScoringWorkflowName})
 	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
+	registerLeaderboards(w)
+}
+
+// registerLeaderboards registers the leaderboard refresh (issue 17).
+func registerLeaderboards(w Registrar) {
+	w.RegisterWorkflowWithOptions(LeaderboardRefreshWorkflow, workflow.RegisterOptions{Name: LeaderboardRefreshWorkflowName})
 }

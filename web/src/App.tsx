@@ -13,6 +13,7 @@ import { Copy } from "./views/Copy";
 import { Billing } from "./views/Billing";
 import { Audit } from "./views/Audit";
 import { Experiments } from "./views/Experiments";
+import { Leaderboard } from "./views/Leaderboard";
 import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
@@ -86,6 +87,7 @@ const NAV: [string, string][] = [
   ["/signals", "Signals"],
   ["/copy", "Copy trading"],
   ["/billing", "Billing"],
+  ["/leaderboards", "Leaderboards"],
 ];
 
 // Shown to administrators only (the API refuses the rest).
@@ -131,6 +133,7 @@ export function App() {
   else if (route.startsWith("/billing")) page = <Billing />;
   else if (route === "/audit") page = <Audit />;
   else if (route === "/experiments") page = <Experiments />;
+  else if (route === "/leaderboards") page = <Leaderboard />;
   else page = <Overview />;
 
   return (

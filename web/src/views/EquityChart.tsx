@@ -4,8 +4,15 @@ import { api, type EquityPoint } from "../api";
 import { useStore } from "../store";
 
 // The equity curve (lightweight-charts, a library made for trading charts):
-// the server's equity points, plus the live total as it changes.
-export function EquityChart() {
+// the server's equity points, plus the live total as it changes. url names
+// another curve (a leader's, issue 17: points carry "day" instead of "at");
+// live false leaves out the caller's own live total.
+export function EquityChart({
+  url = "/api/v1/portfolio/equity?days=30",
+  live = true,
+  emptyText = "The equity curve starts with your first portfolio sync.",
+  onError,
+}: { url?: string; live?: boolean; emptyText?: string; onError?: (e: unknown) => void } = {}) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const series = useRef<ISeriesApi<"Area"> | null>(null);
@@ -27,34 +34,37 @@ export function EquityChart() {
     chart.current = c;
     series.current = s;
     api
-      .get<{ points: EquityPoint[] }>("/api/v1/portfolio/equity?days=30")
+      .get<{ points: (Partial<EquityPoint> & { day?: string; equity: string })[] }>(url)
       .then(({ points }) => {
-        const data = dedupe(points.map((p) => ({ time: toTime(p.at), value: Number(p.equity) })));
+        const data = dedupe(points.map((p) => ({ time: toTime(p.at ?? p.day ?? ""), value: Number(p.equity) })));
         setEmpty(data.length === 0);
         s.setData(data);
         c.timeScale().fitContent();
       })
-      .catch(() => setEmpty(true));
+      .catch((e) => {
+        setEmpty(true);
+        onError?.(e);
+      });
     return () => {
       c.remove();
       chart.current = null;
       series.current = null;
     };
-  }, []);
+  }, [url]);
 
   useEffect(() => {
-    if (!series.current || !value) return;
+    if (!live || !series.current || !value) return;
     const last = series.current.data().at(-1);
     const now = toTime(new Date().toISOString());
     if (last && (last.time as number) > now) return;
     series.current.update({ time: now, value: Number(value) });
     setEmpty(false);
-  }, [value]);
+  }, [value, live]);
 
   return (
     <div class="chart-wrap">
       <div ref={box} class="chart" data-testid="equity-chart" />
-      {empty && <p class="muted chart-empty">The equity curve starts with your first portfolio sync.</p>}
+      {empty && <p class="muted chart-empty">{emptyText}</p>}
     </div>
   );
 }
