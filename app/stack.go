@@ -154,23 +154,21 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		if err := st.Worker.Start(); err != nil {
 			return nil, err
 		}
-		if err := worker.EnsureSchedulesWith(ctx, o.Temporal, o.TaskQueue, o.scheduleConfig()); err != nil {
-			st.Stop()
-			return nil, err
-		}
-		if err := worker.EnsureLeaderboardSchedule(ctx, o.Temporal, o.TaskQueue); err != nil {
-			st.Stop()
-			return nil, err
+		ensure := []func(context.Context) error{
+			func(ctx context.Context) error {
+				return worker.EnsureSchedulesWith(ctx, o.Temporal, o.TaskQueue, o.scheduleConfig())
+			},
+			func(ctx context.Context) error { return worker.EnsureLeaderboardSchedule(ctx, o.Temporal, o.TaskQueue) },
+			func(ctx context.Context) error { return worker.EnsureChurnSchedule(ctx, o.Temporal, o.TaskQueue) },
 		}
 		if o.Audit != nil {
-			if err := worker.EnsureAuditSchedules(ctx, o.Temporal, o.TaskQueue); err != nil {
+			ensure = append(ensure, func(ctx context.Context) error { return worker.EnsureAuditSchedules(ctx, o.Temporal, o.TaskQueue) })
+		}
+		for _, f := range ensure {
+			if err := withRetries(ctx, log, "ensure schedules", f); err != nil {
 				st.Stop()
 				return nil, err
 			}
-		}
-		if err := worker.EnsureChurnSchedule(ctx, o.Temporal, o.TaskQueue); err != nil {
-			st.Stop()
-			return nil, err
 		}
 		st.startGuards(o)
 	}
@@ -245,4 +243,27 @@ func (s *Stack) Stop() {
 // IBKR gateways only.
 func DefaultRegistry(engine *paper.Engine) *broker.Registry {
 	return NewRegistry(engine, RegistryOptions{})
+}
+
+// withRetries runs f up to 5 times with a doubling pause (0.2 s … 1.6 s):
+// a Temporal frontend that drops a call while it is busy or restarting
+// (seen in CI: "stream terminated by RST_STREAM … CANCEL" from the schedule
+// client) does not stop a worker from starting. The schedule calls are
+// idempotent.
+func withRetries(ctx context.Context, log *zap.Logger, what string, f func(context.Context) error) error {
+	pause := 200 * time.Millisecond
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = f(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+		log.Warn(what+" failed; retrying", zap.Error(err), zap.Int("attempt", i+1))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+	return err
 }
