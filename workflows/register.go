@@ -24,4 +24,5 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(AuditVerifyWorkflow, workflow.RegisterOptions{Name: AuditVerifyWorkflowName})
 	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
 	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
+	w.RegisterWorkflowWithOptions(AnalyticsRefreshWorkflow, AnalyticsRefreshWorkflowOptions())
 }

@@ -75,6 +75,8 @@ var requiredHistories = map[string]string{
 	"key_rotation_run1":         "TestKeyRotationWorkflow",
 	"key_rotation_run2":         "TestKeyRotationWorkflow",
 	"compliance_report_created": "TestComplianceReportSchedule",
+	// Recorded by ./worker/.
+	"analytics_refresh": "TestAnalyticsRefreshScheduleAndWorkflow",
 }
 
 // typeRecorder collects the workflow types Register registers (what
