@@ -11,6 +11,7 @@ import { Risk } from "./views/Risk";
 import { Signals } from "./views/Signals";
 import { Billing } from "./views/Billing";
 import { Audit } from "./views/Audit";
+import { Analytics } from "./views/Analytics";
 import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
@@ -87,6 +88,7 @@ const NAV: [string, string][] = [
 
 // Shown to administrators only (the API refuses the rest).
 const ADMIN_NAV: [string, string] = ["/audit", "Audit"];
+const ANALYTICS_NAV: [string, string] = ["/analytics", "Analytics"];
 
 export function App() {
   const user = useStore((s) => s.user);
@@ -125,6 +127,7 @@ export function App() {
   else if (route === "/signals") page = <Signals />;
   else if (route.startsWith("/billing")) page = <Billing />;
   else if (route === "/audit") page = <Audit />;
+  else if (route === "/analytics") page = <Analytics />;
   else page = <Overview />;
 
   return (
@@ -152,7 +155,7 @@ function Header({ route }: { route: string }) {
         ☰
       </button>
       <nav class={open ? "open" : ""} onClick={() => setOpen(false)}>
-        {(user?.role === "admin" ? [...NAV, ADMIN_NAV] : NAV).map(([href, name]) => (
+        {(user?.role === "admin" ? [...NAV, ADMIN_NAV, ANALYTICS_NAV] : NAV).map(([href, name]) => (
           <a href={`#${href}`} class={(href === "/" ? route === "/" : route.startsWith(href)) ? "active" : ""}>
             {name}
           </a>
