@@ -47,6 +47,9 @@ interface Report {
 
 const usd = (v: string) => `$${Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
+// A loss shown with its sign; zero without one.
+const neg = (v: string) => (Number(v) === 0 ? usd(v) : `−${usd(v)}`);
+
 function useReport(path: string): [Report | null, string] {
   const [rep, setRep] = useState<Report | null>(null);
   const [error, setError] = useState("");
@@ -126,8 +129,8 @@ function Revenue() {
                   <td class="num">{usd(m.arr)}</td>
                   <td class="num">{usd(m.newMrr)}</td>
                   <td class="num">{usd(m.expansionMrr)}</td>
-                  <td class="num">−{usd(m.contractionMrr)}</td>
-                  <td class="num">−{usd(m.churnedMrr)}</td>
+                  <td class="num">{neg(m.contractionMrr)}</td>
+                  <td class="num">{neg(m.churnedMrr)}</td>
                   <td class="num">{usd(m.reactivatedMrr)}</td>
                   <td class="num hide-sm">{usd(m.cash)}</td>
                   <td class="num hide-sm">{usd(m.refunds)}</td>
