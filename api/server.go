@@ -116,6 +116,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/trades/:id/reject", allow(trader), s.approveTrade(false))
 	s.auditRoutes(v1)
 	s.leaderboardRoutes(v1)
+	s.analyticsRoutes(v1)
 	s.brokerRoutes(r, v1, authLimit)
 	s.sourceRoutes(v1)
 	s.realtimeRoutes(r, v1, limits)

@@ -25,6 +25,7 @@ func main() {
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
 	only := flag.String("only", "trade,bracket,stop,fanout,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade, fanout or copy does; copy also runs fanout, its reference)")
 	ceilingN := flag.Int("ceiling-n", 200, "sequential empty / one-local-activity workflows for the engine's ceiling")
+	analyticsTraders := flag.Int("analyticstraders", 10_000, "generated traders for the admin analytics run (-only analytics)")
 	auditRows := flag.Int("auditrows", 1_000_000, "generated audit rows for the audit export run (-only auditexport)")
 	var sf stackFlags
 	onStack := flag.Bool("stack", false, "measure on the production-shaped stack (make bench-stack) instead of the embedded default")
@@ -93,6 +94,9 @@ func main() {
 	}
 	if want["performance"] {
 		rows = append(rows, performanceRows(ctx, dir, []int{1_000, 10_000, 40_000})...)
+	}
+	if want["analytics"] {
+		rows = append(rows, analyticsRows(ctx, dir, *analyticsTraders)...)
 	}
 	if want["bracket"] {
 		// Last: each take-profit is then watched for the rest of the run.

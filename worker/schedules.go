@@ -54,7 +54,7 @@ func SchedulesWith(taskQueue string, cfg ScheduleConfig) []Schedule {
 		Args:     []any{workflows.HealthSweepInput{}},
 		// A sweep still running when the next is due makes that one skip.
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-	}, keyRotationSchedule(suffix, cfg), complianceSchedule(suffix)}
+	}, keyRotationSchedule(suffix, cfg), complianceSchedule(suffix), analyticsSchedule(suffix)}
 }
 
 // complianceSchedule: the previous month's compliance report (FR-060) at
@@ -68,6 +68,18 @@ func complianceSchedule(suffix string) Schedule {
 		}}},
 		Workflow: workflows.ComplianceReportWorkflowName,
 		Args:     []any{workflows.ComplianceReportInput{}},
+		Overlap:  enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	}
+}
+
+// analyticsSchedule: the admin revenue analytics recomputed every hour
+// (issue 16); a refresh still running when the next is due makes it skip.
+func analyticsSchedule(suffix string) Schedule {
+	return Schedule{
+		ID:       workflows.AnalyticsRefreshScheduleID + suffix,
+		Spec:     client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: workflows.AnalyticsRefreshInterval}}},
+		Workflow: workflows.AnalyticsRefreshWorkflowName,
+		Args:     []any{workflows.AnalyticsRefreshInput{}},
 		Overlap:  enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	}
 }

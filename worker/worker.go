@@ -63,6 +63,7 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	w.RegisterActivity(trading)
 	w.RegisterActivity(&activities.Compliance{DB: trading.DB, Log: trading.Log})
 	w.RegisterActivity(&activities.Leaderboards{DB: trading.DB, Log: trading.Log})
+	w.RegisterActivity(&activities.Analytics{DB: trading.DB, Log: trading.Log})
 	if o.Connections != nil {
 		w.RegisterActivity(o.Connections)
 	}

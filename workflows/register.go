@@ -25,6 +25,7 @@ func Register(w Registrar) {
 	w.RegisterWorkflowWithOptions(AuditArchiveWorkflow, workflow.RegisterOptions{Name: AuditArchiveWorkflowName})
 	w.RegisterWorkflowWithOptions(ChurnScoringWorkflow, workflow.RegisterOptions{Name: ChurnScoringWorkflowName})
 	w.RegisterWorkflowWithOptions(ComplianceReportWorkflow, ComplianceReportWorkflowOptions())
+	w.RegisterWorkflowWithOptions(AnalyticsRefreshWorkflow, AnalyticsRefreshWorkflowOptions())
 	registerLeaderboards(w)
 }
 

@@ -78,6 +78,8 @@ var requiredHistories = map[string]string{
 	"key_rotation_run2":         "TestKeyRotationWorkflow",
 	"compliance_report_created": "TestComplianceReportSchedule",
 	"churn_scoring":             "TestChurnScoringWorkflowScoresAndAlerts",
+	// Recorded by ./worker/.
+	"analytics_refresh": "TestAnalyticsRefreshScheduleAndWorkflow",
 }
 
 // typeRecorder collects the workflow types Register registers (what

@@ -14,6 +14,7 @@ import { Billing } from "./views/Billing";
 import { Audit } from "./views/Audit";
 import { Experiments } from "./views/Experiments";
 import { Leaderboard } from "./views/Leaderboard";
+import { Analytics } from "./views/Analytics";
 import { Forgot, Reset } from "./views/Reset";
 import { Toasts } from "./views/Toasts";
 
@@ -93,6 +94,7 @@ const NAV: [string, string][] = [
 // Shown to administrators only (the API refuses the rest).
 const ADMIN_NAV: [string, string] = ["/audit", "Audit"];
 const ADMIN_EXPERIMENTS: [string, string] = ["/experiments", "Experiments"];
+const ANALYTICS_NAV: [string, string] = ["/analytics", "Analytics"];
 
 export function App() {
   const user = useStore((s) => s.user);
@@ -134,6 +136,7 @@ export function App() {
   else if (route === "/audit") page = <Audit />;
   else if (route === "/experiments") page = <Experiments />;
   else if (route === "/leaderboards") page = <Leaderboard />;
+  else if (route === "/analytics") page = <Analytics />;
   else page = <Overview />;
 
   return (
@@ -161,7 +164,7 @@ function Header({ route }: { route: string }) {
         ☰
       </button>
       <nav class={open ? "open" : ""} onClick={() => setOpen(false)}>
-        {(user?.role === "admin" ? [...NAV, ADMIN_NAV, ADMIN_EXPERIMENTS] : NAV).map(([href, name]) => (
+        {(user?.role === "admin" ? [...NAV, ADMIN_NAV, ADMIN_EXPERIMENTS, ANALYTICS_NAV] : NAV).map(([href, name]) => (
           <a href={`#${href}`} class={(href === "/" ? route === "/" : route.startsWith(href)) ? "active" : ""}>
             {name}
           </a>

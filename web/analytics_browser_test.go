@@ -1,0 +1,64 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tradeexec/tradeexec/internal/analytics"
+	"github.com/tradeexec/tradeexec/internal/apptest"
+	"github.com/tradeexec/tradeexec/internal/store"
+	"github.com/tradeexec/tradeexec/internal/store/storetest"
+	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/web"
+)
+
+// The Analytics view in Chromium: hidden from a trader (no menu entry, the
+// route refuses); an administrator sees the revenue, cohort and CLV tables
+// with their CSV downloads.
+func TestAnalyticsViewInBrowser(t *testing.T) {
+	require.True(t, web.Built(), "the dashboard is not built: run `make web`")
+	_, err := os.Stat(chromiumPath)
+	require.NoError(t, err, "Chromium is missing: run `make chromium` (apt-get install chromium)")
+	require.NoError(t, os.MkdirAll(artefacts, 0o755))
+	db := storetest.OpenSQLite(t)
+	env := apptest.Start(t, db, store.SQLite, apptest.Options{})
+	ctx := context.Background()
+	_, err = analytics.Generate(ctx, db, analytics.GenOptions{Seed: 5, Traders: 60, Start: "2026-01", Months: 6})
+	require.NoError(t, err)
+	_, err = analytics.Refresh(ctx, db, time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+
+	b := newBrowser(t)
+	signIn := func() {
+		b.run("sign in",
+			chromedp.Navigate(env.URL()+"/dashboard"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=email]`), env.Demo.Email),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), env.Demo.Password),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		)
+		b.waitText(`[data-testid=live-status]`, "Live")
+	}
+	signIn()
+	require.Zero(t, b.evalInt(`document.querySelectorAll('nav a[href="#/analytics"]').length`))
+	b.run("analytics as a trader", chromedp.Navigate(env.URL()+"/dashboard#/analytics"))
+	b.waitText(`[data-testid=analytics-refused]`, "for administrators")
+
+	require.NoError(t, db.Model(&schema.User{}).Where("id = ?", env.Demo.UserID).Update("role", "admin").Error)
+	b.run("sign out", chromedp.Click(chromedp.CSS(`header button.link`)))
+	signIn()
+	b.waitFor("the Analytics menu entry", `document.querySelector('nav a[href="#/analytics"]')`)
+	b.run("analytics", chromedp.Navigate(env.URL()+"/dashboard#/analytics"))
+	b.waitFor("six months of revenue", `document.querySelectorAll('[data-testid=analytics-revenue] tbody tr').length === 6`)
+	b.waitFor("the cohorts", `document.querySelectorAll('[data-testid=analytics-cohorts] tbody tr').length > 0`)
+	b.waitFor("CLV per plan", `[...document.querySelectorAll('[data-testid=analytics-clv] tbody tr')].some(r => r.textContent.startsWith('plan'))`)
+	for _, table := range []string{"revenue", "cohorts", "clv"} {
+		b.waitFor("the "+table+" CSV link", `document.querySelector('[data-testid=analytics-csv-`+table+`]').getAttribute('href') === '/api/v1/admin/analytics/`+table+`?format=csv'`)
+	}
+	b.screenshot("analytics")
+}

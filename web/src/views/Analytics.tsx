@@ -1,0 +1,233 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../api";
+import { fmtTime } from "../format";
+import { useStore } from "../store";
+
+// Admin revenue analytics (issue 16): MRR/ARR and the MRR movements per
+// month, sign-up cohort retention, and CLV per plan and cohort, read from
+// the tables the hourly analytics-refresh schedule materialises (USD).
+// Hidden from other roles, and the API refuses them (403) anyway.
+
+interface RevenueMonth {
+  month: string;
+  mrr: string;
+  arr: string;
+  newMrr: string;
+  expansionMrr: string;
+  contractionMrr: string;
+  churnedMrr: string;
+  reactivatedMrr: string;
+  cash: string;
+  refunds: string;
+  payingAccounts: number;
+}
+interface CohortCell {
+  cohort: string;
+  offset: number;
+  size: number;
+  retained: number;
+}
+interface CLV {
+  kind: string;
+  group: string;
+  accountMonths: number;
+  churned: number;
+  atRisk: number;
+  arpa: string;
+  clv: string | null;
+}
+interface Report {
+  refreshedAt: string | null;
+  asOf: string;
+  unconvertedInvoices: Record<string, number>;
+  revenue?: RevenueMonth[];
+  cohorts?: CohortCell[];
+  clv?: CLV[];
+}
+
+const usd = (v: string) => `$${Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+// A loss shown with its sign; zero without one.
+const neg = (v: string) => (Number(v) === 0 ? usd(v) : `−${usd(v)}`);
+
+function useReport(path: string): [Report | null, string] {
+  const [rep, setRep] = useState<Report | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    api
+      .get<Report>(path)
+      .then(setRep)
+      .catch((e) => setError(e instanceof ApiError ? e.message : "Could not load the analytics."));
+  }, [path]);
+  return [rep, error];
+}
+
+function Csv({ table }: { table: string }) {
+  return (
+    <a href={`/api/v1/admin/analytics/${table}?format=csv`} download data-testid={`analytics-csv-${table}`}>
+      Download CSV
+    </a>
+  );
+}
+
+export function Analytics() {
+  const user = useStore((s) => s.user);
+  if (user?.role !== "admin") {
+    return (
+      <section class="card" data-testid="analytics-refused">
+        <h2>Analytics</h2>
+        <p class="error">Analytics are for administrators.</p>
+      </section>
+    );
+  }
+  return (
+    <>
+      <Revenue />
+      <Cohorts />
+      <LifetimeValue />
+    </>
+  );
+}
+
+function Revenue() {
+  const [rep, error] = useReport("/api/v1/admin/analytics/revenue");
+  const unconverted = rep ? Object.entries(rep.unconvertedInvoices ?? {}) : [];
+  return (
+    <section class="card">
+      <h2>Revenue (USD)</h2>
+      {error && <p class="error">{error}</p>}
+      {rep && (
+        <p class="muted">
+          {rep.refreshedAt ? `Refreshed ${fmtTime(rep.refreshedAt)} (hourly), through ${rep.asOf}.` : "Not computed yet: the hourly refresh has not run."}
+          {unconverted.length > 0 && ` Left out (no fixed USD rate): ${unconverted.map(([c, n]) => `${n} ${c}`).join(", ")} invoices.`}{" "}
+          <Csv table="revenue" />
+        </p>
+      )}
+      {rep?.revenue && rep.revenue.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="analytics-revenue">
+            <thead>
+              <tr>
+                <th>Month</th>
+                <th class="num">MRR</th>
+                <th class="num">ARR</th>
+                <th class="num">New</th>
+                <th class="num">Expansion</th>
+                <th class="num">Contraction</th>
+                <th class="num">Churned</th>
+                <th class="num">Reactivated</th>
+                <th class="num hide-sm">Cash</th>
+                <th class="num hide-sm">Refunds</th>
+                <th class="num">Paying</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rep.revenue.map((m) => (
+                <tr key={m.month}>
+                  <td>{m.month}</td>
+                  <td class="num">{usd(m.mrr)}</td>
+                  <td class="num">{usd(m.arr)}</td>
+                  <td class="num">{usd(m.newMrr)}</td>
+                  <td class="num">{usd(m.expansionMrr)}</td>
+                  <td class="num">{neg(m.contractionMrr)}</td>
+                  <td class="num">{neg(m.churnedMrr)}</td>
+                  <td class="num">{usd(m.reactivatedMrr)}</td>
+                  <td class="num hide-sm">{usd(m.cash)}</td>
+                  <td class="num hide-sm">{usd(m.refunds)}</td>
+                  <td class="num">{m.payingAccounts}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Cohorts() {
+  const [rep, error] = useReport("/api/v1/admin/analytics/cohorts");
+  const cells = rep?.cohorts ?? [];
+  const cohorts = [...new Set(cells.map((c) => c.cohort))];
+  const width = cells.reduce((m, c) => Math.max(m, c.offset + 1), 0);
+  const at = new Map(cells.map((c) => [`${c.cohort}/${c.offset}`, c]));
+  return (
+    <section class="card">
+      <h2>Sign-up cohorts: paying retention</h2>
+      <p class="muted">
+        Share of each month's sign-ups paying recurring revenue N months later. <Csv table="cohorts" />
+      </p>
+      {error && <p class="error">{error}</p>}
+      {cohorts.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="analytics-cohorts">
+            <thead>
+              <tr>
+                <th>Cohort</th>
+                <th class="num">Size</th>
+                {Array.from({ length: width }, (_, i) => (
+                  <th class="num">+{i}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {cohorts.map((c) => (
+                <tr key={c}>
+                  <td>{c}</td>
+                  <td class="num">{at.get(`${c}/0`)?.size ?? 0}</td>
+                  {Array.from({ length: width }, (_, i) => {
+                    const cell = at.get(`${c}/${i}`);
+                    return <td class="num">{cell ? `${((100 * cell.retained) / cell.size).toFixed(1)}%` : ""}</td>;
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function LifetimeValue() {
+  const [rep, error] = useReport("/api/v1/admin/analytics/clv");
+  return (
+    <section class="card">
+      <h2>Customer lifetime value</h2>
+      <p class="muted">
+        CLV = ARPA ÷ monthly churn rate (churned ÷ paying at the start of a month). <Csv table="clv" />
+      </p>
+      {error && <p class="error">{error}</p>}
+      {rep?.clv && rep.clv.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="analytics-clv">
+            <thead>
+              <tr>
+                <th>By</th>
+                <th>Group</th>
+                <th class="num">Account-months</th>
+                <th class="num">Churned</th>
+                <th class="num">Churn rate</th>
+                <th class="num">ARPA</th>
+                <th class="num">CLV</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rep.clv.map((v) => (
+                <tr key={`${v.kind}/${v.group}`}>
+                  <td>{v.kind}</td>
+                  <td>{v.group}</td>
+                  <td class="num">{v.accountMonths}</td>
+                  <td class="num">{v.churned}</td>
+                  <td class="num">{v.atRisk > 0 ? `${((100 * v.churned) / v.atRisk).toFixed(1)}%` : ""}</td>
+                  <td class="num">{usd(v.arpa)}</td>
+                  <td class="num">{v.clv === null ? "no churn yet" : usd(v.clv)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
