@@ -20,6 +20,7 @@ import (
 	"github.com/tradeexec/tradeexec/app"
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
+	"github.com/tradeexec/tradeexec/internal/stack"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/vault"
 	"github.com/tradeexec/tradeexec/schema"
@@ -117,6 +118,16 @@ func newEnv(ctx context.Context, dir, temporalAddr string) (*env, error) {
 		Registry: reg, RunWorker: true, RunAPI: true, HTTPAddr: "127.0.0.1:0", FillPoll: 20 * time.Millisecond})
 	if err != nil {
 		return nil, err
+	}
+	// The signals come from 60 traders in turn: one webhook URL takes 60
+	// alerts a minute (FR-016), the sequential run alone sends 200.
+	traders, err := stack.CreateTraders(ctx, db, kr, engine, 60, decimal.NewFromInt(100_000_000), decimal.NewFromInt(100))
+	if err != nil {
+		return nil, err
+	}
+	e.url = e.stack.URL
+	for _, t := range traders {
+		e.hooks = append(e.hooks, t.WebhookToken)
 	}
 	return e, nil
 }

@@ -18,8 +18,8 @@ import (
 )
 
 // The Analytics view in Chromium: hidden from a trader (no menu entry, the
-// route refuses); an administrator sees the revenue, cohort and CLV tables
-// with their CSV downloads.
+// route refuses); an administrator sees the revenue, cohort, CLV and churn
+// tables with their CSV downloads.
 func TestAnalyticsViewInBrowser(t *testing.T) {
 	require.True(t, web.Built(), "the dashboard is not built: run `make web`")
 	_, err := os.Stat(chromiumPath)
@@ -32,6 +32,10 @@ func TestAnalyticsViewInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	_, err = analytics.Refresh(ctx, db, time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
+	// A churn score as the nightly churn-scoring run stores it.
+	require.NoError(t, db.Create(&schema.ChurnScore{UserID: env.Demo.UserID, ModelVersion: 1, Score: 0.83, HighRisk: true, Paying: true,
+		Plan: "pro", Reasons: `[{"feature":"days_since_activity","value":21,"contribution":1.4},{"feature":"failed_payments_90d","value":2,"contribution":0.9}]`,
+		Features: `{}`, ScoredAt: time.Now().UTC()}).Error)
 
 	b := newBrowser(t)
 	signIn := func() {
@@ -57,7 +61,8 @@ func TestAnalyticsViewInBrowser(t *testing.T) {
 	b.waitFor("six months of revenue", `document.querySelectorAll('[data-testid=analytics-revenue] tbody tr').length === 6`)
 	b.waitFor("the cohorts", `document.querySelectorAll('[data-testid=analytics-cohorts] tbody tr').length > 0`)
 	b.waitFor("CLV per plan", `[...document.querySelectorAll('[data-testid=analytics-clv] tbody tr')].some(r => r.textContent.startsWith('plan'))`)
-	for _, table := range []string{"revenue", "cohorts", "clv"} {
+	b.waitFor("the churn scores with their reasons", `[...document.querySelectorAll('[data-testid=analytics-churn] tbody tr')].some(r => r.textContent.includes('0.83') && r.textContent.includes('days_since_activity, failed_payments_90d'))`)
+	for _, table := range []string{"revenue", "cohorts", "clv", "churn"} {
 		b.waitFor("the "+table+" CSV link", `document.querySelector('[data-testid=analytics-csv-`+table+`]').getAttribute('href') === '/api/v1/admin/analytics/`+table+`?format=csv'`)
 	}
 	b.screenshot("analytics")

@@ -194,7 +194,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.DatabaseURL = pg.url(db)
+	// Four tradeexec processes and this one share the server's 100
+	// connections with Temporal's 24: 12 each (the default pool is 25, and
+	// 5 × 25 + 24 would be refused "too many clients" under a burst).
+	s.DatabaseURL = pg.url(db) + "&pool_max_conns=12"
 	s.Env = append([]string{
 		"DATABASE_URL=" + s.DatabaseURL,
 		"TEMPORAL_ADDRESS=" + s.TemporalAddress,

@@ -34,6 +34,13 @@ func (s *Stack) AddTraders(ctx context.Context, n int, cash, maxPositionPct deci
 		return nil, err
 	}
 	engine := paper.NewEngine(paper.NewGormStore(s.DB), paper.NewRandomWalkFeed(1))
+	return CreateTraders(ctx, s.DB, kr, engine, n, cash, maxPositionPct)
+}
+
+// CreateTraders creates n Premium paper traders in db (as AddTraders
+// does) with the given vault keyring and paper engine; the in-process
+// bench uses it too.
+func CreateTraders(ctx context.Context, db *gorm.DB, kr *vault.Keyring, engine *paper.Engine, n int, cash, maxPositionPct decimal.Decimal) ([]Trader, error) {
 	now := time.Now().UTC()
 	def := risk.DefaultSettings()
 	out := make([]Trader, n)
@@ -67,7 +74,7 @@ func (s *Stack) AddTraders(ctx context.Context, n int, cash, maxPositionPct deci
 			DefaultStockConnection: &c.ID, DefaultCryptoConnection: &c.ID, UpdatedAt: now})
 		hooks = append(hooks, schema.WebhookToken{ID: uuid.NewString(), UserID: t.UserID, TokenHash: api.HashToken(tok), CreatedAt: now})
 	}
-	err = store.InTx(ctx, s.DB, func(tx *gorm.DB) error {
+	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
 		for _, batch := range []any{&users, &conns, &settings, &hooks} {
 			if err := tx.CreateInBatches(batch, 200).Error; err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -277,6 +278,19 @@ func openPostgres(ctx context.Context, databaseURL string, cfg *gorm.Config) (*g
 	if err != nil {
 		return nil, openErr(ErrUnsupportedURL, databaseURL, "malformed PostgreSQL URL: "+err.Error())
 	}
+	// pool_max_conns=N (pgxpool's name for it) sizes this process's pool:
+	// every api and worker process opens up to that many connections, and
+	// together with Temporal's they must stay under the server's
+	// max_connections (100 by default). It is ours, not a server setting.
+	maxOpen, maxIdle := postgresMaxOpen, postgresMaxIdle
+	if v, ok := pgCfg.RuntimeParams["pool_max_conns"]; ok {
+		delete(pgCfg.RuntimeParams, "pool_max_conns")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, openErr(ErrUnsupportedURL, databaseURL, fmt.Sprintf("pool_max_conns must be a whole number from 1 to 1000, not %q", v))
+		}
+		maxOpen, maxIdle = n, min(postgresMaxIdle, n)
+	}
 	hasTZ := false
 	for k := range pgCfg.RuntimeParams {
 		if strings.EqualFold(k, "timezone") {
@@ -299,8 +313,8 @@ func openPostgres(ctx context.Context, databaseURL string, cfg *gorm.Config) (*g
 		return nil
 	})
 	sqlDB := stdlib.OpenDB(*pgCfg, afterConnect)
-	sqlDB.SetMaxOpenConns(postgresMaxOpen)
-	sqlDB.SetMaxIdleConns(postgresMaxIdle)
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxIdle)
 	sqlDB.SetConnMaxLifetime(postgresMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(postgresMaxIdleTime)
 

@@ -33,6 +33,7 @@ func TestOpenRejectsBadURLsWithoutLeakingPasswords(t *testing.T) {
 		{"password in query", "postgresql://app@127.0.0.1:1/app?sslmode=disable&password=hunter2pw&connect_timeout=2", store.ErrUnavailable, "cannot connect"},
 		{"malformed postgres", "postgres://app:hunter2pw@127.0.0.1:notaport/app", store.ErrUnsupportedURL, "malformed PostgreSQL URL"},
 		{"bad sqlite", "sqlite:///x.db?_txlock=deferred", store.ErrUnsupportedURL, "_txlock"},
+		{"bad pool size", "postgres://app@127.0.0.1:1/app?sslmode=disable&pool_max_conns=0", store.ErrUnsupportedURL, "pool_max_conns must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,6 +329,28 @@ func TestPostgresSessionIsUTC(t *testing.T) {
 	}
 	if err := store.Ping(context.Background(), db); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pool_max_conns sizes the process's pool and is not sent to the server
+// (an unknown runtime parameter would refuse the connection).
+func TestPostgresPoolMaxConns(t *testing.T) {
+	u, ok := storetest.PostgresURL()
+	if !ok {
+		t.Skip("TEST_DATABASE_URL not set")
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	db, _, err := store.Open(context.Background(), u+sep+"pool_max_conns=3", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(db)
+	sqlDB, _ := db.DB()
+	if got := sqlDB.Stats().MaxOpenConnections; got != 3 {
+		t.Fatalf("max open = %d, want 3", got)
 	}
 }
 

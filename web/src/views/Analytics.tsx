@@ -85,6 +85,7 @@ export function Analytics() {
       <Revenue />
       <Cohorts />
       <LifetimeValue />
+      <ChurnRisk />
     </>
   );
 }
@@ -222,6 +223,87 @@ function LifetimeValue() {
                   <td class="num">{v.atRisk > 0 ? `${((100 * v.churned) / v.atRisk).toFixed(1)}%` : ""}</td>
                   <td class="num">{usd(v.arpa)}</td>
                   <td class="num">{v.clv === null ? "no churn yet" : usd(v.clv)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface ChurnReason {
+  feature: string;
+  value: number;
+  contribution: number;
+}
+interface ChurnScore {
+  userId: string;
+  email: string;
+  plan: string;
+  paying: boolean;
+  score: number;
+  highRisk: boolean;
+  reasons: ChurnReason[];
+  scoredAt: string;
+  alertOpen: boolean;
+}
+interface ChurnReport {
+  scores: ChurnScore[];
+  alertThreshold: number;
+  model: { version: number; algorithm: string; trainedOn: string; metrics: { precision: number; recall: number; f1: number } } | null;
+}
+
+// The nightly churn-scoring schedule's newest scores, riskiest first, with
+// the features that raise each trader's risk most (issue 16, item 3).
+function ChurnRisk() {
+  const [rep, setRep] = useState<ChurnReport | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    api
+      .get<ChurnReport>("/api/v1/admin/analytics/churn?limit=200")
+      .then(setRep)
+      .catch((e) => setError(e instanceof ApiError ? e.message : "Could not load the churn scores."));
+  }, []);
+  const m = rep?.model;
+  return (
+    <section class="card">
+      <h2>Churn risk</h2>
+      <p class="muted">
+        {m
+          ? `Model v${m.version} (${m.algorithm}, trained on ${m.trainedOn}): held-out precision ${m.metrics.precision.toFixed(2)}, recall ${m.metrics.recall.toFixed(2)}, F1 ${m.metrics.f1.toFixed(2)}. `
+          : "No model yet: the nightly churn-scoring run trains the first one. "}
+        {rep && `Paying traders scoring ${rep.alertThreshold} or more raise an alert. `}
+        <a href="/api/v1/admin/analytics/churn?format=csv" download data-testid="analytics-csv-churn">
+          Download CSV
+        </a>
+      </p>
+      {error && <p class="error">{error}</p>}
+      {rep && rep.scores.length === 0 && <p class="muted">No trader scored yet.</p>}
+      {rep && rep.scores.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="analytics-churn">
+            <thead>
+              <tr>
+                <th>Trader</th>
+                <th>Plan</th>
+                <th class="num">Score</th>
+                <th>Top reasons</th>
+                <th class="hide-sm">Scored</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rep.scores.map((s) => (
+                <tr key={s.userId} class={s.highRisk && s.paying ? "error" : ""}>
+                  <td>{s.email || s.userId}</td>
+                  <td>{s.plan}</td>
+                  <td class="num">
+                    {s.score.toFixed(2)}
+                    {s.alertOpen ? " (alert)" : ""}
+                  </td>
+                  <td>{s.reasons.map((r) => r.feature).join(", ")}</td>
+                  <td class="hide-sm">{fmtTime(s.scoredAt)}</td>
                 </tr>
               ))}
             </tbody>
