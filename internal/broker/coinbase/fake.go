@@ -169,6 +169,12 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rep, drop = f.handle(r, body)
 	}
+	// Encoded under the lock: the reply may point at live orders that a
+	// price move (SetPrice → matchBrackets) changes (a race -race caught).
+	var encoded []byte
+	if rep.text == "" {
+		encoded, _ = json.Marshal(rep.body)
+	}
 	f.mu.Unlock()
 
 	if drop {
@@ -187,7 +193,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(rep.status)
-	_ = json.NewEncoder(w).Encode(rep.body)
+	_, _ = w.Write(append(encoded, '\n'))
 }
 
 // handle runs with f.mu held.
