@@ -54,7 +54,7 @@ func TestPerformanceThroughTradePath(t *testing.T) {
 		again := trade(`{"ticker":"AAPL","action":"buy","quantity":5,"type":"market","id":"perf-3"}`)
 		require.Eventually(t, func() bool { return h.trade(again).StopLossOrderID != "" }, 10*time.Second, 20*time.Millisecond)
 		h.feed.Set("AAPL", decimal.NewFromInt(180))
-		require.Eventually(t, func() bool { return read().Overall.Losses == 1 }, 30*time.Second, 100*time.Millisecond,
+		require.Eventually(t, func() bool { return read().Overall.Losses == 1 }, 60*time.Second, 100*time.Millisecond,
 			"the executed stop-loss closes the lot")
 		s = read()
 		require.Equal(t, int64(2), s.Overall.ClosedTrades)
