@@ -78,16 +78,6 @@ func (p *Proc) Running() bool {
 	}
 }
 
-// PID is the running process's id (0 when not running).
-func (p *Proc) PID() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
-
 // Signal sends sig to the process and waits up to timeout for it to exit;
 // it is then killed. The exit error of a signalled process is not an error.
 func (p *Proc) Signal(sig syscall.Signal, timeout time.Duration) error {

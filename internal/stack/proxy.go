@@ -105,17 +105,11 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) checkLoop(ctx context.Context) {
-	c := &http.Client{Timeout: time.Second}
 	t := time.NewTicker(p.ReadyEvery)
 	defer t.Stop()
 	for {
 		for _, b := range p.Backends {
-			ok := false
-			if resp, err := c.Get("http://" + b + "/ready"); err == nil {
-				ok = resp.StatusCode == http.StatusOK
-				_ = resp.Body.Close()
-			}
-			p.setReady(b, ok)
+			p.setReady(b, ready("http://"+b+"/ready"))
 		}
 		select {
 		case <-ctx.Done():
