@@ -25,7 +25,9 @@ import (
 //	             start, 16 in flight: the fan-out's floor is followers ÷ rate
 type ceiling struct {
 	EmptyP50, LocalP50 time.Duration
-	Rate               float64 // empty workflows per second
+	Rate               float64  // empty workflows per second
+	LocalCPU           cpuMeter // CPU per one-local-activity workflow
+	RateCPU            cpuMeter // CPU per empty workflow in the rate run
 }
 
 const ceilingQueue = "bench-ceiling"
@@ -75,7 +77,9 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 		return d
 	}
 	empty := sequential("BenchEmpty")
+	cpu0 := readCPU()
 	local := sequential("BenchOneLocalActivity")
+	localCPU := cpu0.per(len(local) + 5)
 
 	// Throughput: rateN empty workflows, 16 in flight.
 	var wg sync.WaitGroup
@@ -83,6 +87,7 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 	start := time.Now()
 	var failed int
 	var mu sync.Mutex
+	rateCPU0 := readCPU()
 	for i := 0; i < rateN; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -99,13 +104,14 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 	wg.Wait()
 	elapsed := time.Since(start)
 	rate := float64(rateN-failed) / elapsed.Seconds()
+	rateCPU := rateCPU0.per(rateN)
 
-	c0 := ceiling{EmptyP50: median(empty), LocalP50: median(local), Rate: rate}
+	c0 := ceiling{EmptyP50: median(empty), LocalP50: median(local), Rate: rate, LocalCPU: localCPU, RateCPU: rateCPU}
 	return c0, []row{
 		stats("ceiling: empty workflow, eager start → result", empty, "engine floor (same server, codec, persistence)", "—"),
-		stats("ceiling: workflow with one local activity", local, "the trade path's floor", "—"),
+		stats("ceiling: workflow with one local activity", local, "the trade path's floor; CPU each "+localCPU.String(), "—"),
 		{Figure: fmt.Sprintf("ceiling: %d empty workflows, 16 in flight", rateN), Samples: fmt.Sprint(rateN - failed),
-			Other: fmt.Sprintf("%.1f workflows/s (%.2f s, %d failed)", rate, elapsed.Seconds(), failed), Target: "—"},
+			Other: fmt.Sprintf("%.1f workflows/s (%.2f s, %d failed); CPU each %s", rate, elapsed.Seconds(), failed, rateCPU), Target: "—"},
 	}
 }
 

@@ -55,9 +55,11 @@ func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row
 	src := f.channelSource(ctx, "signals")
 	ids := f.followers(ctx, src, followers)
 	start = time.Now()
+	cpu0 := readCPU()
 	f.fake.Post(src.ChannelID, f.provider, f.order())
 	lat, missing := f.waitAccepted(ids, start, 120*time.Second)
 	total := time.Since(start)
+	cpu := cpu0.per(followers)
 	var wfIDs []string
 	must(f.db.Model(&schema.Trade{}).Where("user_id IN ?", ids).Order("created_at").Pluck("workflow_id", &wfIDs).Error)
 	fmt.Println("fan-out phases:", tradePhases(ctx, f.temporal, start, wfIDs, 50))
@@ -74,6 +76,9 @@ func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row
 		stats(fmt.Sprintf("1 channel signal → %d followers: order accepted, per follower", followers), lat,
 			fmt.Sprintf("all accepted in %.2f s = %s the ceiling (%d empty workflows: %.2f s); %d not accepted",
 				total.Seconds(), times(total, floor), followers, floor.Seconds(), missing), "≤ 1.3× the ceiling"),
+		{Figure: "CPU per follower up to acceptance", Samples: fmt.Sprint(followers),
+			Other:  fmt.Sprintf("%s = %s an empty workflow's in the ceiling's rate run (%s)", cpu, times(cpu.total(), ceil.RateCPU.total()), ceil.RateCPU),
+			Target: "—"},
 	}
 }
 

@@ -58,6 +58,7 @@ func main() {
 	srv, err := devserver.Start(ctx, devserver.Options{DBFile: dir + "/temporal.db", Headless: true})
 	must(err)
 	defer srv.Stop()
+	serverPID = srv.PID()
 
 	env, err := newEnv(ctx, dir, srv.Address())
 	must(err)

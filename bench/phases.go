@@ -90,8 +90,10 @@ func serverWork(ctx context.Context, c client.Client, workflowIDs []string, samp
 	}
 	step := max(1, len(workflowIDs)/sample)
 	var events, tasks, acts, markers []int
+	var sequence []string
 	for i := 0; i < len(workflowIDs); i += step {
 		var ev, wt, at, mk int
+		var seq []string
 		it := c.GetWorkflowHistory(ctx, workflowIDs[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			e, err := it.Next()
@@ -99,6 +101,14 @@ func serverWork(ctx context.Context, c client.Client, workflowIDs []string, samp
 				break
 			}
 			ev++
+			name := strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_")
+			if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+				name += "(" + a.GetActivityType().GetName() + ")"
+			}
+			if a := e.GetMarkerRecordedEventAttributes(); a != nil {
+				name += "(" + a.GetMarkerName() + ")"
+			}
+			seq = append(seq, name)
 			switch e.GetEventType() {
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
 				wt++
@@ -109,8 +119,11 @@ func serverWork(ctx context.Context, c client.Client, workflowIDs []string, samp
 			}
 		}
 		events, tasks, acts, markers = append(events, ev), append(tasks, wt), append(acts, at), append(markers, mk)
+		if sequence == nil {
+			sequence = seq
+		}
 	}
 	med := func(v []int) int { sort.Ints(v); return v[len(v)/2] }
-	return fmt.Sprintf("per trade (median of %d): %d history events, %d workflow tasks, %d activity tasks, %d local activities/markers",
-		len(events), med(events), med(tasks), med(acts), med(markers))
+	return fmt.Sprintf("per trade (median of %d): %d history events, %d workflow tasks, %d activity tasks, %d local activities/markers\n  one trade's history: %s",
+		len(events), med(events), med(tasks), med(acts), med(markers), strings.Join(sequence, " "))
 }

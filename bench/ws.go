@@ -109,6 +109,9 @@ func runWSServer(dsn, secretHex string) error {
 			goruntime.ReadMemStats(&m)
 			fmt.Printf("STATS %d %d %d %d %d\n", rssBytes(os.Getpid()), m.HeapInuse, m.StackInuse, goruntime.NumGoroutine(), hub.Connections())
 		case "emit": // emit <file with user ids> <out file>
+			// Steady state, not the connect storm: the sockets' initial
+			// syncs are done before the first event is committed.
+			settleHub(hub)
 			if err := emitEvents(db, hub, f[1], f[2]); err != nil {
 				return err
 			}
@@ -118,6 +121,23 @@ func runWSServer(dsn, secretHex string) error {
 		}
 	}
 	return nil
+}
+
+// settleHub waits until the hub's queue has stayed empty for 200 ms (at
+// most 30 s).
+func settleHub(hub *realtime.Hub) {
+	deadline := time.Now().Add(30 * time.Second)
+	quiet := time.Time{}
+	for time.Now().Before(deadline) {
+		if hub.Backlog() > 0 {
+			quiet = time.Time{}
+		} else if quiet.IsZero() {
+			quiet = time.Now()
+		} else if time.Since(quiet) >= 200*time.Millisecond {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // emitEvents commits wsEvents events round-robin over the users, one every

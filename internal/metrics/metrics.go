@@ -34,6 +34,7 @@ const (
 	NameWorkflowStartSeconds = "tradeexec_workflow_start_duration_seconds"
 	NameWSConnections        = "tradeexec_ws_connections"
 	NameWSSendQueue          = "tradeexec_ws_send_queue_frames"
+	NameWSHubBacklog         = "tradeexec_ws_hub_backlog_users"
 	NameOutboxLagSeconds     = "tradeexec_outbox_delivery_lag_seconds"
 	NameGuardActions         = "tradeexec_guard_actions_total"
 	NameStartRelayPending    = "tradeexec_start_relay_pending"
@@ -86,6 +87,9 @@ var (
 	wsSendQueue = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace,
 		Name: "ws_send_queue_frames",
 		Help: "Frames handed to WebSockets and not yet written, summed over this process's sockets."})
+	wsHubBacklog = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace,
+		Name: "ws_hub_backlog_users",
+		Help: "Users whose new events or new sockets' initial syncs wait for a hub worker (a reconnect storm shows here)."})
 	outboxLag = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace,
 		Name:    "outbox_delivery_lag_seconds",
 		Help:    "From an outbox event's commit (created_at) to its frame being queued on a WebSocket.",
@@ -111,7 +115,7 @@ var (
 func init() {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		signalsReceived, tradeTransitions, tradesStuck, brokerRequest, brokerErrors, rateLimitWaits, rateLimitWaitSeconds,
-		workflowStart, wsConnections, wsSendQueue, outboxLag, guardActions, startRelayPending, startRelayOldest,
+		workflowStart, wsConnections, wsSendQueue, wsHubBacklog, outboxLag, guardActions, startRelayPending, startRelayOldest,
 		auditVerifyFailures, gaugesUpdated)
 	// Series that alerts divide by or look for exist from the start.
 	auditVerifyFailures.Add(0)
@@ -275,6 +279,10 @@ func WSDisconnected() { wsConnections.Dec() }
 
 // WSQueued adds n (negative when written) to the frames waiting on sockets.
 func WSQueued(n int) { wsSendQueue.Add(float64(n)) }
+
+// WSHubBacklog adds n (negative when taken by a worker) to the users
+// waiting for a hub worker.
+func WSHubBacklog(n int) { wsHubBacklog.Add(float64(n)) }
 
 // OutboxDelivered observes the lag of an event queued on a socket at now.
 func OutboxDelivered(createdAt, now time.Time) {

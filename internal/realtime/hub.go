@@ -333,6 +333,15 @@ func (h *Hub) SignOut(ctx context.Context, userID string) error {
 	return h.notifier.Publish(ctx, n)
 }
 
+// Backlog is the number of users waiting for a hub worker: their new
+// events or a new socket's initial sync not yet processed. A connection
+// storm (every client reconnecting after a deploy) shows here first.
+func (h *Hub) Backlog() int {
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	return len(h.queue)
+}
+
 // Connections is the number of sockets registered on this replica.
 func (h *Hub) Connections() int {
 	h.mu.Lock()
@@ -420,6 +429,7 @@ func (h *Hub) enqueue(u *userState) {
 	h.qmu.Lock()
 	h.queue = append(h.queue, u)
 	h.qmu.Unlock()
+	metrics.WSHubBacklog(1)
 	select {
 	case h.signal <- struct{}{}:
 	default:
@@ -435,6 +445,7 @@ func (h *Hub) dequeue() *userState {
 	u := h.queue[0]
 	h.queue[0] = nil
 	h.queue = h.queue[1:]
+	metrics.WSHubBacklog(-1)
 	if len(h.queue) > 0 {
 		// Keep the other workers going.
 		select {
