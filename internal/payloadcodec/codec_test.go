@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 )
 
@@ -196,4 +197,14 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Apply encrypts and sends requests uncompressed: gzip of ciphertext only
+// costs CPU on both ends.
+func TestApplyEncryptsAndTurnsOffGzip(t *testing.T) {
+	var o client.Options
+	mustParse(t, "1:"+key(t)).Apply(&o)
+	require.NotNil(t, o.DataConverter)
+	require.NotNil(t, o.FailureConverter)
+	require.IsType(t, &client.GrpcCompressionNone{}, o.ConnectionOptions.GrpcCompression)
 }
