@@ -9,22 +9,53 @@ import (
 	"time"
 )
 
-// serverPID is the Temporal server's process (the embedded dev server, or
-// 0 when it is not ours to read), for cpuMeter.
-var serverPID int
+// The processes whose CPU time cpuMeter reads besides this one: the
+// Temporal server (the embedded dev server, or the stack's), and on the
+// stack tradeexec's api and worker processes and PostgreSQL (every process
+// named postgres: tradeexec's and Temporal's databases).
+var (
+	serverPID     int
+	tradeexecPIDs func() []int
+	withPostgres  bool
+)
 
-// cpuMeter reads the CPU time (user + system) spent by this process —
-// tradeexec's api and worker and the bench's own client — and by the
-// Temporal server between two points. CPU per trade is steadier than
-// latency on a shared machine: other load stretches the wall clock, not
-// the work done.
-type cpuMeter struct{ self, server time.Duration }
+// cpuMeter reads the CPU time (user + system) spent by tradeexec — this
+// process (the in-process api and worker, and the bench's own client), or
+// the stack's processes — by the Temporal server, and by PostgreSQL
+// between two points. CPU per trade is steadier than latency on a shared
+// machine: other load stretches the wall clock, not the work done.
+type cpuMeter struct{ self, server, db time.Duration }
 
 func readCPU() cpuMeter {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	self := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return cpuMeter{self: self, server: procCPU(serverPID)}
+	if tradeexecPIDs != nil {
+		for _, pid := range tradeexecPIDs() {
+			self += procCPU(pid)
+		}
+	}
+	m := cpuMeter{self: self, server: procCPU(serverPID)}
+	if withPostgres {
+		m.db = postgresCPU()
+	}
+	return m
+}
+
+// postgresCPU sums the CPU time of every postgres process.
+func postgresCPU() time.Duration {
+	dirs, _ := os.ReadDir("/proc")
+	var sum time.Duration
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			sum += procCPU(pid)
+		}
+	}
+	return sum
 }
 
 // procCPU is utime + stime of pid from /proc (0 when unreadable).
@@ -58,14 +89,16 @@ func (m cpuMeter) per(n int) cpuMeter {
 	if n <= 0 {
 		n = 1
 	}
-	return cpuMeter{self: (now.self - m.self) / time.Duration(n), server: (now.server - m.server) / time.Duration(n)}
+	d := time.Duration(n)
+	return cpuMeter{self: (now.self - m.self) / d, server: (now.server - m.server) / d, db: (now.db - m.db) / d}
 }
 
-func (m cpuMeter) total() time.Duration { return m.self + m.server }
+func (m cpuMeter) total() time.Duration { return m.self + m.server + m.db }
 
 func (m cpuMeter) String() string {
-	if serverPID <= 0 {
-		return fmt.Sprintf("%.1f ms (this process)", msf(m.self))
+	s := fmt.Sprintf("%.1f ms = %.1f tradeexec/bench + %.1f Temporal", msf(m.total()), msf(m.self), msf(m.server))
+	if withPostgres {
+		s += fmt.Sprintf(" + %.1f PostgreSQL", msf(m.db))
 	}
-	return fmt.Sprintf("%.1f ms = %.1f tradeexec/bench + %.1f Temporal", msf(m.total()), msf(m.self), msf(m.server))
+	return s
 }

@@ -37,6 +37,14 @@ func runOnStack(ctx context.Context, sf stackFlags, want map[string]bool, n, c, 
 		ProxyAddr: "127.0.0.1:0", TemporalPort: 19233, Out: os.Stderr})
 	must(err)
 	defer s.Stop()
+	serverPID, withPostgres = s.Temporal.PID(), true
+	tradeexecPIDs = func() []int {
+		var pids []int
+		for _, p := range append(append([]*stack.Proc{}, s.APIs...), s.Workers...) {
+			pids = append(pids, p.PID())
+		}
+		return pids
+	}
 	// The stack's own payload key: the bot started here and the history
 	// reads share the workers' codec.
 	codec, err := payloadcodec.Parse(s.EnvValue("TEMPORAL_PAYLOAD_KEYS"))

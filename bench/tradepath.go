@@ -257,7 +257,7 @@ func (e *env) signalsInTurn(ctx context.Context, n int, settle bool) turnRun {
 		}
 	}
 	r.cpu = cpu0.per(n)
-	if settle {
+	if settle && e.acceptedAt == nil { // in-process: the statements are counted
 		fmt.Println("trade path database work: per trade,", sqlPer(n))
 	}
 	return r

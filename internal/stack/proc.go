@@ -63,6 +63,17 @@ func (p *Proc) Start() error {
 	return nil
 }
 
+// PID is the running process's id (0 when it does not run): the bench
+// reads its CPU time.
+func (p *Proc) PID() int {
+	if !p.Running() {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
 // Running reports whether the process runs.
 func (p *Proc) Running() bool {
 	p.mu.Lock()
