@@ -267,6 +267,7 @@ func (e *env) concurrentRun(ctx context.Context, c int) []row {
 	var wg sync.WaitGroup
 	lat := make([]time.Duration, c)
 	errs := make([]error, c)
+	ids := make([]string, c)
 	start := time.Now()
 	for i := 0; i < c; i++ {
 		wg.Add(1)
@@ -277,6 +278,7 @@ func (e *env) concurrentRun(ctx context.Context, c int) []row {
 				errs[i] = err
 				return
 			}
+			ids[i] = id
 			at, ok := e.waitAccepted(id, 60*time.Second)
 			if !ok {
 				errs[i] = fmt.Errorf("order %s not accepted", id)
@@ -300,6 +302,13 @@ func (e *env) concurrentRun(ctx context.Context, c int) []row {
 		ok = append(ok, lat[i])
 	}
 	thr := float64(len(ok)) / total.Seconds()
+	var started []string
+	for _, id := range ids {
+		if id != "" {
+			started = append(started, id)
+		}
+	}
+	fmt.Printf("%d concurrent signals, phases: %s\n", c, tradePhases(ctx, e.temporal, start, started, c))
 	return []row{stats(fmt.Sprintf("%d concurrent signals → orders accepted", c), ok,
 		fmt.Sprintf("%.1f orders/s, all in %s, %d failed%s", thr, ms(total), failed, first), "—")}
 }
