@@ -211,6 +211,7 @@ func (a *Signals) copyDecide(cf copyFollower, fill schema.CopyFill, leader strin
 	copied := cf.positions[fill.Symbol].Quantity
 	var qty decimal.Decimal
 	var err error
+	note := ""
 	switch fill.Kind {
 	case copytrade.KindEntry, copytrade.KindAdd:
 		qty, err = copytrade.EntryQuantity(copytrade.Sizing{Mode: copytrade.Mode(cf.follow.SizingMode), Multiplier: cf.follow.Multiplier,
@@ -219,10 +220,21 @@ func (a *Signals) copyDecide(cf copyFollower, fill schema.CopyFill, leader strin
 				LeaderEquity: fill.LeaderEquity, FollowerEquity: cf.equity, Copied: copied}, rules)
 	default:
 		// An exit closes only the copied position, in the leader's direction.
+		// A flip (the fill goes beyond the leader's position: long → short)
+		// is copied as that close; its opening part is refused with the
+		// reason, told to the follower (never silently dropped).
+		flip := ""
+		if open := copytrade.FlipOpen(fill.Kind, fill.PositionBefore, fill.Quantity); open.IsPositive() {
+			flip = copytrade.FlipNotCopied(leader, fill.Symbol, units, open, fill.Side)
+		}
 		if copied.IsZero() || (fill.Side == "sell") != copied.IsPositive() {
+			if flip != "" {
+				return nil, []copySkip{{fid, flip, true, nil}}
+			}
 			return nil, []copySkip{{fid, "Exit of " + fill.Symbol + " not copied: you hold no copied position in it.", false, nil}}
 		}
 		qty, err = copytrade.ExitQuantity(fill.Symbol, units, copied, fill.ExitFraction, rules)
+		note = flip
 	}
 	if err != nil {
 		reason := err.Error()
@@ -232,9 +244,16 @@ func (a *Signals) copyDecide(cf copyFollower, fill schema.CopyFill, leader strin
 		return nil, []copySkip{{fid, reason, true, nil}}
 	}
 	text := copytrade.FillText(leader, fill, qty)
+	if note != "" {
+		text += ". " + note
+	}
 	exit := fill.Kind != copytrade.KindEntry && fill.Kind != copytrade.KindAdd
+	alloc := decimal.Zero
+	if !exit && cf.equity.IsPositive() {
+		alloc = qty.Mul(fill.Price).Div(cf.equity).Mul(decimal.NewFromInt(100)).Round(4)
+	}
 	sig := copySignal(fid+":copy:"+fill.FillID, fill.Symbol, fill.AssetClass, fill.Side, qty, text, exit)
-	return []intake.Request{a.copyRequest(fill, fid, sig, func(tx *gorm.DB) error {
+	return []intake.Request{a.copyRequest(fill, fid, sig, note, alloc, func(tx *gorm.DB) error {
 		return copytrade.Notify(context.Background(), tx, copytrade.Notice{UserID: fid, Action: copytrade.ActionCopySent, Kind: "copied",
 			Message: text, DedupeKey: fill.FillID + ":" + fid, ResourceID: fill.ID, Details: map[string]any{"leaderId": fill.LeaderID, "symbol": fill.Symbol,
 				"quantity": qty.String(), "side": fill.Side}}, a.now())
@@ -280,7 +299,7 @@ func (a *Signals) copyPause(cf copyFollower, fill schema.CopyFill, msg string) (
 		if len(reqs) == 0 {
 			also = pause
 		}
-		reqs = append(reqs, a.copyRequest(schema.CopyFill{ID: fill.ID, LeaderID: fill.LeaderID, Symbol: s}, fid, sig, also))
+		reqs = append(reqs, a.copyRequest(schema.CopyFill{ID: fill.ID, LeaderID: fill.LeaderID, Symbol: s}, fid, sig, "", decimal.Zero, also))
 	}
 	skip := copySkip{fid, msg, false, nil}
 	if len(reqs) == 0 {
@@ -306,12 +325,14 @@ func copySignal(externalID, symbol, class, side string, qty decimal.Decimal, tex
 
 // copyRequest is the intake request of one copy order; its copy order row
 // (and what also writes) commits with the trade.
-func (a *Signals) copyRequest(fill schema.CopyFill, followerID string, sig signal.Signal, also func(*gorm.DB) error) intake.Request {
+// reason is shown with the order (a flip's refused opening part);
+// allocation is the order's share of the follower's account value.
+func (a *Signals) copyRequest(fill schema.CopyFill, followerID string, sig signal.Signal, reason string, allocation decimal.Decimal, also func(*gorm.DB) error) intake.Request {
 	return intake.Request{UserID: followerID, Signal: sig, Memo: map[string]any{"copyFillId": fill.ID, "leaderId": fill.LeaderID},
 		Also: func(tx *gorm.DB, res intake.Result) error {
 			ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&schema.CopyOrder{ID: uuid.NewString(), CopyFillID: fill.ID,
 				FollowerID: followerID, LeaderID: fill.LeaderID, Symbol: sig.Symbol, Side: string(sig.Side), Quantity: sig.Quantity,
-				Status: copytrade.OrderSent, TradeID: res.TradeID, CreatedAt: a.now()})
+				Status: copytrade.OrderSent, Reason: truncate(reason, 300), TradeID: res.TradeID, AllocationPct: allocation, CreatedAt: a.now()})
 			if ins.Error != nil || ins.RowsAffected == 0 {
 				return ins.Error
 			}

@@ -113,6 +113,9 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 		return workflows.GuardCheckResult{}, err
 	}
 
+	// Copy trading's loss limit at the broker's prices (issue 17).
+	a.copyLossCheck(ctx, in.UserID, positions)
+
 	now := a.now()
 	var out workflows.GuardCheckResult
 	var escalated *risk.GuardDecision

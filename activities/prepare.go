@@ -14,6 +14,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/brokerconn"
+	"github.com/tradeexec/tradeexec/internal/copytrade"
 	"github.com/tradeexec/tradeexec/internal/market"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
@@ -263,8 +264,10 @@ func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			}
 			// A take-profit's exit is the trade's own plan, not a second
 			// provider's signal: it never conflicts with its entry.
+			// Nor does a follower's copy of a leader's exit (the exit is
+			// real; copytrade.ConflictExempt).
 			var combined int
-			if sig.TakeProfitOf == "" {
+			if sig.TakeProfitOf == "" && !copytrade.ConflictExempt(sig) {
 				combined, err = risk.CheckConcurrent(t.Symbol, side, others.recent)
 				if err != nil {
 					return refuse(err, nil)

@@ -11,6 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
+	"gorm.io/gorm"
+
+	"github.com/tradeexec/tradeexec/intake"
 	"github.com/tradeexec/tradeexec/internal/copytrade"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -29,6 +32,9 @@ func (s *Server) copyRoutes(v1 apiRoutes) {
 	v1.PATCH("/copy/follows/:id", allow(trader), s.updateCopyFollow)
 	v1.DELETE("/copy/follows/:id", allow(trader), s.unfollowLeader)
 	v1.GET("/copy/activity", allow(trader), s.copyActivity)
+	v1.GET("/copy/requests", allow(trader), s.listFollowRequests)
+	v1.POST("/copy/requests/:id/approve", allow(trader), s.approveFollowRequest)
+	v1.POST("/copy/requests/:id/deny", allow(trader), s.denyFollowRequest)
 }
 
 var errProfilePrivate = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "Profile Private"}
@@ -389,6 +395,10 @@ func (s *Server) updateCopyFollow(c *gin.Context) {
 		}
 	}
 	status, reason := row.Status, row.StatusReason
+	if body.Status != nil && (row.Status == copytrade.StatusPending || row.Status == copytrade.StatusDenied || row.Status == copytrade.StatusStopped) {
+		s.fail(c, badRequest("status", "Only an approved follow can be paused or resumed (this one is "+row.Status+")."))
+		return
+	}
 	if body.Status != nil {
 		reason = "Paused by you."
 		if *body.Status != copytrade.StatusActive && *body.Status != copytrade.StatusPaused {
@@ -415,7 +425,7 @@ func (s *Server) updateCopyFollow(c *gin.Context) {
 		s.failCopy(c, err)
 		return
 	}
-	if status != copytrade.StatusActive {
+	if status != copytrade.StatusActive && row.Status == copytrade.StatusActive {
 		if row, err = copytrade.SetFollowStatus(c.Request.Context(), s.DB, uid, row.ID, status, reason, now); err != nil {
 			s.failCopy(c, err)
 			return
@@ -429,16 +439,73 @@ func (s *Server) updateCopyFollow(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"follow": v})
 }
 
-// DELETE /api/v1/copy/follows/{id} — stop copying. Copied positions stay
-// open and are the trader's own from then on.
+// DELETE /api/v1/copy/follows/{id}?closePositions=true|false — stop
+// copying. Default (false): the copied positions stay open and become the
+// trader's own (released from the copy ledger: no later exit of the leader
+// or loss limit touches them). true: they are closed at market (close-only
+// orders, recorded with the unfollow). The answer lists what was released.
 func (s *Server) unfollowLeader(c *gin.Context) {
-	if _, err := copytrade.SetFollowStatus(c.Request.Context(), s.DB, c.GetString(ctxUserID), c.Param("id"),
-		copytrade.StatusStopped, "Unfollowed.", time.Now().UTC()); err != nil {
+	closePositions := false
+	if v := c.Query("closePositions"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.fail(c, badRequest("closePositions", "closePositions must be true or false."))
+			return
+		}
+		closePositions = b
+	}
+	uid := c.GetString(ctxUserID)
+	svc := s.intake()
+	released, err := copytrade.Unfollow(c.Request.Context(), s.DB, uid, c.Param("id"), closePositions,
+		func(tx *gorm.DB, f schema.CopyFollow, ps []schema.CopyPosition) error {
+			for _, p := range ps {
+				sig := copytrade.CloseSignal(uid+":unfollow:"+f.ID+":"+f.UpdatedAt.UTC().Format(time.RFC3339Nano)+":"+p.Symbol, p,
+					"Unfollowed: closing the copied "+p.Quantity.Abs().String()+" "+p.Symbol)
+				if _, err := svc.RecordFollowUp(tx, intake.Request{UserID: uid, Signal: sig, Memo: map[string]any{"leaderId": f.LeaderID}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, time.Now().UTC())
+	if err != nil {
 		s.failCopy(c, err)
 		return
 	}
-	c.Status(http.StatusNoContent)
+	if released == nil {
+		released = []copytrade.Released{}
+	}
+	c.JSON(http.StatusOK, gin.H{"closePositions": closePositions, "positions": released})
 }
+
+// GET /api/v1/copy/requests — follow requests waiting for the caller's
+// approval (a followers-only leader's).
+func (s *Server) listFollowRequests(c *gin.Context) {
+	rows, err := copytrade.PendingRequests(s.DB.WithContext(c.Request.Context()), c.GetString(ctxUserID))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"requests": rows})
+}
+
+func (s *Server) decideFollowRequest(c *gin.Context, approve bool) {
+	row, err := copytrade.DecideRequest(c.Request.Context(), s.DB, c.GetString(ctxUserID), c.Param("id"), approve, time.Now().UTC())
+	if err != nil {
+		s.failCopy(c, err)
+		return
+	}
+	if s.Committed != nil {
+		s.Committed(row.FollowerID)
+	}
+	c.JSON(http.StatusOK, gin.H{"request": gin.H{"id": row.ID, "followerId": row.FollowerID, "status": row.Status}})
+}
+
+// POST /api/v1/copy/requests/{id}/approve — the leader approves a pending
+// follow: copying starts with the leader's next fill (audited).
+func (s *Server) approveFollowRequest(c *gin.Context) { s.decideFollowRequest(c, true) }
+
+// POST /api/v1/copy/requests/{id}/deny — the leader declines it (audited).
+func (s *Server) denyFollowRequest(c *gin.Context) { s.decideFollowRequest(c, false) }
 
 // copyOrderView is one outcome of a leader's fill for the caller.
 type copyOrderView struct {
@@ -450,7 +517,10 @@ type copyOrderView struct {
 	Status     string          `json:"status"`
 	Reason     string          `json:"reason,omitempty"`
 	TradeID    string          `json:"tradeId,omitempty"`
-	At         time.Time       `json:"at"`
+	// Text: "Copy Trade: NVDA +1 share (5% allocation)" (SPEC US-011 #2)
+	// for an order sent or filled.
+	Text string    `json:"text,omitempty"`
+	At   time.Time `json:"at"`
 }
 
 // GET /api/v1/copy/activity?limit=50 — the caller's copies, newest first:
@@ -482,8 +552,12 @@ func (s *Server) copyActivity(c *gin.Context) {
 			}
 			names[r.LeaderID] = n
 		}
-		out = append(out, copyOrderView{LeaderID: r.LeaderID, LeaderName: names[r.LeaderID], Symbol: r.Symbol, Side: r.Side,
-			Quantity: r.Quantity, Status: r.Status, Reason: r.Reason, TradeID: r.TradeID, At: r.CreatedAt})
+		v := copyOrderView{LeaderID: r.LeaderID, LeaderName: names[r.LeaderID], Symbol: r.Symbol, Side: r.Side,
+			Quantity: r.Quantity, Status: r.Status, Reason: r.Reason, TradeID: r.TradeID, At: r.CreatedAt}
+		if r.Status != copytrade.OrderSkipped {
+			v.Text = copytrade.DashboardLine(r.Symbol, copytrade.UnitsOf(r.Symbol), r.Quantity, r.Side == "buy", r.AllocationPct)
+		}
+		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"activity": out})
 }

@@ -327,6 +327,44 @@ func TestCopyTradingPrivacyOnEveryEndpoint(t *testing.T) {
 		r = h.api(http.MethodPost, "/api/v1/copy/follows", fTok, `{"leaderId":"`+fo+`","sizingMode":"multiplier","multiplier":"0.5"}`)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		followID := r.Body["follow"].(map[string]any)["id"].(string)
+		// SPEC US-011 #5 "approved followers": the request is pending; F
+		// sees that, and nothing of the leader yet.
+		require.Equal(t, "pending", r.Body["follow"].(map[string]any)["status"], r.Raw)
+		require.Contains(t, h.api(http.MethodGet, "/api/v1/copy/follows", fTok, "").Raw, `"status":"pending"`)
+		pendingProfile := h.api(http.MethodGet, "/api/v1/copy/leaders/"+fo, fTok, "")
+		require.Equal(t, http.StatusNotFound, pendingProfile.Status, pendingProfile.Raw)
+		pendingCurve := h.api(http.MethodGet, "/api/v1/leaders/"+fo+"/equity?period=30d", fTok, "")
+		require.Equal(t, http.StatusNotFound, pendingCurve.Status, pendingCurve.Raw)
+		require.Equal(t, "Profile Private", pendingCurve.Body["message"])
+		// A pending follow cannot make itself active.
+		require.Equal(t, http.StatusBadRequest, h.api(http.MethodPatch, "/api/v1/copy/follows/"+followID, fTok, `{"status":"active"}`).Status)
+		// Only the leader lists and decides the requests to them.
+		req := h.api(http.MethodGet, "/api/v1/copy/requests", foTok, "")
+		require.Equal(t, http.StatusOK, req.Status, req.Raw)
+		require.Contains(t, req.Raw, followID)
+		for _, tok := range []string{xTok, fTok, pubTok} {
+			require.NotContains(t, h.api(http.MethodGet, "/api/v1/copy/requests", tok, "").Raw, followID)
+			require.Equal(t, http.StatusNotFound, h.api(http.MethodPost, "/api/v1/copy/requests/"+followID+"/approve", tok, "").Status)
+			require.Equal(t, http.StatusNotFound, h.api(http.MethodPost, "/api/v1/copy/requests/"+followID+"/deny", tok, "").Status)
+		}
+		ap := h.api(http.MethodPost, "/api/v1/copy/requests/"+followID+"/approve", foTok, "")
+		require.Equal(t, http.StatusOK, ap.Status, ap.Raw)
+		require.Equal(t, http.StatusNotFound, h.api(http.MethodPost, "/api/v1/copy/requests/"+followID+"/deny", foTok, "").Status, "decided once")
+		var approvals int64
+		require.NoError(t, db.Model(&schema.AuditLog{}).Where("user_id = ? AND action = ? AND resource_id = ?", fo, copytrade.ActionApproved, followID).
+			Count(&approvals).Error)
+		require.EqualValues(t, 1, approvals, "the approval is audited as the leader's")
+		// A denied request stays hidden from the profile and the curve.
+		deniedID, deniedTok := h.newUser("trader")
+		r = h.api(http.MethodPost, "/api/v1/copy/follows", deniedTok, `{"leaderId":"`+fo+`","sizingMode":"proportional"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		dn := h.api(http.MethodPost, "/api/v1/copy/requests/"+r.Body["follow"].(map[string]any)["id"].(string)+"/deny", foTok, "")
+		require.Equal(t, http.StatusOK, dn.Status, dn.Raw)
+		require.Equal(t, http.StatusNotFound, h.api(http.MethodGet, "/api/v1/copy/leaders/"+fo, deniedTok, "").Status)
+		require.Equal(t, http.StatusNotFound, h.api(http.MethodGet, "/api/v1/leaders/"+fo+"/equity?period=30d", deniedTok, "").Status)
+		var denied schema.CopyFollow
+		require.NoError(t, db.Where("follower_id = ? AND leader_id = ?", deniedID, fo).Take(&denied).Error)
+		require.Equal(t, copytrade.StatusDenied, denied.Status)
 
 		// Search: only the public leader, for everyone (also F).
 		for _, tok := range []string{xTok, fTok} {
@@ -383,6 +421,16 @@ func TestCopyTradingPrivacyOnEveryEndpoint(t *testing.T) {
 		st := h.api(http.MethodGet, "/api/v1/copy/settings", xTok, "")
 		require.NotContains(t, st.Raw, "FollowersFay")
 
+		// One rule for the copy API and the leaderboards (issue 17 gap 7): a
+		// public leader who stops allowing copy trading is hidden from both.
+		settings(pubTok, `{"allowCopy":false}`)
+		private(h.api(http.MethodGet, "/api/v1/copy/leaders/"+pub, xTok, ""), "public profile not opted in, copy API")
+		curve := h.api(http.MethodGet, "/api/v1/leaders/"+pub+"/equity?period=30d", xTok, "")
+		require.Equal(t, http.StatusNotFound, curve.Status, curve.Raw)
+		require.Equal(t, "Profile Private", curve.Body["message"])
+		require.Equal(t, http.StatusOK, h.api(http.MethodGet, "/api/v1/copy/leaders/"+pub, pubTok, "").Status, "the leader sees their own")
+		settings(pubTok, `{"allowCopy":true}`)
+
 		// The leader turns private: the follower sees "Profile Private" too,
 		// and cannot resume following.
 		settings(foTok, `{"visibility":"private"}`)
@@ -390,6 +438,6 @@ func TestCopyTradingPrivacyOnEveryEndpoint(t *testing.T) {
 		r = h.api(http.MethodPatch, "/api/v1/copy/follows/"+followID, fTok, `{"status":"paused"}`)
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		private(h.api(http.MethodPatch, "/api/v1/copy/follows/"+followID, fTok, `{"status":"active"}`), "resume a private leader")
-		require.Equal(t, http.StatusNoContent, h.api(http.MethodDelete, "/api/v1/copy/follows/"+followID, fTok, "").Status)
+		require.Equal(t, http.StatusOK, h.api(http.MethodDelete, "/api/v1/copy/follows/"+followID, fTok, "").Status)
 	})
 }

@@ -29,7 +29,8 @@ type CopyLeader struct {
 // caps the value of one copied position (0: none); LossLimit is the copy
 // loss (realized + unrealized on copied positions) at which copying pauses
 // (0: none). Status: active | paused (loss limit; StatusReason says why) |
-// stopped (unfollowed).
+// stopped (unfollowed) | pending (a followers-only leader's approval
+// awaited, migration 0038) | denied (the leader declined).
 type CopyFollow struct {
 	ID           string          `gorm:"primaryKey;size:36"`
 	FollowerID   string          `gorm:"size:36;not null;uniqueIndex:ux_copy_follow,priority:1;index:ix_copy_follows_leader,priority:3"`
@@ -85,7 +86,10 @@ type CopyOrder struct {
 	Status     string          `gorm:"size:16;not null"`
 	Reason     string          `gorm:"size:300;not null"`
 	TradeID    string          `gorm:"size:36;not null;index:ix_copy_orders_trade"`
-	CreatedAt  time.Time       `gorm:"not null;index:ix_copy_orders_follower,priority:2"`
+	// AllocationPct: the order's value as a percent of the follower's
+	// account value when it was sized (migration 0039; 0 unknown).
+	AllocationPct decimal.Decimal `gorm:"type:numeric(38,18);not null;default:0"`
+	CreatedAt     time.Time       `gorm:"not null;index:ix_copy_orders_follower,priority:2"`
 }
 
 // CopyPosition is what a follower holds because of a leader in one symbol

@@ -26,5 +26,8 @@ type LeaderboardEntry struct {
 	Closes         int             `gorm:"not null"`
 	Fills          int             `gorm:"not null"`
 	Followers      int             `gorm:"not null"`
+	// PortfolioValue: the leader's account value at the refresh (migration
+	// 0039), the "$250K portfolio" of SPEC US-011 #3.
+	PortfolioValue decimal.Decimal `gorm:"type:numeric(38,18);not null;default:0"`
 	AsOf           time.Time       `gorm:"not null"`
 }

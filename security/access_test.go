@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/tradeexec/tradeexec/internal/auth"
 	"github.com/tradeexec/tradeexec/internal/compliance"
@@ -65,6 +66,26 @@ var idFixtures = map[string]func(s *suite, owner *client) string{
 	// A trader without copy settings is a private profile: only they see it.
 	"/api/v1/copy/leaders/:id": func(_ *suite, o *client) string { return "/api/v1/copy/leaders/" + o.userID },
 	"/api/v1/copy/follows/:id": func(s *suite, o *client) string { return "/api/v1/copy/follows/" + s.copyFollow(o) },
+	// A follow request to the owner (a followers-only leader): only the
+	// owner decides it.
+	"/api/v1/copy/requests/:id/approve": func(s *suite, o *client) string {
+		return "/api/v1/copy/requests/" + s.copyRequest(o) + "/approve"
+	},
+	"/api/v1/copy/requests/:id/deny": func(s *suite, o *client) string { return "/api/v1/copy/requests/" + s.copyRequest(o) + "/deny" },
+}
+
+// copyRequest stores a new trader's pending follow request to owner, a
+// followers-only leader.
+func (s *suite) copyRequest(owner *client) string {
+	s.t.Helper()
+	now := time.Now().UTC()
+	require.NoError(s.t, s.env.DB.Clauses(clause.OnConflict{DoNothing: true}).Create(&schema.CopyLeader{UserID: owner.userID, AllowCopy: true,
+		Visibility: "followers", DisplayName: "Owner", CreatedAt: now, UpdatedAt: now}).Error)
+	f := schema.CopyFollow{ID: uuid.NewString(), FollowerID: s.user(auth.RoleTrader).userID, LeaderID: owner.userID, SizingMode: "proportional",
+		Multiplier: decimal.Zero, FixedAmount: decimal.Zero, MaxPosition: decimal.Zero, LossLimit: decimal.Zero, Status: "pending",
+		CreatedAt: now, UpdatedAt: now}
+	require.NoError(s.t, s.env.DB.Create(&f).Error)
+	return f.ID
 }
 
 // copyFollow stores owner's follow of a new public leader.

@@ -40,6 +40,17 @@ func TestCopyTradingPageInBrowser(t *testing.T) {
 		Symbol: "TSLA", Side: "buy", Quantity: decimal.Zero, Status: "skipped", CreatedAt: now,
 		Reason: "Copy of TSLA skipped: your size is 0.4 shares, below the broker's minimum order of 1 shares."}).Error)
 
+	// A copy sent (SPEC US-011 #2's dashboard line) and a follow request
+	// waiting for the demo trader's approval.
+	require.NoError(t, db.Create(&schema.CopyOrder{ID: uuid.NewString(), CopyFillID: fill.ID, FollowerID: env.Demo.UserID, LeaderID: leader,
+		Symbol: "NVDA", Side: "buy", Quantity: decimal.NewFromInt(1), Status: "filled", AllocationPct: decimal.NewFromInt(5), CreatedAt: now}).Error)
+	asker := uuid.NewString()
+	require.NoError(t, db.Create(&schema.User{ID: asker, DisplayName: "Asker", Role: "trader", CreatedAt: now}).Error)
+	request := schema.CopyFollow{ID: uuid.NewString(), FollowerID: asker, LeaderID: env.Demo.UserID, SizingMode: "proportional",
+		Multiplier: decimal.Zero, FixedAmount: decimal.Zero, MaxPosition: decimal.Zero, LossLimit: decimal.Zero, Status: "pending",
+		CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, db.Create(&request).Error)
+
 	b := newBrowser(t)
 	b.run("sign in",
 		chromedp.Navigate(env.URL()+"/dashboard"),
@@ -77,6 +88,18 @@ func TestCopyTradingPageInBrowser(t *testing.T) {
 	require.NoError(t, db.Where("follower_id = ? AND leader_id = ?", env.Demo.UserID, leader).Take(&f).Error)
 	require.Equal(t, "proportional", f.SizingMode)
 	b.waitText(`[data-testid=copy-activity]`, "below the broker's minimum order")
+	b.waitText(`[data-testid=copy-activity]`, "Copy Trade: NVDA +1 share (5% allocation)")
+	b.waitText(`[data-testid=copy-requests]`, "Asker")
+	b.run("approve the request", chromedp.Click(chromedp.CSS(`[data-testid=copy-requests] button`)))
+	deadline = time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		require.NoError(t, db.Where("id = ?", request.ID).Take(&request).Error)
+		if request.Status == "active" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Equal(t, "active", request.Status)
 	b.screenshot("copy_trading")
 	b.assertNoErrors()
 }

@@ -61,6 +61,7 @@ func TestLeaderboardViewInBrowser(t *testing.T) {
 	b.waitFor("TradeMaster first by return",
 		`document.querySelector('[data-testid=leaderboard-table] tbody tr').dataset.leaderId === '`+top+`'`)
 	b.waitText(`[data-testid=leaderboard-table]`, "+5.00%")
+	b.waitText(`[data-testid=leaderboard-table]`, "Portfolio") // SPEC US-011 #3: return, trades, portfolio size
 	b.waitFor("the private leader is not shown", `!document.body.textContent.includes('HiddenWhale')`)
 	b.waitText(`[data-testid=leader-equity]`, "TradeMaster")
 	b.waitFor("the curve is drawn", `document.querySelector('[data-testid=leader-equity] canvas') !== null`)

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/tradeexec/tradeexec/internal/risk"
+	"github.com/tradeexec/tradeexec/internal/signal"
 )
 
 // Visibility of a leader's profile.
@@ -44,7 +45,8 @@ type Profile struct {
 // Viewer is who asks.
 type Viewer struct {
 	UserID string
-	// Follows: the viewer follows the leader (active or paused).
+	// Follows: the viewer is an approved follower of the leader (follow
+	// active or paused; a pending request does not count).
 	Follows bool
 }
 
@@ -52,12 +54,17 @@ type Viewer struct {
 // its text is what the dashboard shows ("Profile Private").
 var ErrProfilePrivate = errors.New("Profile Private")
 
-// CanView reports whether v may see p's profile and statistics: the leader
-// always; everyone when public; the leader's followers when followers-only;
-// nobody else when private.
+// CanView reports whether v may see p's profile and statistics — the one
+// rule of the copy API and the leaderboards (issue 17 gap 7): the leader
+// always; nobody else unless the leader allows copy trading (opting in is
+// what makes a profile visible at all); then everyone when public, the
+// leader's approved followers when followers-only, nobody when private.
 func CanView(p Profile, v Viewer) bool {
 	if v.UserID != "" && v.UserID == p.LeaderID {
 		return true
+	}
+	if !p.AllowCopy {
+		return false
 	}
 	switch p.Visibility {
 	case Public:
@@ -76,8 +83,9 @@ func Listed(p Profile) bool {
 
 // CanFollow says why v cannot start following p ("" when they can): the
 // leader must allow copying, and a private profile cannot be found to be
-// followed; a followers-only leader can be followed by whoever knows the
-// profile link (following is what makes the stats visible).
+// followed; a followers-only leader can be asked by whoever knows the
+// profile link — the request waits for the leader's approval
+// (InitialStatus).
 func CanFollow(p Profile, followerID string) string {
 	switch {
 	case followerID == p.LeaderID:
@@ -297,8 +305,7 @@ func LossLimitReached(pnl, limit decimal.Decimal, leader string) (bool, string) 
 	if pnl.Neg().LessThan(at) {
 		return false, ""
 	}
-	return true, fmt.Sprintf("Copy trading paused: Loss limit approaching. Your copy loss on %s is %s, %s%% of your %s limit; copied positions are being closed.",
-		leader, risk.FormatUSD(pnl), PauseThreshold.Mul(decimal.NewFromInt(100)).String(), risk.FormatUSD(limit.Neg()))
+	return true, msgLossLimitApproaching(leader, pnl, limit)
 }
 
 // Apply updates a copied position with a fill of the follower's copy
@@ -331,15 +338,41 @@ func Apply(p Position, qty, price decimal.Decimal) Position {
 	return p
 }
 
-// CopiedMessage is the follower's notification of a copy:
-// "Copied Alice: TSLA +20 shares" (the leader's quantity, SPEC US-011 #1)
-// followed by the follower's own order.
-func CopiedMessage(leader, symbol, units string, leaderQty decimal.Decimal, buy bool, followerQty decimal.Decimal) string {
-	sign := "+"
-	if !buy {
-		sign = "-"
+// FlipOpen is the part of a leader's exit fill beyond the leader's
+// position before it — the opening of the other side when the fill flips
+// the position (long 10, sell 15: 5 short); zero for any other fill.
+func FlipOpen(kind string, positionBefore, qty decimal.Decimal) decimal.Decimal {
+	switch kind {
+	case KindEntry, KindAdd:
+		return decimal.Zero
 	}
-	return fmt.Sprintf("Copied %s: %s %s%s %s (your order: %s%s %s)", leader, symbol, sign, leaderQty.String(), units, sign, followerQty.String(), units)
+	if positionBefore.IsZero() || !qty.GreaterThan(positionBefore.Abs()) {
+		return decimal.Zero
+	}
+	return qty.Sub(positionBefore.Abs())
+}
+
+// ConflictExempt reports whether sig is a follower's copy of a leader's
+// exit (close only): the 5-second conflicting-signal rule (SPEC edge case
+// 6) never refuses it — the leader's exit really happened, and refusing
+// its copy would leave the follower holding what the leader sold.
+func ConflictExempt(sig signal.Signal) bool {
+	return sig.Source == signal.SourceCopy && sig.Sentiment == signal.SentimentFlat
+}
+
+// InitialStatus is the status of a follow request: a followers-only
+// leader's new follower waits for the leader's approval (SPEC US-011 #5
+// "approved followers"); an approved follow keeps its standing when its
+// settings change; a public leader's follower starts at once.
+func InitialStatus(p Profile, existing string) string {
+	switch existing {
+	case StatusActive, StatusPaused:
+		return StatusActive
+	}
+	if p.Visibility == Followers {
+		return StatusPending
+	}
+	return StatusActive
 }
 
 func floorStep(v, step decimal.Decimal) decimal.Decimal {

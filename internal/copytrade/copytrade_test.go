@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/tradeexec/tradeexec/internal/signal"
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -168,7 +170,11 @@ func TestVisibility(t *testing.T) {
 		followOK bool
 	}{
 		{Public, true, Viewer{UserID: "x"}, true, true, true},
-		{Public, false, Viewer{UserID: "x"}, true, false, false},
+		// One rule with the leaderboards: not opted in → hidden from all
+		// but the leader, whatever the visibility.
+		{Public, false, Viewer{UserID: "x"}, false, false, false},
+		{Followers, false, Viewer{UserID: "x", Follows: true}, false, false, false},
+		{Public, false, Viewer{UserID: leader}, true, false, false},
 		{Followers, true, Viewer{UserID: "x"}, false, false, true},
 		{Followers, true, Viewer{UserID: "x", Follows: true}, true, false, true},
 		{Private, true, Viewer{UserID: "x", Follows: true}, false, false, false},
@@ -198,5 +204,89 @@ func TestCopiedMessage(t *testing.T) {
 	got := CopiedMessage("Alice", "TSLA", "shares", d("20"), true, d("2"))
 	if !strings.HasPrefix(got, "Copied Alice: TSLA +20 shares") {
 		t.Fatal(got)
+	}
+}
+
+func TestFlipOpen(t *testing.T) {
+	cases := []struct {
+		kind, before, qty, want string
+	}{
+		{KindClose, "10", "15", "5"},    // long 10, sell 15: short 5
+		{KindClose, "-10", "12", "2"},   // short 10, buy 12: long 2
+		{KindClose, "10", "10", "0"},    // a plain full exit
+		{KindExit, "10", "4", "0"},      // a partial exit
+		{KindStop, "10", "10", "0"},     // a stop
+		{KindEntry, "0", "10", "0"},     // an entry opens, it does not flip
+		{KindAdd, "10", "20", "0"},      // an add
+		{KindTakeProfit, "5", "8", "3"}, // any exit kind can flip
+	}
+	for _, c := range cases {
+		if got := FlipOpen(c.kind, d(c.before), d(c.qty)); !got.Equal(d(c.want)) {
+			t.Errorf("FlipOpen(%s, %s, %s) = %s, want %s", c.kind, c.before, c.qty, got, c.want)
+		}
+	}
+	msg := FlipNotCopied("TradeMaster", "TSLA", "shares", d("5"), "sell")
+	if !strings.Contains(msg, "TradeMaster reversed TSLA to short 5 shares") || !strings.Contains(msg, "not copied") {
+		t.Fatal(msg)
+	}
+}
+
+func TestConflictExempt(t *testing.T) {
+	cases := []struct {
+		sig  signal.Signal
+		want bool
+	}{
+		{signal.Signal{Source: signal.SourceCopy, Sentiment: signal.SentimentFlat}, true}, // a copied exit
+		{signal.Signal{Source: signal.SourceCopy}, false},                                 // a copied entry
+		{signal.Signal{Source: signal.SourceTradingView, Sentiment: signal.SentimentFlat}, false},
+		{signal.Signal{Source: signal.SourceDiscord}, false},
+	}
+	for i, c := range cases {
+		if got := ConflictExempt(c.sig); got != c.want {
+			t.Errorf("%d ConflictExempt = %v, want %v", i, got, c.want)
+		}
+	}
+}
+
+func TestInitialStatus(t *testing.T) {
+	pub := Profile{LeaderID: "L", AllowCopy: true, Visibility: Public}
+	fo := Profile{LeaderID: "L", AllowCopy: true, Visibility: Followers}
+	cases := []struct {
+		p        Profile
+		existing string
+		want     string
+	}{
+		{pub, "", StatusActive},
+		{fo, "", StatusPending},
+		{fo, StatusPending, StatusPending},
+		{fo, StatusDenied, StatusPending}, // asks again
+		{fo, StatusStopped, StatusPending},
+		{fo, StatusActive, StatusActive}, // approved: changing settings keeps it
+		{fo, StatusPaused, StatusActive},
+		{pub, StatusPending, StatusActive}, // the leader turned public meanwhile
+	}
+	for i, c := range cases {
+		if got := InitialStatus(c.p, c.existing); got != c.want {
+			t.Errorf("%d InitialStatus = %s, want %s", i, got, c.want)
+		}
+	}
+}
+
+func TestDashboardLine(t *testing.T) {
+	cases := []struct {
+		symbol, units, qty string
+		buy                bool
+		alloc, want        string
+	}{
+		// SPEC US-011 #2.
+		{"NVDA", "shares", "1", true, "5", "Copy Trade: NVDA +1 share (5% allocation)"},
+		{"TSLA", "shares", "2", true, "5.0000", "Copy Trade: TSLA +2 shares (5% allocation)"},
+		{"TSLA", "shares", "2", false, "0", "Copy Trade: TSLA -2 shares"},
+		{"BTC-USD", "units", "0.5", true, "2.456", "Copy Trade: BTC-USD +0.5 units (2.46% allocation)"},
+	}
+	for _, c := range cases {
+		if got := DashboardLine(c.symbol, c.units, d(c.qty), c.buy, d(c.alloc)); got != c.want {
+			t.Errorf("DashboardLine = %q, want %q", got, c.want)
+		}
 	}
 }

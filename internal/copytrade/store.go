@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/realtime"
+	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/sources"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
@@ -34,6 +35,11 @@ const (
 	StatusActive  = "active"
 	StatusPaused  = "paused"
 	StatusStopped = "stopped"
+	// StatusPending: a follow request to a followers-only leader, waiting for
+	// the leader's approval (nothing is copied, no stats are shown).
+	StatusPending = "pending"
+	// StatusDenied: the leader declined the request.
+	StatusDenied = "denied"
 )
 
 // Copy order statuses (schema.CopyOrder.Status).
@@ -49,6 +55,9 @@ const (
 	ActionCopySkipped = "COPY_TRADE_SKIPPED"
 	ActionCopyPaused  = "COPY_TRADING_PAUSED"
 	ActionSettings    = "COPY_SETTINGS_CHANGED"
+	ActionApproved    = "COPY_FOLLOW_APPROVED"
+	ActionDenied      = "COPY_FOLLOW_DENIED"
+	ActionUnfollowed  = "COPY_UNFOLLOWED"
 	EventNotice       = "copy.notice"
 )
 
@@ -448,8 +457,9 @@ func (r FollowRequest) Validate() error {
 	return nil
 }
 
-// Follow starts (or restarts, with new settings) following a leader. The
-// caller has checked CanFollow.
+// Follow starts (or restarts, with new settings) following a leader — at
+// once, or as a request the leader approves (InitialStatus). The caller
+// has checked CanFollow.
 func Follow(ctx context.Context, db *gorm.DB, followerID, leaderID string, r FollowRequest, now time.Time) (schema.CopyFollow, error) {
 	if err := r.Validate(); err != nil {
 		return schema.CopyFollow{}, err
@@ -458,6 +468,19 @@ func Follow(ctx context.Context, db *gorm.DB, followerID, leaderID string, r Fol
 		Multiplier: r.Multiplier, FixedAmount: r.FixedAmount, MaxPosition: r.MaxPosition, LossLimit: r.LossLimit,
 		Status: StatusActive, CreatedAt: now, UpdatedAt: now}
 	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		p, err := ProfileOf(tx, leaderID)
+		if err != nil {
+			return err
+		}
+		var existing schema.CopyFollow
+		if err := tx.Select("status", "status_reason").Where("follower_id = ? AND leader_id = ?", followerID, leaderID).Take(&existing).Error; err != nil &&
+			!errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		row.Status = InitialStatus(p, existing.Status)
+		if row.Status == StatusPending {
+			row.StatusReason = msgFollowPending
+		}
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "follower_id"}, {Name: "leader_id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"sizing_mode", "multiplier", "fixed_amount", "max_position", "loss_limit",
 				"status", "status_reason", "updated_at"})}).Create(&row).Error; err != nil {
@@ -468,10 +491,10 @@ func Follow(ctx context.Context, db *gorm.DB, followerID, leaderID string, r Fol
 			return err
 		}
 		row = stored
-		_, err := audit.Append(tx, audit.Entry{UserID: followerID, Action: ActionSettings, ResourceType: "CopyFollow", ResourceID: row.ID,
+		_, err = audit.Append(tx, audit.Entry{UserID: followerID, Action: ActionSettings, ResourceType: "CopyFollow", ResourceID: row.ID,
 			Status: audit.StatusSuccess, At: now, Details: map[string]any{"leaderId": leaderID, "sizingMode": r.SizingMode,
 				"multiplier": r.Multiplier.String(), "fixedAmount": r.FixedAmount.String(), "maxPosition": r.MaxPosition.String(),
-				"lossLimit": r.LossLimit.String(), "status": StatusActive}})
+				"lossLimit": r.LossLimit.String(), "status": row.Status}})
 		return err
 	})
 	return row, err
@@ -498,4 +521,268 @@ func SetFollowStatus(ctx context.Context, db *gorm.DB, followerID, followID, sta
 		return err
 	})
 	return row, err
+}
+
+// FollowRequestView is a pending follow request as its leader sees it.
+type FollowRequestView struct {
+	ID          string    `json:"id"`
+	FollowerID  string    `json:"followerId"`
+	DisplayName string    `json:"displayName"`
+	RequestedAt time.Time `json:"requestedAt"`
+}
+
+// PendingRequests are the follow requests waiting for leaderID's approval,
+// oldest first.
+func PendingRequests(db *gorm.DB, leaderID string) ([]FollowRequestView, error) {
+	var rows []struct {
+		ID          string
+		FollowerID  string
+		DisplayName string
+		UpdatedAt   time.Time
+	}
+	if err := db.Table("copy_follows f").Select("f.id, f.follower_id, u.display_name, f.updated_at").
+		Joins("JOIN users u ON u.id = f.follower_id").Where("f.leader_id = ? AND f.status = ?", leaderID, StatusPending).
+		Order("f.updated_at, f.id").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]FollowRequestView, 0, len(rows))
+	for _, r := range rows {
+		name := r.DisplayName
+		if name == "" {
+			name = "Trader " + r.FollowerID[:min(8, len(r.FollowerID))]
+		}
+		out = append(out, FollowRequestView{ID: r.ID, FollowerID: r.FollowerID, DisplayName: name, RequestedAt: r.UpdatedAt.UTC()})
+	}
+	return out, nil
+}
+
+// DecideRequest approves or denies one pending follow request of leaderID
+// (ErrNotFound when it is not a pending request to them): audited as the
+// leader's action, and the follower is told (event and audit on their
+// side). An approved follow is active: the leader's next fill is copied.
+func DecideRequest(ctx context.Context, db *gorm.DB, leaderID, followID string, approve bool, now time.Time) (schema.CopyFollow, error) {
+	var row schema.CopyFollow
+	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND leader_id = ? AND status = ?", followID, leaderID, StatusPending).
+			Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		status, reason, action, kind := StatusActive, "", ActionApproved, "approved"
+		if !approve {
+			status, reason, action, kind = StatusDenied, msgFollowDenied, ActionDenied, "denied"
+		}
+		row.Status, row.StatusReason, row.UpdatedAt = status, reason, now
+		if err := tx.Model(&schema.CopyFollow{}).Where("id = ?", row.ID).
+			Updates(map[string]any{"status": status, "status_reason": reason, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if _, err := audit.Append(tx, audit.Entry{UserID: leaderID, Action: action, ResourceType: "CopyFollow", ResourceID: row.ID,
+			Status: audit.StatusSuccess, At: now, Details: map[string]any{"followerId": row.FollowerID}}); err != nil {
+			return err
+		}
+		leader, err := LeaderName(tx, leaderID)
+		if err != nil {
+			return err
+		}
+		msg := msgFollowApproved(leader)
+		if !approve {
+			msg = msgFollowDenied
+		}
+		_, err = realtime.AppendEvent(tx, row.FollowerID, EventNotice, map[string]any{"kind": kind, "message": msg, "leaderId": leaderID})
+		return err
+	})
+	return row, err
+}
+
+// Released is a copied position handed back to the trader on unfollow.
+type Released struct {
+	Symbol   string          `json:"symbol"`
+	Quantity decimal.Decimal `json:"quantity"`
+}
+
+// CopiedPositions are followerID's open copied positions of leaderID, by
+// symbol.
+func CopiedPositions(db *gorm.DB, followerID, leaderID string) ([]schema.CopyPosition, error) {
+	var ps []schema.CopyPosition
+	err := db.Where("follower_id = ? AND leader_id = ? AND quantity <> 0", followerID, leaderID).Order("symbol").Find(&ps).Error
+	return ps, err
+}
+
+// Unfollow stops followerID's follow followID (ErrNotFound when not
+// theirs) inside one transaction: the follow is stopped, the copied
+// positions of that leader leave the copy ledger (from now on they are the
+// trader's own: no exit of the leader, no loss limit touches them), and
+// the choice is audited and told. With closePositions, close is called in
+// the same transaction with the positions to close at market (its trades
+// commit with the stop, or nothing does).
+func Unfollow(ctx context.Context, db *gorm.DB, followerID, followID string, closePositions bool,
+	close func(tx *gorm.DB, f schema.CopyFollow, ps []schema.CopyPosition) error, now time.Time) ([]Released, error) {
+	var out []Released
+	err := store.InTx(ctx, db, func(tx *gorm.DB) error {
+		out = nil
+		var row schema.CopyFollow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND follower_id = ?", followID, followerID).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		ps, err := CopiedPositions(tx, followerID, row.LeaderID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			out = append(out, Released{Symbol: p.Symbol, Quantity: p.Quantity})
+		}
+		if closePositions && len(ps) > 0 && close != nil {
+			if err := close(tx, row, ps); err != nil {
+				return err
+			}
+		}
+		if err := tx.Where("follower_id = ? AND leader_id = ?", followerID, row.LeaderID).Delete(&schema.CopyPosition{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&schema.CopyFollow{}).Where("id = ?", row.ID).
+			Updates(map[string]any{"status": StatusStopped, "status_reason": "Unfollowed.", "updated_at": now}).Error; err != nil {
+			return err
+		}
+		leader, err := LeaderName(tx, row.LeaderID)
+		if err != nil {
+			return err
+		}
+		msg := msgUnfollowKept(leader)
+		if closePositions {
+			msg = msgUnfollowClosed(leader)
+		}
+		released := make([]map[string]any, 0, len(out))
+		for _, r := range out {
+			released = append(released, map[string]any{"symbol": r.Symbol, "quantity": r.Quantity.String()})
+		}
+		if _, err := audit.Append(tx, audit.Entry{UserID: followerID, Action: ActionUnfollowed, ResourceType: "CopyFollow", ResourceID: row.ID,
+			Status: audit.StatusSuccess, At: now, Details: map[string]any{"leaderId": row.LeaderID, "closePositions": closePositions,
+				"positions": released, "message": msg}}); err != nil {
+			return err
+		}
+		_, err = realtime.AppendEvent(tx, followerID, EventNotice, map[string]any{"kind": "unfollowed", "message": msg, "leaderId": row.LeaderID})
+		return err
+	})
+	return out, err
+}
+
+// CloseSignal is the close-only market order of a copied position
+// (sentiment flat: PrepareOrder caps it at what the broker holds and never
+// opens the other side).
+func CloseSignal(externalID string, p schema.CopyPosition, text string) signal.Signal {
+	side := signal.SideSell
+	if p.Quantity.IsNegative() {
+		side = signal.SideBuy
+	}
+	class := signal.AssetStock
+	if strings.Contains(p.Symbol, "-") {
+		class = signal.AssetCrypto
+	}
+	return signal.Signal{Source: signal.SourceCopy, ExternalID: externalID, Symbol: p.Symbol, AssetClass: class,
+		Action: signal.Action(side), Side: side, Quantity: p.Quantity.Abs(), QuantityType: signal.QtyFixed,
+		OrderType: signal.OrderMarket, Sentiment: signal.SentimentFlat, Text: text}
+}
+
+// UnitsOf is Units for a symbol alone (crypto pairs are written BASE-QUOTE).
+func UnitsOf(symbol string) string {
+	if strings.Contains(symbol, "-") {
+		return Units("crypto")
+	}
+	return Units("stock")
+}
+
+// PriceCheck is one look at a follower's copy loss between the leader's
+// fills (issue 17 gap 2): the follower's account guard passes the prices
+// its broker reports for the positions it holds.
+type PriceCheck struct {
+	FollowerID string
+	Prices     map[string]decimal.Decimal // symbol → current price
+}
+
+// CheckLossAtPrices marks followerID's copied positions at prices and, for
+// every active follow with a loss limit whose copy loss reaches the pause
+// point (LossLimitReached), pauses the follow, tells the follower and calls
+// close with the copied positions to close at market — all in one
+// transaction per follow (the pause is guarded by status = active, so a
+// concurrent fan-out's pause or a repeated look pauses once). It returns
+// the follows paused. Most looks write nothing: a follower without a
+// limited active follow is one read.
+func CheckLossAtPrices(ctx context.Context, db *gorm.DB, in PriceCheck,
+	close func(tx *gorm.DB, f schema.CopyFollow, ps []schema.CopyPosition, msg string) error, now time.Time) ([]schema.CopyFollow, error) {
+	var follows []schema.CopyFollow
+	if err := db.WithContext(ctx).Where("follower_id = ? AND status = ? AND loss_limit > 0", in.FollowerID, StatusActive).
+		Order("leader_id").Find(&follows).Error; err != nil {
+		return nil, err
+	}
+	var paused []schema.CopyFollow
+	for _, f := range follows {
+		ps, err := CopiedPositions(db.WithContext(ctx), f.FollowerID, f.LeaderID)
+		if err != nil {
+			return paused, err
+		}
+		if len(ps) == 0 {
+			continue
+		}
+		moved := false
+		var cps []Position
+		for i, p := range ps {
+			if px, ok := in.Prices[p.Symbol]; ok && px.IsPositive() && !px.Equal(p.LastPrice) {
+				ps[i].LastPrice, moved = px, true
+			}
+			cps = append(cps, Position{Quantity: ps[i].Quantity, AvgPrice: ps[i].AvgPrice, RealizedPnL: ps[i].RealizedPnL, LastPrice: ps[i].LastPrice})
+		}
+		if !moved {
+			continue
+		}
+		leader, err := LeaderName(db.WithContext(ctx), f.LeaderID)
+		if err != nil {
+			return paused, err
+		}
+		hit, msg := LossLimitReached(Loss(cps), f.LossLimit, leader)
+		err = store.InTx(ctx, db, func(tx *gorm.DB) error {
+			for _, p := range ps {
+				if err := tx.Model(&schema.CopyPosition{}).Where("follower_id = ? AND leader_id = ? AND symbol = ?", p.FollowerID, p.LeaderID, p.Symbol).
+					Update("last_price", p.LastPrice).Error; err != nil {
+					return err
+				}
+			}
+			if !hit {
+				return nil
+			}
+			res := tx.Model(&schema.CopyFollow{}).Where("id = ? AND status = ?", f.ID, StatusActive).
+				Updates(map[string]any{"status": StatusPaused, "status_reason": msg, "updated_at": now})
+			if res.Error != nil || res.RowsAffected == 0 {
+				return res.Error
+			}
+			if err := Notify(ctx, tx, Notice{UserID: f.FollowerID, Action: ActionCopyPaused, Kind: "paused", Message: msg,
+				DedupeKey: "pause:" + f.ID + ":price:" + now.Format(time.RFC3339Nano), ResourceID: f.ID, Failed: true,
+				Details: map[string]any{"leaderId": f.LeaderID, "trigger": "price"}}, now); err != nil {
+				return err
+			}
+			paused = append(paused, f)
+			if err := close(tx, f, ps, msg); err != nil {
+				return err
+			}
+			// The closes are not a leader's fill (no copy order): the copy
+			// ledger closes the positions at the mark price now, realizing
+			// the loss, so a resumed follow starts from what is left (the
+			// broker's fill price may differ by the slippage).
+			for _, p := range ps {
+				if err := movePosition(tx, p.FollowerID, p.LeaderID, p.Symbol, p.Quantity.Neg(), p.LastPrice, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return paused, err
+		}
+	}
+	return paused, nil
 }

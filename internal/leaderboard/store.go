@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 
+	"github.com/tradeexec/tradeexec/internal/copytrade"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/schema"
 )
@@ -87,34 +88,22 @@ func FollowerCounts(ctx context.Context, db *gorm.DB) (map[string]int, error) {
 	return out, nil
 }
 
-// CanView reports whether viewer may see leaderID's statistics: the leader
-// always; otherwise the leader must allow copying, and be public, or
-// followers-only with the viewer following (SPEC US-011 #5).
+// CanView reports whether viewer may see leaderID's statistics. It is
+// copy trading's one rule (copytrade.CanView, also behind the copy API's
+// profile): the leader always; otherwise the leader must allow copying,
+// and be public, or followers-only with the viewer an approved follower
+// (SPEC US-011 #5).
 func CanView(ctx context.Context, db *gorm.DB, viewerID, leaderID string) (bool, error) {
-	if viewerID != "" && viewerID == leaderID {
-		return true, nil
-	}
-	var p schema.CopyLeader
-	err := db.WithContext(ctx).Where("user_id = ?", leaderID).Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return false, nil
-	}
+	tx := db.WithContext(ctx)
+	p, err := copytrade.ProfileOf(tx, leaderID)
 	if err != nil {
 		return false, err
 	}
-	if !p.AllowCopy {
-		return false, nil
+	follows, err := copytrade.Follows(tx, viewerID, leaderID)
+	if err != nil {
+		return false, err
 	}
-	switch p.Visibility {
-	case "public":
-		return true, nil
-	case "followers":
-		var n int64
-		err := db.WithContext(ctx).Model(&schema.CopyFollow{}).
-			Where("leader_id = ? AND follower_id = ? AND status IN ?", leaderID, viewerID, followingStatuses).Count(&n).Error
-		return n > 0, err
-	}
-	return false, nil
+	return copytrade.CanView(p, copytrade.Viewer{UserID: viewerID, Follows: follows}), nil
 }
 
 // filledStatuses are the trade statuses that may carry a fill.
@@ -264,7 +253,7 @@ func Refresh(ctx context.Context, db *gorm.DB, asOf time.Time) (RefreshResult, e
 			rows = append(rows, schema.LeaderboardEntry{Period: string(p), LeaderID: l.ID, DisplayName: l.DisplayName,
 				StartEquity: m.StartEquity, RealizedPnL: m.RealizedPnL, ReturnPct: m.ReturnPct, WinRatePct: m.WinRatePct,
 				MaxDrawdownPct: m.MaxDrawdownPct, Sharpe: m.Sharpe, Closes: m.Closes, Fills: m.Fills,
-				Followers: followers[l.ID], AsOf: asOf})
+				Followers: followers[l.ID], PortfolioValue: m.StartEquity.Add(m.RealizedPnL).Round(2), AsOf: asOf})
 		}
 	}
 	res.Entries = len(rows)
@@ -339,6 +328,10 @@ type Row struct {
 	Sharpe         decimal.Decimal `json:"sharpe"`
 	Followers      int             `json:"followers"`
 	Trades         int             `json:"trades"` // closing fills
+	// PortfolioValue: the leader's account value at the refresh as the
+	// metrics see it (starting equity + the window's realized P&L) — the
+	// "$250K portfolio" of SPEC US-011 #3.
+	PortfolioValue decimal.Decimal `json:"portfolioValue"`
 	Fills          int             `json:"fills"`
 }
 
@@ -386,7 +379,7 @@ func List(ctx context.Context, db *gorm.DB, q Query) (Page, error) {
 		}
 		out.Entries = append(out.Entries, Row{Rank: (q.Page-1)*q.PageSize + i + 1, LeaderID: r.LeaderID, DisplayName: r.DisplayName,
 			ReturnPct: r.ReturnPct, WinRatePct: r.WinRatePct, MaxDrawdownPct: r.MaxDrawdownPct, Sharpe: r.Sharpe,
-			Followers: r.Followers, Trades: r.Closes, Fills: r.Fills})
+			Followers: r.Followers, Trades: r.Closes, Fills: r.Fills, PortfolioValue: r.PortfolioValue})
 	}
 	return out, nil
 }

@@ -101,6 +101,15 @@ func TestRefreshAndList(t *testing.T) {
 		require.Equal(t, 1, p30.Entries[0].Followers, "a paused follow still follows")
 		require.Equal(t, 1, p30.Entries[0].Trades)
 		require.Equal(t, "Beta", p30.Entries[0].DisplayName)
+		// SPEC US-011 #3's portfolio column: starting equity + what the
+		// window realized (the curve's last point).
+		for _, e := range p30.Entries {
+			eq, err := leaderboard.Equity(ctx, db, e.LeaderID, e.LeaderID, leaderboard.Period30d, asOf)
+			require.NoError(t, err)
+			last := eq.Points[len(eq.Points)-1].Equity
+			require.True(t, e.PortfolioValue.IsPositive(), e.LeaderID)
+			require.True(t, last.Round(2).Equal(e.PortfolioValue), "%s: portfolio %s, curve ends at %s", e.DisplayName, e.PortfolioValue, last)
+		}
 		require.Equal(t, 2, p30.Entries[1].Followers, "a stopped follow does not count")
 		require.True(t, asOf.Equal(*p30.AsOf))
 
@@ -178,6 +187,13 @@ func TestEquityRespectsPrivacy(t *testing.T) {
 		}
 		_, err = leaderboard.Equity(ctx, db, w.follower, w.followersOnly, leaderboard.Period30d, asOf)
 		require.NoError(t, err, "a follower sees a followers-only leader")
+		// A follow request not yet approved (or denied) is not a follower.
+		for _, st := range []string{"pending", "denied"} {
+			asker := lt.User(t, db, "Asker-"+st)
+			lt.Follow(t, db, asker, w.followersOnly, st)
+			_, err = leaderboard.Equity(ctx, db, asker, w.followersOnly, leaderboard.Period30d, asOf)
+			require.ErrorIs(t, err, leaderboard.ErrProfilePrivate, st)
+		}
 		_, err = leaderboard.Equity(ctx, db, w.private, w.private, leaderboard.Period30d, asOf)
 		require.NoError(t, err, "a leader sees their own curve")
 	})

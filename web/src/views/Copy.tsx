@@ -42,7 +42,15 @@ interface Activity {
   quantity: string;
   status: string;
   reason?: string;
+  text?: string; // "Copy Trade: NVDA +1 share (5% allocation)"
   at: string;
+}
+
+interface FollowRequest {
+  id: string;
+  followerId: string;
+  displayName: string;
+  requestedAt: string;
 }
 
 function message(e: unknown): string {
@@ -56,6 +64,7 @@ export function Copy() {
     <div class="grid">
       <LeaderSettings />
       <FindLeaders tick={tick} onFollow={refresh} />
+      <FollowRequests tick={tick} onChange={refresh} />
       <MyFollows tick={tick} onChange={refresh} />
       <CopyActivity tick={tick} />
     </div>
@@ -215,8 +224,12 @@ function MyFollows({ tick, onChange }: { tick: number; onChange: () => void }) {
   async function act(f: Follow, what: "pause" | "resume" | "unfollow") {
     try {
       if (what === "unfollow") {
-        if (!confirm(`Stop copying ${f.leaderName}? Copied positions stay open as your own.`)) return;
-        await api.del(`/api/v1/copy/follows/${f.id}`);
+        if (!confirm(`Stop copying ${f.leaderName}?`)) return;
+        // Default: the copied positions stay open as your own.
+        const close =
+          f.positions.length > 0 &&
+          confirm("Also close the copied positions at market? (Cancel keeps them open as your own.)");
+        await api.del(`/api/v1/copy/follows/${f.id}?closePositions=${close}`);
       } else {
         await api.patch(`/api/v1/copy/follows/${f.id}`, { status: what === "pause" ? "paused" : "active" });
       }
@@ -240,7 +253,7 @@ function MyFollows({ tick, onChange }: { tick: number; onChange: () => void }) {
             </span>
           ))}
           {f.statusReason && <p class="small">{f.statusReason}</p>}
-          {f.status === "active" ? (
+          {f.status === "pending" || f.status === "denied" ? null : f.status === "active" ? (
             <button class="secondary" onClick={() => act(f, "pause")}>
               Pause
             </button>
@@ -279,11 +292,54 @@ function CopyActivity({ tick }: { tick: number }) {
               <td>
                 {r.symbol} {r.side} {r.status === "skipped" ? "" : r.quantity}
               </td>
-              <td>{r.status === "skipped" ? <span class="error">Skipped: {r.reason}</span> : r.status}</td>
+              <td>
+                {r.status === "skipped" ? (
+                  <span class="error">Skipped: {r.reason}</span>
+                ) : (
+                  <>
+                    {r.text ?? r.status}
+                    {r.reason && <p class="small">{r.reason}</p>}
+                  </>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+    </section>
+  );
+}
+
+// A followers-only leader's follow requests, to approve or deny.
+function FollowRequests({ tick, onChange }: { tick: number; onChange: () => void }) {
+  const [rows, setRows] = useState<FollowRequest[]>([]);
+  useEffect(() => {
+    api
+      .get<{ requests: FollowRequest[] }>("/api/v1/copy/requests")
+      .then((r) => setRows(r.requests))
+      .catch((e) => toast(message(e), "error"));
+  }, [tick]);
+  async function decide(r: FollowRequest, what: "approve" | "deny") {
+    try {
+      await api.post(`/api/v1/copy/requests/${r.id}/${what}`, {});
+      onChange();
+    } catch (e) {
+      toast(message(e), "error");
+    }
+  }
+  if (rows.length === 0) return null;
+  return (
+    <section class="card" data-testid="copy-requests">
+      <h2>Follow requests</h2>
+      {rows.map((r) => (
+        <div key={r.id} class="row">
+          <strong>{r.displayName}</strong> <span class="muted">{fmtTime(r.requestedAt)}</span>{" "}
+          <button onClick={() => decide(r, "approve")}>Approve</button>
+          <button class="secondary" onClick={() => decide(r, "deny")}>
+            Deny
+          </button>
+        </div>
+      ))}
     </section>
   );
 }

@@ -20,6 +20,7 @@ export interface LeaderRow {
   followers: number;
   trades: number;
   fills: number;
+  portfolioValue: string;
 }
 
 interface LeaderPage {
@@ -132,6 +133,7 @@ export function Leaderboard() {
                   <th class="num hide-sm">Sharpe-like</th>
                   <th class="num">Followers</th>
                   <th class="num hide-sm">Trades</th>
+                  <th class="num hide-sm">Portfolio</th>
                 </tr>
               </thead>
               <tbody>
@@ -153,6 +155,7 @@ export function Leaderboard() {
                     <td class="num hide-sm">{Number(r.sharpe).toFixed(2)}</td>
                     <td class="num">{r.followers}</td>
                     <td class="num hide-sm">{r.trades}</td>
+                    <td class="num hide-sm">{usdShort(r.portfolioValue)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -189,4 +192,13 @@ export function Leaderboard() {
       )}
     </>
   );
+}
+
+// "$250K" (SPEC US-011 #3's portfolio column).
+function usdShort(v: string): string {
+  const n = Number(v);
+  if (!isFinite(n)) return "";
+  if (n >= 1e6) return `$${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `$${Math.round(n / 1e3)}K`;
+  return `$${Math.round(n)}`;
 }
