@@ -98,3 +98,85 @@ func TestRecordFillValidationAndScopes(t *testing.T) {
 		require.Equal(t, int64(0), s.BySource[1].ClosedTrades)
 	})
 }
+
+// An exit that fills in pieces is one closed trade: three increments of the
+// same exit trade count once, its win or loss decided by the whole; the
+// largest win follows the revised trade (and shrinks back when it does).
+func TestPartialExitIsOneClosedTrade(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		user := newUser(t, db)
+		now := time.Now()
+		fill := func(trade, side, qty, notional string) {
+			record(t, db, FillEvent{UserID: user, ConnectionID: "c", Symbol: "AAPL", Source: "tradingview", TradeID: trade,
+				Side: side, Quantity: d(qty), Notional: d(notional), At: now})
+		}
+		read := func() Figures {
+			s, err := Read(context.Background(), db, user)
+			require.NoError(t, err)
+			return s.Overall
+		}
+		fill("entry", "buy", "9", "900") // 9 @ 100
+		fill("exit", "sell", "3", "330") // +30
+		fill("exit", "sell", "3", "270") // -30: the exit at 0 so far
+		require.Equal(t, int64(1), read().ClosedTrades)
+		require.Equal(t, int64(0), read().Wins+read().Losses, "a breakeven exit so far")
+		fill("exit", "sell", "3", "360") // +60: the exit +60 on 900
+		o := read()
+		require.Equal(t, int64(1), o.TotalTrades)
+		require.Equal(t, int64(1), o.Wins)
+		require.True(t, o.WinRate.Equal(d("1")))
+		require.True(t, o.RealizedPnL.Equal(d("60")))
+		require.True(t, o.LargestWin.Equal(d("60")), "largest win %s", o.LargestWin)
+		require.True(t, o.AverageReturn.Equal(d("0.06666667")), "average return %s", o.AverageReturn)
+		// The drawdown is on the realized curve, increment by increment.
+		require.True(t, o.MaxDrawdown.Equal(d("30")), "drawdown %s", o.MaxDrawdown)
+
+		// A second round trip whose exit first wins 50, then gives back 70:
+		// the largest win (then 60... first 50 < 60) and the trade a loss.
+		fill("entry2", "buy", "2", "200")
+		fill("exit2", "sell", "1", "200") // +100: the largest win now 100
+		require.True(t, read().LargestWin.Equal(d("100")))
+		fill("exit2", "sell", "1", "30") // -70: exit2 is +30 in all
+		o = read()
+		require.Equal(t, int64(2), o.ClosedTrades)
+		require.Equal(t, int64(2), o.Wins)
+		require.True(t, o.LargestWin.Equal(d("60")), "largest win %s, want 60 once exit2 shrank to 30", o.LargestWin)
+		fill("entry3", "buy", "1", "100")
+		fill("exit3", "sell", "1", "90")
+		o = read()
+		require.Equal(t, int64(3), o.ClosedTrades)
+		require.Equal(t, int64(1), o.Losses)
+		require.True(t, o.LargestLoss.Equal(d("-10")))
+		require.True(t, o.WinRate.Equal(d("0.6667")))
+		s, err := Read(context.Background(), db, user)
+		require.NoError(t, err)
+		require.Equal(t, int64(3), s.BySymbol[0].ClosedTrades)
+		require.Equal(t, int64(3), s.BySource[0].ClosedTrades)
+	})
+}
+
+// A broker-executed order is counted by its order id from cumulative
+// figures: seen twice, or partly then in full, it counts what is new only.
+func TestRecordOrderFillOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		user := newUser(t, db)
+		ev := FillEvent{UserID: user, ConnectionID: "c", Symbol: "AAPL", Source: "tradingview", TradeID: "t1", Side: "buy", At: time.Now()}
+		record(t, db, FillEvent{UserID: user, ConnectionID: "c", Symbol: "AAPL", Source: "tradingview", TradeID: "t1", Side: "buy",
+			Quantity: d("10"), Notional: d("1000"), At: time.Now()})
+		ev.Side = "sell"
+		order := func(filled, avg string) {
+			require.NoError(t, store.InTx(context.Background(), db, func(tx *gorm.DB) error {
+				return RecordOrderFill(tx, ev, "stop-1", d(filled), d(avg))
+			}))
+		}
+		order("4", "95")  // -20
+		order("4", "95")  // seen again: nothing
+		order("10", "94") // 6 more at (940 − 380) = 560: −40
+		order("10", "94")
+		s, err := Read(context.Background(), db, user)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), s.Overall.ClosedTrades)
+		require.True(t, s.Overall.RealizedPnL.Equal(d("-60")), "realized %s", s.Overall.RealizedPnL)
+		require.Zero(t, s.Overall.OpenLots)
+	})
+}
