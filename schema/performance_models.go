@@ -68,4 +68,18 @@ type PerformanceOrder struct {
 	OrderKey       string          `gorm:"primaryKey;size:120"`
 	FilledQuantity decimal.Decimal `gorm:"type:numeric(38,18);not null"`
 	Notional       decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	// What a replay (performance.Backfill) needs to apply it again.
+	ConnectionID string `gorm:"size:36;not null"`
+	Symbol       string `gorm:"size:32;not null"`
+	Side         string `gorm:"size:5;not null"`
+	Source       string `gorm:"size:16;not null"`
+	TradeID      string `gorm:"size:36;not null"`
+	UpdatedAt    time.Time
+}
+
+// PerformanceBackfill marks a one-time rebuild of the performance
+// aggregates as done (performance.Backfill).
+type PerformanceBackfill struct {
+	Name   string `gorm:"primaryKey;size:32"`
+	DoneAt time.Time
 }

@@ -149,13 +149,14 @@ func RecordOrderFill(tx *gorm.DB, f FillEvent, orderID string, filled, avg decim
 		notional = qty.Mul(avg).Round(Scale)
 		total = seenNotional.Add(notional)
 	}
-	row := schema.PerformanceOrder{UserID: f.UserID, OrderKey: key, FilledQuantity: filled, Notional: total}
+	row := schema.PerformanceOrder{UserID: f.UserID, OrderKey: key, FilledQuantity: filled, Notional: total, ConnectionID: f.ConnectionID,
+		Symbol: f.Symbol, Side: f.Side, Source: f.Source, TradeID: f.TradeID, UpdatedAt: f.At.UTC()}
 	if len(rows) == 0 {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
 	} else if err := tx.Model(&schema.PerformanceOrder{}).Where("user_id = ? AND order_key = ?", f.UserID, key).
-		Updates(map[string]any{"filled_quantity": filled, "notional": total}).Error; err != nil {
+		Updates(map[string]any{"filled_quantity": filled, "notional": total, "updated_at": row.UpdatedAt}).Error; err != nil {
 		return err
 	}
 	f.Quantity, f.Notional, f.CloseKey = qty, notional, key

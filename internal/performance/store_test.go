@@ -2,6 +2,7 @@ package performance
 
 import (
 	"context"
+	"github.com/shopspring/decimal"
 	"sync"
 	"testing"
 	"time"
@@ -178,5 +179,51 @@ func TestRecordOrderFillOnce(t *testing.T) {
 		require.Equal(t, int64(1), s.Overall.ClosedTrades)
 		require.True(t, s.Overall.RealizedPnL.Equal(d("-60")), "realized %s", s.Overall.RealizedPnL)
 		require.Zero(t, s.Overall.OpenLots)
+	})
+}
+
+// The one-time backfill replays trades filled before performance recorded
+// them, in fill order, with the broker-executed orders recorded since; a
+// second run does nothing.
+func TestBackfill(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		user := newUser(t, db)
+		t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		mk := func(side, qty, price string, at time.Time) {
+			fa, sid := at, uuid.NewString()
+			require.NoError(t, db.Create(&schema.Signal{ID: sid, Source: "tradingview", ExternalID: sid, UserID: user, Symbol: "AAPL", Payload: "{}", ReceivedAt: at}).Error)
+			require.NoError(t, db.Create(&schema.Trade{ID: uuid.NewString(), SignalID: sid, UserID: user, Source: "tradingview", Symbol: "AAPL",
+				AssetClass: "stock", Side: side, OrderType: "market", BrokerConnectionID: "c", RequestedQuantity: d(qty), Quantity: d(qty),
+				FilledQuantity: d(qty), FillPrice: decimal.NewNullDecimal(d(price)), ReservedNotional: d("0"), Status: "filled",
+				FilledAt: &fa, CreatedAt: at, UpdatedAt: at}).Error)
+		}
+		// Recorded in this order but filled: buy 2 @ 100, sell 1 @ 110,
+		// sell 1 @ 90 (a win, then a loss; FIFO needs the buy first).
+		mk("sell", "1", "90", t0.Add(3*time.Minute))
+		mk("buy", "2", "100", t0)
+		mk("sell", "1", "110", t0.Add(time.Minute))
+		// A stop executed since, recorded by order id: bought 1 @ 50, the
+		// stop sold it @ 45.
+		mk("buy", "1", "50", t0.Add(4*time.Minute))
+		require.NoError(t, db.Create(&schema.PerformanceOrder{UserID: user, OrderKey: OrderKey("c", "stop-9"), FilledQuantity: d("1"), Notional: d("45"),
+			ConnectionID: "c", Symbol: "AAPL", Side: "sell", Source: "tradingview", UpdatedAt: t0.Add(5 * time.Minute)}).Error)
+		// Aggregates from before (counted wrong) are replaced.
+		require.NoError(t, db.Create(&schema.PerformanceStat{UserID: user, Scope: ScopeAll, ScopeKey: "", ClosedTrades: 7, GrossProfit: d("0"), GrossLoss: d("0"),
+			Realized: d("999"), LargestWin: d("0"), LargestLoss: d("0"), Peak: d("0"), MaxDrawdown: d("0"), SumReturn: d("0"), UpdatedAt: t0}).Error)
+
+		for i, want := range []bool{true, false} {
+			ran, err := Backfill(ctx, db)
+			require.NoError(t, err)
+			require.Equal(t, want, ran, "run %d", i)
+			s, err := Read(ctx, db, user)
+			require.NoError(t, err)
+			o := s.Overall
+			require.Equal(t, int64(3), o.ClosedTrades)
+			require.Equal(t, int64(1), o.Wins)
+			require.Equal(t, int64(2), o.Losses)
+			require.True(t, o.RealizedPnL.Equal(d("-5")), "realized %s", o.RealizedPnL)
+			require.Zero(t, o.OpenLots)
+		}
 	})
 }

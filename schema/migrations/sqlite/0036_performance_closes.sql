@@ -8,7 +8,7 @@
 -- the closed trades' returns (P&L ÷ cost basis) for average_return.
 -- performance_orders records how much of a broker-executed order (a stop,
 -- a pair's leg: no trade row fills for it) is already counted, so every
--- path that sees it filled records it once.
+-- path that sees it filled records it once; it keeps what a replay needs.
 
 ALTER TABLE performance_stats ADD COLUMN sum_return TEXT NOT NULL DEFAULT '0';
 
@@ -27,5 +27,18 @@ CREATE TABLE performance_orders (
     order_key       varchar(120) NOT NULL,
     filled_quantity TEXT NOT NULL,
     notional        TEXT NOT NULL,
+    connection_id   varchar(36)  NOT NULL,
+    symbol          varchar(32)  NOT NULL,
+    side            varchar(5)   NOT NULL,
+    source          varchar(16)  NOT NULL DEFAULT '',
+    trade_id        varchar(36)  NOT NULL DEFAULT '',
+    updated_at      DATETIME     NOT NULL,
     PRIMARY KEY (user_id, order_key)
+);
+
+-- The one-time rebuild of the aggregates from the recorded fills
+-- (performance.Backfill, run by migrate): its row says it was done.
+CREATE TABLE performance_backfills (
+    name    varchar(32) PRIMARY KEY,
+    done_at DATETIME NOT NULL
 );
