@@ -190,17 +190,18 @@ func TestBackfill(t *testing.T) {
 		ctx := context.Background()
 		user := newUser(t, db)
 		t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-		mk := func(side, qty, price string, at time.Time) {
-			fa, sid := at, uuid.NewString()
+		mk := func(side, qty, price string, at time.Time) string {
+			fa, sid, id := at, uuid.NewString(), uuid.NewString()
 			require.NoError(t, db.Create(&schema.Signal{ID: sid, Source: "tradingview", ExternalID: sid, UserID: user, Symbol: "AAPL", Payload: "{}", ReceivedAt: at}).Error)
-			require.NoError(t, db.Create(&schema.Trade{ID: uuid.NewString(), SignalID: sid, UserID: user, Source: "tradingview", Symbol: "AAPL",
+			require.NoError(t, db.Create(&schema.Trade{ID: id, SignalID: sid, UserID: user, Source: "tradingview", Symbol: "AAPL",
 				AssetClass: "stock", Side: side, OrderType: "market", BrokerConnectionID: "c", RequestedQuantity: d(qty), Quantity: d(qty),
 				FilledQuantity: d(qty), FillPrice: decimal.NewNullDecimal(d(price)), ReservedNotional: d("0"), Status: "filled",
 				FilledAt: &fa, CreatedAt: at, UpdatedAt: at}).Error)
+			return id
 		}
 		// Recorded in this order but filled: buy 2 @ 100, sell 1 @ 110,
 		// sell 1 @ 90 (a win, then a loss; FIFO needs the buy first).
-		mk("sell", "1", "90", t0.Add(3*time.Minute))
+		last := mk("sell", "1", "90", t0.Add(3*time.Minute))
 		mk("buy", "2", "100", t0)
 		mk("sell", "1", "110", t0.Add(time.Minute))
 		// A stop executed since, recorded by order id: bought 1 @ 50, the
@@ -224,6 +225,12 @@ func TestBackfill(t *testing.T) {
 			require.Equal(t, int64(2), o.Losses)
 			require.True(t, o.RealizedPnL.Equal(d("-5")), "realized %s", o.RealizedPnL)
 			require.Zero(t, o.OpenLots)
+			// The last sell closed the buy's second share: its own closed
+			// trade (replayed out of fill order, it would have opened a
+			// short that the buy closed).
+			var c schema.PerformanceClose
+			require.NoError(t, db.Where("user_id = ? AND scope = ? AND close_key = ?", user, ScopeAll, last).Take(&c).Error)
+			require.True(t, c.PnL.Equal(d("-10")), "last sell's P&L %s", c.PnL)
 		}
 	})
 }
