@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/performance"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -353,10 +354,13 @@ func (a *Trading) pairTakeProfitFilled(ctx context.Context, b broker.Broker, t s
 		}
 		// The broker-side take-profit exit is a fill of the trader's
 		// position (performance; the leg's own cumulative figures).
-		leg0 := schema.Trade{UserID: tr.UserID, BrokerConnectionID: tr.BrokerConnectionID, Symbol: tr.Symbol, Source: tr.Source, ID: tr.ID,
-			FilledQuantity: decimal.Zero}
-		if err := performanceFill(tx, &leg0, string(leg.Side), leg.FilledQuantity, leg.AvgFillPrice, a.now()); err != nil {
-			return trade.Change{}, err
+		// Counted once per leg order, whichever path saw it filled.
+		if leg.Side == signal.SideBuy || leg.Side == signal.SideSell {
+			if err := performance.RecordOrderFill(tx, performance.FillEvent{UserID: tr.UserID, ConnectionID: tr.BrokerConnectionID,
+				Symbol: tr.Symbol, Source: tr.Source, TradeID: tr.ID, Side: string(leg.Side), At: a.now()},
+				legOrder(t.TakeProfitPairID, leg, "tp").ID, leg.FilledQuantity, leg.AvgFillPrice); err != nil {
+				return trade.Change{}, err
+			}
 		}
 		// ... and a leader's fill that followers copy.
 		if err := a.pairTakeProfitCopied(tx, tr, leg); err != nil {
@@ -442,6 +446,15 @@ func (a *Trading) cancelPairTakeProfit(ctx context.Context, t schema.Trade, stop
 	return err
 }
 
+// legOrder is a pair's leg with an order id to count its fill by (the
+// pair's id and the leg when the broker reports none for the leg).
+func legOrder(pairID string, leg broker.Order, which string) broker.Order {
+	if leg.ID == "" {
+		leg.ID = "pair:" + pairID + "/" + which
+	}
+	return leg
+}
+
 // pairRow: the row's stop is (or is being placed as) a pair's stop leg.
 func (k *stopKeeper) pairRow() bool {
 	return k.row.PairID != "" || (k.row.Status == stopPlacing && isPairClientID(k.row.ClientOrderID))
@@ -485,11 +498,17 @@ func (k *stopKeeper) pairWorking(ctx context.Context) (bool, string, error) {
 	switch {
 	case pair.StopLoss.Status == broker.StatusFilled:
 		k.row.Status = stopTriggered
-		leg := pair.StopLoss
-		k.executed = &leg
+		k.executed = append(k.executed, legOrder(k.row.PairID, pair.StopLoss, "sl"))
 		return false, seenTriggered, nil
 	case pair.TakeProfit.Status == broker.StatusFilled, pair.StopLoss.Status.Terminal():
 		k.row.Status = stopClosed
+		// A leg that filled (in part) before the pair ended is a fill of
+		// the position all the same.
+		for _, leg := range []broker.Order{legOrder(k.row.PairID, pair.TakeProfit, "tp"), legOrder(k.row.PairID, pair.StopLoss, "sl")} {
+			if leg.FilledQuantity.IsPositive() {
+				k.executed = append(k.executed, leg)
+			}
+		}
 		return false, seenDropped, nil
 	}
 	if k.row.Status == stopPlacing {
@@ -526,9 +545,10 @@ func (k *stopKeeper) cancelPair(ctx context.Context) (bool, error) {
 			return false, brokerFailure(k.name, err)
 		}
 		if pair.Done() {
-			if pair.StopLoss.Status == broker.StatusFilled {
-				leg := pair.StopLoss
-				k.executed = &leg
+			for _, leg := range []broker.Order{legOrder(k.row.PairID, pair.StopLoss, "sl"), legOrder(k.row.PairID, pair.TakeProfit, "tp")} {
+				if leg.FilledQuantity.IsPositive() {
+					k.executed = append(k.executed, leg)
+				}
 			}
 			return pair.StopLoss.Status == broker.StatusFilled || pair.TakeProfit.FilledQuantity.IsPositive(), nil
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
 	"github.com/tradeexec/tradeexec/internal/trade"
 	"github.com/tradeexec/tradeexec/schema"
+	"github.com/tradeexec/tradeexec/workflows"
 )
 
 // Fills recorded through the fill path (recordPartial/recordFinal, in
@@ -76,7 +77,7 @@ func TestFillsFeedPerformance(t *testing.T) {
 		}{
 			{"realized", o.RealizedPnL, q("13")}, {"unrealized", o.UnrealizedPnL, q("40")}, {"win rate", o.WinRate, q("0.5")},
 			{"largest win", o.LargestWin, q("48")}, {"largest loss", o.LargestLoss, q("-35")}, {"max drawdown", o.MaxDrawdown, q("35")},
-			{"average win", o.AverageWin, q("48")}, {"average loss", o.AverageLoss, q("-35")}, {"average return", o.AverageReturn, q("6.5")},
+			{"average win", o.AverageWin, q("48")}, {"average loss", o.AverageLoss, q("-35")}, {"average P&L", o.AveragePnL, q("6.5")}, {"average return", o.AverageReturn, q("0.01349504")},
 		} {
 			require.True(t, c.got.Equal(c.want), "%s = %s, want %s", c.what, c.got, c.want)
 		}
@@ -121,9 +122,16 @@ func TestStopExecutionFeedsPerformance(t *testing.T) {
 		require.NoError(t, db.Create(&row).Error)
 		k := &stopKeeper{a: a, owner: "test", row: row}
 		k.row.Status = stopTriggered
-		k.executed = &broker.Order{Side: "sell", Status: broker.StatusFilled, Quantity: q("1"), FilledQuantity: q("1"), AvgFillPrice: q("92.5")}
+		filled := broker.Order{ID: "stop-1", Side: "sell", Status: broker.StatusFilled, Quantity: q("1"), FilledQuantity: q("1"), AvgFillPrice: q("92.5")}
+		k.executed = []broker.Order{filled}
 		require.NoError(t, k.save(ctx, nil))
 		require.NoError(t, k.save(ctx, nil)) // saved again: nothing more
+		// Another path sees the same execution (the guard, a pair's
+		// follower, a retried step whose row was not yet triggered) and
+		// saves the row with another status: still counted once.
+		k.row.Status = stopClosed
+		k.executed = []broker.Order{filled}
+		require.NoError(t, k.save(ctx, nil))
 
 		s, err := performance.Read(ctx, db, user)
 		require.NoError(t, err)
@@ -131,5 +139,49 @@ func TestStopExecutionFeedsPerformance(t *testing.T) {
 		require.Equal(t, int64(1), s.Overall.Losses)
 		require.Zero(t, s.Overall.OpenLots)
 		require.Equal(t, "tradingview", s.BySource[0].Key)
+	})
+}
+
+// The stop executes between the positions read and the stop's look at the
+// broker while a second buy's PlaceStopLoss protects what is left: the
+// keeper places a new stop at once, saving the row "placing", not
+// "triggered". The executed stop's 10-share sale is a close all the same
+// (before, it was dropped: performance counted it only on a save that
+// recorded the row triggered, so the lots stayed open and the loss never
+// counted).
+func TestStopExecutedThenReplacedFeedsPerformance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		f, wrap := staleFixture(t, db)
+		first := f.buyFilled(10)
+		_, err := f.a.PlaceStopLoss(f.ctx, workflows.TradeRef{TradeID: first})
+		require.NoError(t, err)
+		second := f.buyFilled(5)
+
+		f.stopExecutesAfterNextRead(wrap)
+		_, err = f.a.PlaceStopLoss(f.ctx, workflows.TradeRef{TradeID: second})
+		require.NoError(t, err)
+		var stop schema.StopLoss
+		require.NoError(t, db.Where("user_id = ? AND symbol = ?", f.user, "AAPL").Take(&stop).Error)
+		require.Equal(t, stopActive, stop.Status, "a new stop protects the 5 left")
+
+		s, err := performance.Read(f.ctx, db, f.user)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), s.Overall.ClosedTrades, "the executed stop closed the first 10")
+		require.Equal(t, int64(1), s.Overall.Losses)
+		require.Equal(t, 1, s.Overall.OpenLots, "the second buy's 5 stay open")
+
+		// The new stop (the old level, 98) executes too at 90; the guard
+		// records it, and a second look counts nothing more: two closes,
+		// flat.
+		require.NoError(t, f.engine.MatchAll(f.ctx))
+		require.NoError(t, db.Model(&schema.Trade{}).Where("id IN ?", []string{first, second}).Update("filled_at", time.Now().UTC().Add(-time.Hour)).Error)
+		for range 2 {
+			_, err = (&Guard{Trading: f.a}).ReconcileStops(f.ctx, workflows.GuardRef{ConnectionID: stop.ConnectionID, UserID: f.user})
+			require.NoError(t, err)
+			s, err = performance.Read(f.ctx, db, f.user)
+			require.NoError(t, err)
+			require.Equal(t, int64(2), s.Overall.ClosedTrades)
+			require.Zero(t, s.Overall.OpenLots)
+		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/audit"
 	"github.com/tradeexec/tradeexec/internal/broker"
+	"github.com/tradeexec/tradeexec/internal/performance"
 	"github.com/tradeexec/tradeexec/internal/realtime"
 	"github.com/tradeexec/tradeexec/internal/risk"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -61,9 +62,12 @@ type stopKeeper struct {
 	name  string // broker type, for error messages
 	owner string
 	row   schema.StopLoss
-	// executed is the stop order seen filled at the broker; save feeds it
-	// to the trader's performance when it records the row triggered.
-	executed *broker.Order
+	// executed are the orders of the row (the stop, a pair's legs) seen
+	// filled at the broker; the next save feeds them to the trader's
+	// performance, whatever status it records (a stop found executed may
+	// be followed at once by a new placement), once per order
+	// (performance.RecordOrderFill: by the broker order id).
+	executed []broker.Order
 }
 
 // stopPosition is the broker's position in the symbol.
@@ -182,18 +186,34 @@ func (k *stopKeeper) save(ctx context.Context, note *stopNote) error {
 	return err
 }
 
-// performanceExecuted feeds a stop executed at the broker (no trade row
-// fills for it) to the trader's performance, in the transaction that
-// records the row triggered; once, since a retry finds the row triggered
-// and no longer asks the broker.
+// performanceExecuted feeds the orders seen executed at the broker (no
+// trade row fills for them) to the trader's performance, in the
+// transaction that saves the row. Each order counts once, whichever path
+// saw it (the guard, the trade's own steps, a pair's follower) and however
+// often: performance.RecordOrderFill keeps what it counted per order id.
 func (k *stopKeeper) performanceExecuted(tx *gorm.DB) error {
-	o := k.executed
-	if o == nil || k.row.Status != stopTriggered || !o.FilledQuantity.IsPositive() {
+	for _, o := range k.executed {
+		if err := k.performanceOrder(tx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *stopKeeper) performanceOrder(tx *gorm.DB, o broker.Order) error {
+	if !o.FilledQuantity.IsPositive() {
 		return nil
 	}
 	side := string(o.Side)
 	if side == "" {
 		side = k.row.Side
+	}
+	if side != string(signal.SideBuy) && side != string(signal.SideSell) {
+		return nil
+	}
+	orderID := o.ID
+	if orderID == "" {
+		orderID = k.row.OrderID
 	}
 	source := ""
 	if k.row.TradeID != "" {
@@ -205,9 +225,8 @@ func (k *stopKeeper) performanceExecuted(tx *gorm.DB) error {
 			source = t[0].Source
 		}
 	}
-	from := schema.Trade{UserID: k.row.UserID, BrokerConnectionID: k.row.ConnectionID, Symbol: k.row.Symbol, Source: source,
-		ID: k.row.TradeID, FilledQuantity: decimal.Zero}
-	return performanceFill(tx, &from, side, o.FilledQuantity, o.AvgFillPrice, k.a.now())
+	return performance.RecordOrderFill(tx, performance.FillEvent{UserID: k.row.UserID, ConnectionID: k.row.ConnectionID, Symbol: k.row.Symbol,
+		Source: source, TradeID: k.row.TradeID, Side: side, At: k.a.now()}, orderID, o.FilledQuantity, o.AvgFillPrice)
 }
 
 // noteOnTrade records a stop change made for a trade on that trade: its
@@ -334,7 +353,7 @@ func (k *stopKeeper) working(ctx context.Context) (active bool, seen string, err
 	switch {
 	case o.Status == broker.StatusFilled:
 		k.row.Status = stopTriggered
-		k.executed = &o
+		k.executed = append(k.executed, o)
 		return false, seenTriggered, nil
 	case o.Status.Terminal():
 		k.row.Status = stopClosed
@@ -357,8 +376,8 @@ func (k *stopKeeper) cancel(ctx context.Context) (filled bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if o.Status == broker.StatusFilled {
-		k.executed = &o
+	if o.FilledQuantity.IsPositive() {
+		k.executed = append(k.executed, o) // filled, or partly before the cancel took
 	}
 	return o.Status == broker.StatusFilled, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tradeexec/tradeexec/internal/devserver"
 	"github.com/tradeexec/tradeexec/internal/logging"
 	"github.com/tradeexec/tradeexec/internal/market"
+	"github.com/tradeexec/tradeexec/internal/performance"
 	"github.com/tradeexec/tradeexec/internal/signal"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/tracing"
@@ -35,6 +36,15 @@ func OpenDB(ctx context.Context, cfg config.Config, log *zap.Logger, migrate boo
 	if migrate {
 		if err := schema.Migrate(ctx, db, dialect); err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		// Once: performance replayed from the recorded fills (fills before
+		// 0031 were not counted; see performance.Backfill).
+		ran, err := performance.Backfill(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("migrate: performance backfill: %w", err)
+		}
+		if ran {
+			log.Info("performance rebuilt from the recorded fills (one-time backfill)")
 		}
 	}
 	return db, nil

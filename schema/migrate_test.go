@@ -40,7 +40,7 @@ func allModels() []any {
 		&schema.AuditArchive{}, &schema.AuditAlert{}, &schema.AuditVerification{},
 		&schema.ComplianceReport{},
 		&schema.Experiment{}, &schema.ExperimentExposure{}, &schema.ExperimentConversion{},
-		&schema.PerformanceLot{}, &schema.PerformanceStat{},
+		&schema.PerformanceLot{}, &schema.PerformanceStat{}, &schema.PerformanceClose{}, &schema.PerformanceOrder{}, &schema.PerformanceBackfill{},
 		&schema.ChurnModel{}, &schema.ChurnScore{}, &schema.ChurnAlert{},
 		&schema.LeaderboardEntry{},
 		&schema.CopyLeader{}, &schema.CopyFollow{}, &schema.CopyFill{}, &schema.CopyOrder{}, &schema.CopyPosition{},

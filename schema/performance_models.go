@@ -43,5 +43,43 @@ type PerformanceStat struct {
 	LargestLoss  decimal.Decimal `gorm:"type:numeric(38,18);not null"`
 	Peak         decimal.Decimal `gorm:"type:numeric(38,18);not null"`
 	MaxDrawdown  decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	SumReturn    decimal.Decimal `gorm:"type:numeric(38,18);not null"` // sum of the closed trades' P&L ÷ cost basis
 	UpdatedAt    time.Time
+}
+
+// PerformanceClose is one closed trade of a scope: the realized P&L and
+// cost basis of an exit (CloseKey: the exit trade's id, or "order:" and the
+// connection and broker order id of an executed stop or pair leg) so far;
+// a further fill of the same exit revises it (migration 0036).
+type PerformanceClose struct {
+	UserID   string          `gorm:"primaryKey;size:36"`
+	Scope    string          `gorm:"primaryKey;size:8"`
+	ScopeKey string          `gorm:"primaryKey;size:32"`
+	CloseKey string          `gorm:"primaryKey;size:120"`
+	PnL      decimal.Decimal `gorm:"column:pnl;type:numeric(38,18);not null"`
+	Cost     decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+}
+
+// PerformanceOrder is how much of a broker-executed order without a trade
+// row (a stop, a pair's leg) performance has counted, so each path that
+// sees it filled records only what is new (migration 0036).
+type PerformanceOrder struct {
+	UserID         string          `gorm:"primaryKey;size:36"`
+	OrderKey       string          `gorm:"primaryKey;size:120"`
+	FilledQuantity decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	Notional       decimal.Decimal `gorm:"type:numeric(38,18);not null"`
+	// What a replay (performance.Backfill) needs to apply it again.
+	ConnectionID string `gorm:"size:36;not null"`
+	Symbol       string `gorm:"size:32;not null"`
+	Side         string `gorm:"size:5;not null"`
+	Source       string `gorm:"size:16;not null"`
+	TradeID      string `gorm:"size:36;not null"`
+	UpdatedAt    time.Time
+}
+
+// PerformanceBackfill marks a one-time rebuild of the performance
+// aggregates as done (performance.Backfill).
+type PerformanceBackfill struct {
+	Name   string `gorm:"primaryKey;size:32"`
+	DoneAt time.Time
 }

@@ -48,10 +48,12 @@ type Fill struct {
 	Source   string
 }
 
-// Piece is the realized P&L of closing (part of) lots of one source.
+// Piece is the realized P&L of closing (part of) lots of one source, and
+// the cost basis (entry notional) of what it closed.
 type Piece struct {
 	Source string
 	PnL    decimal.Decimal
+	Cost   decimal.Decimal
 }
 
 // Outcome of matching a fill: Lots is the input lots after the fill
@@ -59,13 +61,14 @@ type Piece struct {
 // Opened the new lot for what the fill did not close (nil if none);
 // Pieces the realized P&L per source of the lots closed, in FIFO order of
 // first appearance; Closed is true when the fill closed anything and PnL
-// then is its total realized P&L.
+// then is its total realized P&L and Cost the cost basis of what it closed.
 type Outcome struct {
 	Lots   []Lot
 	Opened *Lot
 	Pieces []Piece
 	Closed bool
 	PnL    decimal.Decimal
+	Cost   decimal.Decimal
 }
 
 // Match applies a fill to the open lots, oldest first. A buy closes short
@@ -73,7 +76,7 @@ type Outcome struct {
 // side (a sell beyond a long position opens a short). Lots of both sides
 // never coexist after Match.
 func Match(lots []Lot, f Fill) Outcome {
-	out := Outcome{Lots: make([]Lot, len(lots)), PnL: decimal.Zero}
+	out := Outcome{Lots: make([]Lot, len(lots)), PnL: decimal.Zero, Cost: decimal.Zero}
 	copy(out.Lots, lots)
 	closing := Long
 	opens := Short
@@ -108,12 +111,14 @@ func Match(lots []Lot, f Fill) Outcome {
 		left, proceedsLeft = left.Sub(q), proceedsLeft.Sub(fillPart)
 		if j, ok := bySource[l.Source]; ok {
 			out.Pieces[j].PnL = out.Pieces[j].PnL.Add(pnl)
+			out.Pieces[j].Cost = out.Pieces[j].Cost.Add(costPart)
 		} else {
 			bySource[l.Source] = len(out.Pieces)
-			out.Pieces = append(out.Pieces, Piece{Source: l.Source, PnL: pnl})
+			out.Pieces = append(out.Pieces, Piece{Source: l.Source, PnL: pnl, Cost: costPart})
 		}
 		out.Closed = true
 		out.PnL = out.PnL.Add(pnl)
+		out.Cost = out.Cost.Add(costPart)
 	}
 	if left.IsPositive() {
 		out.Opened = &Lot{Side: opens, Quantity: left, Cost: proceedsLeft, Source: f.Source}

@@ -33,7 +33,7 @@ func run(t *testing.T, steps []step) []Lot {
 				t.Fatalf("step %d: pieces %v, want %v", i, out.Pieces, s.pieces)
 			}
 			for j, p := range s.pieces {
-				if out.Pieces[j].Source != p.Source || !out.Pieces[j].PnL.Equal(p.PnL) {
+				if out.Pieces[j].Source != p.Source || !out.Pieces[j].PnL.Equal(p.PnL) || (!p.Cost.IsZero() && !out.Pieces[j].Cost.Equal(p.Cost)) {
 					t.Fatalf("step %d: pieces %v, want %v", i, out.Pieces, s.pieces)
 				}
 			}
@@ -71,12 +71,12 @@ func TestMatch(t *testing.T) {
 			{"sell", "1", "15", "tv", "5", nil}, {"sell", "1", "15", "tv", "-5", nil}}, nil},
 		{"one exit across lots of two sources", []step{
 			{"buy", "1", "10", "discord", "", nil}, {"buy", "1", "20", "tv", "", nil},
-			{"sell", "2", "30", "tv", "0", []Piece{{"discord", d("5")}, {"tv", d("-5")}}}}, nil},
+			{"sell", "2", "30", "tv", "0", []Piece{{"discord", d("5"), d("10")}, {"tv", d("-5"), d("20")}}}}, nil},
 		{"short win", []step{{"sell", "2", "100", "tv", "", nil}, {"buy", "2", "80", "tv", "20", nil}}, nil},
 		{"short loss, partial cover", []step{{"sell", "2", "100", "tv", "", nil}, {"buy", "1", "60", "tv", "-10", nil}},
 			[]Lot{{Side: Short, Quantity: d("1"), Cost: d("50"), Source: "tv"}}},
 		{"sell beyond the long flips to a short", []step{
-			{"buy", "1", "10", "tv", "", nil}, {"sell", "3", "36", "discord", "2", nil}, {"buy", "2", "22", "tv", "2", []Piece{{"discord", d("2")}}}}, nil},
+			{"buy", "1", "10", "tv", "", nil}, {"sell", "3", "36", "discord", "2", nil}, {"buy", "2", "22", "tv", "2", []Piece{{"discord", d("2"), d("24")}}}}, nil},
 		{"fractional crypto sizes", []step{
 			{"buy", "0.00123456", "51.85152", "tv", "", nil}, {"sell", "0.00023456", "10.08608", "tv", "0.23456", nil}},
 			[]Lot{{Side: Long, Quantity: d("0.001"), Cost: d("42"), Source: "tv"}}},

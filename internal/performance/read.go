@@ -12,9 +12,11 @@ import (
 
 // Figures are one scope's numbers as the dashboard shows them. Amounts are
 // exact sums; WinRate (wins / closed trades, a fraction 0..1, 4 places)
-// and the averages (8 places) are the only rounded figures.
+// and the averages (8 places) are the only rounded figures. A closed
+// trade is one exit's round trip, however many fills it took.
 type Figures struct {
 	Key           string          `json:"key,omitempty"`
+	TotalTrades   int64           `json:"totalTrades"` // FR-049 total_trades: closed round trips (= ClosedTrades)
 	ClosedTrades  int64           `json:"closedTrades"`
 	Wins          int64           `json:"wins"`
 	Losses        int64           `json:"losses"`
@@ -23,7 +25,8 @@ type Figures struct {
 	UnrealizedPnL decimal.Decimal `json:"unrealizedPnl"`
 	AverageWin    decimal.Decimal `json:"averageWin"`
 	AverageLoss   decimal.Decimal `json:"averageLoss"`
-	AverageReturn decimal.Decimal `json:"averageReturn"` // realized P&L per closed trade
+	AveragePnL    decimal.Decimal `json:"averagePnl"`    // realized P&L per closed trade
+	AverageReturn decimal.Decimal `json:"averageReturn"` // mean of the closed trades' P&L ÷ cost basis, a fraction (0.05 = 5%)
 	LargestWin    decimal.Decimal `json:"largestWin"`
 	LargestLoss   decimal.Decimal `json:"largestLoss"`
 	MaxDrawdown   decimal.Decimal `json:"maxDrawdown"`
@@ -42,12 +45,13 @@ type Summary struct {
 }
 
 func figuresOf(key string, s Stats) Figures {
-	f := Figures{Key: key, ClosedTrades: s.ClosedTrades, Wins: s.Wins, Losses: s.Losses, RealizedPnL: s.Realized,
+	f := Figures{Key: key, TotalTrades: s.ClosedTrades, ClosedTrades: s.ClosedTrades, Wins: s.Wins, Losses: s.Losses, RealizedPnL: s.Realized,
 		LargestWin: s.LargestWin, LargestLoss: s.LargestLoss, MaxDrawdown: s.MaxDrawdown}
 	if s.ClosedTrades > 0 {
 		n := decimal.NewFromInt(s.ClosedTrades)
 		f.WinRate = decimal.NewFromInt(s.Wins).DivRound(n, 4)
-		f.AverageReturn = s.Realized.DivRound(n, 8)
+		f.AveragePnL = s.Realized.DivRound(n, 8)
+		f.AverageReturn = s.SumReturn.DivRound(n, 8)
 	}
 	if s.Wins > 0 {
 		f.AverageWin = s.GrossProfit.DivRound(decimal.NewFromInt(s.Wins), 8)

@@ -6,6 +6,7 @@ import { useStore } from "../store";
 // GET /api/v1/performance (FR-049): amounts are exact decimal strings.
 interface Figures {
   key?: string;
+  totalTrades: number; // FR-049 total_trades: closed round trips (one per exit)
   closedTrades: number;
   wins: number;
   losses: number;
@@ -14,7 +15,8 @@ interface Figures {
   unrealizedPnl: string;
   averageWin: string;
   averageLoss: string;
-  averageReturn: string;
+  averagePnl: string;
+  averageReturn: string; // mean of P&L ÷ cost basis per closed trade, a fraction
   largestWin: string;
   largestLoss: string;
   maxDrawdown: string;
@@ -29,6 +31,7 @@ interface Summary {
 }
 
 const pct = (v: string) => (Number(v) * 100).toFixed(1) + "%";
+const pctSigned = (v: string) => (Number(v) > 0 ? "+" : "") + (Number(v) * 100).toFixed(2) + "%";
 
 // The trader's performance: overall cards, then tables per signal source
 // and per symbol. Reloaded when the portfolio is re-synced (after fills).
@@ -50,8 +53,9 @@ export function PerformancePanel() {
   if (!data) return <section class="card span2"><h2>Performance</h2><p class="muted">Loading…</p></section>;
   const o = data.overall;
   const cards: [string, string, string, string][] = [
-    ["Closed trades", String(o.closedTrades), "", "perf-closed"],
+    ["Total trades", String(o.totalTrades), "", "perf-closed"],
     ["Win rate", o.closedTrades ? pct(o.winRate) : "—", "", "perf-win-rate"],
+    ["Avg. return", o.closedTrades ? pctSigned(o.averageReturn) : "—", sign(o.averageReturn), "perf-avg-return"],
     ["Realized P&L", fmtSignedMoney(o.realizedPnl), sign(o.realizedPnl), "perf-realized"],
     ["Unrealized P&L", fmtSignedMoney(o.unrealizedPnl), sign(o.unrealizedPnl), "perf-unrealized"],
     ["Avg. win / loss", `${fmtSignedMoney(o.averageWin)} / ${fmtSignedMoney(o.averageLoss)}`, "", "perf-avg"],
@@ -97,6 +101,7 @@ function Breakdown({ title, rows, id }: { title: string; rows: Figures[]; id: st
             <th></th>
             <th class="num">Trades</th>
             <th class="num">Win rate</th>
+            <th class="num">Avg. return</th>
             <th class="num">Realized</th>
             <th class="num">Unrealized</th>
             <th class="num">Avg. win</th>
@@ -110,8 +115,9 @@ function Breakdown({ title, rows, id }: { title: string; rows: Figures[]; id: st
           {rows.map((r) => (
             <tr key={r.key}>
               <td>{r.key || "—"}</td>
-              <td class="num">{r.closedTrades}</td>
+              <td class="num">{r.totalTrades}</td>
               <td class="num">{r.closedTrades ? pct(r.winRate) : "—"}</td>
+              <td class={`num ${sign(r.averageReturn)}`}>{r.closedTrades ? pctSigned(r.averageReturn) : "—"}</td>
               <td class={`num ${sign(r.realizedPnl)}`}>{fmtSignedMoney(r.realizedPnl)}</td>
               <td class={`num ${sign(r.unrealizedPnl)}`}>{fmtSignedMoney(r.unrealizedPnl)}</td>
               <td class="num">{fmtSignedMoney(r.averageWin)}</td>
