@@ -59,13 +59,16 @@ func (s *Server) listExperiments(c *gin.Context) {
 	w := csv.NewWriter(c.Writer)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	_ = w.Write([]string{"experiment", "name", "status", "variant", "control", "weight", "exposures", "conversions", "rate",
-		"lift", "lift_low_95", "lift_high_95", "z", "p_value"})
+		"lift", "lift_low_95", "lift_high_95", "z", "p_value", "chi_square", "chi_df", "chi_p_value"})
 	for _, e := range res {
 		for _, v := range e.Variants {
 			row := []string{e.ID, e.Name, e.Status, v.Name, strconv.FormatBool(v.Control), strconv.Itoa(v.Weight),
-				strconv.FormatInt(v.Exposures, 10), strconv.FormatInt(v.Conversions, 10), f(v.Rate), "", "", "", "", ""}
+				strconv.FormatInt(v.Exposures, 10), strconv.FormatInt(v.Conversions, 10), f(v.Rate), "", "", "", "", "", "", "", ""}
 			if v.Tested {
 				row[9], row[10], row[11], row[12], row[13] = f(v.Lift), f(v.LiftLow), f(v.LiftHigh), f(v.Z), f(v.PValue)
+			}
+			if e.ChiSquare.Valid {
+				row[14], row[15], row[16] = f(e.ChiSquare.ChiSquare), strconv.Itoa(e.ChiSquare.DF), f(e.ChiSquare.PValue)
 			}
 			_ = w.Write(row)
 		}

@@ -83,7 +83,7 @@ func TestExperimentsAPI(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, rows, 3)
 		require.Equal(t, []string{"experiment", "name", "status", "variant", "control", "weight", "exposures", "conversions", "rate",
-			"lift", "lift_low_95", "lift_high_95", "z", "p_value"}, rows[0])
+			"lift", "lift_low_95", "lift_high_95", "z", "p_value", "chi_square", "chi_df", "chi_p_value"}, rows[0])
 		require.Equal(t, "upgrade-prompt", rows[1][0])
 
 		res, _ = e.get(admin, "/api/v1/admin/experiments?format=xml")
