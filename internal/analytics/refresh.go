@@ -133,6 +133,16 @@ func ReadRevenue(ctx context.Context, db *gorm.DB) (Report, error) {
 		r.Revenue[i] = RevenueMonth{Month: Month(m.Month), MRR: m.MRR, ARR: m.ARR, New: m.NewMRR, Expansion: m.ExpansionMRR,
 			Contraction: m.ContractionMRR, Churned: m.ChurnedMRR, Reactivated: m.ReactivatedMRR, Cash: m.Cash,
 			Refunds: m.Refunds, PayingAccounts: m.PayingUsers}
+		if i > 0 {
+			r.Revenue[i].GrowthPct = growthPct(rows[i-1].MRR, m.MRR)
+		}
+	}
+	tiers, err := readTiers(ctx, db)
+	if err != nil {
+		return r, err
+	}
+	for i := range r.Revenue {
+		r.Revenue[i].ByTier = tiers[r.Revenue[i].Month]
 	}
 	return r, nil
 }
