@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
 
 	"github.com/tradeexec/tradeexec/internal/analytics"
 )
@@ -19,6 +20,50 @@ func (s *Server) analyticsRoutes(v1 apiRoutes) {
 	v1.GET("/admin/analytics/cohorts", allow(admin), s.analyticsCohorts)
 	v1.GET("/admin/analytics/clv", allow(admin), s.analyticsCLV)
 	v1.GET("/admin/analytics/report", allow(admin), s.analyticsReport)
+	v1.GET("/admin/analytics/clv/traders", allow(admin), s.analyticsTraderCLV)
+}
+
+// analyticsTraderCLV: GET /api/v1/admin/analytics/clv/traders?limit=1..10000
+// [&format=csv] — CLV per paying trader (FR-046), high value users first.
+func (s *Server) analyticsTraderCLV(c *gin.Context) {
+	f, ok := s.analyticsFormat(c)
+	if !ok {
+		return
+	}
+	limit := 100
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			s.fail(c, badRequest("limit", "limit must be a whole number from 1 to 10000."))
+			return
+		}
+		limit = n
+	}
+	rows, err := analytics.ReadTraderCLV(c.Request.Context(), s.DB, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if f == "json" {
+		if rows == nil {
+			rows = []analytics.TraderValue{}
+		}
+		c.JSON(http.StatusOK, gin.H{"traders": rows, "volumeBonusRate": analytics.VolumeBonusRate, "highValueClv": analytics.HighValueCLV})
+		return
+	}
+	opt := func(d *decimal.Decimal) string {
+		if d == nil {
+			return ""
+		}
+		return d.StringFixed(2)
+	}
+	out := make([][]string, len(rows))
+	for i, v := range rows {
+		out[i] = []string{v.UserID, v.Tier, strconv.FormatInt(v.PaidMonths, 10), v.AvgMRR.StringFixed(2), opt(v.RetentionMonths),
+			v.Notional12m.StringFixed(2), v.VolumeBonus.StringFixed(2), opt(v.CLV), strconv.FormatBool(v.HighValue)}
+	}
+	writeCSV(c, "clv-traders", []string{"user_id", "tier", "paid_months", "avg_mrr_usd", "retention_months", "notional_12m",
+		"volume_bonus_usd", "clv_usd", "high_value"}, out)
 }
 
 // analyticsReport: GET /api/v1/admin/analytics/report?quarter=2024Q1 or

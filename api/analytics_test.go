@@ -83,6 +83,21 @@ func TestAdminAnalyticsIsForAdminsOnly(t *testing.T) {
 		require.NotEmpty(t, rev.Revenue[len(rev.Revenue)-1].ByTier, "MRR by plan tier")
 		require.NotNil(t, rev.Revenue[len(rev.Revenue)-1].GrowthPct, "growth over the previous month")
 
+		// CLV per trader (FR-046): admin only, every paying trader a row.
+		res, _ = e.get(support, "/api/v1/admin/analytics/clv/traders")
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		res, body = e.get(admin, "/api/v1/admin/analytics/clv/traders?limit=10000")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		var tc struct{ Traders []analytics.TraderValue }
+		require.NoError(t, json.Unmarshal([]byte(body), &tc))
+		require.NotEmpty(t, tc.Traders)
+		var paying int64
+		require.NoError(t, db.Table("analytics_mrr").Distinct("user_id").Count(&paying).Error)
+		require.EqualValues(t, paying, len(tc.Traders))
+		res, body = e.get(admin, "/api/v1/admin/analytics/clv/traders?limit=0")
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+		require.Contains(t, body, `"field":"limit"`)
+
 		res, body = e.get(admin, "/api/v1/admin/analytics/revenue?format=xml")
 		require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
 		require.Contains(t, body, "format must be json or csv")
