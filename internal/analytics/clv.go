@@ -12,18 +12,18 @@ import (
 // Per-trader CLV (FR-046, US-005 #4; DESIGN.md "Analytics: revenue and
 // cohorts"):
 //
-//	CLV = average monthly revenue × average retention months + trade volume bonus
+//		CLV = average monthly revenue × average retention months + trade volume bonus
 //
-//   - average monthly revenue: the trader's recurring MRR summed over their
-//     paying months ÷ those months;
-//   - average retention months: of the trader's current plan (the tier of
-//     their newest paying month), 1 ÷ the plan's monthly churn rate =
-//     AtRisk ÷ Churned of the plan's CLV row; unknown (nil) while the plan
-//     has no churn observed, and then CLV is nil too ("no churn yet");
-//   - trade volume bonus: VolumeBonusRate (1 bp) of the notional
-//     (filled quantity × fill price) of the trader's trades filled in the
-//     12 months up to the refresh month, in the trade's quote currency
-//     taken as USD (the brokers quote USD/USDT pairs and US stocks).
+//	  - average monthly revenue: the trader's recurring MRR summed over their
+//	    paying months ÷ those months;
+//	  - average retention months: of the trader's current plan (the tier of
+//	    their newest paying month), 1 ÷ the plan's monthly churn rate =
+//	    AtRisk ÷ Churned of the plan's CLV row; unknown (nil) while the plan
+//	    has no churn observed, and then CLV is nil too ("no churn yet");
+//	  - trade volume bonus: VolumeBonusRate (1 bp) of the notional
+//	    (filled quantity × fill price) of the trader's trades filled in the
+//	    12 months up to the refresh month, in the trade's quote currency
+//	    taken as USD (the brokers quote USD/USDT pairs and US stocks).
 //
 // A trader is a "high value user" when CLV ≥ HighValueCLV.
 var (
