@@ -42,6 +42,8 @@ var knownActions = []string{
 	"VAULT_KEY_REENCRYPTED", "VAULT_KEY_RETIRED", "VAULT_KEY_RETIRE_SKIPPED",
 	// Administrators' A/B experiments (internal/experiments).
 	"EXPERIMENT_CREATED", "EXPERIMENT_STARTED", "EXPERIMENT_STOPPED",
+	// Support contacts with traders (internal/analytics/churn).
+	"SUPPORT_CONTACT_RECORDED",
 }
 
 func init() { slices.Sort(knownActions) }
