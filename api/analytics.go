@@ -2,10 +2,12 @@ package api
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
 
 	"github.com/tradeexec/tradeexec/internal/analytics"
 )
@@ -17,6 +19,85 @@ func (s *Server) analyticsRoutes(v1 apiRoutes) {
 	v1.GET("/admin/analytics/revenue", allow(admin), s.analyticsRevenue)
 	v1.GET("/admin/analytics/cohorts", allow(admin), s.analyticsCohorts)
 	v1.GET("/admin/analytics/clv", allow(admin), s.analyticsCLV)
+	v1.GET("/admin/analytics/report", allow(admin), s.analyticsReport)
+	v1.GET("/admin/analytics/clv/traders", allow(admin), s.analyticsTraderCLV)
+}
+
+// analyticsTraderCLV: GET /api/v1/admin/analytics/clv/traders?limit=1..10000
+// [&format=csv] — CLV per paying trader (FR-046), high value users first.
+func (s *Server) analyticsTraderCLV(c *gin.Context) {
+	f, ok := s.analyticsFormat(c)
+	if !ok {
+		return
+	}
+	limit := 100
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			s.fail(c, badRequest("limit", "limit must be a whole number from 1 to 10000."))
+			return
+		}
+		limit = n
+	}
+	rows, err := analytics.ReadTraderCLV(c.Request.Context(), s.DB, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if f == "json" {
+		if rows == nil {
+			rows = []analytics.TraderValue{}
+		}
+		c.JSON(http.StatusOK, gin.H{"traders": rows, "volumeBonusRate": analytics.VolumeBonusRate, "highValueClv": analytics.HighValueCLV})
+		return
+	}
+	opt := func(d *decimal.Decimal) string {
+		if d == nil {
+			return ""
+		}
+		return d.StringFixed(2)
+	}
+	out := make([][]string, len(rows))
+	for i, v := range rows {
+		out[i] = []string{v.UserID, v.Tier, strconv.FormatInt(v.PaidMonths, 10), v.AvgMRR.StringFixed(2), opt(v.RetentionMonths),
+			v.Notional12m.StringFixed(2), v.VolumeBonus.StringFixed(2), opt(v.CLV), strconv.FormatBool(v.HighValue)}
+	}
+	writeCSV(c, "clv-traders", []string{"user_id", "tier", "paid_months", "avg_mrr_usd", "retention_months", "notional_12m",
+		"volume_bonus_usd", "clv_usd", "high_value"}, out)
+}
+
+// analyticsReport: GET /api/v1/admin/analytics/report?quarter=2024Q1 or
+// ?from=2024-01&to=2024-03[&format=json] — the financial report (FR-047,
+// US-005 #5), a CSV download by default named Q1_2024_Revenue_Report.csv
+// with the columns Month, New Signups, Churn Count, Net Growth, MRR,
+// Cumulative ARR. 400 names the bad parameter.
+func (s *Server) analyticsReport(c *gin.Context) {
+	f := c.DefaultQuery("format", "csv")
+	if f != "json" && f != "csv" {
+		s.fail(c, badRequest("format", "format must be json or csv."))
+		return
+	}
+	p, err := analytics.ParsePeriod(c.Query("quarter"), c.Query("from"), c.Query("to"))
+	var be *analytics.ErrBadPeriod
+	if errors.As(err, &be) {
+		s.fail(c, badRequest(be.Field, be.Message))
+		return
+	}
+	rows, err := analytics.FinancialReport(c.Request.Context(), s.DB, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if f == "json" {
+		c.JSON(http.StatusOK, gin.H{"name": p.Name, "from": p.From, "to": p.To, "rows": rows})
+		return
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = []string{string(r.Month), strconv.FormatInt(r.NewSignups, 10), strconv.FormatInt(r.ChurnCount, 10),
+			strconv.FormatInt(r.NetGrowth, 10), r.MRR.StringFixed(2), r.CumulativeARR.StringFixed(2)}
+	}
+	writeCSV(c, p.Name, []string{"Month", "New Signups", "Churn Count", "Net Growth", "MRR", "Cumulative ARR"}, out)
 }
 
 // analyticsFormat is json (default) or csv; anything else answers 400.

@@ -53,7 +53,52 @@ func TestAdminAnalyticsIsForAdminsOnly(t *testing.T) {
 				}
 			}
 		}
-		res, body := e.get(admin, "/api/v1/admin/analytics/revenue?format=xml")
+		// The financial report (FR-047): admin only, CSV named after the
+		// quarter with the SPEC's columns; bad periods name their field.
+		for _, tok := range []string{trader, support} {
+			res, _ := e.get(tok, "/api/v1/admin/analytics/report?quarter=2026Q1")
+			require.Equal(t, http.StatusForbidden, res.StatusCode)
+		}
+		res, body := e.get(admin, "/api/v1/admin/analytics/report?quarter=2026Q1")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		require.Equal(t, `attachment; filename="Q1_2026_Revenue_Report.csv"`, res.Header.Get("Content-Disposition"))
+		lines := strings.Split(strings.TrimSpace(body), "\n")
+		require.Len(t, lines, 4, body)
+		require.Equal(t, "Month,New Signups,Churn Count,Net Growth,MRR,Cumulative ARR", lines[0])
+		require.True(t, strings.HasPrefix(lines[1], "2026-01,"), body)
+		res, body = e.get(admin, "/api/v1/admin/analytics/report?from=2026-02&to=2026-03&format=json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		require.Contains(t, body, `"name":"2026-02_2026-03_Revenue_Report"`)
+		for q, field := range map[string]string{"quarter=2026Q7": "quarter", "from=2026-13&to=2026-03": "from",
+			"from=2026-03&to=2026-01": "to", "quarter=2026Q1&format=pdf": "format"} {
+			res, body = e.get(admin, "/api/v1/admin/analytics/report?"+q)
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, q)
+			var got struct{ Field string }
+			require.NoError(t, json.Unmarshal([]byte(body), &got))
+			require.Equal(t, field, got.Field, q)
+		}
+		res, body = e.get(admin, "/api/v1/admin/analytics/revenue")
+		var rev analytics.Report
+		require.NoError(t, json.Unmarshal([]byte(body), &rev))
+		require.NotEmpty(t, rev.Revenue[len(rev.Revenue)-1].ByTier, "MRR by plan tier")
+		require.NotNil(t, rev.Revenue[len(rev.Revenue)-1].GrowthPct, "growth over the previous month")
+
+		// CLV per trader (FR-046): admin only, every paying trader a row.
+		res, _ = e.get(support, "/api/v1/admin/analytics/clv/traders")
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		res, body = e.get(admin, "/api/v1/admin/analytics/clv/traders?limit=10000")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		var tc struct{ Traders []analytics.TraderValue }
+		require.NoError(t, json.Unmarshal([]byte(body), &tc))
+		require.NotEmpty(t, tc.Traders)
+		var paying int64
+		require.NoError(t, db.Table("analytics_mrr").Distinct("user_id").Count(&paying).Error)
+		require.EqualValues(t, paying, len(tc.Traders))
+		res, body = e.get(admin, "/api/v1/admin/analytics/clv/traders?limit=0")
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+		require.Contains(t, body, `"field":"limit"`)
+
+		res, body = e.get(admin, "/api/v1/admin/analytics/revenue?format=xml")
 		require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
 		require.Contains(t, body, "format must be json or csv")
 	})

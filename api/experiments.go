@@ -7,8 +7,10 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"github.com/tradeexec/tradeexec/internal/experiments"
+	"github.com/tradeexec/tradeexec/internal/store"
 )
 
 // experimentRoutes: the upgrade prompt's exposure (traders) and the
@@ -16,6 +18,61 @@ import (
 func (s *Server) experimentRoutes(v1 apiRoutes) {
 	v1.POST("/experiments/upgrade-prompt/exposure", allow(trader), s.upgradePromptExposure)
 	v1.GET("/admin/experiments", allow(admin), s.listExperiments)
+	v1.POST("/admin/experiments", allow(admin), s.createExperiment)
+	v1.POST("/admin/experiments/:id/start", allow(admin), s.setExperimentStatus(experiments.StatusRunning))
+	v1.POST("/admin/experiments/:id/stop", allow(admin), s.setExperimentStatus(experiments.StatusStopped))
+}
+
+// experimentError maps the experiments' typed errors to answers.
+func (s *Server) experimentError(c *gin.Context, err error) {
+	var ve *experiments.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		s.fail(c, badRequest(ve.Field, ve.Message))
+	case errors.Is(err, experiments.ErrExists):
+		s.fail(c, &Error{Status: http.StatusConflict, Code: "experiment_exists", Field: "id", Message: "An experiment with this id exists."})
+	case errors.Is(err, experiments.ErrBadTransition):
+		s.fail(c, &Error{Status: http.StatusConflict, Code: "bad_status",
+			Message: "Only a draft or stopped experiment can be started, and only a running one stopped."})
+	case errors.Is(err, experiments.ErrUnknownExperiment):
+		s.fail(c, errNotFound)
+	default:
+		s.fail(c, err)
+	}
+}
+
+// createExperiment: POST /api/v1/admin/experiments {id, name, description,
+// variants:[{name, weight}]} — a draft experiment (201), audited
+// EXPERIMENT_CREATED. Start it with POST …/:id/start.
+func (s *Server) createExperiment(c *gin.Context) {
+	var req experiments.NewExperiment
+	if err := c.ShouldBindJSON(&req); err != nil {
+		s.fail(c, badRequest("body", "The body must be JSON: {id, name, description, variants: [{name, weight}]}."))
+		return
+	}
+	if err := store.InTx(c.Request.Context(), s.DB, func(tx *gorm.DB) error {
+		return experiments.Create(tx, req, c.GetString(ctxUserID), s.clock())
+	}); err != nil {
+		s.experimentError(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": req.ID, "status": experiments.StatusDraft})
+}
+
+// setExperimentStatus: POST /api/v1/admin/experiments/:id/start|stop —
+// audited EXPERIMENT_STARTED / EXPERIMENT_STOPPED; 409 for a change the
+// status does not allow.
+func (s *Server) setExperimentStatus(status string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.Param("id")
+		if err := store.InTx(c.Request.Context(), s.DB, func(tx *gorm.DB) error {
+			return experiments.SetStatus(tx, id, status, c.GetString(ctxUserID))
+		}); err != nil {
+			s.experimentError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"id": id, "status": status})
+	}
 }
 
 // upgradePromptExposure: POST /api/v1/experiments/upgrade-prompt/exposure —
@@ -59,13 +116,16 @@ func (s *Server) listExperiments(c *gin.Context) {
 	w := csv.NewWriter(c.Writer)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	_ = w.Write([]string{"experiment", "name", "status", "variant", "control", "weight", "exposures", "conversions", "rate",
-		"lift", "lift_low_95", "lift_high_95", "z", "p_value"})
+		"lift", "lift_low_95", "lift_high_95", "z", "p_value", "chi_square", "chi_df", "chi_p_value"})
 	for _, e := range res {
 		for _, v := range e.Variants {
 			row := []string{e.ID, e.Name, e.Status, v.Name, strconv.FormatBool(v.Control), strconv.Itoa(v.Weight),
-				strconv.FormatInt(v.Exposures, 10), strconv.FormatInt(v.Conversions, 10), f(v.Rate), "", "", "", "", ""}
+				strconv.FormatInt(v.Exposures, 10), strconv.FormatInt(v.Conversions, 10), f(v.Rate), "", "", "", "", "", "", "", ""}
 			if v.Tested {
 				row[9], row[10], row[11], row[12], row[13] = f(v.Lift), f(v.LiftLow), f(v.LiftHigh), f(v.Z), f(v.PValue)
+			}
+			if e.ChiSquare.Valid {
+				row[14], row[15], row[16] = f(e.ChiSquare.ChiSquare), strconv.Itoa(e.ChiSquare.DF), f(e.ChiSquare.PValue)
 			}
 			_ = w.Write(row)
 		}

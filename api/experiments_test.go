@@ -19,11 +19,17 @@ import (
 	"github.com/tradeexec/tradeexec/internal/performance"
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/store/storetest"
+	"github.com/tradeexec/tradeexec/schema"
 )
 
 func (e *adminEnv) post(token, path string) (*http.Response, string) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.http.URL+path, strings.NewReader("{}"))
+	return e.postBody(token, path, "{}")
+}
+
+func (e *adminEnv) postBody(token, path, body string) (*http.Response, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.http.URL+path, strings.NewReader(body))
 	require.NoError(e.t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
@@ -83,11 +89,80 @@ func TestExperimentsAPI(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, rows, 3)
 		require.Equal(t, []string{"experiment", "name", "status", "variant", "control", "weight", "exposures", "conversions", "rate",
-			"lift", "lift_low_95", "lift_high_95", "z", "p_value"}, rows[0])
+			"lift", "lift_low_95", "lift_high_95", "z", "p_value", "chi_square", "chi_df", "chi_p_value"}, rows[0])
 		require.Equal(t, "upgrade-prompt", rows[1][0])
 
 		res, _ = e.get(admin, "/api/v1/admin/experiments?format=xml")
 		require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	})
+}
+
+// Administrators create, start and stop experiments (validated, audited);
+// trader and support get 403 and change nothing. A draft shows the
+// control and records nothing; started, it records exposures.
+func TestExperimentsAdminAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		e := newAdminEnv(t, db)
+		traderID, trader := e.user(auth.RoleTrader)
+		_, support := e.user(auth.RoleSupport)
+		adminID, admin := e.user(auth.RoleAdmin)
+		good := `{"id":"pricing-page","name":"Pricing page","description":"annual first","variants":[{"name":"control","weight":1},{"name":"annual","weight":1},{"name":"monthly","weight":2}]}`
+		for _, tok := range []string{trader, support} {
+			for _, p := range []string{"/api/v1/admin/experiments", "/api/v1/admin/experiments/upgrade-prompt/stop"} {
+				res, _ := e.postBody(tok, p, good)
+				require.Equal(t, http.StatusForbidden, res.StatusCode, p)
+			}
+		}
+		var n int64
+		require.NoError(t, db.Model(&schema.Experiment{}).Count(&n).Error)
+		require.EqualValues(t, 1, n)
+
+		for _, tc := range []struct{ body, field string }{
+			{`{"id":"X!","name":"n","variants":[{"name":"a","weight":1},{"name":"b","weight":1}]}`, "id"},
+			{`{"id":"ok-id","name":"  ","variants":[{"name":"a","weight":1},{"name":"b","weight":1}]}`, "name"},
+			{`{"id":"ok-id","name":"n","variants":[{"name":"a","weight":1}]}`, "variants"},
+			{`{"id":"ok-id","name":"n","variants":[{"name":"a","weight":1},{"name":"a","weight":1}]}`, "variants"},
+			{`{"id":"ok-id","name":"n","variants":[{"name":"a","weight":0},{"name":"b","weight":1}]}`, "variants"},
+			{`not json`, "body"},
+		} {
+			res, body := e.postBody(admin, "/api/v1/admin/experiments", tc.body)
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, tc.body)
+			var got struct{ Field string }
+			require.NoError(t, json.Unmarshal([]byte(body), &got), body)
+			require.Equal(t, tc.field, got.Field, body)
+		}
+
+		res, body := e.postBody(admin, "/api/v1/admin/experiments", good)
+		require.Equal(t, http.StatusCreated, res.StatusCode, body)
+		res, _ = e.postBody(admin, "/api/v1/admin/experiments", good)
+		require.Equal(t, http.StatusConflict, res.StatusCode)
+		// A draft shows the control and records nothing.
+		ctx := context.Background()
+		v, err := experiments.Expose(ctx, db, "pricing-page", traderID, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, "control", v)
+		res, _ = e.post(admin, "/api/v1/admin/experiments/pricing-page/stop")
+		require.Equal(t, http.StatusConflict, res.StatusCode, "a draft cannot be stopped")
+		res, _ = e.post(admin, "/api/v1/admin/experiments/pricing-page/start")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		res, _ = e.post(admin, "/api/v1/admin/experiments/pricing-page/start")
+		require.Equal(t, http.StatusConflict, res.StatusCode, "already running")
+		v, err = experiments.Expose(ctx, db, "pricing-page", traderID, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, experiments.Assign("pricing-page", traderID, []experiments.Variant{{Name: "control", Weight: 1}, {Name: "annual", Weight: 1}, {Name: "monthly", Weight: 2}}), v)
+		res, _ = e.post(admin, "/api/v1/admin/experiments/pricing-page/stop")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		res, _ = e.post(admin, "/api/v1/admin/experiments/nope/start")
+		require.Equal(t, http.StatusNotFound, res.StatusCode)
+
+		var actions []string
+		require.NoError(t, db.Model(&schema.AuditLog{}).Where("user_id = ? AND resource_type = ?", adminID, "Experiment").
+			Order("seq").Pluck("action", &actions).Error)
+		require.Equal(t, []string{"EXPERIMENT_CREATED", "EXPERIMENT_STARTED", "EXPERIMENT_STOPPED"}, actions)
+		res, body = e.get(admin, "/api/v1/admin/experiments")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Contains(t, body, `"pricing-page"`)
+		require.Contains(t, body, `"chiSquare"`)
 	})
 }
 

@@ -125,6 +125,7 @@ func (s *Server) Handler() http.Handler {
 	s.billingRoutes(r, v1)
 	s.keysRoutes(v1)
 	s.experimentRoutes(v1)
+	s.supportContactRoutes(v1)
 	s.performanceRoutes(v1)
 	s.churnRoutes(v1)
 	s.copyRoutes(v1)

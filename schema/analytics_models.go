@@ -71,3 +71,19 @@ type AnalyticsRefresh struct {
 
 // TableName of AnalyticsRefresh.
 func (AnalyticsRefresh) TableName() string { return "analytics_refreshes" }
+
+// AnalyticsTraderCLV is one paying trader's lifetime value (migration 0034).
+type AnalyticsTraderCLV struct {
+	UserID          string           `gorm:"primaryKey;size:36"`
+	Tier            string           `gorm:"size:16;not null"`
+	PaidMonths      int64            `gorm:"not null"`
+	AvgMRR          decimal.Decimal  `gorm:"column:avg_mrr;type:numeric(20,2);not null"`
+	RetentionMonths *decimal.Decimal `gorm:"type:numeric(20,2)"` // nil: no churn observed on the plan
+	Notional12m     decimal.Decimal  `gorm:"column:notional_12m;type:numeric(24,2);not null"`
+	VolumeBonus     decimal.Decimal  `gorm:"type:numeric(20,2);not null"`
+	CLV             *decimal.Decimal `gorm:"column:clv;type:numeric(20,2)"`
+	HighValue       bool             `gorm:"not null"`
+}
+
+// TableName of AnalyticsTraderCLV.
+func (AnalyticsTraderCLV) TableName() string { return "analytics_trader_clv" }

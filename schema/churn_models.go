@@ -42,3 +42,17 @@ type ChurnAlert struct {
 	RaisedAt     time.Time
 	ClosedAt     *time.Time
 }
+
+// SupportContact is one contact support staff had with a trader
+// (migration 0035).
+type SupportContact struct {
+	ID          string    `gorm:"primaryKey;size:36"`
+	UserID      string    `gorm:"size:36;not null"`
+	StaffID     string    `gorm:"size:36;not null"`
+	Channel     string    `gorm:"size:16;not null"`
+	Summary     string    `gorm:"type:text;not null"`
+	ContactedAt time.Time `gorm:"not null"`
+}
+
+// TableName of SupportContact.
+func (SupportContact) TableName() string { return "support_contacts" }

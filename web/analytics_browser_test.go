@@ -62,6 +62,14 @@ func TestAnalyticsViewInBrowser(t *testing.T) {
 	b.waitFor("the cohorts", `document.querySelectorAll('[data-testid=analytics-cohorts] tbody tr').length > 0`)
 	b.waitFor("CLV per plan", `[...document.querySelectorAll('[data-testid=analytics-clv] tbody tr')].some(r => r.textContent.startsWith('plan'))`)
 	b.waitFor("the churn scores with their reasons", `[...document.querySelectorAll('[data-testid=analytics-churn] tbody tr')].some(r => r.textContent.includes('0.83') && r.textContent.includes('days_since_activity, failed_payments_90d'))`)
+	// FR-041/042: the latest month by plan tier with its growth; FR-048:
+	// the MRR line chart has a point per month, the cohort heatmap colours
+	// its Month 0…12 cells, the risk histogram counts the scored trader.
+	b.waitFor("MRR by tier and growth", `/MRR \$[\d,.]+ \(.*(basic|pro|premium) \$/.test(document.querySelector('[data-testid=analytics-summary]').textContent) && /% MoM$/.test(document.querySelector('[data-testid=analytics-growth]').textContent)`)
+	b.waitFor("the MRR trend chart", `document.querySelectorAll('[data-testid=analytics-mrr-chart] circle').length === 6 && document.querySelector('[data-testid=analytics-mrr-chart] polyline').getAttribute('points').split(' ').length === 6`)
+	b.waitFor("the cohort heatmap", `[...document.querySelectorAll('[data-testid=analytics-cohorts] thead th')].map(h => h.textContent).slice(2).join('|') === 'Month 0|Month 1|Month 2|Month 3|Month 6|Month 12' && [...document.querySelectorAll('[data-testid=analytics-cohorts] td[data-pct]')].some(td => td.style.background.includes('rgba') && /^\d+ \(\d+\.\d%\)$/.test(td.textContent))`)
+	b.waitFor("the churn risk histogram", `[...document.querySelectorAll('[data-testid=analytics-risk-histogram] rect')].map(r => r.dataset.count).join(',') === '0,0,0,0,0,0,0,0,1,0'`)
+	b.waitFor("the financial report export", `document.querySelector('[data-testid=analytics-export]').getAttribute('href').startsWith('/api/v1/admin/analytics/report?quarter=')`)
 	for _, table := range []string{"revenue", "cohorts", "clv", "churn"} {
 		b.waitFor("the "+table+" CSV link", `document.querySelector('[data-testid=analytics-csv-`+table+`]').getAttribute('href') === '/api/v1/admin/analytics/`+table+`?format=csv'`)
 	}

@@ -33,13 +33,18 @@ func Refresh(ctx context.Context, db *gorm.DB, now time.Time) (RefreshSummary, e
 		return RefreshSummary{}, err
 	}
 	res := Compute(l, asOf)
+	notional, err := LoadNotional(ctx, db, asOf)
+	if err != nil {
+		return RefreshSummary{}, err
+	}
+	traders := TraderCLVs(res, notional)
 	unconv, _ := json.Marshal(res.Unconverted)
 	sum := RefreshSummary{AsOf: string(asOf), Months: len(res.Months), UserMonths: len(res.UserMonths), Cohorts: len(res.Cohorts)}
 	for _, n := range res.Unconverted {
 		sum.Unconverted += n
 	}
 	err = store.InTx(ctx, db, func(tx *gorm.DB) error {
-		for _, t := range []string{"analytics_mrr", "analytics_revenue_months", "analytics_cohorts", "analytics_clv", "analytics_refreshes"} {
+		for _, t := range []string{"analytics_mrr", "analytics_revenue_months", "analytics_cohorts", "analytics_clv", "analytics_trader_clv", "analytics_refreshes"} {
 			if err := tx.Exec("DELETE FROM " + t).Error; err != nil {
 				return err
 			}
@@ -80,6 +85,16 @@ func Refresh(ctx context.Context, db *gorm.DB, now time.Time) (RefreshSummary, e
 		}
 		if len(vs) > 0 {
 			if err := tx.CreateInBatches(vs, 500).Error; err != nil {
+				return err
+			}
+		}
+		ts := make([]schema.AnalyticsTraderCLV, len(traders))
+		for i, v := range traders {
+			ts[i] = schema.AnalyticsTraderCLV{UserID: v.UserID, Tier: v.Tier, PaidMonths: v.PaidMonths, AvgMRR: v.AvgMRR,
+				RetentionMonths: v.RetentionMonths, Notional12m: v.Notional12m, VolumeBonus: v.VolumeBonus, CLV: v.CLV, HighValue: v.HighValue}
+		}
+		if len(ts) > 0 {
+			if err := tx.CreateInBatches(ts, 500).Error; err != nil {
 				return err
 			}
 		}
@@ -133,6 +148,16 @@ func ReadRevenue(ctx context.Context, db *gorm.DB) (Report, error) {
 		r.Revenue[i] = RevenueMonth{Month: Month(m.Month), MRR: m.MRR, ARR: m.ARR, New: m.NewMRR, Expansion: m.ExpansionMRR,
 			Contraction: m.ContractionMRR, Churned: m.ChurnedMRR, Reactivated: m.ReactivatedMRR, Cash: m.Cash,
 			Refunds: m.Refunds, PayingAccounts: m.PayingUsers}
+		if i > 0 {
+			r.Revenue[i].GrowthPct = growthPct(rows[i-1].MRR, m.MRR)
+		}
+	}
+	tiers, err := readTiers(ctx, db)
+	if err != nil {
+		return r, err
+	}
+	for i := range r.Revenue {
+		r.Revenue[i].ByTier = tiers[r.Revenue[i].Month]
 	}
 	return r, nil
 }

@@ -226,6 +226,9 @@ type RevenueMonth struct {
 	Cash           decimal.Decimal `json:"cash"`    // all paid invoices net of refunds, prorations included
 	Refunds        decimal.Decimal `json:"refunds"` // refunds of this month's invoices
 	PayingAccounts int64           `json:"payingAccounts"`
+	// Read from the materialised tables (ReadRevenue), not stored:
+	ByTier    []TierMRR        `json:"byTier,omitempty"`    // FR-041: MRR per plan tier
+	GrowthPct *decimal.Decimal `json:"growthPct,omitempty"` // FR-042: MRR vs the previous month, %; nil without one
 }
 
 // CohortCell is the retention of one sign-up cohort at one month offset:

@@ -41,6 +41,10 @@ var knownActions = []string{
 	"SECURITY_ALERT_ACKNOWLEDGED", "SIGNING_KEY_RETIRED", "SIGNING_KEY_REVOKED", "SIGNING_KEY_ROTATED",
 	"STOP_LOSS_MOVED", "TAKE_PROFIT_EMULATED", "USER_SESSIONS_REVOKED", "VAULT_KEY_CREATED",
 	"VAULT_KEY_REENCRYPTED", "VAULT_KEY_RETIRED", "VAULT_KEY_RETIRE_SKIPPED",
+	// Administrators' A/B experiments (internal/experiments).
+	"EXPERIMENT_CREATED", "EXPERIMENT_STARTED", "EXPERIMENT_STOPPED",
+	// Support contacts with traders (internal/analytics/churn).
+	"SUPPORT_CONTACT_RECORDED",
 }
 
 func init() { slices.Sort(knownActions) }

@@ -33,6 +33,8 @@ type Result struct {
 	Description string          `json:"description"`
 	Status      string          `json:"status"`
 	Variants    []VariantResult `json:"variants"`
+	// ChiSquare tests every variant together (FR-050's significance).
+	ChiSquare ChiResult `json:"chiSquare"`
 }
 
 type variantCount struct {
@@ -102,6 +104,11 @@ func Report(ctx context.Context, db *gorm.DB) ([]Result, error) {
 			z := ZTest(ctl.Conversions, ctl.Exposures, v.Conversions, v.Exposures)
 			v.Lift, v.LiftLow, v.LiftHigh, v.Z, v.PValue, v.Tested = z.Lift, z.LiftLow, z.LiftHigh, z.Z, z.PValue, z.Valid
 		}
+		convs, exps := make([]int64, len(res.Variants)), make([]int64, len(res.Variants))
+		for i, v := range res.Variants {
+			convs[i], exps[i] = v.Conversions, v.Exposures
+		}
+		res.ChiSquare = ChiSquare(convs, exps)
 		out = append(out, res)
 	}
 	return out, nil

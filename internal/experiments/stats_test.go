@@ -39,3 +39,56 @@ func TestZTest(t *testing.T) {
 		})
 	}
 }
+
+// The chi-square test of FR-050 against values computed independently:
+// the statistic by hand (Python, Pearson's formula) and the p-value in
+// closed form — df 1: erfc(√(x/2)), df 2: e^(−x/2) — and the textbook
+// critical values of the chi-square table.
+func TestChiSquare(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		conv, exp []int64
+		x, p      float64
+		df        int
+		valid     bool
+	}{
+		{"three variants, significant", []int64{200, 250, 230}, []int64{1000, 1000, 1000}, 7.2261663286004065, 0.026968570021902883, 2, true},
+		{"two variants: the z-test's p (z² = χ²)", []int64{30, 45}, []int64{100, 100}, 4.8, 0.02845973691631057, 1, true},
+		{"three variants, not significant", []int64{120, 150, 130}, []int64{2000, 2000, 2000}, 3.75, 0.1533549668449285, 2, true},
+		{"a variant without exposures is left out", []int64{30, 0, 45}, []int64{100, 0, 100}, 4.8, 0.02845973691631057, 1, true},
+		{"one variant with exposures", []int64{30, 0}, []int64{100, 0}, 0, 1, 0, false},
+		{"nobody converted", []int64{0, 0, 0}, []int64{10, 10, 10}, 0, 1, 0, false},
+		{"everybody converted", []int64{10, 10}, []int64{10, 10}, 0, 1, 0, false},
+		{"more conversions than exposures", []int64{11, 1}, []int64{10, 10}, 0, 1, 0, false},
+		{"lengths differ", []int64{1}, []int64{10, 10}, 0, 1, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ChiSquare(tc.conv, tc.exp)
+			if r.Valid != tc.valid || r.DF != tc.df {
+				t.Fatalf("Valid, DF = %v, %d; want %v, %d", r.Valid, r.DF, tc.valid, tc.df)
+			}
+			if math.Abs(r.ChiSquare-tc.x) > 1e-9 || math.Abs(r.PValue-tc.p) > 1e-9 {
+				t.Fatalf("χ² = %.12f p = %.12f; want %.12f, %.12f", r.ChiSquare, r.PValue, tc.x, tc.p)
+			}
+			if r.Significant != (tc.valid && tc.p < 0.05) {
+				t.Fatalf("Significant = %v", r.Significant)
+			}
+		})
+	}
+	if z := ZTest(30, 100, 45, 100); math.Abs(z.Z*z.Z-4.8) > 1e-9 {
+		t.Fatalf("z² = %v, want the χ² 4.8", z.Z*z.Z)
+	}
+}
+
+// Textbook chi-square critical values (upper tail 0.05 and 0.01).
+func TestChiSquareSF(t *testing.T) {
+	for _, tc := range []struct{ x, df, p float64 }{
+		{3.841458820694124, 1, 0.05}, {6.634896601021214, 1, 0.01},
+		{5.991464547107979, 2, 0.05}, {7.814727903251178, 3, 0.05}, {11.344866730144373, 3, 0.01},
+		{9.487729036781154, 4, 0.05}, {18.307038053275146, 10, 0.05}, {0.3518463177674413, 3, 0.95},
+	} {
+		if got := chiSquareSF(tc.x, tc.df); math.Abs(got-tc.p) > 1e-9 {
+			t.Errorf("Q(χ²=%v, df=%v) = %.12f, want %v", tc.x, tc.df, got, tc.p)
+		}
+	}
+}

@@ -337,11 +337,11 @@ func ScorePage(ctx context.Context, db *gorm.DB, sm *StoredModel, after string, 
 			}
 			names := make([]string, len(reasons))
 			for i, rs := range reasons {
-				names[i] = rs.Feature
+				names[i] = ReasonText(rs)
 			}
 			for _, adm := range admins {
 				if err := mail.Enqueue(tx, adm, mail.KindChurnAlert, map[string]string{
-					"Summary": fmt.Sprintf("paying %s trader %s at %.0f%% churn risk", a.Plan, a.UserID, score*100),
+					"Summary": AlertText(a.UserID, score, reasons) + " (" + a.Plan + " plan)",
 					"Date":    at.Format(time.RFC3339), "Details": "Top reasons: " + strings.Join(names, ", ")}, at); err != nil {
 					return err
 				}
@@ -368,6 +368,7 @@ type ScoreView struct {
 	ModelVersion int64     `json:"modelVersion"`
 	ScoredAt     time.Time `json:"scoredAt"`
 	AlertOpen    bool      `json:"alertOpen"`
+	Alert        string    `json:"alert"` // AlertText: "User <id> at risk (85%): Last login or trade 14 days ago"
 }
 
 // ListScores returns the stored scores, riskiest first, at most limit.
@@ -407,6 +408,7 @@ func ListScores(ctx context.Context, db *gorm.DB, limit int) ([]ScoreView, error
 		v := ScoreView{UserID: r.UserID, Email: email[r.UserID], Plan: r.Plan, Paying: r.Paying, Score: r.Score, HighRisk: r.HighRisk,
 			ModelVersion: r.ModelVersion, ScoredAt: r.ScoredAt.UTC(), AlertOpen: isOpen[r.UserID], Reasons: []Reason{}}
 		_ = json.Unmarshal([]byte(r.Reasons), &v.Reasons)
+		v.Alert = AlertText(r.UserID, r.Score, v.Reasons)
 		out[i] = v
 	}
 	return out, nil

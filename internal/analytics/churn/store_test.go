@@ -200,7 +200,8 @@ func TestScorePageAlertsOncePerOpenAlert(t *testing.T) {
 		data["Name"], data["URL"] = "Ops", "http://127.0.0.1/dashboard"
 		msg, err := mail.Render(mails[0].Kind, "ops@example.test", data)
 		require.NoError(t, err)
-		require.Contains(t, msg.Subject, "paying premium trader "+risky)
+		require.Contains(t, msg.Subject, "Churn risk: User "+risky+" at risk (")
+		require.Contains(t, msg.Subject, "(premium plan)")
 		require.Contains(t, msg.Text, "Top reasons: ")
 
 		// The next night: still at risk, no second alert or mail.

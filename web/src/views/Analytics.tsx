@@ -20,6 +20,8 @@ interface RevenueMonth {
   cash: string;
   refunds: string;
   payingAccounts: number;
+  byTier?: { tier: string; mrr: string; accounts: number }[];
+  growthPct?: string;
 }
 interface CohortCell {
   cohort: string;
@@ -104,6 +106,9 @@ function Revenue() {
           <Csv table="revenue" />
         </p>
       )}
+      {rep?.revenue && rep.revenue.length > 0 && <RevenueSummary months={rep.revenue} />}
+      {rep?.revenue && rep.revenue.length > 1 && <MrrTrend months={rep.revenue} />}
+      <ReportExport />
       {rep?.revenue && rep.revenue.length > 0 && (
         <div class="table-wrap">
           <table data-testid="analytics-revenue">
@@ -146,17 +151,77 @@ function Revenue() {
   );
 }
 
+// FR-041/042: the latest month's MRR by plan tier, ARR and growth.
+function RevenueSummary({ months }: { months: RevenueMonth[] }) {
+  const m = months[months.length - 1];
+  const g = m.growthPct === undefined ? null : Number(m.growthPct);
+  return (
+    <p data-testid="analytics-summary">
+      {m.month}: MRR <strong>{usd(m.mrr)}</strong>
+      {(m.byTier ?? []).length > 0 && ` (${(m.byTier ?? []).map((t) => `${t.tier} ${usd(t.mrr)} × ${t.accounts}`).join(", ")})`}, ARR{" "}
+      <strong>{usd(m.arr)}</strong>, growth{" "}
+      <strong data-testid="analytics-growth">{g === null ? "n/a (no previous month)" : `${g >= 0 ? "+" : "−"}${Math.abs(g).toFixed(1)}% MoM`}</strong>
+    </p>
+  );
+}
+
+// FR-048: MRR trend as a plain SVG line chart (no chart library: the
+// dashboard's lightweight-charts is a price-series library).
+function MrrTrend({ months }: { months: RevenueMonth[] }) {
+  const W = 600,
+    H = 160,
+    P = 24;
+  const max = Math.max(1, ...months.map((m) => Number(m.mrr)));
+  const x = (i: number) => P + (i * (W - 2 * P)) / Math.max(1, months.length - 1);
+  const y = (v: number) => H - P - (v * (H - 2 * P)) / max;
+  const pts = months.map((m, i) => `${x(i).toFixed(1)},${y(Number(m.mrr)).toFixed(1)}`).join(" ");
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label="MRR trend" data-testid="analytics-mrr-chart">
+      <polyline points={pts} fill="none" stroke="currentColor" stroke-width="2" />
+      {months.map((m, i) => (
+        <circle cx={x(i)} cy={y(Number(m.mrr))} r="3">
+          <title>{`${m.month}: ${usd(m.mrr)}`}</title>
+        </circle>
+      ))}
+      <text x={P} y={H - 4} font-size="10">{months[0].month}</text>
+      <text x={W - P} y={H - 4} font-size="10" text-anchor="end">{months[months.length - 1].month}</text>
+      <text x={P} y={12} font-size="10">{usd(String(max))}</text>
+    </svg>
+  );
+}
+
+// FR-047: the financial report of a quarter as CSV.
+function ReportExport() {
+  const now = new Date();
+  const [quarter, setQuarter] = useState(`${now.getUTCFullYear()}Q${Math.floor(now.getUTCMonth() / 3) + 1}`);
+  return (
+    <p>
+      Financial report for{" "}
+      <input value={quarter} size={7} onInput={(e) => setQuarter((e.target as HTMLInputElement).value)} aria-label="Quarter, e.g. 2024Q1" />{" "}
+      <a href={`/api/v1/admin/analytics/report?quarter=${encodeURIComponent(quarter)}`} download data-testid="analytics-export">
+        Export → CSV
+      </a>
+    </p>
+  );
+}
+
+// FR-045: retention at these month offsets.
+const MILESTONES = [0, 1, 2, 3, 6, 12];
+
+// A heatmap colour for a retention percentage: from pale to saturated.
+const heat = (pct: number) => `hsla(140, 60%, 40%, ${(0.1 + (0.8 * pct) / 100).toFixed(2)})`;
+
 function Cohorts() {
   const [rep, error] = useReport("/api/v1/admin/analytics/cohorts");
   const cells = rep?.cohorts ?? [];
   const cohorts = [...new Set(cells.map((c) => c.cohort))];
-  const width = cells.reduce((m, c) => Math.max(m, c.offset + 1), 0);
   const at = new Map(cells.map((c) => [`${c.cohort}/${c.offset}`, c]));
   return (
     <section class="card">
       <h2>Sign-up cohorts: paying retention</h2>
       <p class="muted">
-        Share of each month's sign-ups paying recurring revenue N months later. <Csv table="cohorts" />
+        Traders of each month's sign-ups paying recurring revenue N months later (count and share; darker is higher). The CSV
+        has every month. <Csv table="cohorts" />
       </p>
       {error && <p class="error">{error}</p>}
       {cohorts.length > 0 && (
@@ -166,8 +231,8 @@ function Cohorts() {
               <tr>
                 <th>Cohort</th>
                 <th class="num">Size</th>
-                {Array.from({ length: width }, (_, i) => (
-                  <th class="num">+{i}</th>
+                {MILESTONES.map((i) => (
+                  <th class="num">Month {i}</th>
                 ))}
               </tr>
             </thead>
@@ -176,9 +241,15 @@ function Cohorts() {
                 <tr key={c}>
                   <td>{c}</td>
                   <td class="num">{at.get(`${c}/0`)?.size ?? 0}</td>
-                  {Array.from({ length: width }, (_, i) => {
+                  {MILESTONES.map((i) => {
                     const cell = at.get(`${c}/${i}`);
-                    return <td class="num">{cell ? `${((100 * cell.retained) / cell.size).toFixed(1)}%` : ""}</td>;
+                    if (!cell) return <td class="num muted">—</td>;
+                    const pct = (100 * cell.retained) / cell.size;
+                    return (
+                      <td class="num" style={{ background: heat(pct) }} data-pct={pct.toFixed(1)}>
+                        {cell.retained} ({pct.toFixed(1)}%)
+                      </td>
+                    );
                   })}
                 </tr>
               ))}
@@ -281,6 +352,7 @@ function ChurnRisk() {
       </p>
       {error && <p class="error">{error}</p>}
       {rep && rep.scores.length === 0 && <p class="muted">No trader scored yet.</p>}
+      {rep && rep.scores.length > 0 && <RiskHistogram scores={rep.scores.map((s) => s.score)} />}
       {rep && rep.scores.length > 0 && (
         <div class="table-wrap">
           <table data-testid="analytics-churn">
@@ -311,5 +383,32 @@ function ChurnRisk() {
         </div>
       )}
     </section>
+  );
+}
+
+// FR-048: churn risk distribution of the scores listed (the riskiest 200),
+// ten bins of 10 points, as plain SVG bars.
+function RiskHistogram({ scores }: { scores: number[] }) {
+  const bins = Array.from({ length: 10 }, () => 0);
+  for (const v of scores) bins[Math.min(9, Math.max(0, Math.floor(v * 10)))]++;
+  const max = Math.max(1, ...bins);
+  const W = 600,
+    H = 140,
+    P = 20,
+    bw = (W - 2 * P) / 10;
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label="Churn risk distribution" data-testid="analytics-risk-histogram">
+      {bins.map((n, i) => {
+        const h = ((H - 2 * P) * n) / max;
+        return (
+          <g key={i}>
+            <rect x={P + i * bw + 2} y={H - P - h} width={bw - 4} height={h} fill={i >= 7 ? "#c0392b" : "#7f8c8d"} data-count={n}>
+              <title>{`${i * 10}–${i * 10 + 10}%: ${n}`}</title>
+            </rect>
+            <text x={P + i * bw + bw / 2} y={H - 6} font-size="10" text-anchor="middle">{`${i * 10}%`}</text>
+          </g>
+        );
+      })}
+    </svg>
   );
 }

@@ -17,19 +17,29 @@ interface VariantResult {
   tested: boolean;
 }
 
+interface ChiResult {
+  chiSquare: number;
+  df: number;
+  pValue: number;
+  significant: boolean;
+  valid: boolean;
+}
+
 interface Result {
   id: string;
   name: string;
   description: string;
   status: string;
   variants: VariantResult[];
+  chiSquare: ChiResult;
 }
 
 const pct = (x: number) => (x * 100).toFixed(2) + "%";
 const pts = (x: number) => (x >= 0 ? "+" : "") + (x * 100).toFixed(2) + " pts";
 
 // Admin → Experiments: per variant exposures, conversions and rate, and
-// each variant's two-proportion z-test against the control.
+// each variant's two-proportion z-test against the control; above the
+// table, the chi-square test of independence over all variants (FR-050).
 export function Experiments() {
   const [list, setList] = useState<Result[] | null>(null);
   const [error, setError] = useState("");
@@ -53,6 +63,11 @@ export function Experiments() {
             {e.name} <span class="muted small">({e.id}, {e.status})</span>
           </h3>
           <p class="muted small">{e.description}</p>
+          <p data-testid={`experiment-chi-${e.id}`}>
+            {e.chiSquare.valid
+              ? `Chi-square over all variants: χ² = ${e.chiSquare.chiSquare.toFixed(3)} (df ${e.chiSquare.df}), p = ${e.chiSquare.pValue.toFixed(4)} — ${e.chiSquare.significant ? "significant (p < 0.05)" : "not significant"}.`
+              : "Chi-square over all variants: not testable yet (needs exposures in two variants and both outcomes)."}
+          </p>
           <div class="table-wrap">
             <table>
               <thead>
