@@ -14,7 +14,6 @@ import (
 
 // Activity is what the model knows of one trader at At: raw counts and
 // times, read from the database (LoadActivity) or generated (Generate).
-// Support contacts are not part of it: no table holds them.
 type Activity struct {
 	UserID string    `json:"userId"`
 	At     time.Time `json:"at"`
@@ -38,6 +37,10 @@ type Activity struct {
 	FailedPayments90 int `json:"failedPayments90"`
 	// RealizedPnL is the realized profit (negative: loss) of every fill.
 	RealizedPnL decimal.Decimal `json:"realizedPnl"`
+	// SupportContacts90 are the contacts support staff recorded for the
+	// trader in the last 90 days (support_contacts; FR-043's
+	// support_tickets_count).
+	SupportContacts90 int `json:"supportContacts90"`
 }
 
 // Paying says the trader pays for a plan now.
@@ -59,11 +62,12 @@ const (
 	FPlan           = "plan_rank"
 	FPastDue        = "past_due"
 	FCancelSched    = "cancel_scheduled"
+	FSupport        = "support_contacts_90d"
 )
 
 // FeatureNames are the model's inputs, in vector order.
 var FeatureNames = []string{FDaysInactive, FSessions30, FSessionTrend, FTrades30, FTradeTrend, FSources,
-	FFailedPayments, FRealizedPnL, FTenure, FPlan, FPastDue, FCancelSched}
+	FFailedPayments, FRealizedPnL, FTenure, FPlan, FPastDue, FCancelSched, FSupport}
 
 var planRank = map[string]float64{"free": 0, "basic": 1, "pro": 2, "premium": 3}
 
@@ -92,6 +96,7 @@ func (a Activity) Vector() []float64 {
 		planRank[a.Plan],
 		b2f(a.Status == "past_due"),
 		b2f(a.CancelScheduled),
+		lg(a.SupportContacts90),
 	}
 }
 

@@ -68,6 +68,7 @@ func TestLearnedDirections(t *testing.T) {
 	require.Positive(t, w[FFailedPayments]+w[FPastDue]) // collinear: past due carries most of it
 	require.Negative(t, w[FSessionTrend]+w[FTradeTrend])
 	require.Negative(t, w[FRealizedPnL])
+	require.Positive(t, w[FSupport])
 }
 
 func TestMeasure(t *testing.T) {

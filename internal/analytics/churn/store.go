@@ -106,13 +106,25 @@ func SaveModel(ctx context.Context, db *gorm.DB, m *Model, ev Evaluation, traine
 	return version, err
 }
 
-// EnsureModel returns the newest stored version; with none it trains
-// version 1 on the default synthetic histories and stores it (a replica
-// racing it stores nothing: the version is the primary key).
+// EnsureModel returns the newest stored version. With none, or when the
+// newest was trained on another feature layout (ErrBadModel: a feature was
+// added since), it trains the next version on the default synthetic
+// histories and stores it (a replica racing it stores nothing: the
+// version is the primary key).
 func EnsureModel(ctx context.Context, db *gorm.DB, now time.Time) (*StoredModel, error) {
 	sm, err := LatestModel(ctx, db)
-	if !errors.Is(err, ErrNoModel) {
+	if err == nil || !errors.Is(err, ErrNoModel) && !errors.Is(err, ErrBadModel) {
 		return sm, err
+	}
+	// None stored, or the newest was trained on another feature layout
+	// (a feature was added since): train the next version.
+	var last []int64
+	if err := db.WithContext(ctx).Model(&schema.ChurnModel{}).Order("version DESC").Limit(1).Pluck("version", &last).Error; err != nil {
+		return nil, err
+	}
+	version := int64(1)
+	if len(last) == 1 {
+		version = last[0] + 1
 	}
 	m, ev, err := Evaluate(DefaultSeed, DefaultTraders, false)
 	if err != nil {
@@ -120,7 +132,7 @@ func EnsureModel(ctx context.Context, db *gorm.DB, now time.Time) (*StoredModel,
 	}
 	params, _ := json.Marshal(m.P)
 	metrics, _ := json.Marshal(ev)
-	if err := db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&schema.ChurnModel{Version: 1, Algorithm: Algorithm,
+	if err := db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&schema.ChurnModel{Version: version, Algorithm: Algorithm,
 		Params: string(params), Metrics: string(metrics), TrainedOn: fmt.Sprintf("synthetic seed=%d traders=%d", DefaultSeed, DefaultTraders),
 		CreatedAt: now.UTC()}).Error; err != nil {
 		return nil, err
@@ -213,6 +225,13 @@ func LoadActivity(ctx context.Context, db *gorm.DB, users []schema.User, at time
 	}
 	for _, c := range counts {
 		byID[c.UserID].FailedPayments90 = c.N
+	}
+	support, err := SupportContacts90(db, ids, at)
+	if err != nil {
+		return nil, err
+	}
+	for id, n := range support {
+		byID[id].SupportContacts90 = n
 	}
 	var cancels []string
 	if err := db.Model(&schema.Subscription{}).Where("user_id IN ? AND cancel_at_period_end = ? AND status <> ?", ids, true, "cancelled").

@@ -94,6 +94,14 @@ func TestLoadActivityReadsTheTables(t *testing.T) {
 		require.NoError(t, db.Create(&schema.Subscription{ID: uuid.NewString(), UserID: uid, Plan: "pro", Status: "past_due",
 			CancelAtPeriodEnd: true, CreatedAt: at.Add(-200 * d)}).Error)
 
+		staff := user(t, db, "support", "free", "active", at.Add(-900*d))
+		for _, ago := range []time.Duration{5 * d, 80 * d, 100 * d} { // the last is outside 90 days
+			require.NoError(t, store.InTx(ctx, db, func(tx *gorm.DB) error {
+				_, err := churn.RecordContact(tx, churn.Contact{UserID: uid, Channel: "email", Summary: "asked about a loss"}, staff, at.Add(-ago))
+				return err
+			}))
+		}
+
 		var users []schema.User
 		require.NoError(t, db.Where("id IN ?", []string{uid, other}).Order("id").Find(&users).Error)
 		acts, err := churn.LoadActivity(ctx, db, users, at)
@@ -110,6 +118,7 @@ func TestLoadActivityReadsTheTables(t *testing.T) {
 		require.Equal(t, 2, a.SourcesFollowed)
 		require.Equal(t, 2, a.FailedPayments90)
 		require.True(t, a.CancelScheduled)
+		require.Equal(t, 2, a.SupportContacts90)
 		require.True(t, a.RealizedPnL.Equal(decimal.NewFromInt(-200)), a.RealizedPnL.String())
 		require.WithinDuration(t, at.Add(-3*time.Hour), a.LastActivity, time.Second)
 		require.Equal(t, "pro", a.Plan)
@@ -119,7 +128,36 @@ func TestLoadActivityReadsTheTables(t *testing.T) {
 		require.Zero(t, b.Trades30)
 		require.Zero(t, b.SourcesFollowed)
 		require.True(t, b.RealizedPnL.IsZero())
+		require.Zero(t, b.SupportContacts90)
 		require.False(t, b.Paying())
+	})
+}
+
+// A stored model trained before a feature was added (another layout) is
+// not used: EnsureModel trains and stores the next version.
+func TestEnsureModelRetrainsAnOlderFeatureLayout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		n := len(churn.FeatureNames) - 1 // the layout before support contacts
+		old := churn.Params{Features: append([]string(nil), churn.FeatureNames[:n]...), Mean: make([]float64, n),
+			Std: make([]float64, n), Weights: make([]float64, n)}
+		for i := range old.Std {
+			old.Std[i] = 1
+		}
+		params, err := json.Marshal(old)
+		require.NoError(t, err)
+		require.NoError(t, db.Create(&schema.ChurnModel{Version: 1, Algorithm: churn.Algorithm, Params: string(params),
+			Metrics: "{}", TrainedOn: "before support contacts", CreatedAt: at}).Error)
+		_, err = churn.LatestModel(ctx, db)
+		require.ErrorIs(t, err, churn.ErrBadModel)
+
+		sm, err := churn.EnsureModel(ctx, db, at)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, sm.Row.Version)
+		require.Equal(t, churn.FeatureNames, sm.Model.P.Features)
+		again, err := churn.EnsureModel(ctx, db, at)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, again.Row.Version)
 	})
 }
 

@@ -24,9 +24,13 @@ import (
 //   - failed payments in 90 days ~ Poisson(1.5) when past due, else
 //     Poisson(0.15) on a paid plan, none on free;
 //   - realized P&L ~ N(0, $1,500), and 20% are losing traders (-$2,000 more);
+//   - support contacts in 90 days ~ Poisson(0.3), plus Poisson(0.8) for a
+//     losing trader and Poisson(0.5) when past due (problems bring people
+//     to support);
 //   - churn within the next 30 days ~ Bernoulli(sigmoid(h)), with h rising
 //     with disengagement (+5.0), a scheduled cancellation (+2.0), failed
-//     payments (+0.9 each, up to 3), heavy losses (+0.9), inactivity of
+//     payments (+0.9 each, up to 3), heavy losses (+0.9), support contacts
+//     (+0.35 each, up to 3), inactivity of
 //     more than 3 weeks (+1.0) and a free plan (+0.4), and falling with
 //     tenure (-0.35 per log month) and each followed source (-0.2).
 //
@@ -131,6 +135,13 @@ func Generate(seed uint64, n int) ([]Activity, []bool) {
 			pnl -= 2000
 		}
 		a.RealizedPnL = decimal.NewFromFloat(pnl).Round(2)
+		a.SupportContacts90 = poisson(r, 0.3)
+		if losing {
+			a.SupportContacts90 += poisson(r, 0.8)
+		}
+		if a.Status == "past_due" {
+			a.SupportContacts90 += poisson(r, 0.5)
+		}
 
 		h := -4.0 - 0.35*math.Log1p(tenure/30) - 0.2*float64(a.SourcesFollowed) + 0.9*float64(min(a.FailedPayments90, 3))
 		if dis {
@@ -145,6 +156,7 @@ func Generate(seed uint64, n int) ([]Activity, []bool) {
 		if inactive > 21 {
 			h += 1.0
 		}
+		h += 0.35 * float64(min(a.SupportContacts90, 3))
 		if !paid {
 			h += 0.4
 		}
