@@ -72,6 +72,22 @@ var idFixtures = map[string]func(s *suite, owner *client) string{
 		return "/api/v1/copy/requests/" + s.copyRequest(o) + "/approve"
 	},
 	"/api/v1/copy/requests/:id/deny": func(s *suite, o *client) string { return "/api/v1/copy/requests/" + s.copyRequest(o) + "/deny" },
+	// Experiments belong to no trader: a fresh draft each, only the role matters.
+	"/api/v1/admin/experiments/:id/start": func(s *suite, _ *client) string {
+		return "/api/v1/admin/experiments/" + s.experiment() + "/start"
+	},
+	"/api/v1/admin/experiments/:id/stop": func(s *suite, _ *client) string {
+		return "/api/v1/admin/experiments/" + s.experiment() + "/stop"
+	},
+}
+
+// experiment stores a draft A/B test.
+func (s *suite) experiment() string {
+	s.t.Helper()
+	e := schema.Experiment{ID: "sec-" + uuid.NewString()[:8], Name: "Security matrix", Description: "A draft for the role matrix.",
+		Variants: `[{"name":"control","weight":50},{"name":"other","weight":50}]`, Status: "draft", CreatedAt: time.Now().UTC()}
+	require.NoError(s.t, s.env.DB.Create(&e).Error)
+	return e.ID
 }
 
 // copyRequest stores a new trader's pending follow request to owner, a

@@ -61,6 +61,7 @@ func TestAnalyticsViewInBrowser(t *testing.T) {
 	b.waitFor("six months of revenue", `document.querySelectorAll('[data-testid=analytics-revenue] tbody tr').length === 6`)
 	b.waitFor("the cohorts", `document.querySelectorAll('[data-testid=analytics-cohorts] tbody tr').length > 0`)
 	b.waitFor("CLV per plan", `[...document.querySelectorAll('[data-testid=analytics-clv] tbody tr')].some(r => r.textContent.startsWith('plan'))`)
+	b.waitFor("the highest CLV traders", `document.querySelectorAll('[data-testid=analytics-trader-clv] tbody tr').length > 0 && document.querySelector('[data-testid="analytics-csv-clv/traders"]').getAttribute('href') === '/api/v1/admin/analytics/clv/traders?format=csv'`)
 	b.waitFor("the churn scores with their reasons", `[...document.querySelectorAll('[data-testid=analytics-churn] tbody tr')].some(r => r.textContent.includes('0.83') && r.textContent.includes('days_since_activity, failed_payments_90d'))`)
 	// FR-041/042: the latest month by plan tier with its growth; FR-048:
 	// the MRR line chart has a point per month, the cohort heatmap colours

@@ -38,6 +38,21 @@ interface CLV {
   arpa: string;
   clv: string | null;
 }
+interface TraderValue {
+  userId: string;
+  tier: string;
+  paidMonths: number;
+  avgMrr: string;
+  retentionMonths: string | null;
+  notional12m: string;
+  volumeBonus: string;
+  clv: string | null;
+  highValue: boolean;
+}
+interface TraderValues {
+  traders: TraderValue[];
+  highValueClv: string;
+}
 interface Report {
   refreshedAt: string | null;
   asOf: string;
@@ -261,6 +276,59 @@ function Cohorts() {
   );
 }
 
+// The paying traders of highest CLV (FR-046: average monthly revenue ×
+// the plan's average retention months + the trade volume bonus).
+function TraderLifetimeValue() {
+  const [rep, setRep] = useState<TraderValues | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    api
+      .get<TraderValues>("/api/v1/admin/analytics/clv/traders?limit=20")
+      .then(setRep)
+      .catch((e) => setError(e instanceof ApiError ? e.message : "Could not load the analytics."));
+  }, []);
+  return (
+    <>
+      <h3>Highest CLV traders</h3>
+      <p class="muted">
+        CLV = average monthly revenue × the plan's average retention months + trade volume bonus; a high value user
+        has CLV ≥ {rep ? usd(rep.highValueClv) : "…"}. <Csv table="clv/traders" />
+      </p>
+      {error && <p class="error">{error}</p>}
+      {rep && rep.traders.length > 0 && (
+        <div class="table-wrap">
+          <table data-testid="analytics-trader-clv">
+            <thead>
+              <tr>
+                <th>Trader</th>
+                <th>Plan</th>
+                <th class="num">Avg. monthly revenue</th>
+                <th class="num">Retention months</th>
+                <th class="num">Volume bonus</th>
+                <th class="num">CLV</th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              {rep.traders.map((v) => (
+                <tr key={v.userId}>
+                  <td>{v.userId}</td>
+                  <td>{v.tier}</td>
+                  <td class="num">{usd(v.avgMrr)}</td>
+                  <td class="num">{v.retentionMonths === null ? "no churn yet" : Number(v.retentionMonths).toFixed(1)}</td>
+                  <td class="num">{usd(v.volumeBonus)}</td>
+                  <td class="num">{v.clv === null ? "no churn yet" : usd(v.clv)}</td>
+                  <td>{v.highValue ? "high value user" : ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
 function LifetimeValue() {
   const [rep, error] = useReport("/api/v1/admin/analytics/clv");
   return (
@@ -300,6 +368,7 @@ function LifetimeValue() {
           </table>
         </div>
       )}
+      <TraderLifetimeValue />
     </section>
   );
 }
