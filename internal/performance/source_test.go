@@ -175,3 +175,22 @@ func TestPerformanceByIndividualSource(t *testing.T) {
 		require.Equal(t, "gamma-private", s.BySource[0].Name)
 	})
 }
+
+// A database rebuilt under the 0036 marker (its source scope keyed by
+// kind) is rebuilt once more under BackfillName: the kind rows go.
+func TestBackfillRerunsAfter0037(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		ctx := context.Background()
+		user := newUser(t, db)
+		now := time.Now().UTC()
+		require.NoError(t, db.Create(&schema.PerformanceBackfill{Name: "rebuild-0036", DoneAt: now}).Error)
+		require.NoError(t, db.Create(&schema.PerformanceStat{UserID: user, Scope: ScopeSource, ScopeKey: "discord", ClosedTrades: 1, GrossProfit: d("0"),
+			GrossLoss: d("0"), Realized: d("1"), LargestWin: d("0"), LargestLoss: d("0"), Peak: d("0"), MaxDrawdown: d("0"), SumReturn: d("0"), UpdatedAt: now}).Error)
+		ran, err := Backfill(ctx, db)
+		require.NoError(t, err)
+		require.True(t, ran, "a database backfilled before 0037 must be rebuilt")
+		s, err := Read(ctx, db, user)
+		require.NoError(t, err)
+		require.Empty(t, s.BySource)
+	})
+}
