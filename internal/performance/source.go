@@ -48,7 +48,7 @@ func SourceKey(tx *gorm.DB, userID, tradeID, kind string) (string, error) {
 			return "", err
 		}
 		if len(ext) == 1 {
-			if msg := discordMessageID(userID, ext[0]); msg != "" {
+			if msg := DiscordMessageID(userID, ext[0]); msg != "" {
 				var src []string
 				if err := tx.Model(&schema.DiscordMessage{}).Where("message_id = ?", msg).Limit(1).Pluck("source_id", &src).Error; err != nil {
 					return "", err
@@ -62,10 +62,10 @@ func SourceKey(tx *gorm.DB, userID, tradeID, kind string) (string, error) {
 	return kind, nil
 }
 
-// discordMessageID returns the message id of a follower's fan-out signal
+// DiscordMessageID returns the message id of a follower's fan-out signal
 // external id "<userID>:<messageID>" or "<userID>:<messageID>/<leg>", or
 // "" for any other external id.
-func discordMessageID(userID, externalID string) string {
+func DiscordMessageID(userID, externalID string) string {
 	rest, ok := strings.CutPrefix(externalID, userID+":")
 	if !ok {
 		return ""

@@ -42,7 +42,7 @@ func TestDiscordMessageIDAndKind(t *testing.T) {
 		{"u1", "tp:abc", ""}, // an exit the platform sent
 		{"u1", "u1:", ""},    // no message
 	} {
-		require.Equal(t, tc.want, discordMessageID(tc.user, tc.ext), tc.ext)
+		require.Equal(t, tc.want, DiscordMessageID(tc.user, tc.ext), tc.ext)
 	}
 	for _, tc := range []struct{ key, want string }{
 		{"discord:s1", "discord"}, {"copy:l1", "copy"}, {"tradingview", "tradingview"}, {"dashboard", "dashboard"},
