@@ -16,7 +16,7 @@ type PerformanceLot struct {
 	UserID             string          `gorm:"size:36;not null"`
 	BrokerConnectionID string          `gorm:"size:36;not null"`
 	Symbol             string          `gorm:"size:32;not null"`
-	Source             string          `gorm:"size:16;not null"`
+	Source             string          `gorm:"size:64;not null"` // source key (performance.SourceKey, 0037)
 	Side               string          `gorm:"size:5;not null"`
 	Quantity           decimal.Decimal `gorm:"type:numeric(38,18);not null"`
 	Cost               decimal.Decimal `gorm:"type:numeric(38,18);not null"`
@@ -25,14 +25,14 @@ type PerformanceLot struct {
 }
 
 // PerformanceStat is the running realized-P&L aggregate of one trader for
-// one scope: all (ScopeKey ""), source (the signal source of the lots
-// closed) or symbol. GrossLoss and LargestLoss are ≤ 0; Peak is the
+// one scope: all (ScopeKey ""), source (the source key of the lots
+// closed: performance.SourceKey, the individual source since 0037) or symbol. GrossLoss and LargestLoss are ≤ 0; Peak is the
 // highest cumulative Realized so far (from 0), MaxDrawdown the largest
 // fall from a peak.
 type PerformanceStat struct {
 	UserID       string          `gorm:"primaryKey;size:36"`
 	Scope        string          `gorm:"primaryKey;size:8"`
-	ScopeKey     string          `gorm:"primaryKey;size:32"`
+	ScopeKey     string          `gorm:"primaryKey;size:64"`
 	ClosedTrades int64           `gorm:"not null"`
 	Wins         int64           `gorm:"not null"`
 	Losses       int64           `gorm:"not null"`
@@ -54,7 +54,7 @@ type PerformanceStat struct {
 type PerformanceClose struct {
 	UserID   string          `gorm:"primaryKey;size:36"`
 	Scope    string          `gorm:"primaryKey;size:8"`
-	ScopeKey string          `gorm:"primaryKey;size:32"`
+	ScopeKey string          `gorm:"primaryKey;size:64"`
 	CloseKey string          `gorm:"primaryKey;size:120"`
 	PnL      decimal.Decimal `gorm:"column:pnl;type:numeric(38,18);not null"`
 	Cost     decimal.Decimal `gorm:"type:numeric(38,18);not null"`
@@ -72,7 +72,7 @@ type PerformanceOrder struct {
 	ConnectionID string `gorm:"size:36;not null"`
 	Symbol       string `gorm:"size:32;not null"`
 	Side         string `gorm:"size:5;not null"`
-	Source       string `gorm:"size:16;not null"`
+	Source       string `gorm:"size:64;not null"`
 	TradeID      string `gorm:"size:36;not null"`
 	UpdatedAt    time.Time
 }

@@ -77,7 +77,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.run("overview", chromedp.Navigate(env.URL()+"/dashboard#/"))
 	b.waitFor("the position", `[...document.querySelectorAll('[data-testid=positions] td')].some(td => td.textContent === 'BTC-USD')`)
 	b.waitFor("the portfolio value", `/\$[0-9]/.test(document.querySelector('[data-testid=portfolio-value]')?.textContent ?? '')`)
-	b.waitFor("the performance panel", `[...document.querySelectorAll('[data-testid=perf-by-symbol] td')].some(td => td.textContent === 'BTC-USD') && document.querySelector('[data-testid=perf-closed]')?.textContent === '0' && document.querySelector('[data-testid=perf-avg-return]')?.textContent === '—'`)
+	b.waitFor("the performance panel", `[...document.querySelectorAll('[data-testid=perf-by-symbol] td')].some(td => td.textContent === 'BTC-USD') && [...document.querySelectorAll('[data-testid=perf-by-source] td')].some(td => td.textContent === 'TradingView webhook') && document.querySelector('[data-testid=perf-closed]')?.textContent === '0' && document.querySelector('[data-testid=perf-avg-return]')?.textContent === '—'`)
 	b.screenshot("overview")
 
 	// Kill the socket; a trade fills while the dashboard is offline; the

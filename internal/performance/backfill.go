@@ -12,8 +12,11 @@ import (
 	"github.com/tradeexec/tradeexec/schema"
 )
 
-// BackfillName marks the one-time rebuild (performance_backfills).
-const BackfillName = "rebuild-0036"
+// BackfillName marks the one-time rebuild (performance_backfills). It was
+// "rebuild-0036"; 0037 keys the source scope by individual source
+// (SourceKey) instead of by kind, so databases rebuilt under the old name
+// rebuild once more under this one.
+const BackfillName = "rebuild-0037"
 
 // Backfill rebuilds every trader's performance once (migrate runs it after
 // the migrations; a second run finds its row and does nothing): fills

@@ -3,6 +3,7 @@ package performance
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
@@ -16,7 +17,9 @@ import (
 // trade is one exit's round trip, however many fills it took.
 type Figures struct {
 	Key           string          `json:"key,omitempty"`
-	TotalTrades   int64           `json:"totalTrades"` // FR-049 total_trades: closed round trips (= ClosedTrades)
+	Name          string          `json:"name,omitempty"` // a source's readable name, resolved when read
+	Kind          string          `json:"kind,omitempty"` // a source's kind: discord, copy, tradingview, dashboard
+	TotalTrades   int64           `json:"totalTrades"`    // FR-049 total_trades: closed round trips (= ClosedTrades)
 	ClosedTrades  int64           `json:"closedTrades"`
 	Wins          int64           `json:"wins"`
 	Losses        int64           `json:"losses"`
@@ -33,8 +36,8 @@ type Figures struct {
 	OpenLots      int             `json:"openLots"`
 }
 
-// Summary is a trader's performance: overall, per signal source and per
-// symbol (sorted by key). Unpriced lists symbols with open lots whose
+// Summary is a trader's performance: overall, per individual signal source
+// (SourceKey; with its Name and Kind) and per symbol (sorted by key). Unpriced lists symbols with open lots whose
 // broker position has no current price or is no longer open (their
 // unrealized P&L is left out rather than guessed).
 type Summary struct {
@@ -138,6 +141,21 @@ func Read(ctx context.Context, db *gorm.DB, userID string) (Summary, error) {
 		}
 		sort.Slice(*m.to, func(i, j int) bool { return (*m.to)[i].Key < (*m.to)[j].Key })
 	}
+	keys := make([]string, len(sum.BySource))
+	for i, f := range sum.BySource {
+		keys[i] = f.Key
+	}
+	names, err := sourceNames(db, keys)
+	if err != nil {
+		return Summary{}, err
+	}
+	for i := range sum.BySource {
+		f := &sum.BySource[i]
+		f.Name, f.Kind = names[f.Key], SourceKind(f.Key)
+	}
+	sort.SliceStable(sum.BySource, func(i, j int) bool {
+		return strings.ToLower(sum.BySource[i].Name) < strings.ToLower(sum.BySource[j].Name)
+	})
 	for s := range unpriced {
 		sum.Unpriced = append(sum.Unpriced, s)
 	}

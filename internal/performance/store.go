@@ -24,8 +24,11 @@ type FillEvent struct {
 	UserID       string
 	ConnectionID string
 	Symbol       string
-	Source       string
-	TradeID      string
+	Source       string // the trade's source kind (trades.source)
+	// SourceKey is the individual source the lot a fill opens is credited
+	// to; empty means SourceKey(tx, UserID, TradeID, Source).
+	SourceKey string
+	TradeID   string
 	// CloseKey names the exit this increment belongs to: every increment
 	// of one exit that closes lots counts as one closed trade. Empty means
 	// TradeID; a broker-executed order uses OrderKey.
@@ -78,6 +81,11 @@ func RecordFill(tx *gorm.DB, f FillEvent) error {
 		}
 	}
 	if o := out.Opened; o != nil {
+		if o.Source = f.SourceKey; o.Source == "" {
+			if o.Source, err = SourceKey(tx, f.UserID, f.TradeID, f.Source); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(&schema.PerformanceLot{UserID: f.UserID, BrokerConnectionID: f.ConnectionID, Symbol: f.Symbol,
 			Source: o.Source, Side: o.Side, Quantity: o.Quantity, Cost: o.Cost, TradeID: f.TradeID, OpenedAt: at}).Error; err != nil {
 			return err

@@ -5,7 +5,9 @@ import { useStore } from "../store";
 
 // GET /api/v1/performance (FR-049): amounts are exact decimal strings.
 interface Figures {
-  key?: string;
+  key?: string; // a source: "discord:<id>", "copy:<leader id>", "tradingview", "dashboard"; a symbol
+  name?: string; // a source's readable name (channel name, "Copy: <leader>", "TradingView webhook", "Dashboard")
+  kind?: string;
   totalTrades: number; // FR-049 total_trades: closed round trips (one per exit)
   closedTrades: number;
   wins: number;
@@ -33,8 +35,9 @@ interface Summary {
 const pct = (v: string) => (Number(v) * 100).toFixed(1) + "%";
 const pctSigned = (v: string) => (Number(v) > 0 ? "+" : "") + (Number(v) * 100).toFixed(2) + "%";
 
-// The trader's performance: overall cards, then tables per signal source
-// and per symbol. Reloaded when the portfolio is re-synced (after fills).
+// The trader's performance: overall cards, then tables per individual
+// signal source (each channel followed, the webhook, each copy leader, the
+// dashboard) and per symbol. Reloaded when the portfolio is re-synced (after fills).
 export function PerformancePanel() {
   const [data, setData] = useState<Summary | null>(null);
   const [error, setError] = useState("");
@@ -114,7 +117,7 @@ function Breakdown({ title, rows, id }: { title: string; rows: Figures[]; id: st
         <tbody>
           {rows.map((r) => (
             <tr key={r.key}>
-              <td>{r.key || "—"}</td>
+              <td>{r.name || r.key || "—"}</td>
               <td class="num">{r.totalTrades}</td>
               <td class="num">{r.closedTrades ? pct(r.winRate) : "—"}</td>
               <td class={`num ${sign(r.averageReturn)}`}>{r.closedTrades ? pctSigned(r.averageReturn) : "—"}</td>
