@@ -90,7 +90,7 @@ func serverWork(ctx context.Context, c client.Client, workflowIDs []string, samp
 	}
 	step := max(1, len(workflowIDs)/sample)
 	var events, tasks, acts, markers []int
-	var sequence []string
+	var seqs [][]string
 	for i := 0; i < len(workflowIDs); i += step {
 		var ev, wt, at, mk int
 		var seq []string
@@ -119,11 +119,18 @@ func serverWork(ctx context.Context, c client.Client, workflowIDs []string, samp
 			}
 		}
 		events, tasks, acts, markers = append(events, ev), append(tasks, wt), append(acts, at), append(markers, mk)
-		if sequence == nil {
-			sequence = seq
+		seqs = append(seqs, seq)
+	}
+	med := func(v []int) int { c := append([]int(nil), v...); sort.Ints(c); return c[len(c)/2] }
+	// The history shown is one whose length is the median's.
+	var sequence []string
+	m := med(events)
+	for i, n := range events {
+		if n == m {
+			sequence = seqs[i]
+			break
 		}
 	}
-	med := func(v []int) int { sort.Ints(v); return v[len(v)/2] }
 	return fmt.Sprintf("per trade (median of %d): %d history events, %d workflow tasks, %d activity tasks, %d local activities/markers\n  one trade's history: %s",
 		len(events), med(events), med(tasks), med(acts), med(markers), strings.Join(sequence, " "))
 }
