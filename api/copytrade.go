@@ -256,6 +256,16 @@ type copyPosView struct {
 	RealizedPnL decimal.Decimal `json:"realizedPnl"`
 }
 
+// answerFollow answers 200 with the follow as the trader sees it.
+func (s *Server) answerFollow(c *gin.Context, row schema.CopyFollow) {
+	v, err := s.followViewOf(c, row)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"follow": v})
+}
+
 func (s *Server) followViewOf(c *gin.Context, f schema.CopyFollow) (followView, error) {
 	db := s.DB.WithContext(c.Request.Context())
 	name, err := copytrade.LeaderName(db, f.LeaderID)
@@ -351,12 +361,7 @@ func (s *Server) followLeader(c *gin.Context) {
 		s.failCopy(c, err)
 		return
 	}
-	v, err := s.followViewOf(c, row)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"follow": v})
+	s.answerFollow(c, row)
 }
 
 // PATCH /api/v1/copy/follows/{id} — change sizing or limits, pause
@@ -431,12 +436,7 @@ func (s *Server) updateCopyFollow(c *gin.Context) {
 			return
 		}
 	}
-	v, err := s.followViewOf(c, row)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"follow": v})
+	s.answerFollow(c, row)
 }
 
 // DELETE /api/v1/copy/follows/{id}?closePositions=true|false — stop
