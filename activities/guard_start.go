@@ -125,3 +125,44 @@ func RunGuardStarter(ctx context.Context, g *Guard, every time.Duration) {
 		}
 	}
 }
+
+// GuardAfterFill is the account guard's look at the account after a fill,
+// made by the trade itself (a local activity of TradeWorkflow for brokers
+// in this process, inProcessSteps) instead of by a check signal to the
+// guard's workflow: a signal costs the guard a workflow task and an
+// activity per fill, this costs one read of the guard's state. The look is
+// GuardCheck's (the trade has synced the portfolio; the stops are
+// reconciled). What only the guard's workflow does — closing every
+// position of a blocked account, round after round — is handed to it by
+// the check signal; a guard that is not running is started (EnsureGuard),
+// and its first look is this fill's.
+func (g *Guard) GuardAfterFill(ctx context.Context, in workflows.GuardRef) error {
+	running, err := g.guardRunning(ctx, in.ConnectionID)
+	if err != nil {
+		return err
+	}
+	if !running {
+		return g.EnsureGuard(ctx, in)
+	}
+	res, err := g.GuardCheck(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: true, Reconcile: true})
+	if err != nil {
+		return err
+	}
+	if res.Flatten {
+		return g.EnsureGuard(ctx, in)
+	}
+	return nil
+}
+
+// guardRunning reports whether the connection's guard workflow runs.
+func (g *Guard) guardRunning(ctx context.Context, connectionID string) (bool, error) {
+	d, err := g.Temporal.DescribeWorkflowExecution(ctx, workflows.GuardWorkflowID(connectionID), "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}

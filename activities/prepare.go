@@ -34,6 +34,12 @@ const maxEpochRetries = 20
 // (invariant 2). A risk refusal is recorded (trade rejected + audit + event)
 // and returned as Rejected; broker failures are returned as errors.
 func (a *Trading) PrepareOrder(ctx context.Context, in workflows.PrepareInput) (workflows.PrepareResult, error) {
+	res, err := a.prepareOrder(ctx, in)
+	res.InProcess = broker.InProcess(res.Broker)
+	return res, err
+}
+
+func (a *Trading) prepareOrder(ctx context.Context, in workflows.PrepareInput) (workflows.PrepareResult, error) {
 	l, err := a.load(ctx, in.TradeID)
 	if err != nil {
 		return workflows.PrepareResult{}, err

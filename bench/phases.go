@@ -20,15 +20,17 @@ import (
 //	task    started → first workflow task started (matching, worker pickup)
 //	prepare first task started → SubmitOrder scheduled (PrepareOrder, local)
 //	submit  SubmitOrder scheduled → started (activity dispatch)
+//	local   first task started → completed, when SubmitOrder is a local
+//	        activity (inProcessSteps: the whole trade in that task)
 func tradePhases(ctx context.Context, c client.Client, posted time.Time, workflowIDs []string, sample int) string {
 	if len(workflowIDs) == 0 {
 		return ""
 	}
 	step := max(1, len(workflowIDs)/sample)
 	phases := map[string][]time.Duration{}
-	order := []string{"start", "task", "prepare", "submit"}
+	order := []string{"start", "task", "prepare", "submit", "local"}
 	for i := 0; i < len(workflowIDs); i += step {
-		var started, firstTask, scheduled, actStarted time.Time
+		var started, firstTask, firstDone, scheduled, actStarted time.Time
 		it := c.GetWorkflowHistory(ctx, workflowIDs[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
@@ -43,6 +45,10 @@ func tradePhases(ctx context.Context, c client.Client, posted time.Time, workflo
 				if firstTask.IsZero() {
 					firstTask = at
 				}
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				if firstDone.IsZero() {
+					firstDone = at
+				}
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 				if scheduled.IsZero() && isSubmit(ev) {
 					scheduled = at
@@ -53,11 +59,17 @@ func tradePhases(ctx context.Context, c client.Client, posted time.Time, workflo
 				}
 			}
 		}
-		if started.IsZero() || firstTask.IsZero() || scheduled.IsZero() || actStarted.IsZero() {
+		if started.IsZero() || firstTask.IsZero() {
 			continue
 		}
 		phases["start"] = append(phases["start"], started.Sub(posted))
 		phases["task"] = append(phases["task"], firstTask.Sub(started))
+		if scheduled.IsZero() || actStarted.IsZero() {
+			if !firstDone.IsZero() {
+				phases["local"] = append(phases["local"], firstDone.Sub(firstTask))
+			}
+			continue
+		}
 		phases["prepare"] = append(phases["prepare"], scheduled.Sub(firstTask))
 		phases["submit"] = append(phases["submit"], actStarted.Sub(scheduled))
 	}

@@ -97,6 +97,14 @@ func (h *harness) copyOutcome(tradeID string, followers int) (schema.CopyFill, m
 				}
 			}
 			if len(out) == followers && final {
+				// The orders as they are now that every trade is final
+				// (read before, a fill committed in between left them
+				// "sent").
+				orders = nil
+				require.NoError(h.t, h.db.Where("copy_fill_id = ?", fill.ID).Find(&orders).Error)
+				for _, o := range orders {
+					out[o.FollowerID] = o
+				}
 				return fill, out
 			}
 		}

@@ -156,7 +156,11 @@ func TestWorkerKilledDuringSubmitYieldsOneOrder(t *testing.T) {
 		h.stack.Stop()
 		close(block)
 		h.engine.InjectFaults(h.demo.PaperAccount, paper.Faults{Duplicates: paper.DuplicatesAccept})
-		require.Equal(t, 1, h.orderCount(), "the interrupted call created the order")
+		// The interrupted call created the order. (A paper order's steps
+		// are local activities of one workflow task, which the stopping
+		// worker may finish itself — placing the stop too — or leave to
+		// the next worker; either way one entry, checked below.)
+		require.GreaterOrEqual(t, h.orderCount(), 1, "the interrupted call created the order")
 
 		h.start(h.stack.Trading.Log)
 		h.waitStatus(tradeID, 30*time.Second, "filled")

@@ -23,6 +23,9 @@ const (
 	ActGuardFlatten   = "GuardFlatten"
 	ActReconcileStops = "ReconcileStops"
 	ActEnsureGuard    = "EnsureGuard"
+	// ActGuardAfterFill is the guard's look after a fill made by the trade
+	// itself (a local activity of TradeWorkflow for in-process brokers).
+	ActGuardAfterFill = "GuardAfterFill"
 
 	// DefaultGuardPoll is how often the guard looks at an account between
 	// fills.
@@ -35,6 +38,11 @@ const (
 	// followed each unblocked check) — one activity and one workflow task
 	// less per check, for every account every poll.
 	versionGuardOneActivity = "guard-one-activity"
+	// versionGuardLocalCheck: the look at the account (GuardCheck) is a
+	// local activity, run inside the workflow task the poll's timer or a
+	// check signal brings — one workflow task per look instead of two and
+	// an activity task, for every account every poll.
+	versionGuardLocalCheck = "guard-local-check"
 )
 
 // GuardWorkflowID is the id of the guard of one broker connection.
@@ -142,6 +150,11 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		})
 	}
 
+	localCheck := merged && workflow.GetVersion(ctx, versionGuardLocalCheck, workflow.DefaultVersion, 1) >= 1
+	localCheckCtx := workflow.WithLocalActivityOptions(ctx, localOptions(time.Minute, &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 3,
+	}))
+
 	// Started by a fill (signal-with-start, or an eager start saying so):
 	// the first check is that one.
 	afterFill := in.AfterFill
@@ -151,8 +164,13 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 	}
 	for i := 0; i < guardChecksPerRun; i++ {
 		var res GuardCheckResult
-		err := workflow.ExecuteActivity(checkCtx, ActGuardCheck,
-			GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill, Reconcile: merged}).Get(ctx, &res)
+		look := GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill, Reconcile: merged}
+		var err error
+		if localCheck {
+			err = workflow.ExecuteLocalActivity(localCheckCtx, ActGuardCheck, look).Get(ctx, &res)
+		} else {
+			err = workflow.ExecuteActivity(checkCtx, ActGuardCheck, look).Get(ctx, &res)
+		}
 		switch {
 		case err != nil:
 			logger.Warn("guard check failed; retrying at the next poll", "error", err)

@@ -194,3 +194,48 @@ func TestAccountGuard_OneActivityPerCheck(t *testing.T) {
 	}
 	require.False(t, reconciled, "no separate ReconcileStops activity")
 }
+
+// Since versionGuardLocalCheck every look at the account is a local
+// activity (one workflow task per poll); closing positions stays a
+// regular activity (long, heartbeating). Runs from before the version
+// keep their GuardCheck activity (TestAccountGuard_BeforeLocalCheck).
+func TestAccountGuard_LooksInALocalActivity(t *testing.T) {
+	env := newGuardEnv(t)
+	n := 0
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
+		n++
+		switch n {
+		case 1:
+			return GuardCheckResult{Level: "ok"}, nil
+		case 2:
+			return GuardCheckResult{Level: "limit", Blocking: true, Flatten: true, Round: 1}, nil
+		}
+		return GuardCheckResult{Inactive: true}, nil
+	}).Times(3)
+	env.OnActivity(ActGuardFlatten, mock.Anything, mock.Anything).Return(FlattenResult{}, nil).Once()
+	var local, remote []string
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+		local = append(local, info.ActivityType.Name)
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{ActGuardCheck, ActGuardCheck, ActGuardCheck}, local)
+	require.Equal(t, []string{ActGuardFlatten}, remote)
+}
+
+func TestAccountGuard_BeforeLocalCheck(t *testing.T) {
+	env := newGuardEnv(t)
+	env.OnGetVersion(versionGuardLocalCheck, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(GuardCheckResult{Inactive: true}, nil).Once()
+	var remote []string
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.Equal(t, []string{ActGuardCheck}, remote)
+}

@@ -44,7 +44,17 @@ const (
 	// SubmitOrder, and AwaitFill is skipped — one activity and one workflow
 	// task less per trade, which is what bounds the channel fan-out on the
 	// embedded dev server.
+	//
+	// Version 2 (inProcessSteps): for a broker that runs in this process
+	// (PrepareResult.InProcess: the paper broker), SubmitOrder,
+	// PlaceStopLoss and the guard's look after the fill (GuardAfterFill)
+	// are local activities, so the whole trade is one workflow task; and
+	// versionRiskGuard's marker is not recorded on that path (its
+	// behaviour is the only one version 2 knows).
 	versionFillAtSubmit = "fill-at-submit"
+	// inProcessSteps is versionFillAtSubmit's version with the in-process
+	// broker's steps as local activities.
+	inProcessSteps workflow.Version = 2
 	// versionApproval: PrepareOrder may ask for the trader's approval first
 	// (approval mode); the workflow waits for it (awaitApproval). Reached
 	// only when PrepareOrder says so, so other trades record no marker.
@@ -132,16 +142,13 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	// sizing, buying power, exposure reservation. A closed market queues the
 	// order on a durable, cancellable timer; at the open the whole check runs
 	// again against the account as it is then.
-	prepCtx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        4 * time.Second,
-			MaximumAttempts:        3,
-			NonRetryableErrorTypes: nonRetryableSubmit,
-		},
-	})
+	prepCtx := workflow.WithLocalActivityOptions(ctx, localOptions(20*time.Second, &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        4 * time.Second,
+		MaximumAttempts:        3,
+		NonRetryableErrorTypes: nonRetryableSubmit,
+	}))
 	var prep PrepareResult
 	var sub SubmitResult
 	wfID := workflow.GetInfo(ctx).WorkflowExecution.ID
@@ -156,6 +163,17 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			NonRetryableErrorTypes: nonRetryableSubmit,
 		},
 	})
+	// The same for a broker in this process (inProcessSteps): a local
+	// activity, retried in the workflow task.
+	localSubmitRetry := &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        4 * time.Second,
+		MaximumAttempts:        3,
+		NonRetryableErrorTypes: nonRetryableSubmit,
+	}
+	localSubmitCtx := workflow.WithLocalActivityOptions(ctx, localOptions(submitTimeout, localSubmitRetry))
+	inProcess := false
 	for recheck := false; ; recheck = true {
 		// A fresh decision each round: JSON leaves fields an answer omits
 		// (awaitApproval) as the previous round set them.
@@ -212,10 +230,15 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		if cancelCh.ReceiveAsync(nil) {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
-		fillAtSubmit := workflow.GetVersion(ctx, versionFillAtSubmit, workflow.DefaultVersion, 1) >= 1
-		err := workflow.ExecuteActivity(submitCtx, ActSubmitOrder, SubmitInput{
-			TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: fillAtSubmit,
-		}).Get(ctx, &sub)
+		fillAtSubmit := workflow.GetVersion(ctx, versionFillAtSubmit, workflow.DefaultVersion, inProcessSteps)
+		inProcess = fillAtSubmit >= inProcessSteps && prep.InProcess
+		submitIn := SubmitInput{TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: fillAtSubmit >= 1}
+		var err error
+		if inProcess {
+			err = workflow.ExecuteLocalActivity(localSubmitCtx, ActSubmitOrder, submitIn).Get(ctx, &sub)
+		} else {
+			err = workflow.ExecuteActivity(submitCtx, ActSubmitOrder, submitIn).Get(ctx, &sub)
+		}
 		if err == nil {
 			break
 		}
@@ -275,30 +298,49 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	// opening fill; since versionRiskGuard also amended after any fill that
 	// changed the position (cancelled when it closed), while the account
 	// guard is told about the fill (it checks the equity at once).
-	lifecycle := workflow.GetVersion(ctx, versionRiskGuard, workflow.DefaultVersion, 1)
+	lifecycle := workflow.Version(1) // inProcessSteps knows only this behaviour
+	if !inProcess {
+		lifecycle = workflow.GetVersion(ctx, versionRiskGuard, workflow.DefaultVersion, 1)
+	}
 	var guardTold workflow.Future
-	if lifecycle >= 1 {
+	if lifecycle >= 1 && !inProcess {
 		guardTold = startEnsureGuard(ctx, prep.ConnectionID, in.UserID)
 	}
 	pair := placeExitPair(ctx, in, submitTimeout) // versionExitPair: native → the pair holds the stop
 	if (opensPosition(in.Signal) || lifecycle >= 1) && !pair.Native {
 		var sl StopLossResult
-		slCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: submitTimeout,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:    time.Second,
-				BackoffCoefficient: 2,
-				MaximumInterval:    30 * time.Second,
-				MaximumAttempts:    10,
-				NonRetryableErrorTypes: []string{
-					string(broker.KindInvalidSymbol), string(broker.KindAuthFailed), string(broker.KindInvalidOrder), string(broker.KindRejected),
-				},
+		slRetry := &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    10,
+			NonRetryableErrorTypes: []string{
+				string(broker.KindInvalidSymbol), string(broker.KindAuthFailed), string(broker.KindInvalidOrder), string(broker.KindRejected),
 			},
-		})
-		if err := workflow.ExecuteActivity(slCtx, ActPlaceStopLoss, TradeRef{TradeID: in.TradeID}).Get(ctx, &sl); err != nil {
+		}
+		var placed workflow.Future
+		if inProcess {
+			placed = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions(submitTimeout, slRetry)),
+				ActPlaceStopLoss, TradeRef{TradeID: in.TradeID})
+		} else {
+			placed = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				StartToCloseTimeout: submitTimeout, RetryPolicy: slRetry,
+			}), ActPlaceStopLoss, TradeRef{TradeID: in.TradeID})
+		}
+		if err := placed.Get(ctx, &sl); err != nil {
 			// The entry is filled; a missing stop is reported, not hidden.
 			logger.Error("stop-loss not placed", "error", err)
 			res.Message = "Order filled, but the stop-loss could not be placed: " + messageOf(err)
+		}
+	}
+	if inProcess && prep.ConnectionID != "" {
+		// The account guard's look after the fill, made here (after the
+		// stop, so its reconciliation finds it in place) instead of by a
+		// signal to the guard's workflow; best effort, as that signal is.
+		gctx := workflow.WithLocalActivityOptions(ctx, localOptions(30*time.Second,
+			&temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3}))
+		if err := workflow.ExecuteLocalActivity(gctx, ActGuardAfterFill, GuardRef{ConnectionID: prep.ConnectionID, UserID: in.UserID}).Get(ctx, nil); err != nil {
+			logger.Warn("account guard's look after the fill failed; it looks at its next poll", "error", err)
 		}
 	}
 	if guardTold != nil {
@@ -325,6 +367,24 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// localOptions are a local activity's options with room for every attempt
+// its retry policy allows: a local activity's schedule-to-close timeout
+// defaults to its start-to-close timeout, which would leave no time for a
+// second attempt after a first one timed out (a regular activity's has no
+// such default).
+func localOptions(startToClose time.Duration, retry *temporal.RetryPolicy) workflow.LocalActivityOptions {
+	total := time.Duration(retry.MaximumAttempts) * startToClose
+	backoff := retry.InitialInterval
+	for i := int32(1); i < retry.MaximumAttempts; i++ {
+		total += backoff
+		backoff = time.Duration(float64(backoff) * retry.BackoffCoefficient)
+		if retry.MaximumInterval > 0 && backoff > retry.MaximumInterval {
+			backoff = retry.MaximumInterval
+		}
+	}
+	return workflow.LocalActivityOptions{StartToCloseTimeout: startToClose, ScheduleToCloseTimeout: total, RetryPolicy: retry}
 }
 
 // takesProfit reports whether the signal asks for a take-profit (the exit

@@ -35,6 +35,7 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActRecordFailure, func(context.Context, FailureInput) error { return nil })
 	reg(ActMarkHalted, func(context.Context, HaltInput) (QueueResult, error) { return QueueResult{}, nil })
 	reg(ActEnsureGuard, func(context.Context, GuardRef) error { return nil })
+	reg(ActGuardAfterFill, func(context.Context, GuardRef) error { return nil })
 	reg(ActConfirmSubmit, func(context.Context, SubmitInput) (ConfirmResult, error) { return ConfirmResult{}, nil })
 	reg(ActSelectCancelTargets, func(context.Context, TradeRef) (CancelSelection, error) { return CancelSelection{}, nil })
 	reg(ActCancelOpenOrders, func(context.Context, CancelOrdersInput) (CancelOrdersResult, error) { return CancelOrdersResult{}, nil })
@@ -257,4 +258,65 @@ func TestTradeWorkflow_FilledAtSubmission(t *testing.T) {
 	require.True(t, r.FilledQuantity.Equal(decimal.NewFromInt(5)))
 	require.True(t, r.FillPrice.Equal(decimal.NewFromInt(180)))
 	require.False(t, awaited, "AwaitFill ran for an order filled at submission")
+}
+
+// TestTradeWorkflow_InProcessBrokerStepsAreLocal: for a broker in the
+// worker's process (PrepareResult.InProcess, inProcessSteps) SubmitOrder,
+// PlaceStopLoss and the guard's look after the fill run as local
+// activities, in that order — the whole trade one workflow task — and the
+// guard's workflow is not signalled (EnsureGuard does not run). A broker
+// elsewhere keeps its regular activities (the other tests).
+func TestTradeWorkflow_InProcessBrokerStepsAreLocal(t *testing.T) {
+	env := newEnv(t)
+	prep := prepOK
+	prep.InProcess = true
+	env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(prep, nil).Once()
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.MatchedBy(func(in SubmitInput) bool { return in.RecordFill })).
+		Return(SubmitResult{BrokerOrderID: "b1", Status: string(broker.StatusFilled), Fill: &filled}, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, TradeRef{TradeID: "t1"}).Return(StopLossResult{Placed: true}, nil).Once()
+	env.OnActivity(ActGuardAfterFill, mock.Anything, GuardRef{ConnectionID: "c1", UserID: "u1"}).Return(nil).Once()
+	var local, remote []string
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+		local = append(local, info.ActivityType.Name)
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+	require.Equal(t, "b1", r.BrokerOrderID)
+	require.Equal(t, []string{ActPrepareOrder, ActSubmitOrder, ActPlaceStopLoss, ActGuardAfterFill}, local)
+	require.Empty(t, remote, "an in-process broker's trade scheduled regular activities")
+}
+
+// TestTradeWorkflow_InProcessStopFailureIsReported: a stop-loss the
+// in-process broker refuses is reported on the filled trade, as on the
+// regular path, and the guard still looks after the fill.
+func TestTradeWorkflow_InProcessStopFailureIsReported(t *testing.T) {
+	env := newEnv(t)
+	prep := prepOK
+	prep.InProcess = true
+	env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prep, nil).Once()
+	env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).
+		Return(SubmitResult{BrokerOrderID: "b1", Status: string(broker.StatusFilled), Fill: &filled}, nil).Once()
+	env.OnActivity(ActPlaceStopLoss, mock.Anything, mock.Anything).
+		Return(StopLossResult{}, temporal.NewNonRetryableApplicationError("stop price invalid", string(broker.KindInvalidOrder), nil)).Once()
+	env.OnActivity(ActGuardAfterFill, mock.Anything, mock.Anything).Return(nil).Once()
+
+	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
+	r := result(t, env)
+	require.Equal(t, string(trade.StatusFilled), r.Status)
+	require.Equal(t, "Order filled, but the stop-loss could not be placed: stop price invalid", r.Message)
+}
+
+// A local activity's schedule-to-close timeout leaves room for every
+// attempt its policy allows (it defaults to one start-to-close, which
+// allowed no retry after a timed-out attempt: an in-process stop-loss
+// whose broker call hung was never tried again).
+func TestLocalOptionsLeaveRoomForEveryAttempt(t *testing.T) {
+	o := localOptions(2*time.Second, &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 3 * time.Second, MaximumAttempts: 4})
+	require.Equal(t, 2*time.Second, o.StartToCloseTimeout)
+	require.Equal(t, 4*2*time.Second+(1+2+3)*time.Second, o.ScheduleToCloseTimeout)
 }

@@ -128,6 +128,9 @@ type PrepareResult struct {
 	// the signal first (approval mode), within ApprovalTimeout.
 	AwaitApproval   bool          `json:"awaitApproval,omitempty"`
 	ApprovalTimeout time.Duration `json:"approvalTimeout,omitempty"`
+	// InProcess: the broker runs in the worker's process (the paper
+	// broker), so its steps run as local activities (inProcessSteps).
+	InProcess bool `json:"inProcess,omitempty"`
 }
 
 // TakeProfitResult is what became of a trade's take-profit: none, armed,

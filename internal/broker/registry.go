@@ -60,3 +60,9 @@ func (r *Registry) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// InProcess reports whether broker type name runs in this process (the
+// paper broker: an engine over the database, no network): its calls take
+// milliseconds and cannot be lost on the way, so the trade workflow runs
+// them as local activities.
+func InProcess(name string) bool { return name == "paper" }
