@@ -51,6 +51,7 @@ func copyRows(ctx context.Context, dir, temporalAddr string, followers int, ceil
 	must(f.db.Model(&schema.CopyFollow{}).Where("follower_id IN ?", w).Update("status", "stopped").Error)
 
 	ids := f.copyFollowers(ctx, leader, followers)
+	f.startGuards(ctx, len(ids)+len(w)+1) // and the leader's
 	start = time.Now()
 	fillID, err := f.leaderOrder(ctx, queue, leader, "measured")
 	must(err)

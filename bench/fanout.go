@@ -35,11 +35,15 @@ import (
 // on the worker built by app.Start; the clock stops when the paper broker
 // has accepted every follower's order. It reports the total and each
 // follower's latency (message posted → that order accepted).
-func fanoutRows(ctx context.Context, dir, temporalAddr string, followers int, ceil ceiling) []row {
+func fanoutRows(ctx context.Context, dir, temporalAddr string, followers int, ceil ceiling, guards bool) []row {
 	f, err := newFanoutEnv(ctx, dir, temporalAddr)
 	must(err)
 	defer f.close()
-	return f.rows(ctx, followers, ceil)
+	rows := f.rows(ctx, followers, ceil)
+	if guards {
+		rows = append(rows, f.guardRow(followers+1, ceil))
+	}
+	return rows
 }
 
 func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row {
@@ -117,6 +121,9 @@ type fanoutEnv struct {
 	// the clock) and, on the stack, acceptance read from the trade rows.
 	symbol   string
 	fromRows bool
+	// guard starts the followers' guards (startGuards): the in-process
+	// stack's, or on the stack one on its task queue.
+	guard *activities.Guard
 }
 
 // channelFanoutTotal is the last channel fan-out's time to all accepted
@@ -284,10 +291,11 @@ func (f *fanoutEnv) followers(ctx context.Context, src sources.Source, n int) []
 // and every few minutes), so a fill tells a running guard rather than
 // starting one. It waits until every guard has looked at its account once.
 func (f *fanoutEnv) startGuards(ctx context.Context, want int) {
-	if f.stack == nil || f.stack.Guard == nil {
-		return // the stack's worker processes start their own
+	g := f.guard
+	if g == nil && f.stack != nil {
+		g = f.stack.Guard
 	}
-	_, err := activities.StartGuards(ctx, f.stack.Guard)
+	_, err := activities.StartGuards(ctx, g)
 	must(err)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

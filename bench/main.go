@@ -23,7 +23,7 @@ func main() {
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
-	only := flag.String("only", "trade,bracket,stop,fanout,guards,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade, fanout, guards or copy does; copy also runs fanout, its reference)")
+	only := flag.String("only", "trade,bracket,stop,fanout,guards,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade, fanout, guards or copy does; copy also runs fanout, its reference; guards runs fanout, then measures its followers' guards)")
 	ceilingN := flag.Int("ceiling-n", 200, "sequential empty / one-local-activity workflows for the engine's ceiling")
 	analyticsTraders := flag.Int("analyticstraders", 10_000, "generated traders for the admin analytics run (-only analytics)")
 	auditRows := flag.Int("auditrows", 1_000_000, "generated audit rows for the audit export run (-only auditexport)")
@@ -81,11 +81,8 @@ func main() {
 	if want["stop"] {
 		rows = append(rows, stopTriggerRun(ctx, dir, 40)...)
 	}
-	if want["fanout"] || want["copy"] {
-		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), *followers, ceil)...)
-	}
-	if want["guards"] {
-		rows = append(rows, guardRows(ctx, dir, srv.Address(), *followers, ceil)...)
+	if want["fanout"] || want["copy"] || want["guards"] {
+		rows = append(rows, fanoutRows(ctx, dir, srv.Address(), *followers, ceil, want["guards"])...)
 	}
 	if want["copy"] {
 		rows = append(rows, copyRows(ctx, dir, srv.Address(), *followers, ceil, channelFanoutTotal)...)

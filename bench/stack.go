@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/client"
 
+	"github.com/tradeexec/tradeexec/activities"
 	"github.com/tradeexec/tradeexec/internal/broker/paper"
 	"github.com/tradeexec/tradeexec/internal/payloadcodec"
 	"github.com/tradeexec/tradeexec/internal/stack"
@@ -83,7 +84,8 @@ func runOnStack(ctx context.Context, sf stackFlags, want map[string]bool, n, c, 
 		kr, err := vault.ParseKeyring(s.EnvValue("VAULT_KEYS"))
 		must(err)
 		f := &fanoutEnv{db: s.DB, temporal: tc, keyring: kr, engine: paper.NewEngine(paper.NewGormStore(s.DB), paper.NewRandomWalkFeed(1)),
-			accepted: map[string]time.Time{}, symbol: stackSymbol, fromRows: true}
+			accepted: map[string]time.Time{}, symbol: stackSymbol, fromRows: true,
+			guard: &activities.Guard{Trading: &activities.Trading{DB: s.DB}, Temporal: tc, TaskQueue: "tradeexec"}}
 		must(f.startBot(ctx, "tradeexec"))
 		rows = append(rows, f.rows(ctx, followers, ceil)...)
 		f.close()
