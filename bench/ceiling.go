@@ -51,18 +51,7 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 	must(w.Start())
 	defer w.Stop()
 
-	run := func(name string) (time.Duration, error) {
-		start := time.Now()
-		r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bench-" + uuid.NewString(), TaskQueue: ceilingQueue,
-			EnableEagerStart: true, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, name)
-		if err != nil {
-			return 0, err
-		}
-		if err := r.Get(ctx, nil); err != nil {
-			return 0, err
-		}
-		return time.Since(start), nil
-	}
+	run := func(name string) (time.Duration, error) { return runEager(ctx, c, ceilingQueue, name) }
 	sequential := func(name string) []time.Duration {
 		for i := 0; i < 5; i++ { // warm-up
 			_, err := run(name)
@@ -82,29 +71,7 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 	localCPU := cpu0.per(len(local) + 5)
 
 	// Throughput: rateN empty workflows, 16 in flight.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	start := time.Now()
-	var failed int
-	var mu sync.Mutex
-	rateCPU0 := readCPU()
-	for i := 0; i < rateN; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if _, err := run("BenchEmpty"); err != nil {
-				mu.Lock()
-				failed++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	rate := float64(rateN-failed) / elapsed.Seconds()
-	rateCPU := rateCPU0.per(rateN)
+	rate, elapsed, failed, rateCPU := rateRun(ctx, c, ceilingQueue, "BenchEmpty", rateN)
 
 	c0 := ceiling{EmptyP50: median(empty), LocalP50: median(local), Rate: rate, LocalCPU: localCPU, RateCPU: rateCPU}
 	return c0, []row{
@@ -113,6 +80,49 @@ func measureCeiling(ctx context.Context, c client.Client, n, rateN int) (ceiling
 		{Figure: fmt.Sprintf("ceiling: %d empty workflows, 16 in flight", rateN), Samples: fmt.Sprint(rateN - failed),
 			Other: fmt.Sprintf("%.1f workflows/s (%.2f s, %d failed); CPU each %s", rate, elapsed.Seconds(), failed, rateCPU), Target: "—"},
 	}
+}
+
+// runEager starts one workflow of type name on queue eagerly and waits
+// for its result; it returns the time from start to result.
+func runEager(ctx context.Context, c client.Client, queue, name string) (time.Duration, error) {
+	start := time.Now()
+	r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bench-" + uuid.NewString(), TaskQueue: queue,
+		EnableEagerStart: true, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, name)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.Get(ctx, nil); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// rateRun runs n workflows of type name on queue, eagerly started, 16 in
+// flight: completed workflows per second, the time it took, how many
+// failed, and the CPU per workflow.
+func rateRun(ctx context.Context, c client.Client, queue, name string, n int) (float64, time.Duration, int, cpuMeter) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	var failed int
+	var mu sync.Mutex
+	cpu0 := readCPU()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, err := runEager(ctx, c, queue, name); err != nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	return float64(n-failed) / elapsed.Seconds(), elapsed, failed, cpu0.per(n)
 }
 
 // times is a ratio printed as "2.4×".

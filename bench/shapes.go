@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -71,7 +68,7 @@ var shapes = []shape{
 	{"1 local", func(ctx workflow.Context) error { return shapeLocal(ctx, 1) }},
 	{"4 local", func(ctx workflow.Context) error { return shapeLocal(ctx, 4) }},
 	{"1 activity", func(ctx workflow.Context) error { return shapeRemote(ctx, 1) }},
-	{"1 local + 3 activities (today's trade)", func(ctx workflow.Context) error {
+	{"1 local + 3 activities (a trade before inProcessSteps, or a broker elsewhere)", func(ctx workflow.Context) error {
 		if err := shapeLocal(ctx, 1); err != nil {
 			return err
 		}
@@ -99,38 +96,12 @@ func shapeRows(ctx context.Context, c client.Client, n int) []row {
 	var rows []row
 	var base float64
 	for _, s := range shapes {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 16)
-		var failed int
-		var mu sync.Mutex
-		cpu0 := readCPU()
-		start := time.Now()
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "shape-" + uuid.NewString(), TaskQueue: shapesQueue,
-					EnableEagerStart: true, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, "Shape "+s.name)
-				if err == nil {
-					err = r.Get(ctx, nil)
-				}
-				if err != nil {
-					mu.Lock()
-					failed++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		el := time.Since(start)
-		rate := float64(n-failed) / el.Seconds()
+		rate, _, failed, cpu := rateRun(ctx, c, shapesQueue, "Shape "+s.name, n)
 		if base == 0 {
 			base = rate
 		}
 		rows = append(rows, row{Figure: "shape: " + s.name, Samples: fmt.Sprint(n - failed),
-			Other: fmt.Sprintf("%.1f/s = %.2f× the empty one's time; CPU each %s", rate, base/rate, cpu0.per(n)), Target: "—"})
+			Other: fmt.Sprintf("%.1f/s = %.2f× the empty one's time; CPU each %s", rate, base/rate, cpu), Target: "—"})
 	}
 	return rows
 }

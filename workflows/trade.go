@@ -373,7 +373,8 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 // its retry policy allows: a local activity's schedule-to-close timeout
 // defaults to its start-to-close timeout, which would leave no time for a
 // second attempt after a first one timed out (a regular activity's has no
-// such default).
+// such default). The policy must bound its attempts (MaximumAttempts 0,
+// unlimited, leaves the SDK's default).
 func localOptions(startToClose time.Duration, retry *temporal.RetryPolicy) workflow.LocalActivityOptions {
 	total := time.Duration(retry.MaximumAttempts) * startToClose
 	backoff := retry.InitialInterval
