@@ -39,7 +39,7 @@ func TestLossRulesHoldBeforeTheGuardLooks(t *testing.T) {
 				h.setRisk(map[string]any{"max_position_pct": decimal.NewFromInt(100), "stop_loss_pct": decimal.NewFromInt(50)})
 				held := h.buyFilled("AAPL", 500, "live-1")
 				require.Eventually(t, func() bool { return h.trade(held).StopLossOrderID != "" }, 10*time.Second, 20*time.Millisecond)
-				h.stopGuard()
+				h.stopGuard(held)
 
 				h.feed.Set("AAPL", decimal.NewFromInt(tc.price))
 				orders := h.orderCount()
@@ -58,10 +58,17 @@ func TestLossRulesHoldBeforeTheGuardLooks(t *testing.T) {
 }
 
 // stopGuard ends the demo connection's account guard (it is started again
-// by the next fill or loss refusal).
-func (h *harness) stopGuard() {
+// by the next fill or loss refusal) once the trade that filled has ended:
+// a paper trade makes the guard's look after the fill itself, and starts
+// the guard when it does not run, so stopping the guard before that step
+// would let it start again and look at the moved price.
+func (h *harness) stopGuard(filledTradeID string) {
 	h.t.Helper()
 	ctx := context.Background()
+	tr := h.trade(filledTradeID)
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(h.t, h.temporal.GetWorkflow(waitCtx, tr.WorkflowID, "").Get(waitCtx, nil), "trade %s did not end", filledTradeID)
 	id := workflows.GuardWorkflowID(h.demo.ConnectionID)
 	require.Eventually(h.t, func() bool {
 		d, err := h.temporal.DescribeWorkflowExecution(ctx, id, "")

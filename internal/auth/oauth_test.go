@@ -103,8 +103,8 @@ func TestDiscordCallbackValidation(t *testing.T) {
 	}{
 		{"missing flow cookie", cb(func(c *OAuthCallback) { c.FlowCookie = "" }), ErrOAuthState},
 		{"flow cookie of another attempt", cb(func(c *OAuthCallback) { c.FlowCookie = other.FlowCookie }), ErrOAuthState},
-		{"tampered flow cookie", cb(func(c *OAuthCallback) { c.FlowCookie = start.FlowCookie[:len(start.FlowCookie)-2] + "AA" }), ErrOAuthState},
-		{"wrong state", cb(func(c *OAuthCallback) { c.State = "x" + c.State[1:] }), ErrOAuthState},
+		{"tampered flow cookie", cb(func(c *OAuthCallback) { c.FlowCookie = otherAt(start.FlowCookie, len(start.FlowCookie)-2) }), ErrOAuthState},
+		{"wrong state", cb(func(c *OAuthCallback) { c.State = otherAt(c.State, 0) }), ErrOAuthState},
 		{"no state", cb(func(c *OAuthCallback) { c.State = "" }), ErrOAuthState},
 		{"no code", cb(func(c *OAuthCallback) { c.Code = "" }), ErrOAuthState},
 		{"unknown code", cb(func(c *OAuthCallback) { c.Code = "forged" }), ErrOAuthExchange},
@@ -216,4 +216,14 @@ func TestDiscordLinkFlowNeedsTheSameSignedInUser(t *testing.T) {
 			State: q.Get("state"), Code: q.Get("code"), CurrentUserID: current}, browser)
 		require.ErrorIs(t, err, ErrOAuthState)
 	}
+}
+
+// otherAt returns s with its i-th character replaced by a different one
+// (a fixed replacement would leave one value in 64 unchanged).
+func otherAt(s string, i int) string {
+	c := byte('x')
+	if s[i] == c {
+		c = 'y'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }
