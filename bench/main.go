@@ -24,6 +24,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
 	only := flag.String("only", "trade,bracket,stop,fanout,guards,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade, fanout, guards or copy does; copy also runs fanout, its reference; guards runs fanout, then measures its followers' guards)")
+	flag.IntVar(&sqlTop, "sql-top", 6, "statements listed in each SQL-per-unit row, most frequent first")
 	ceilingN := flag.Int("ceiling-n", 200, "sequential empty / one-local-activity workflows for the engine's ceiling")
 	analyticsTraders := flag.Int("analyticstraders", 10_000, "generated traders for the admin analytics run (-only analytics)")
 	auditRows := flag.Int("auditrows", 1_000_000, "generated audit rows for the audit export run (-only auditexport)")

@@ -43,6 +43,9 @@ func countSQL(db *gorm.DB) {
 	must(cb.Raw().After("gorm:raw").Register("bench:count", f))
 }
 
+// sqlTop is how many statements sqlPer lists (-sql-top).
+var sqlTop = 6
+
 func resetSQL() {
 	sqlCounts.Lock()
 	sqlCounts.m = map[string]int{}
@@ -69,7 +72,7 @@ func sqlPer(n int) string {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
 	var top []string
-	for _, e := range all[:min(6, len(all))] {
+	for _, e := range all[:min(sqlTop, len(all))] {
 		top = append(top, fmt.Sprintf("%.1f × %s", float64(e.v)/float64(n), e.k))
 	}
 	return fmt.Sprintf("%.1f SQL statements (%.1f writes); most frequent: %s",
