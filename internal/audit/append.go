@@ -79,7 +79,9 @@ type Entry struct {
 }
 
 // Append adds e to its user's chain inside the caller's transaction tx and
-// returns the stored row. It locks the user's chain head until tx ends.
+// returns the stored row. It locks the user's chain head until tx ends: by
+// the conditional UPDATE of the tip this process last wrote (headCache),
+// else by reading it (SELECT … FOR UPDATE on PostgreSQL) first.
 func Append(tx *gorm.DB, e Entry) (schema.AuditLog, error) {
 	if !store.InTransaction(tx) {
 		return schema.AuditLog{}, ErrNotInTransaction
@@ -89,28 +91,46 @@ func Append(tx *gorm.DB, e Entry) (schema.AuditLog, error) {
 		return schema.AuditLog{}, err
 	}
 	db := tx.Session(&gorm.Session{NewDB: true})
+	row.ID = uuid.NewString()
 
+	if t, ok := heads.get(row.UserID); ok {
+		done, err := appendAt(db, row, t.seq, t.hash)
+		if err != nil || done.Seq != 0 {
+			return done, err
+		}
+	}
 	lastSeq, lastHash, err := lockHead(db, row.UserID)
 	if err != nil {
 		return schema.AuditLog{}, fmt.Errorf("audit: lock chain head: %w", err)
 	}
-	row.ID = uuid.NewString()
+	done, err := appendAt(db, row, lastSeq, lastHash)
+	if err == nil && done.Seq == 0 {
+		err = errors.New("audit: chain head moved during append")
+	}
+	return done, err
+}
+
+// appendAt appends row after the entry (lastSeq, lastHash): it advances
+// the head only where it still holds exactly that entry, then inserts the
+// row. It returns a zero row and no error when the head holds something
+// else (nothing written).
+func appendAt(db *gorm.DB, row schema.AuditLog, lastSeq int64, lastHash string) (schema.AuditLog, error) {
 	row.Seq = lastSeq + 1
 	row.PreviousHash = lastHash
 	row.CurrentHash = ComputeHash(row)
-
-	if err := db.Create(&row).Error; err != nil {
-		return schema.AuditLog{}, fmt.Errorf("audit: insert entry: %w", err)
-	}
 	res := db.Model(&schema.AuditHead{}).
-		Where("user_id = ? AND last_seq = ?", row.UserID, lastSeq).
+		Where("user_id = ? AND last_seq = ? AND last_hash = ?", row.UserID, lastSeq, lastHash).
 		Updates(map[string]any{"last_seq": row.Seq, "last_hash": row.CurrentHash})
 	if res.Error != nil {
 		return schema.AuditLog{}, fmt.Errorf("audit: advance chain head: %w", res.Error)
 	}
 	if res.RowsAffected != 1 {
-		return schema.AuditLog{}, errors.New("audit: chain head moved during append")
+		return schema.AuditLog{}, nil
 	}
+	if err := db.Create(&row).Error; err != nil {
+		return schema.AuditLog{}, fmt.Errorf("audit: insert entry: %w", err)
+	}
+	heads.put(row.UserID, row.Seq, row.CurrentHash)
 	return row, nil
 }
 

@@ -67,8 +67,9 @@ var (
 // AppendEvent writes an outbox event for userID inside the caller's
 // transaction tx, so the event commits exactly when the change it announces
 // does. Seq is the user's next sequence number, gapless per user: the
-// counter row in event_seqs is locked (SELECT … FOR UPDATE on PostgreSQL;
-// SQLite transactions already hold the write lock) and advanced in tx.
+// counter row in event_seqs is advanced in tx by one UPDATE … RETURNING,
+// which locks it until tx ends (SQLite transactions here already hold the
+// write lock).
 // payload is stored as its JSON encoding; a json.RawMessage is stored as is
 // and nil as {}. When a transaction also appends an audit entry, append the
 // audit entry first.
@@ -87,26 +88,19 @@ func AppendEvent(tx *gorm.DB, userID, eventType string, payload any) (schema.Out
 		return schema.OutboxEvent{}, err
 	}
 	db := tx.Session(&gorm.Session{NewDB: true})
-	last, err := lockSeq(db, userID)
+	seq, err := nextSeq(db, userID)
 	if err != nil {
-		return schema.OutboxEvent{}, fmt.Errorf("realtime: lock event sequence: %w", err)
+		return schema.OutboxEvent{}, fmt.Errorf("realtime: advance event sequence: %w", err)
 	}
 	ev := schema.OutboxEvent{
 		UserID:    userID,
-		Seq:       last + 1,
+		Seq:       seq,
 		Type:      eventType,
 		Payload:   body,
 		CreatedAt: time.Now().UTC(),
 	}
 	if err := db.Create(&ev).Error; err != nil {
 		return schema.OutboxEvent{}, fmt.Errorf("realtime: insert event: %w", err)
-	}
-	res := db.Model(&schema.EventSeq{}).Where("user_id = ? AND last_seq = ?", userID, last).Update("last_seq", ev.Seq)
-	if res.Error != nil {
-		return schema.OutboxEvent{}, fmt.Errorf("realtime: advance event sequence: %w", res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return schema.OutboxEvent{}, errors.New("realtime: event sequence moved during append")
 	}
 	if store.DialectOf(db) == store.Postgres {
 		// Delivered to every listening api replica when tx commits (and
@@ -139,44 +133,58 @@ func EventsSince(ctx context.Context, db *gorm.DB, userID string, afterSeq int64
 	return out, nil
 }
 
-// lockSeq returns the user's last event sequence number, locking its
-// counter row for the rest of the transaction. A missing counter is created
-// from the newest stored event so numbers are never reused.
-func lockSeq(db *gorm.DB, userID string) (int64, error) {
-	last, found, err := selectSeq(db, userID)
+// nextSeq advances the user's event counter by one and returns the new
+// number; the counter row stays locked until the transaction ends. One
+// statement (UPDATE … RETURNING, PostgreSQL and SQLite ≥ 3.35) where a
+// locking read and an update were two: every state change of a trade
+// writes an event. A missing counter is first created from the newest
+// stored event, so numbers are never reused.
+func nextSeq(db *gorm.DB, userID string) (int64, error) {
+	seq, found, err := advanceSeq(db, userID)
 	if err != nil || found {
-		return last, err
+		return seq, err
 	}
+	if err := seedSeq(db, userID); err != nil {
+		return 0, err
+	}
+	seq, found, err = advanceSeq(db, userID)
+	if err == nil && !found {
+		err = errors.New("sequence row vanished")
+	}
+	return seq, err
+}
+
+// advanceSeq adds one to the user's counter and returns its new value;
+// found is false when the user has no counter row.
+func advanceSeq(db *gorm.DB, userID string) (int64, bool, error) {
+	rows, err := db.Raw("UPDATE event_seqs SET last_seq = last_seq + 1 WHERE user_id = ? RETURNING last_seq", userID).Rows()
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	var seq int64
+	found := rows.Next()
+	if found {
+		if err := rows.Scan(&seq); err != nil {
+			return 0, false, err
+		}
+	}
+	return seq, found, rows.Err()
+}
+
+// seedSeq creates the user's counter at the newest stored event's number
+// (0 when there is none); a counter created meanwhile is kept.
+func seedSeq(db *gorm.DB, userID string) error {
 	var newest []int64
 	if err := db.Model(&schema.OutboxEvent{}).Where("user_id = ?", userID).
 		Order("seq DESC").Limit(1).Pluck("seq", &newest).Error; err != nil {
-		return 0, err
+		return err
 	}
 	seed := schema.EventSeq{UserID: userID}
 	if len(newest) == 1 {
 		seed.LastSeq = newest[0]
 	}
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&seed).Error; err != nil {
-		return 0, err
-	}
-	last, found, err = selectSeq(db, userID)
-	if err == nil && !found {
-		err = errors.New("sequence row vanished")
-	}
-	return last, err
-}
-
-func selectSeq(db *gorm.DB, userID string) (int64, bool, error) {
-	q := db.Where("user_id = ?", userID)
-	if store.DialectOf(db) == store.Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var row schema.EventSeq
-	err := q.Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return 0, false, nil
-	}
-	return row.LastSeq, err == nil, err
+	return db.Clauses(clause.OnConflict{DoNothing: true}).Create(&seed).Error
 }
 
 func encodePayload(payload any) (string, error) {
