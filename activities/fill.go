@@ -210,14 +210,9 @@ func (a *Trading) recordFinal(ctx context.Context, tradeID string, o broker.Orde
 // syncPortfolio refreshes positions and balance after a fill. A failure is
 // logged, not fatal: the account monitor syncs again on its own schedule.
 func (a *Trading) syncPortfolio(ctx context.Context, t schema.Trade, b broker.Broker) {
-	positions, err := b.GetPositions(ctx)
+	bal, positions, err := broker.ReadAccount(ctx, b)
 	if err != nil {
-		a.log().Warn("portfolio sync: positions", zap.String("trade_id", t.ID), zap.Error(err))
-		return
-	}
-	bal, err := b.GetBalance(ctx)
-	if err != nil {
-		a.log().Warn("portfolio sync: balance", zap.String("trade_id", t.ID), zap.Error(err))
+		a.log().Warn("portfolio sync: balance and positions", zap.String("trade_id", t.ID), zap.Error(err))
 		return
 	}
 	if err := portfolio.Sync(ctx, a.DB, t.UserID, t.BrokerConnectionID, positions, bal, a.now()); err != nil {

@@ -61,46 +61,53 @@ const (
 // orders left it starts a new round of closing them. The balance and
 // positions are then synced to the dashboard.
 func (g *Guard) GuardCheck(ctx context.Context, in workflows.GuardRef) (workflows.GuardCheckResult, error) {
-	res, err := g.check(ctx, in)
+	res, seen, err := g.check(ctx, in)
 	if err != nil || !in.Reconcile || res.Inactive || res.Flatten || res.Blocking {
 		return res, err
 	}
 	// versionGuardOneActivity: keep the position stops working in the
-	// same activity. A failure is logged and tried again at the next
-	// check, as the separate ReconcileStops activity's was.
-	if _, err := g.ReconcileStops(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID}); err != nil {
+	// same activity, on what the look just read (connection, settings,
+	// positions). A failure is logged and tried again at the next check,
+	// as the separate ReconcileStops activity's was.
+	if _, err := g.reconcileStops(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID}, seen); err != nil {
 		g.Trading.log().Warn("stop-loss reconciliation failed; retrying at the next check",
 			zap.String("connection_id", in.ConnectionID), zap.Error(err))
 	}
 	return res, nil
 }
 
+// looked is what one look at the account read, for the stops' upkeep in
+// the same look.
+type looked struct {
+	conn      schema.BrokerConnection
+	b         broker.Broker
+	settings  risk.Settings
+	positions []broker.Position
+}
+
 // check is one look at the account (GuardCheck without the stops).
-func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.GuardCheckResult, error) {
+func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.GuardCheckResult, *looked, error) {
 	a := g.Trading
 	conn, err := a.Brokers.Load(ctx, in.UserID, in.ConnectionID)
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !conn.IsActive) {
-		return workflows.GuardCheckResult{Inactive: true}, nil
+		return workflows.GuardCheckResult{Inactive: true}, nil, nil
 	}
 	if err != nil {
-		return workflows.GuardCheckResult{}, err
+		return workflows.GuardCheckResult{}, nil, err
 	}
 	b, err := a.Brokers.Open(ctx, conn)
 	if err != nil {
-		return workflows.GuardCheckResult{}, err
+		return workflows.GuardCheckResult{}, nil, err
 	}
-	bal, err := b.GetBalance(ctx)
+	bal, positions, err := broker.ReadAccount(ctx, b)
 	if err != nil {
-		return workflows.GuardCheckResult{}, brokerFailure(conn.BrokerType, err)
-	}
-	positions, err := b.GetPositions(ctx)
-	if err != nil {
-		return workflows.GuardCheckResult{}, brokerFailure(conn.BrokerType, err)
+		return workflows.GuardCheckResult{}, nil, brokerFailure(conn.BrokerType, err)
 	}
 	_, settings, err := a.settings(ctx, in.UserID)
 	if err != nil {
-		return workflows.GuardCheckResult{}, err
+		return workflows.GuardCheckResult{}, nil, err
 	}
+	seen := &looked{conn: conn, b: b, settings: settings, positions: positions}
 	open := 0
 	for _, p := range positions {
 		if !p.Quantity.IsZero() {
@@ -110,7 +117,7 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 	var working int64
 	if err := a.DB.WithContext(ctx).Model(&schema.Trade{}).Where("broker_connection_id = ? AND status IN ?", conn.ID,
 		[]string{string(trade.StatusSubmitted), string(trade.StatusPartialFill)}).Count(&working).Error; err != nil {
-		return workflows.GuardCheckResult{}, err
+		return workflows.GuardCheckResult{}, nil, err
 	}
 
 	// Copy trading's loss limit at the broker's prices (issue 17).
@@ -123,10 +130,10 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 	// nothing (the guard of every connection looks every poll).
 	quiet, out, err := g.unchanged(ctx, in, conn.ID, bal, settings, open+int(working), now)
 	if err != nil {
-		return workflows.GuardCheckResult{}, err
+		return workflows.GuardCheckResult{}, nil, err
 	}
 	if quiet {
-		return out, nil
+		return out, seen, nil
 	}
 	balanceMoved := true
 	err = store.InTx(ctx, a.DB, func(tx *gorm.DB) error {
@@ -170,7 +177,7 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 		return tx.Save(&row).Error
 	})
 	if err != nil {
-		return workflows.GuardCheckResult{}, err
+		return workflows.GuardCheckResult{}, nil, err
 	}
 	if escalated != nil {
 		metrics.GuardAction(guardActionOf(escalated.State.Level))
@@ -188,7 +195,7 @@ func (g *Guard) check(ctx context.Context, in workflows.GuardRef) (workflows.Gua
 			a.log().Warn("account guard: portfolio sync", zap.String("connection_id", conn.ID), zap.Error(err))
 		}
 	}
-	return out, nil
+	return out, seen, nil
 }
 
 // unchanged reports, from a plain read, whether a look at the account
@@ -630,11 +637,15 @@ func heldPositions(ctx context.Context, b broker.Broker) (map[string]stopPositio
 	if err != nil {
 		return nil, err
 	}
+	return positionsBySymbol(positions), nil
+}
+
+func positionsBySymbol(positions []broker.Position) map[string]stopPosition {
 	held := make(map[string]stopPosition, len(positions))
 	for _, p := range positions {
 		held[p.Symbol] = stopPosition{Quantity: p.Quantity, AvgEntry: p.AvgEntryPrice}
 	}
-	return held, nil
+	return held
 }
 
 // tradeOwnsStop reports whether a trade in flight in the row's symbol, or
@@ -668,6 +679,13 @@ func classOfSymbol(symbol string) signal.AssetClass {
 // closed is cancelled. Positions with a trade in flight are left to that
 // trade.
 func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (workflows.ReconcileStopsResult, error) {
+	return g.reconcileStops(ctx, in, nil)
+}
+
+// reconcileStops is ReconcileStops; seen, when not nil, is what the
+// guard's look just read (the connection, its broker, the settings and the
+// positions), used instead of reading them again.
+func (g *Guard) reconcileStops(ctx context.Context, in workflows.GuardRef, seen *looked) (workflows.ReconcileStopsResult, error) {
 	a := g.Trading
 	var res workflows.ReconcileStopsResult
 	var rows []schema.StopLoss
@@ -678,22 +696,28 @@ func (g *Guard) ReconcileStops(ctx context.Context, in workflows.GuardRef) (work
 	if len(rows) == 0 {
 		return res, nil
 	}
-	conn, err := a.Brokers.Load(ctx, in.UserID, in.ConnectionID)
-	if err != nil {
-		return res, err
+	if seen == nil {
+		conn, err := a.Brokers.Load(ctx, in.UserID, in.ConnectionID)
+		if err != nil {
+			return res, err
+		}
+		b, err := a.Brokers.Open(ctx, conn)
+		if err != nil {
+			return res, err
+		}
+		_, settings, err := a.settings(ctx, in.UserID)
+		if err != nil {
+			return res, err
+		}
+		positions, err := b.GetPositions(ctx)
+		if err != nil {
+			return res, brokerFailure(conn.BrokerType, err)
+		}
+		seen = &looked{conn: conn, b: b, settings: settings, positions: positions}
 	}
-	b, err := a.Brokers.Open(ctx, conn)
-	if err != nil {
-		return res, err
-	}
-	_, settings, err := a.settings(ctx, in.UserID)
-	if err != nil {
-		return res, err
-	}
-	held, err := heldPositions(ctx, b)
-	if err != nil {
-		return res, brokerFailure(conn.BrokerType, err)
-	}
+	conn, b, settings := seen.conn, seen.b, seen.settings
+	held := positionsBySymbol(seen.positions)
+	var err error
 	// A trade in flight sets its position's stop itself after its fill
 	// (PlaceStopLoss), and so does one that filled since the stop last
 	// changed (for stopHandoff, while its own retries run).

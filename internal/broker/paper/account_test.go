@@ -2,6 +2,7 @@ package paper
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -266,5 +267,41 @@ func TestOrderRetention(t *testing.T) {
 	n, err := f.e.OrderCount(context.Background(), f.id)
 	if err != nil || n != 2 {
 		t.Fatalf("OrderCount = %d, %v; want 2 (pruning does not reduce it)", n, err)
+	}
+}
+
+// GetAccount is GetBalance and GetPositions from one read at one set of
+// prices (the guard's look and the sync after a fill use it).
+func TestGetAccountIsBalanceAndPositions(t *testing.T) {
+	f := newFixture(t, "10000")
+	f.place(t, req(signal.SideBuy, signal.OrderMarket, "AAPL", "10"))
+	f.place(t, req(signal.SideBuy, signal.OrderMarket, "TSLA", "2"))
+	f.feed.Set("AAPL", d("111"))
+	ctx := context.Background()
+	bal, err := f.b.GetBalance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	positions, err := f.b.GetPositions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := f.b.(broker.AccountReader)
+	if !ok {
+		t.Fatal("the paper broker reads its account in one call")
+	}
+	gotBal, gotPositions, err := r.GetAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(gotBal) != fmt.Sprint(bal) || fmt.Sprint(gotPositions) != fmt.Sprint(positions) {
+		t.Fatalf("GetAccount = %v %v, want %v %v", gotBal, gotPositions, bal, positions)
+	}
+	if len(gotPositions) != 2 || gotPositions[0].Symbol != "AAPL" || !gotPositions[0].CurrentPrice.Equal(d("111")) {
+		t.Fatalf("positions %v", gotPositions)
+	}
+	viaHelper, _, err := broker.ReadAccount(ctx, f.b)
+	if err != nil || fmt.Sprint(viaHelper) != fmt.Sprint(bal) {
+		t.Fatalf("ReadAccount = %v, %v", viaHelper, err)
 	}
 }

@@ -123,7 +123,31 @@ func (b *accountBroker) GetPositions(ctx context.Context) ([]broker.Position, er
 	if err != nil {
 		return nil, storeErr(b.id, err)
 	}
+	return b.positions(&st, newQuotes(b.e.feed)), nil
+}
+
+// GetBalance implements broker.Broker. LastEquity is the equity at the
+// start of the current UTC day.
+func (b *accountBroker) GetBalance(ctx context.Context) (broker.Balance, error) {
+	st, err := b.e.refresh(ctx, b.id)
+	if err != nil {
+		return broker.Balance{}, storeErr(b.id, err)
+	}
+	return b.balance(&st, newQuotes(b.e.feed)), nil
+}
+
+// GetAccount implements broker.AccountReader: the balance and the positions
+// of one read of the account, at one set of prices.
+func (b *accountBroker) GetAccount(ctx context.Context) (broker.Balance, []broker.Position, error) {
+	st, err := b.e.refresh(ctx, b.id)
+	if err != nil {
+		return broker.Balance{}, nil, storeErr(b.id, err)
+	}
 	q := newQuotes(b.e.feed)
+	return b.balance(&st, q), b.positions(&st, q), nil
+}
+
+func (b *accountBroker) positions(st *AccountState, q *quotes) []broker.Position {
 	out := make([]broker.Position, 0, len(st.Positions))
 	for _, p := range st.Positions {
 		mark := q.mark(p.Symbol, p.LastPrice)
@@ -137,24 +161,17 @@ func (b *accountBroker) GetPositions(ctx context.Context) ([]broker.Position, er
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Symbol < out[j].Symbol })
-	return out, nil
+	return out
 }
 
-// GetBalance implements broker.Broker. LastEquity is the equity at the
-// start of the current UTC day.
-func (b *accountBroker) GetBalance(ctx context.Context) (broker.Balance, error) {
-	st, err := b.e.refresh(ctx, b.id)
-	if err != nil {
-		return broker.Balance{}, storeErr(b.id, err)
-	}
-	q := newQuotes(b.e.feed)
+func (b *accountBroker) balance(st *AccountState, q *quotes) broker.Balance {
 	return broker.Balance{
 		Currency:    st.Currency,
 		Cash:        st.Cash,
-		Equity:      equity(&st, q),
-		BuyingPower: decimal.Max(b.e.buyingPower(&st, q, ""), decimal.Zero),
+		Equity:      equity(st, q),
+		BuyingPower: decimal.Max(b.e.buyingPower(st, q, ""), decimal.Zero),
 		LastEquity:  st.DayStartEquity,
-	}, nil
+	}
 }
 
 // Clock implements broker.Broker: crypto is always open, stocks follow the
