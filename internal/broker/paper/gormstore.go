@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 
@@ -102,7 +103,14 @@ func (s *GormStore) Load(ctx context.Context, accountID string) (AccountState, e
 
 // Update implements Store.
 func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*AccountState) error) error {
+	// written is what the committed attempt wrote, cached once it commits.
+	var written struct {
+		raw     string
+		st      AccountState
+		version int64
+	}
 	err := s.retry(ctx, func() error {
+		written.version = 0
 		// store.InTx queues SQLite writers of this process on one gate
 		// instead of SQLite's sleeping busy handler.
 		return store.InTx(ctx, s.db, func(tx *gorm.DB) error {
@@ -144,10 +152,13 @@ func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*Accou
 			if res.RowsAffected != 1 {
 				return errVersionConflict
 			}
-			s.cache.put(accountID, string(b), st)
+			written.raw, written.st, written.version = string(b), st, rows[0].Version+1
 			return nil
 		})
 	})
+	if err == nil && written.version != 0 {
+		s.cache.put(accountID, written.raw, written.st, written.version)
+	}
 	var fe fnError
 	if errors.As(err, &fe) {
 		return fe.err
@@ -160,28 +171,62 @@ func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*Accou
 
 // ListWorking implements Store. It selects by the serialised prefix of
 // AccountState ({"working":true,...), which is portable across engines and
-// needs no JSON parsing in the database.
+// needs no JSON parsing in the database. It reads the rows' versions first
+// and the states only of the accounts whose version the cache does not
+// hold: the matching pass runs every 250 ms over every account with a
+// working order (a stop-loss each), and most have not changed.
 func (s *GormStore) ListWorking(ctx context.Context) ([]AccountState, error) {
-	var rows []accountRow
+	var heads []accountHead
 	err := s.retry(ctx, func() error {
-		return s.db.WithContext(ctx).Where("state LIKE ?", string(workingPrefix)+"%").Order("id").Find(&rows).Error
+		return s.db.WithContext(ctx).Model(&accountRow{}).Select("id", "version").
+			Where("state LIKE ?", string(workingPrefix)+"%").Order("id").Find(&heads).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("paper store: list accounts: %w", err)
 	}
-	out := make([]AccountState, 0, len(rows))
-	for _, r := range rows {
-		st, err := s.decodeRow(r)
-		if err != nil {
-			return nil, err
+	out := make([]AccountState, 0, len(heads))
+	var missing []string
+	for _, h := range heads {
+		if st, ok := s.cache.atVersion(h.ID, h.Version); ok {
+			out = append(out, st)
+		} else {
+			missing = append(missing, h.ID)
 		}
-		out = append(out, st)
 	}
+	for len(missing) > 0 {
+		ids := missing[:min(len(missing), listChunk)]
+		missing = missing[len(ids):]
+		var rows []accountRow
+		if err := s.retry(ctx, func() error {
+			return s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error
+		}); err != nil {
+			return nil, fmt.Errorf("paper store: list accounts: %w", err)
+		}
+		for _, r := range rows {
+			st, err := s.decodeRow(r)
+			if err != nil {
+				return nil, err
+			}
+			if st.Working { // it may have changed since its version was read
+				out = append(out, st)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
+// accountHead is a row's id and version, without its state.
+type accountHead struct {
+	ID      string `gorm:"column:id"`
+	Version int64  `gorm:"column:version"`
+}
+
+// listChunk bounds the ids of one IN list (SQLite's parameter limit).
+const listChunk = 500
+
 func (s *GormStore) decodeRow(r accountRow) (AccountState, error) {
-	st, err := s.cache.decode(r.ID, r.State)
+	st, err := s.cache.decode(r.ID, r.State, r.Version)
 	if err != nil {
 		return AccountState{}, fmt.Errorf("paper store: account %s: corrupt state: %w", r.ID, err)
 	}

@@ -24,6 +24,8 @@ type stateCache struct {
 type cachedState struct {
 	raw string
 	st  AccountState
+	// version is the row version raw was committed at; 0 when unknown.
+	version int64
 }
 
 func newStateCache(size int) *stateCache {
@@ -34,22 +36,38 @@ func newStateCache(size int) *stateCache {
 	return &stateCache{c: c}
 }
 
-// decode returns the account stored as raw, from the cache when raw is the
-// text it was cached under. The result is the caller's own copy.
-func (c *stateCache) decode(id, raw string) (AccountState, error) {
+// decode returns the account stored as raw (read from the row at version),
+// from the cache when raw is the text it was cached under. The result is
+// the caller's own copy.
+func (c *stateCache) decode(id, raw string, version int64) (AccountState, error) {
 	if e, ok := c.c.Get(id); ok && e.raw == raw {
+		if e.version != version {
+			e.version = version
+			c.c.Add(id, e)
+		}
 		return e.st.Clone(), nil
 	}
 	st, err := decodeState([]byte(raw))
 	if err != nil {
 		return AccountState{}, err
 	}
-	c.c.Add(id, cachedState{raw: raw, st: st.Clone()})
+	c.c.Add(id, cachedState{raw: raw, st: st.Clone(), version: version})
 	return st, nil
 }
 
-// put records st as the decoded form of raw (after encoding it for a
-// write).
-func (c *stateCache) put(id, raw string, st AccountState) {
-	c.c.Add(id, cachedState{raw: raw, st: st.Clone()})
+// put records st as the decoded form of raw, committed at version (after
+// the write's transaction committed: a version is then written once, so
+// it names one text).
+func (c *stateCache) put(id, raw string, st AccountState, version int64) {
+	c.c.Add(id, cachedState{raw: raw, st: st.Clone(), version: version})
+}
+
+// atVersion returns the account as committed at version when the cache
+// holds exactly that version (ListWorking reads versions first and only
+// the states it does not hold).
+func (c *stateCache) atVersion(id string, version int64) (AccountState, bool) {
+	if e, ok := c.c.Get(id); ok && e.version != 0 && e.version == version {
+		return e.st.Clone(), true
+	}
+	return AccountState{}, false
 }
