@@ -44,6 +44,14 @@ type Signals struct {
 	// to the workflow.
 	Temporal  client.Client
 	TaskQueue string
+	// Room, when set, is waited on before each start: the worker's
+	// workflow tasks in work (worker.New sets it).
+	Room Room
+}
+
+// Room lets the fan-out wait for the worker to have room for more trades.
+type Room interface {
+	WaitRoom(ctx context.Context)
 }
 
 // fanoutStarters bounds the TradeWorkflow starts one page runs at once.
@@ -247,6 +255,9 @@ func (a *Signals) startTrades(ctx context.Context, sourceID, messageID string, t
 	g.SetLimit(fanoutStarters)
 	for _, t := range trades {
 		g.Go(func() error {
+			if a.Room != nil {
+				a.Room.WaitRoom(gctx)
+			}
 			req := intake.Request{UserID: t.UserID, Signal: t.Signal, Memo: fanoutMemo(sourceID, messageID), SourceID: sourceID}
 			if err := svc.Start(gctx, req, intake.Result{SignalID: t.SignalID, TradeID: t.TradeID, WorkflowID: t.WorkflowID}); err != nil {
 				return fmt.Errorf("start trade %s: %w", t.TradeID, err)
