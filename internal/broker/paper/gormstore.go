@@ -110,10 +110,11 @@ func (s *GormStore) Update(ctx context.Context, accountID string, fn func(*Accou
 		version int64
 	}
 	err := s.retry(ctx, func() error {
-		written.version = 0
 		// store.InTx queues SQLite writers of this process on one gate
-		// instead of SQLite's sleeping busy handler.
+		// instead of SQLite's sleeping busy handler. It may run the
+		// function again after a failed commit: each run starts clean.
 		return store.InTx(ctx, s.db, func(tx *gorm.DB) error {
+			written.version = 0
 			q := tx
 			if s.forUpdate {
 				q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
