@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -42,6 +43,12 @@ type Guard struct {
 	// Poll is the guard's interval between checks; zero means
 	// workflows.DefaultGuardPoll.
 	Poll time.Duration
+
+	// The process's watches (guard_watch.go), started by the first
+	// GuardWatch, stopped by StopGuardWatches.
+	watchMu      sync.Mutex
+	watching     *guardWatches
+	watchStopped bool
 }
 
 const (

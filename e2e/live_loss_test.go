@@ -70,9 +70,8 @@ func (h *harness) stopGuard(filledTradeID string) {
 	defer cancel()
 	require.NoError(h.t, h.temporal.GetWorkflow(waitCtx, tr.WorkflowID, "").Get(waitCtx, nil), "trade %s did not end", filledTradeID)
 	id := workflows.GuardWorkflowID(h.demo.ConnectionID)
-	require.Eventually(h.t, func() bool {
-		d, err := h.temporal.DescribeWorkflowExecution(ctx, id, "")
-		return err == nil && len(d.GetPendingActivities()) == 0
-	}, 20*time.Second, 50*time.Millisecond, "guard busy")
+	// Idle: waiting on its watch, whose first look comes a poll (30 s)
+	// after it started — after this test's steps.
+	require.Eventually(h.t, func() bool { return h.guardIdle(id) }, 20*time.Second, 50*time.Millisecond, "guard busy")
 	require.NoError(h.t, h.temporal.TerminateWorkflow(ctx, id, "", "test: the guard has not looked yet"))
 }

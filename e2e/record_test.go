@@ -14,6 +14,7 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/store"
 	"github.com/tradeexec/tradeexec/internal/testenv"
+	"github.com/tradeexec/tradeexec/workflows"
 )
 
 // recordHistory writes a workflow's history to workflows/testdata/<name>.json
@@ -71,29 +72,42 @@ func (h *harness) writeHistory(hist *historypb.History, name string) {
 }
 
 // waitGuardIdle waits until an account guard has finished its current
-// check and waits on its poll timer (a timer started last, no activity
-// running), so its recorded history ends at a quiet point.
+// check and waits for the next — on its GuardWatch activity (scheduled
+// last, the only activity pending) or, in runs from before
+// versionGuardWatch, on its poll timer (started last, no activity
+// pending) — so its recorded history ends at a quiet point.
 func (h *harness) waitGuardIdle(workflowID string) {
 	h.t.Helper()
 	if os.Getenv("TRADEEXEC_RECORD_HISTORY") != "1" {
 		return
 	}
-	require.Eventually(h.t, func() bool {
-		d, err := h.temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
-		if err != nil || len(d.GetPendingActivities()) > 0 {
+	require.Eventually(h.t, func() bool { return h.guardIdle(workflowID) }, 20*time.Second, 50*time.Millisecond, "guard %s does not go idle", workflowID)
+}
+
+// guardIdle: the guard waits for its next look (see waitGuardIdle).
+func (h *harness) guardIdle(workflowID string) bool {
+	d, err := h.temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	if err != nil {
+		return false
+	}
+	for _, p := range d.GetPendingActivities() {
+		if p.GetActivityType().GetName() != workflows.ActGuardWatch {
 			return false
 		}
-		iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		var last enums.EventType
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				return false
-			}
-			last = ev.GetEventType()
+	}
+	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var last *historypb.HistoryEvent
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return false
 		}
-		return last == enums.EVENT_TYPE_TIMER_STARTED
-	}, 20*time.Second, 50*time.Millisecond, "guard %s does not go idle", workflowID)
+		last = ev
+	}
+	if len(d.GetPendingActivities()) == 0 {
+		return last.GetEventType() == enums.EVENT_TYPE_TIMER_STARTED
+	}
+	return last.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == workflows.ActGuardWatch
 }
 
 // recordDone waits for the trade's workflow to finish and records its

@@ -130,5 +130,27 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	if o.Churn != nil {
 		w.RegisterActivity(o.Churn)
 	}
+	if o.Guard != nil {
+		return &watchingWorker{Worker: w, guard: o.Guard}
+	}
 	return w
+}
+
+// watchingWorker stops the guard's watches (activities.StopGuardWatches)
+// once the worker has stopped polling, so each is retried on another
+// worker at once rather than after its heartbeat timeout.
+type watchingWorker struct {
+	sdkworker.Worker
+	guard *activities.Guard
+}
+
+func (w *watchingWorker) Stop() {
+	w.Worker.Stop()
+	activities.StopGuardWatches(w.guard)
+}
+
+func (w *watchingWorker) Run(interruptCh <-chan interface{}) error {
+	err := w.Worker.Run(interruptCh)
+	activities.StopGuardWatches(w.guard)
+	return err
 }

@@ -43,7 +43,41 @@ const (
 	// check signal brings — one workflow task per look instead of two and
 	// an activity task, for every account every poll.
 	versionGuardLocalCheck = "guard-local-check"
+	// versionGuardWatch: between the looks a fill or a signal asks for,
+	// the account is watched by one GuardWatch activity that looks every
+	// poll inside the worker and completes only when the workflow has
+	// something to do (close positions, end) or after guardWatchSpan — a
+	// quiet look costs the Temporal server nothing (no timer, no workflow
+	// task), its liveness a heartbeat every few polls.
+	versionGuardWatch = "guard-watch"
+
+	ActGuardWatch = "GuardWatch"
+	// guardWatchSpan is the longest one watch runs before it completes
+	// with its last look (a run's history stays short, a watch left by a
+	// lost worker ends).
+	guardWatchSpan = 30 * time.Minute
 )
+
+// GuardWatchHeartbeat is the heartbeat timeout of a watch polling every
+// poll: four polls, at least 10 s (a loaded machine's missed beat is not a
+// lost worker), at most 2 min (how long a guard stays blind after its
+// worker died without a word).
+func GuardWatchHeartbeat(poll time.Duration) time.Duration {
+	return min(max(4*poll, 10*time.Second), 2*time.Minute)
+}
+
+// GuardWatchInput starts one watch of an account (versionGuardWatch).
+type GuardWatchInput struct {
+	ConnectionID string `json:"connectionId"`
+	UserID       string `json:"userId"`
+	// Poll is the interval between looks; the first comes one Poll after
+	// the watch starts (the workflow has just looked).
+	Poll time.Duration `json:"poll"`
+	// Span: the watch completes with its last look after this long.
+	Span time.Duration `json:"span"`
+	// Heartbeat is the activity's heartbeat timeout (GuardWatchHeartbeat).
+	Heartbeat time.Duration `json:"heartbeat"`
+}
 
 // GuardWorkflowID is the id of the guard of one broker connection.
 func GuardWorkflowID(connectionID string) string { return "guard/" + connectionID }
@@ -162,6 +196,9 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 	for checkCh.ReceiveAsync(nil) {
 		afterFill = true
 	}
+	if localCheck && workflow.GetVersion(ctx, versionGuardWatch, workflow.DefaultVersion, 1) >= 1 {
+		return watchAccount(ctx, in, poll, afterFill, checkCh, localCheckCtx, flattenCtx)
+	}
 	for i := 0; i < guardChecksPerRun; i++ {
 		var res GuardCheckResult
 		look := GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill, Reconcile: merged}
@@ -207,5 +244,103 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		}
 	}
 	// The next run checks at once, so a signal that arrives now is served.
+	return workflow.NewContinueAsNewError(ctx, AccountGuardWorkflowName, in)
+}
+
+// watchAccount is the guard's loop since versionGuardWatch: a look now (a
+// local activity, as every look a fill or a check signal asks for), then
+// one GuardWatch activity at a time looks every poll in the worker and
+// completes when its look asks for something — positions to close, the
+// connection gone — or after guardWatchSpan. A check signal is served at
+// once by a local look while the watch goes on. Each look's outcome is
+// handled as the poll loop's was: a failure is logged (the next look
+// retries), Inactive ends the guard, Flatten runs a round of closing.
+func watchAccount(ctx workflow.Context, in GuardInput, poll time.Duration, afterFill bool, checkCh workflow.ReceiveChannel,
+	localCheckCtx, flattenCtx workflow.Context) error {
+	logger := workflow.GetLogger(ctx)
+	watchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: guardWatchSpan + 2*poll + time.Minute,
+		HeartbeatTimeout:    GuardWatchHeartbeat(poll),
+		// A lost or stopping worker's watch is taken over by another: no
+		// attempt limit, never longer than a poll between attempts.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: max(poll, time.Second)},
+	})
+	// handle acts on one look; true ends the guard.
+	handle := func(res GuardCheckResult, err error) bool {
+		switch {
+		case err != nil:
+			logger.Warn("guard check failed; retrying at the next poll", "error", err)
+		case res.Inactive:
+			logger.Info("connection no longer active; guard ends")
+			return true
+		case res.Flatten:
+			var fr FlattenResult
+			if err := workflow.ExecuteActivity(flattenCtx, ActGuardFlatten, FlattenInput{
+				ConnectionID: in.ConnectionID, UserID: in.UserID, Round: res.Round,
+			}).Get(ctx, &fr); err != nil {
+				logger.Error("closing positions failed; retrying at the next poll", "error", err)
+			}
+		}
+		return false
+	}
+	look := func(afterFill bool) bool {
+		var res GuardCheckResult
+		err := workflow.ExecuteLocalActivity(localCheckCtx, ActGuardCheck,
+			GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: afterFill, Reconcile: true}).Get(ctx, &res)
+		return handle(res, err)
+	}
+
+	if look(afterFill) {
+		return nil
+	}
+	var watch, pause workflow.Future
+	stopWatch := func() {}
+	for i := 0; i < guardChecksPerRun; i++ {
+		if watch == nil && pause == nil {
+			var wctx workflow.Context
+			wctx, stopWatch = workflow.WithCancel(watchCtx)
+			watch = workflow.ExecuteActivity(wctx, ActGuardWatch, GuardWatchInput{
+				ConnectionID: in.ConnectionID, UserID: in.UserID, Poll: poll, Span: guardWatchSpan, Heartbeat: GuardWatchHeartbeat(poll),
+			})
+		}
+		var res GuardCheckResult
+		var err error
+		watched, signalled := false, false
+		sel := workflow.NewSelector(ctx)
+		if watch != nil {
+			sel.AddFuture(watch, func(f workflow.Future) {
+				err = f.Get(ctx, &res)
+				watched = true
+			})
+		} else {
+			sel.AddFuture(pause, func(workflow.Future) { pause = nil })
+		}
+		sel.AddReceive(checkCh, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			signalled = true
+		})
+		sel.Select(ctx)
+		// Several check signals meanwhile make one look.
+		for checkCh.ReceiveAsync(nil) {
+			signalled = true
+		}
+		if watched {
+			watch = nil
+			if err != nil {
+				// A watch that failed for good is started again after a
+				// poll, never in a loop of workflow tasks.
+				pause = workflow.NewTimer(ctx, poll)
+			}
+			if handle(res, err) {
+				return nil
+			}
+		}
+		if signalled && look(true) {
+			stopWatch()
+			return nil
+		}
+	}
+	stopWatch()
+	// The next run looks at once, so a signal that arrives now is served.
 	return workflow.NewContinueAsNewError(ctx, AccountGuardWorkflowName, in)
 }

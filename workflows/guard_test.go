@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
@@ -22,6 +23,7 @@ func newGuardEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	reg(ActGuardCheck, func(context.Context, GuardRef) (GuardCheckResult, error) { return GuardCheckResult{}, nil })
 	reg(ActGuardFlatten, func(context.Context, FlattenInput) (FlattenResult, error) { return FlattenResult{}, nil })
 	reg(ActReconcileStops, func(context.Context, GuardRef) (ReconcileStopsResult, error) { return ReconcileStopsResult{}, nil })
+	reg(ActGuardWatch, func(context.Context, GuardWatchInput) (GuardCheckResult, error) { return GuardCheckResult{}, nil })
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
 }
@@ -31,6 +33,14 @@ func newGuardEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 func newGuardEnvBeforeOneActivity(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env := newGuardEnv(t)
 	env.OnGetVersion(versionGuardOneActivity, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	return env
+}
+
+// newGuardEnvBeforeWatch runs the guard as runs started before
+// versionGuardWatch do (a timer and a local look every poll).
+func newGuardEnvBeforeWatch(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := newGuardEnv(t)
+	env.OnGetVersion(versionGuardWatch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	return env
 }
 
@@ -166,7 +176,7 @@ func TestAccountGuard_StartedByAFill(t *testing.T) {
 // reconciles the stops: no ReconcileStops activity runs, and a blocked
 // account is still flattened.
 func TestAccountGuard_OneActivityPerCheck(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeWatch(t)
 	var refs []GuardRef
 	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(_ context.Context, ref GuardRef) (GuardCheckResult, error) {
 		refs = append(refs, ref)
@@ -200,7 +210,7 @@ func TestAccountGuard_OneActivityPerCheck(t *testing.T) {
 // regular activity (long, heartbeating). Runs from before the version
 // keep their GuardCheck activity (TestAccountGuard_BeforeLocalCheck).
 func TestAccountGuard_LooksInALocalActivity(t *testing.T) {
-	env := newGuardEnv(t)
+	env := newGuardEnvBeforeWatch(t)
 	n := 0
 	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(context.Context, GuardRef) (GuardCheckResult, error) {
 		n++
@@ -238,4 +248,95 @@ func TestAccountGuard_BeforeLocalCheck(t *testing.T) {
 	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
 	require.True(t, env.IsWorkflowCompleted())
 	require.Equal(t, []string{ActGuardCheck}, remote)
+}
+
+// Since versionGuardWatch the guard looks once itself, then a GuardWatch
+// activity watches the account and completes only when there is
+// something to do: a quiet span starts the next watch, Flatten runs a
+// round of closing while the next watch goes on, Inactive ends the guard.
+// No timer: a quiet poll costs the workflow nothing.
+func TestAccountGuard_WatchesBetweenLooks(t *testing.T) {
+	env := newGuardEnv(t)
+	env.OnActivity(ActGuardCheck, mock.Anything, GuardRef{ConnectionID: "c1", UserID: "u1", Reconcile: true}).
+		Return(GuardCheckResult{Level: "ok"}, nil).Once()
+	var watches []GuardWatchInput
+	env.OnActivity(ActGuardWatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in GuardWatchInput) (GuardCheckResult, error) {
+		watches = append(watches, in)
+		switch len(watches) {
+		case 1:
+			return GuardCheckResult{Level: "ok"}, nil // the span ended quietly
+		case 2:
+			return GuardCheckResult{Level: "limit", Blocking: true, Flatten: true, Round: 3}, nil
+		case 3:
+			return GuardCheckResult{}, temporal.NewNonRetryableApplicationError("watch refused", "BadWatch", nil)
+		}
+		return GuardCheckResult{Inactive: true}, nil
+	}).Times(4)
+	env.OnActivity(ActGuardFlatten, mock.Anything, FlattenInput{ConnectionID: "c1", UserID: "u1", Round: 3}).Return(FlattenResult{Orders: 1, Flat: true}, nil).Once()
+	var order []string
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		order = append(order, info.ActivityType.Name)
+	})
+	timers := 0
+	env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{ActGuardWatch, ActGuardWatch, ActGuardFlatten, ActGuardWatch, ActGuardWatch}, order)
+	want := GuardWatchInput{ConnectionID: "c1", UserID: "u1", Poll: time.Minute, Span: guardWatchSpan, Heartbeat: GuardWatchHeartbeat(time.Minute)}
+	for _, w := range watches {
+		require.Equal(t, want, w)
+	}
+	require.Equal(t, 1, timers, "one timer: the pause after the watch that failed")
+}
+
+// A check signal during a watch is a local look at once (marked as a
+// fill's), and the watch goes on; a look that finds the connection gone
+// ends the guard.
+func TestAccountGuard_CheckSignalDuringAWatch(t *testing.T) {
+	env := newGuardEnv(t)
+	start := env.Now()
+	var looks []time.Duration
+	var afterFill []bool
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(func(_ context.Context, ref GuardRef) (GuardCheckResult, error) {
+		looks = append(looks, env.Now().Sub(start))
+		afterFill = append(afterFill, ref.AfterFill)
+		if len(looks) == 3 {
+			return GuardCheckResult{Inactive: true}, nil
+		}
+		return GuardCheckResult{Level: "ok"}, nil
+	}).Times(3)
+	env.OnActivity(ActGuardWatch, mock.Anything, mock.Anything).After(time.Hour).Return(GuardCheckResult{Level: "ok"}, nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalGuardCheck, nil) }, 10*time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalGuardCheck, nil)
+		env.SignalWorkflow(SignalGuardCheck, nil)
+	}, 20*time.Second)
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []bool{false, true, true}, afterFill)
+	require.Equal(t, 10*time.Second, looks[1].Truncate(time.Second))
+	require.Equal(t, 20*time.Second, looks[2].Truncate(time.Second), "two signals at once make one look")
+}
+
+// A run continues as new after guardChecksPerRun watches and looks.
+func TestAccountGuard_WatchContinuesAsNew(t *testing.T) {
+	env := newGuardEnv(t)
+	env.OnActivity(ActGuardCheck, mock.Anything, mock.Anything).Return(GuardCheckResult{Level: "ok"}, nil).Once()
+	env.OnActivity(ActGuardWatch, mock.Anything, mock.Anything).Return(GuardCheckResult{Level: "ok"}, nil).Times(guardChecksPerRun)
+	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
+	require.True(t, env.IsWorkflowCompleted())
+	require.True(t, workflow.IsContinueAsNewError(env.GetWorkflowError()), "%v", env.GetWorkflowError())
+}
+
+func TestGuardWatchHeartbeat(t *testing.T) {
+	for _, tt := range []struct{ poll, want time.Duration }{
+		{time.Second, 10 * time.Second},
+		{10 * time.Second, 40 * time.Second},
+		{DefaultGuardPoll, 2 * time.Minute},
+		{5 * time.Minute, 2 * time.Minute},
+	} {
+		require.Equal(t, tt.want, GuardWatchHeartbeat(tt.poll), "poll %s", tt.poll)
+	}
 }
