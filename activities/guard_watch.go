@@ -202,8 +202,9 @@ func (w *guardWatches) serve(e *watchEntry) {
 			res = workflows.GuardCheckResult{}
 		}
 		if (err == nil && (res.Inactive || res.Flatten)) || !now.Before(e.until) {
-			keep = false
-			w.complete(e, res, nil)
+			// Kept when the server did not take the result (a blink):
+			// the next look, a poll later, completes it again.
+			keep = !w.complete(e, res, nil)
 			return
 		}
 	}
@@ -227,21 +228,23 @@ func (w *guardWatches) serve(e *watchEntry) {
 	}
 }
 
-// complete ends one watch with res or err.
-func (w *guardWatches) complete(e *watchEntry, res workflows.GuardCheckResult, err error) {
+// complete ends one watch with res or err; false when the server could
+// not be told (the watch is still open there).
+func (w *guardWatches) complete(e *watchEntry, res workflows.GuardCheckResult, err error) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), watchRPCTimeout)
 	defer cancel()
 	var out any = res
 	if err != nil {
 		out = nil
 	}
-	if cerr := w.g.Temporal.CompleteActivity(ctx, e.token, out, err); cerr != nil {
-		var notFound *serviceerror.NotFound
-		if !errors.As(cerr, &notFound) {
-			// The attempt times out and is retried: nothing is lost.
-			w.g.Trading.log().Warn("account guard: completing a watch failed", zap.String("connection_id", e.in.ConnectionID), zap.Error(cerr))
-		}
+	cerr := w.g.Temporal.CompleteActivity(ctx, e.token, out, err)
+	var notFound *serviceerror.NotFound
+	if cerr == nil || errors.As(cerr, &notFound) {
+		return true // done, or the watch had ended already
 	}
+	w.g.Trading.log().Warn("account guard: completing a watch failed; trying again at the next look",
+		zap.String("connection_id", e.in.ConnectionID), zap.Error(cerr))
+	return false
 }
 
 // stop cancels the loop and its looks, then fails every watch still held.
@@ -265,7 +268,8 @@ func (w *guardWatches) stop() {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			w.complete(e, workflows.GuardCheckResult{}, errWorkerStopping())
+			// Not told: the watch times out and is retried elsewhere.
+			_ = w.complete(e, workflows.GuardCheckResult{}, errWorkerStopping())
 		}()
 	}
 	wg.Wait()
