@@ -84,6 +84,23 @@ func TestWebhookToFilledOrder(t *testing.T) {
 			require.Contains(t, sa, k)
 		}
 		require.Contains(t, string(sa["TradeStatus"].Data), "filled")
+		require.Contains(t, string(sa["Broker"].Data), "paper")
+		// Its shape (workflows.TradeShape): one workflow task, no version
+		// marker, one search-attribute upsert (status and broker).
+		shape := map[string]int{}
+		it := h.temporal.GetWorkflowHistory(context.Background(), tr["workflowId"].(string), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			require.NoError(t, err)
+			name := ev.GetEventType().String()
+			if m := ev.GetMarkerRecordedEventAttributes(); m != nil {
+				name += "/" + m.GetMarkerName()
+			}
+			shape[name]++
+		}
+		require.Equal(t, 1, shape["WorkflowTaskCompleted"], "%v", shape)
+		require.Zero(t, shape["MarkerRecorded/Version"], "%v", shape)
+		require.Equal(t, 1, shape["UpsertWorkflowSearchAttributes"], "%v", shape)
 		if d == store.SQLite {
 			h.recordHistory(tr["workflowId"].(string), "trade_filled")
 			// The account guard the fill started: its first check and

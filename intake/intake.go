@@ -323,7 +323,7 @@ func (s *Service) startRequest(req Request, res Result) starts.Request {
 		WorkflowID: res.WorkflowID, WorkflowType: workflows.TradeWorkflowName, Kind: starts.KindTrade, RefID: res.TradeID,
 		TaskQueue: s.TaskQueue,
 		Input: workflows.TradeInput{TradeID: res.TradeID, SignalID: res.SignalID, UserID: req.UserID, Signal: sig,
-			Manual: req.Manual, Timeouts: s.Timeouts, SourceID: req.SourceID},
+			Manual: req.Manual, Timeouts: s.Timeouts, SourceID: req.SourceID, Shape: workflows.TradeShape},
 		Memo: memo,
 		Keywords: map[string]string{
 			workflows.SAUserID.GetName():       req.UserID,

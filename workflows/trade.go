@@ -96,9 +96,13 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (TradeResult, error) { return res, nil }); err != nil {
 		return res, err
 	}
+	shaped := in.Shape >= 1 // TradeShape 1
+	// Search attributes left for the next status's upsert (shaped).
+	var pendingSA []temporal.SearchAttributeUpdate
 	setStatus := func(s trade.Status) {
 		res.Status = string(s)
-		_ = workflow.UpsertTypedSearchAttributes(ctx, SATradeStatus.ValueSet(string(s)))
+		_ = workflow.UpsertTypedSearchAttributes(ctx, append(pendingSA, SATradeStatus.ValueSet(string(s)))...)
+		pendingSA = nil
 	}
 	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
 
@@ -183,7 +187,11 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			return fail(kind, msg)
 		}
 		if prep.Broker != "" && !recheck {
-			_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
+			if shaped {
+				pendingSA = append(pendingSA, SABroker.ValueSet(prep.Broker))
+			} else {
+				_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
+			}
 		}
 		if prep.Rejected {
 			setStatus(trade.StatusRejected)
@@ -230,7 +238,10 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		if cancelCh.ReceiveAsync(nil) {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
-		fillAtSubmit := workflow.GetVersion(ctx, versionFillAtSubmit, workflow.DefaultVersion, inProcessSteps)
+		fillAtSubmit := inProcessSteps
+		if !shaped {
+			fillAtSubmit = workflow.GetVersion(ctx, versionFillAtSubmit, workflow.DefaultVersion, inProcessSteps)
+		}
 		inProcess = fillAtSubmit >= inProcessSteps && prep.InProcess
 		submitIn := SubmitInput{TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: fillAtSubmit >= 1}
 		var err error

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/signal"
@@ -289,6 +290,57 @@ func TestTradeWorkflow_InProcessBrokerStepsAreLocal(t *testing.T) {
 	require.Equal(t, "b1", r.BrokerOrderID)
 	require.Equal(t, []string{ActPrepareOrder, ActSubmitOrder, ActPlaceStopLoss, ActGuardAfterFill}, local)
 	require.Empty(t, remote, "an in-process broker's trade scheduled regular activities")
+}
+
+// TestTradeWorkflow_ShapedTradeRecordsNoVersion: a trade started with
+// TradeShape takes the in-process steps without asking fill-at-submit's
+// version (no marker), and upserts its broker with its status, in one
+// upsert; a trade started without it (older starts) asks the version.
+func TestTradeWorkflow_ShapedTradeRecordsNoVersion(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		shape    int
+		versions int
+		upserts  int
+	}{
+		{"shaped", TradeShape, 0, 1},
+		{"older start", 0, 1, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t)
+			prep := prepOK
+			prep.InProcess = true
+			prep.Broker = "paper"
+			env.OnActivity(ActPrepareOrder, mock.Anything, mock.Anything).Return(prep, nil).Once()
+			env.OnActivity(ActSubmitOrder, mock.Anything, mock.Anything).
+				Return(SubmitResult{BrokerOrderID: "b1", Status: string(broker.StatusFilled), Fill: &filled}, nil).Once()
+			env.OnActivity(ActPlaceStopLoss, mock.Anything, mock.Anything).Return(StopLossResult{Placed: true}, nil).Once()
+			env.OnActivity(ActGuardAfterFill, mock.Anything, mock.Anything).Return(nil).Once()
+			versions := 0
+			env.OnGetVersion(versionFillAtSubmit, workflow.DefaultVersion, inProcessSteps).
+				Run(func(mock.Arguments) { versions++ }).Return(inProcessSteps).Maybe()
+			var upserts []map[string]bool
+			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+				keys := map[string]bool{}
+				for k := range args.Get(0).(temporal.SearchAttributes).GetUntypedValues() {
+					keys[k.GetName()] = true
+				}
+				upserts = append(upserts, keys)
+			}).Return(nil)
+			in := buyInput()
+			in.Shape = tt.shape
+			env.ExecuteWorkflow(TradeWorkflowName, in)
+			r := result(t, env)
+			require.Equal(t, string(trade.StatusFilled), r.Status)
+			require.Equal(t, tt.versions, versions)
+			require.Len(t, upserts, tt.upserts, "%v", upserts)
+			last := upserts[len(upserts)-1]
+			require.True(t, last[SATradeStatus.GetName()], "%v", upserts)
+			if tt.shape > 0 {
+				require.True(t, last[SABroker.GetName()], "the broker goes with the status: %v", upserts)
+			}
+		})
+	}
 }
 
 // TestTradeWorkflow_InProcessStopFailureIsReported: a stop-loss the

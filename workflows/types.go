@@ -64,7 +64,20 @@ type TradeInput struct {
 	SourceID string `json:"sourceId,omitempty"`
 	// Timeouts overrides activity timeouts (tests); zero values use defaults.
 	Timeouts Timeouts `json:"timeouts"`
+	// Shape is the trade path this start was made for (TradeShape);
+	// zero for starts made before it existed, durable start requests
+	// stored then included, whose path version markers decide as before.
+	Shape int `json:"shape,omitempty"`
 }
+
+// TradeShape is the shape new trades start with. Shape 1: the
+// in-process steps of fill-at-submit (inProcessSteps) without recording
+// that version's marker and its TemporalChangeVersion search attribute,
+// and the broker search attribute upserted with the next status instead
+// of on its own — one marker and two search-attribute upserts (each a
+// visibility write) less per trade. The input is part of the history, so
+// the choice replays as a marker would.
+const TradeShape = 1
 
 // Timeouts of the trade path's activities.
 type Timeouts struct {
