@@ -208,20 +208,10 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 		} else {
 			err = workflow.ExecuteActivity(checkCtx, ActGuardCheck, look).Get(ctx, &res)
 		}
-		switch {
-		case err != nil:
-			logger.Warn("guard check failed; retrying at the next poll", "error", err)
-		case res.Inactive:
-			logger.Info("connection no longer active; guard ends")
+		if actOnLook(ctx, flattenCtx, in, res, err) {
 			return nil
-		case res.Flatten:
-			var fr FlattenResult
-			if err := workflow.ExecuteActivity(flattenCtx, ActGuardFlatten, FlattenInput{
-				ConnectionID: in.ConnectionID, UserID: in.UserID, Round: res.Round,
-			}).Get(ctx, &fr); err != nil {
-				logger.Error("closing positions failed; retrying at the next poll", "error", err)
-			}
-		case !res.Blocking && !merged:
+		}
+		if err == nil && !res.Inactive && !res.Flatten && !res.Blocking && !merged {
 			if err := workflow.ExecuteActivity(checkCtx, ActReconcileStops, ref).Get(ctx, nil); err != nil {
 				logger.Warn("stop-loss reconciliation failed; retrying at the next poll", "error", err)
 			}
@@ -247,6 +237,28 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 	return workflow.NewContinueAsNewError(ctx, AccountGuardWorkflowName, in)
 }
 
+// actOnLook handles one look at the account: a failure is logged (the
+// next look retries), a closed connection ends the guard (true), a blocked
+// account with something left gets a round of closing (GuardFlatten).
+func actOnLook(ctx, flattenCtx workflow.Context, in GuardInput, res GuardCheckResult, err error) bool {
+	logger := workflow.GetLogger(ctx)
+	switch {
+	case err != nil:
+		logger.Warn("guard check failed; retrying at the next poll", "error", err)
+	case res.Inactive:
+		logger.Info("connection no longer active; guard ends")
+		return true
+	case res.Flatten:
+		var fr FlattenResult
+		if err := workflow.ExecuteActivity(flattenCtx, ActGuardFlatten, FlattenInput{
+			ConnectionID: in.ConnectionID, UserID: in.UserID, Round: res.Round,
+		}).Get(ctx, &fr); err != nil {
+			logger.Error("closing positions failed; retrying at the next poll", "error", err)
+		}
+	}
+	return false
+}
+
 // watchAccount is the guard's loop since versionGuardWatch: a look now (a
 // local activity, as every look a fill or a check signal asks for), then
 // one GuardWatch activity at a time looks every poll in the worker and
@@ -257,7 +269,6 @@ func AccountGuardWorkflow(ctx workflow.Context, in GuardInput) error {
 // retries), Inactive ends the guard, Flatten runs a round of closing.
 func watchAccount(ctx workflow.Context, in GuardInput, poll time.Duration, afterFill bool, checkCh workflow.ReceiveChannel,
 	localCheckCtx, flattenCtx workflow.Context) error {
-	logger := workflow.GetLogger(ctx)
 	watchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: guardWatchSpan + 2*poll + time.Minute,
 		HeartbeatTimeout:    GuardWatchHeartbeat(poll),
@@ -265,24 +276,7 @@ func watchAccount(ctx workflow.Context, in GuardInput, poll time.Duration, after
 		// attempt limit, never longer than a poll between attempts.
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: max(poll, time.Second)},
 	})
-	// handle acts on one look; true ends the guard.
-	handle := func(res GuardCheckResult, err error) bool {
-		switch {
-		case err != nil:
-			logger.Warn("guard check failed; retrying at the next poll", "error", err)
-		case res.Inactive:
-			logger.Info("connection no longer active; guard ends")
-			return true
-		case res.Flatten:
-			var fr FlattenResult
-			if err := workflow.ExecuteActivity(flattenCtx, ActGuardFlatten, FlattenInput{
-				ConnectionID: in.ConnectionID, UserID: in.UserID, Round: res.Round,
-			}).Get(ctx, &fr); err != nil {
-				logger.Error("closing positions failed; retrying at the next poll", "error", err)
-			}
-		}
-		return false
-	}
+	handle := func(res GuardCheckResult, err error) bool { return actOnLook(ctx, flattenCtx, in, res, err) }
 	look := func(afterFill bool) bool {
 		var res GuardCheckResult
 		err := workflow.ExecuteLocalActivity(localCheckCtx, ActGuardCheck,
