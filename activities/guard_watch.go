@@ -49,7 +49,8 @@ func errWorkerStopping() error {
 }
 
 // watchEntry is one watched account: the current attempt of its guard's
-// GuardWatch activity.
+// GuardWatch activity. Its times are the wall clock's (heartbeats are
+// Temporal's time, not the business clock a look reads).
 type watchEntry struct {
 	token    []byte
 	in       workflows.GuardWatchInput
@@ -125,7 +126,7 @@ func StopGuardWatches(g *Guard) {
 
 // add registers a watch; false when the loop has stopped.
 func (w *guardWatches) add(token []byte, in workflows.GuardWatchInput) bool {
-	now := w.g.Trading.now()
+	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -149,7 +150,7 @@ func (w *guardWatches) run() {
 			return
 		case <-t.C:
 		}
-		now := w.g.Trading.now()
+		now := time.Now()
 		var due []*watchEntry
 		w.mu.Lock()
 		for _, e := range w.entries {
@@ -187,7 +188,7 @@ func (w *guardWatches) serve(e *watchEntry) {
 			delete(w.entries, e.in.ConnectionID)
 		}
 	}()
-	now := w.g.Trading.now()
+	now := time.Now()
 	log := w.g.Trading.log().With(zap.String("connection_id", e.in.ConnectionID))
 	if !now.Before(e.nextLook) {
 		ctx, cancel := context.WithTimeout(w.ctx, watchLookTimeout)
@@ -196,7 +197,7 @@ func (w *guardWatches) serve(e *watchEntry) {
 		if w.ctx.Err() != nil {
 			return // stopping: the watch is failed by stop
 		}
-		e.nextLook = w.g.Trading.now().Add(e.in.Poll)
+		e.nextLook = time.Now().Add(e.in.Poll)
 		if err != nil {
 			log.Warn("account guard: look failed; retrying at the next poll", zap.Error(err))
 			res = workflows.GuardCheckResult{}
