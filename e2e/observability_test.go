@@ -65,6 +65,8 @@ func TestMetricsAfterWebhook(t *testing.T) {
 		r := h.postWebhook(`{"ticker":"AAPL","action":"buy","quantity":2,"type":"market","id":"metrics-1"}`)
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
 		h.waitStatus(r.Body["tradeId"].(string), 30*time.Second, "filled")
+		// Its stop and its look after the fill update the row too.
+		h.waitTradeEnded(r.Body["tradeId"].(string))
 		refused := h.do(http.MethodPost, h.webhookURL(), "", []byte(`{"ticker":"AAPL"`), "application/json")
 		require.Equal(t, http.StatusBadRequest, refused.Status, refused.Raw)
 

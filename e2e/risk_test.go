@@ -138,6 +138,9 @@ func TestStopLossLifecycle(t *testing.T) {
 		}, 10*time.Second, 20*time.Millisecond)
 		require.Equal(t, int64(2), h.stopRow("AAPL").Version)
 		require.Eventually(t, func() bool { return h.trade(second).StopLossOrderID == h.stopRow("AAPL").OrderID }, 10*time.Second, 20*time.Millisecond)
+		// Its look after the fill keeps the stops too: done before the
+		// stop is dropped, so only the guard places it again.
+		h.waitTradeEnded(second)
 
 		// The broker drops the stop; the guard places it again.
 		dropped := h.workingStops("AAPL")[0]

@@ -122,6 +122,16 @@ func (h *harness) buyFilled(symbol string, qty int, id string) string {
 	return tradeID
 }
 
+// waitTradeEnded waits until a trade's workflow has ended: a filled paper
+// trade still places its stop and makes the guard's look after the fill
+// (GuardAfterFill) once its status reads filled.
+func (h *harness) waitTradeEnded(tradeID string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(h.t, h.temporal.GetWorkflow(ctx, h.trade(tradeID).WorkflowID, "").Get(ctx, nil), "trade %s did not end", tradeID)
+}
+
 func itoa(n int) string { return decimal.NewFromInt(int64(n)).String() }
 
 // newUser stores a user with a role and returns an access token for it.
