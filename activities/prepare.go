@@ -173,7 +173,10 @@ func (a *Trading) prepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		}
 	}
 
-	positionQty, err := a.positionQty(ctx, b, conn.BrokerType, t.Symbol)
+	// The position and the balance come from one read of the account
+	// (broker.ReadAccount: one query of the paper account, the same two
+	// requests as before elsewhere), after the epoch read with the user.
+	bal, positionQty, err := readSizing(ctx, b, conn.BrokerType, t.Symbol)
 	if err != nil {
 		return res, err
 	}
@@ -202,7 +205,7 @@ func (a *Trading) prepareOrder(ctx context.Context, in workflows.PrepareInput) (
 		// and the transaction below then starts over (invariant 2).
 		epoch := user.ExposureEpoch
 		if attempt > 0 {
-			if positionQty, err = a.positionQty(ctx, b, conn.BrokerType, t.Symbol); err != nil {
+			if bal, positionQty, err = readSizing(ctx, b, conn.BrokerType, t.Symbol); err != nil {
 				return res, err
 			}
 			plan = planOrder(sig, positionQty, settings)
@@ -210,10 +213,6 @@ func (a *Trading) prepareOrder(ctx context.Context, in workflows.PrepareInput) (
 			if noop != "" {
 				return recordNoop(noop)
 			}
-		}
-		bal, err := b.GetBalance(ctx)
-		if err != nil {
-			return res, brokerFailure(conn.BrokerType, err)
 		}
 		// The day's drawdown as of this balance (the guard may not have
 		// seen it yet).

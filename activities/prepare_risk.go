@@ -68,10 +68,20 @@ func (a *Trading) extendedSession(ctx context.Context, t schema.Trade, sig signa
 	return err == nil && s.ExtendedHours
 }
 
-// positionQty is the broker's position in symbol (zero when flat).
-func (a *Trading) positionQty(ctx context.Context, b broker.Broker, brokerName, symbol string) (decimal.Decimal, error) {
-	p, err := positionIn(ctx, b, brokerName, symbol)
-	return p.Quantity, err
+// readSizing reads what sizing an order needs from the broker: the
+// balance and the position in symbol (zero when flat), in one read of the
+// account where the broker has one (broker.AccountReader).
+func readSizing(ctx context.Context, b broker.Broker, brokerName, symbol string) (broker.Balance, decimal.Decimal, error) {
+	bal, positions, err := broker.ReadAccount(ctx, b)
+	if err != nil {
+		return broker.Balance{}, decimal.Zero, brokerFailure(brokerName, err)
+	}
+	for _, p := range positions {
+		if p.Symbol == symbol {
+			return bal, p.Quantity, nil
+		}
+	}
+	return bal, decimal.Zero, nil
 }
 
 // guardView is what the account guard knows about a trader's day.

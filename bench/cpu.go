@@ -84,8 +84,10 @@ func procCPU(pid int) time.Duration {
 }
 
 // per returns the CPU spent since m, divided by n units of work.
-func (m cpuMeter) per(n int) cpuMeter {
-	now := readCPU()
+func (m cpuMeter) per(n int) cpuMeter { return m.perUntil(readCPU(), n) }
+
+// perUntil is per up to the reading now rather than the present.
+func (m cpuMeter) perUntil(now cpuMeter, n int) cpuMeter {
 	if n <= 0 {
 		n = 1
 	}

@@ -59,6 +59,13 @@ type timedBroker struct {
 	e *env
 }
 
+// GetAccount keeps the paper broker's one read of balance and positions
+// (broker.AccountReader), which embedding broker.Broker would hide: the
+// trade path and the guard use it in production.
+func (b *timedBroker) GetAccount(ctx context.Context) (broker.Balance, []broker.Position, error) {
+	return broker.ReadAccount(ctx, b.Broker)
+}
+
 func (b *timedBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest) (broker.Order, error) {
 	o, err := b.Broker.PlaceOrder(ctx, req)
 	if err == nil {

@@ -53,7 +53,7 @@ func TestParseSQLiteURL(t *testing.T) {
 			if base != tt.wantBase || src.path != tt.wantPath || src.memory != tt.memory {
 				t.Fatalf("got base=%q path=%q memory=%v", base, src.path, src.memory)
 			}
-			for _, want := range []string{"_txlock=immediate", "busy_timeout%2810000%29", "foreign_keys%281%29"} {
+			for _, want := range []string{"_txlock=immediate", "busy_timeout%2810000%29", "foreign_keys%281%29", "temp_store%28MEMORY%29"} {
 				if !strings.Contains(query, want) {
 					t.Errorf("query %q lacks %q", query, want)
 				}

@@ -94,12 +94,14 @@ func TestOpenSQLiteFileSettings(t *testing.T) {
 			defer wg.Done()
 			_ = store.InTx(ctx, db, func(tx *gorm.DB) error {
 				var mode string
-				var fk, busy int
+				var fk, busy, temp int
 				tx.Raw("PRAGMA journal_mode").Scan(&mode)
 				tx.Raw("PRAGMA foreign_keys").Scan(&fk)
 				tx.Raw("PRAGMA busy_timeout").Scan(&busy)
-				if mode != "wal" || fk != 1 || busy < 5000 {
-					t.Errorf("journal_mode=%q foreign_keys=%d busy_timeout=%d", mode, fk, busy)
+				tx.Raw("PRAGMA temp_store").Scan(&temp)
+				// temp_store 2 is MEMORY (see parseSQLiteURL).
+				if mode != "wal" || fk != 1 || busy < 5000 || temp != 2 {
+					t.Errorf("journal_mode=%q foreign_keys=%d busy_timeout=%d temp_store=%d", mode, fk, busy, temp)
 				}
 				return nil
 			})
