@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -33,13 +34,20 @@ var injections = []string{
 // leaks are fragments that must never reach a client.
 var leaks = []string{"sql", "sqlite", "pq:", "gorm", "syntax error", "panic", "goroutine", ".go:", "runtime/", "stack", "select ", "<script>"}
 
+// issuedTokens are the random tokens an answer may carry (a session's
+// access and CSRF tokens): base64 text in which a leak fragment such as
+// "sql" turns up by chance (it did, once in CI), so their values are
+// blanked before the scan.
+var issuedTokens = regexp.MustCompile(`"(accessToken|refreshToken|csrfToken)":"[^"]*"`)
+
 // requireClean checks an answer to input in: no 5xx, JSON, and nothing
 // that is not the input's own (JSON-escaped) echo looks like an internal.
 func requireClean(t *testing.T, what, in string, r resp) {
 	t.Helper()
 	require.Less(t, r.Status, 500, "%s: %s", what, r.Raw)
 	echo, _ := json.Marshal(in)
-	low := strings.ToLower(strings.ReplaceAll(r.Raw, strings.Trim(string(echo), `"`), ""))
+	raw := issuedTokens.ReplaceAllString(r.Raw, `"$1":""`)
+	low := strings.ToLower(strings.ReplaceAll(raw, strings.Trim(string(echo), `"`), ""))
 	for _, l := range leaks {
 		if strings.Contains(strings.ToLower(in), l) {
 			continue // an echo (possibly truncated) of the input itself
