@@ -136,13 +136,20 @@ func RunGuardStarter(ctx context.Context, g *Guard, every time.Duration) {
 // position of a blocked account, round after round — is handed to it by
 // the check signal; a guard that is not running is started (EnsureGuard),
 // and its first look is this fill's.
+//
+// A guard whose watch this process holds is running (the watch is its
+// outstanding activity): no DescribeWorkflowExecution is asked, and the
+// watch's next look is a poll after this one.
 func (g *Guard) GuardAfterFill(ctx context.Context, in workflows.GuardRef) error {
-	running, err := g.guardRunning(ctx, in.ConnectionID)
-	if err != nil {
-		return err
-	}
-	if !running {
-		return g.EnsureGuard(ctx, in)
+	held := g.watchHeld(in.ConnectionID)
+	if !held {
+		running, err := g.guardRunning(ctx, in.ConnectionID)
+		if err != nil {
+			return err
+		}
+		if !running {
+			return g.EnsureGuard(ctx, in)
+		}
 	}
 	res, err := g.GuardCheck(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: true, Reconcile: true})
 	if err != nil {
@@ -150,6 +157,9 @@ func (g *Guard) GuardAfterFill(ctx context.Context, in workflows.GuardRef) error
 	}
 	if res.Flatten {
 		return g.EnsureGuard(ctx, in)
+	}
+	if held {
+		g.watchLooked(in.ConnectionID)
 	}
 	return nil
 }

@@ -138,6 +138,40 @@ func (w *guardWatches) add(token []byte, in workflows.GuardWatchInput) bool {
 	return true
 }
 
+// watchHeld reports whether this process holds a watch of the
+// connection's guard: its GuardWatch activity is outstanding, so its run
+// is open (a run closed behind the worker's back is forgotten at the
+// watch's next heartbeat, within a third of its timeout).
+func (g *Guard) watchHeld(connectionID string) bool {
+	g.watchMu.Lock()
+	w := g.watching
+	g.watchMu.Unlock()
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.entries[connectionID]
+	return ok && !w.closed
+}
+
+// watchLooked tells the connection's watch that its account was just
+// looked at (the look after a fill): its next look is a poll from now.
+// A look of its own running now is left alone.
+func (g *Guard) watchLooked(connectionID string) {
+	g.watchMu.Lock()
+	w := g.watching
+	g.watchMu.Unlock()
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e, ok := w.entries[connectionID]; ok && !e.busy {
+		e.nextLook = time.Now().Add(e.in.Poll)
+	}
+}
+
 // run is the watch loop: every tick, each watch whose look or heartbeat is
 // due gets one job (never two at once).
 func (w *guardWatches) run() {

@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"gorm.io/gorm"
 
@@ -114,5 +116,70 @@ func TestGuardWatchOnTheDevServer(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return describe().GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		}, 10*time.Second, 100*time.Millisecond)
+	})
+}
+
+// describeCounter counts DescribeWorkflowExecution calls.
+type describeCounter struct {
+	client.Client
+	n atomic.Int32
+}
+
+func (c *describeCounter) DescribeWorkflowExecution(ctx context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	c.n.Add(1)
+	return c.Client.DescribeWorkflowExecution(ctx, id, runID)
+}
+
+// TestGuardAfterFillWithAHeldWatch: on the dev server, the look after a
+// fill of an account whose guard's watch this process holds asks the
+// server nothing (the held watch is the guard running), still looks (the
+// guard row is refreshed), and moves the watch's next look a poll later;
+// a process that holds no watch of it asks whether the guard runs.
+func TestGuardAfterFillWithAHeldWatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
+		const poll = time.Hour // the watch never looks by itself here
+		f := newHaltFixture(t, db, 100_000)
+		conn := f.row(f.buyFilled(10)).BrokerConnectionID
+		c, queue := &describeCounter{Client: testenv.Client(t)}, testenv.TaskQueue(t)
+		ctx := context.Background()
+		g := &Guard{Trading: f.a, Temporal: c, TaskQueue: queue, Poll: poll}
+		w := sdkworker.New(c.Client, queue, sdkworker.Options{}) // the SDK wants its own client
+		workflows.Register(w)
+		w.RegisterActivity(g)
+		require.NoError(t, w.Start())
+		defer func() { w.Stop(); StopGuardWatches(g) }()
+		run, err := c.ExecuteWorkflow(ctx, g.options(conn), workflows.AccountGuardWorkflowName,
+			workflows.GuardInput{ConnectionID: conn, UserID: f.user, Poll: poll})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), run.GetID(), "", "test done") })
+		require.Eventually(t, func() bool { return g.watchHeld(conn) }, 10*time.Second, 20*time.Millisecond)
+		require.False(t, g.watchHeld("another-connection"))
+
+		nextLook := func() time.Time {
+			g.watching.mu.Lock()
+			defer g.watching.mu.Unlock()
+			return g.watching.entries[conn].nextLook
+		}
+		// Due in a minute: the look after the fill moves it a poll on.
+		g.watching.mu.Lock()
+		g.watching.entries[conn].nextLook = time.Now().Add(time.Minute)
+		g.watching.mu.Unlock()
+		// Observed long ago: a look writes the row again (a quiet look
+		// within two polls of the last writes nothing).
+		long := time.Now().Add(-3 * poll).UTC()
+		require.NoError(t, db.Model(&schema.RiskGuard{}).Where("connection_id = ?", conn).Update("observed_at", long).Error)
+
+		c.n.Store(0)
+		ref := workflows.GuardRef{ConnectionID: conn, UserID: f.user}
+		require.NoError(t, g.GuardAfterFill(ctx, ref))
+		require.Zero(t, c.n.Load(), "asked the server whether a guard whose watch is held here runs")
+		var after schema.RiskGuard
+		require.NoError(t, db.Where("connection_id = ?", conn).Take(&after).Error)
+		require.True(t, after.ObservedAt.After(long.Add(poll)), "the look after the fill was not made")
+		require.WithinDuration(t, time.Now().Add(poll), nextLook(), time.Minute, "the watch's next look was not moved a poll on")
+
+		other := &Guard{Trading: f.a, Temporal: c, TaskQueue: queue, Poll: poll}
+		require.NoError(t, other.GuardAfterFill(ctx, ref))
+		require.EqualValues(t, 1, c.n.Load(), "a process holding no watch did not ask whether the guard runs")
 	})
 }

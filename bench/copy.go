@@ -44,7 +44,7 @@ func copyRows(ctx context.Context, dir, temporalAddr string, followers int, ceil
 	start := time.Now()
 	_, err = f.leaderOrder(ctx, queue, leader, "warm-up")
 	must(err)
-	if _, missing := f.waitAccepted(w, start, 60*time.Second); missing > 0 {
+	if _, missing := f.waitAccepted(w, start, 60*time.Second, nil); missing > 0 {
 		must(fmt.Errorf("copy warm-up: the order was not accepted"))
 	}
 	// The warm-up follower unfollows: the measured fill goes to the others.
@@ -55,7 +55,7 @@ func copyRows(ctx context.Context, dir, temporalAddr string, followers int, ceil
 	start = time.Now()
 	fillID, err := f.leaderOrder(ctx, queue, leader, "measured")
 	must(err)
-	lat, missing := f.waitAccepted(ids, start, 180*time.Second)
+	lat, missing := f.waitAccepted(ids, start, 180*time.Second, nil)
 	total := time.Since(start)
 	if len(lat) > 0 {
 		total = lat[len(lat)-1]

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -103,4 +105,31 @@ func (m cpuMeter) String() string {
 		s += fmt.Sprintf(" + %.1f PostgreSQL", msf(m.db))
 	}
 	return s
+}
+
+// fanoutProfile is -cpuprofile-fanout: a CPU profile of the fan-out's
+// measured window only.
+var fanoutProfile string
+
+// startWindowProfile starts a CPU profile written to path (none when path
+// is empty or -cpuprofile already runs one) and returns what stops it;
+// calling that more than once is harmless.
+func startWindowProfile(path string) func() {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	must(err)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: window profile not taken:", err)
+		_ = f.Close()
+		return nil
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			must(f.Close())
+		})
+	}
 }

@@ -54,7 +54,7 @@ func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row
 	w := f.followers(ctx, warm, 1)
 	start := time.Now()
 	f.fake.Post(warm.ChannelID, f.provider, f.order())
-	if _, missing := f.waitAccepted(w, start, 60*time.Second); missing > 0 {
+	if _, missing := f.waitAccepted(w, start, 60*time.Second, nil); missing > 0 {
 		must(fmt.Errorf("fan-out warm-up: the order was not accepted"))
 	}
 
@@ -64,8 +64,9 @@ func (f *fanoutEnv) rows(ctx context.Context, followers int, ceil ceiling) []row
 	resetSQL()
 	start = time.Now()
 	cpu0 := readCPU()
+	stopProfile := startWindowProfile(fanoutProfile)
 	f.fake.Post(src.ChannelID, f.provider, f.order())
-	lat, missing := f.waitAccepted(ids, start, 120*time.Second)
+	lat, missing := f.waitAccepted(ids, start, 120*time.Second, stopProfile)
 	total := time.Since(start)
 	// CPU up to the moment every order was accepted, not the reads of the
 	// trade rows that compute the latencies afterwards.
@@ -355,7 +356,8 @@ func (f *fanoutEnv) waitClosed(ctx context.Context, wfIDs []string, timeout time
 // until there are enough (reading the trades as they are written would
 // add the bench's own queries to the work measured); then, and on the
 // stack throughout, the trade rows say whose they are.
-func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.Duration) ([]time.Duration, int) {
+// atAll, when not nil, runs as soon as every order is seen accepted.
+func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.Duration, atAll func()) ([]time.Duration, int) {
 	want := map[string]bool{}
 	for _, u := range users {
 		want[u] = true
@@ -375,6 +377,9 @@ func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.D
 		f.mu.Unlock()
 		if n >= len(users) {
 			f.acceptedCPU = readCPU()
+			if atAll != nil {
+				atAll()
+			}
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -404,6 +409,9 @@ func (f *fanoutEnv) waitAccepted(users []string, start time.Time, timeout time.D
 	}
 	if f.fromRows || f.acceptedCPU == (cpuMeter{}) {
 		f.acceptedCPU = readCPU()
+		if atAll != nil {
+			atAll()
+		}
 	}
 	lat := make([]time.Duration, 0, len(got))
 	for _, d := range got {

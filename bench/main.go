@@ -22,6 +22,7 @@ func main() {
 	sequential := flag.Int("n", 200, "sequential signals for the latency run")
 	concurrent := flag.Int("c", 50, "concurrent signals for the throughput run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the tradeexec side to this file")
+	flag.StringVar(&fanoutProfile, "cpuprofile-fanout", "", "write a CPU profile of the tradeexec side from the fan-out signal to its last follower's acceptance to this file")
 	followers := flag.Int("followers", 1000, "followers of the fan-out signal")
 	only := flag.String("only", "trade,bracket,stop,fanout,guards,brokers,ws", "comma-separated sections to run (the engine's ceiling runs first whenever trade, fanout, guards or copy does; copy also runs fanout, its reference; guards runs fanout, then measures its followers' guards)")
 	flag.IntVar(&sqlTop, "sql-top", 6, "statements listed in each SQL-per-unit row, most frequent first")
