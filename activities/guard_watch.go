@@ -156,8 +156,9 @@ func (g *Guard) watchHeld(connectionID string) bool {
 }
 
 // watchLooked tells the connection's watch that its account was just
-// looked at (the look after a fill): its next look is a poll from now.
-// A look of its own running now is left alone.
+// looked at (the look after a fill): its next look is a poll from now,
+// but not after its span ends (that look completes the watch, however
+// often fills come). A look of its own running now is left alone.
 func (g *Guard) watchLooked(connectionID string) {
 	g.watchMu.Lock()
 	w := g.watching
@@ -169,6 +170,9 @@ func (g *Guard) watchLooked(connectionID string) {
 	defer w.mu.Unlock()
 	if e, ok := w.entries[connectionID]; ok && !e.busy {
 		e.nextLook = time.Now().Add(e.in.Poll)
+		if e.nextLook.After(e.until) {
+			e.nextLook = e.until
+		}
 	}
 }
 

@@ -137,7 +137,7 @@ func (c *describeCounter) DescribeWorkflowExecution(ctx context.Context, id, run
 // a process that holds no watch of it asks whether the guard runs.
 func TestGuardAfterFillWithAHeldWatch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *gorm.DB, _ store.Dialect) {
-		const poll = time.Hour // the watch never looks by itself here
+		const poll = 10 * time.Minute // the watch never looks by itself here
 		f := newHaltFixture(t, db, 100_000)
 		conn := f.row(f.buyFilled(10)).BrokerConnectionID
 		c, queue := &describeCounter{Client: testenv.Client(t)}, testenv.TaskQueue(t)
@@ -177,6 +177,14 @@ func TestGuardAfterFillWithAHeldWatch(t *testing.T) {
 		require.NoError(t, db.Where("connection_id = ?", conn).Take(&after).Error)
 		require.True(t, after.ObservedAt.After(long.Add(poll)), "the look after the fill was not made")
 		require.WithinDuration(t, time.Now().Add(poll), nextLook(), time.Minute, "the watch's next look was not moved a poll on")
+
+		// Never past the watch's span: its end is a look that completes it.
+		end := time.Now().Add(20 * time.Second)
+		g.watching.mu.Lock()
+		g.watching.entries[conn].until = end
+		g.watching.mu.Unlock()
+		require.NoError(t, g.GuardAfterFill(ctx, ref))
+		require.False(t, nextLook().After(end), "a look after a fill moved the watch's next look past its span")
 
 		other := &Guard{Trading: f.a, Temporal: c, TaskQueue: queue, Poll: poll}
 		require.NoError(t, other.GuardAfterFill(ctx, ref))
