@@ -143,6 +143,28 @@ func (w *guardWatches) add(token []byte, in workflows.GuardWatchInput) bool {
 // is open (a run closed behind the worker's back is forgotten at the
 // watch's next heartbeat, within a third of its timeout).
 func (g *Guard) watchHeld(connectionID string) bool {
+	return g.withWatch(connectionID, func(*watchEntry) {})
+}
+
+// watchLooked tells the connection's watch that its account was just
+// looked at (the look after a fill): its next look is a poll from now,
+// but not after its span ends (that look completes the watch, however
+// often fills come). A look of its own running now is left alone.
+func (g *Guard) watchLooked(connectionID string) {
+	g.withWatch(connectionID, func(e *watchEntry) {
+		if e.busy {
+			return
+		}
+		e.nextLook = time.Now().Add(e.in.Poll)
+		if e.nextLook.After(e.until) {
+			e.nextLook = e.until
+		}
+	})
+}
+
+// withWatch runs f on the connection's watch, under the loop's lock, when
+// this process holds one; it reports whether it does.
+func (g *Guard) withWatch(connectionID string, f func(*watchEntry)) bool {
 	g.watchMu.Lock()
 	w := g.watching
 	g.watchMu.Unlock()
@@ -151,29 +173,12 @@ func (g *Guard) watchHeld(connectionID string) bool {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, ok := w.entries[connectionID]
-	return ok && !w.closed
-}
-
-// watchLooked tells the connection's watch that its account was just
-// looked at (the look after a fill): its next look is a poll from now,
-// but not after its span ends (that look completes the watch, however
-// often fills come). A look of its own running now is left alone.
-func (g *Guard) watchLooked(connectionID string) {
-	g.watchMu.Lock()
-	w := g.watching
-	g.watchMu.Unlock()
-	if w == nil {
-		return
+	e, ok := w.entries[connectionID]
+	if !ok || w.closed {
+		return false
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if e, ok := w.entries[connectionID]; ok && !e.busy {
-		e.nextLook = time.Now().Add(e.in.Poll)
-		if e.nextLook.After(e.until) {
-			e.nextLook = e.until
-		}
-	}
+	f(e)
+	return true
 }
 
 // run is the watch loop: every tick, each watch whose look or heartbeat is
