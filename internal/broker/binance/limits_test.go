@@ -24,7 +24,7 @@ type recordingStore struct {
 	costs []ratelimit.Cost
 }
 
-func (r *recordingStore) Reserve(ctx context.Context, now time.Time, costs []ratelimit.Cost) (time.Duration, error) {
+func (r *recordingStore) Reserve(ctx context.Context, now func() time.Time, costs []ratelimit.Cost) (time.Duration, error) {
 	r.mu.Lock()
 	r.costs = append(r.costs, costs...)
 	r.mu.Unlock()

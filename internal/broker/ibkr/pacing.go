@@ -156,15 +156,14 @@ func (p *pacer) waitShared(ctx context.Context, key string, interval time.Durati
 	}
 	cost := []ratelimit.Cost{{Key: "ibkr-pace:" + key, Rule: ratelimit.Rule{Limit: 1, Window: interval}, Weight: 1}}
 	for {
-		now := p.now()
-		wait, err := p.store.Reserve(ctx, now, cost)
+		wait, err := p.store.Reserve(ctx, p.now, cost)
 		if err != nil {
 			return fmt.Errorf("ibkr: shared pacing: %w", err)
 		}
 		if wait <= 0 {
 			return nil
 		}
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
+		if dl, ok := ctx.Deadline(); ok && p.now().Add(wait).After(dl) {
 			return errPacedTooLong
 		}
 		if err := p.sleep(ctx, wait); err != nil {

@@ -40,7 +40,7 @@ func (b *accountBroker) PlaceOrder(ctx context.Context, req broker.OrderRequest)
 			return broker.Order{}, err
 		}
 	}
-	o, err := b.e.placeOrder(ctx, b.id, req, f.duplicates)
+	o, err := b.e.placeOrder(ctx, b.id, req, f.duplicates, f.afterCreate)
 	if err != nil {
 		return broker.Order{}, err
 	}

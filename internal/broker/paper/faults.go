@@ -23,6 +23,12 @@ type Faults struct {
 	Block <-chan struct{}
 	// BlockAfterCreate moves the Block wait to after the order is created.
 	BlockAfterCreate bool
+	// AfterCreate, when not nil, runs inside every PlaceOrder's update of
+	// the account once its new order is created and matched the first
+	// time: no other matching pass on the account runs before it returns,
+	// so a test can move the market right after a placement's first fill.
+	// It may run again if the update is retried.
+	AfterCreate func()
 	// Duplicates is what PlaceOrder does with a client order id already
 	// used on the account. The default answers with the existing order,
 	// which hides a caller that forgot to look its order up first; the
@@ -73,6 +79,7 @@ type placeFaults struct {
 	block       <-chan struct{}
 	blockBefore bool
 	duplicates  DuplicatePolicy
+	afterCreate func()
 }
 
 // startPlace counts a PlaceOrder call and consumes its share of the
@@ -85,7 +92,7 @@ func (e *Engine) startPlace(accountID string) placeFaults {
 	if f == nil {
 		return placeFaults{}
 	}
-	pf := placeFaults{block: f.Block, blockBefore: !f.BlockAfterCreate, duplicates: f.Duplicates}
+	pf := placeFaults{block: f.Block, blockBefore: !f.BlockAfterCreate, duplicates: f.Duplicates, afterCreate: f.AfterCreate}
 	switch {
 	case f.FailPlace > 0:
 		f.FailPlace--

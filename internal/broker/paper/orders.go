@@ -117,8 +117,9 @@ func prepare(req broker.OrderRequest) (OrderState, error) {
 
 // placeOrder admits an order on the account and runs a matching pass, so a
 // marketable order comes back filled (or partially filled). A client order
-// id already used is answered as dup says.
-func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.OrderRequest, dup DuplicatePolicy) (broker.Order, error) {
+// id already used is answered as dup says; afterCreate (a test's
+// Faults.AfterCreate, nil otherwise) runs in the update after that pass.
+func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.OrderRequest, dup DuplicatePolicy, afterCreate func()) (broker.Order, error) {
 	tmpl, err := prepare(req)
 	if err != nil {
 		return broker.Order{}, err
@@ -174,6 +175,9 @@ func (e *Engine) placeOrder(ctx context.Context, accountID string, req broker.Or
 		e.matchOrders(st, now, q)
 		st.UpdatedAt = now
 		out = st.orderByID(o.ID).Order
+		if afterCreate != nil {
+			afterCreate()
+		}
 		return nil
 	})
 	if err != nil {

@@ -63,15 +63,14 @@ func (g *Gate) Wait(ctx context.Context, costs ...Cost) error {
 // when the wait would outlast the context's deadline.
 func reserveShared(ctx context.Context, store Store, costs []Cost, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
 	for {
-		t := now()
-		wait, err := store.Reserve(ctx, t, costs)
+		wait, err := store.Reserve(ctx, now, costs)
 		if err != nil {
 			return err
 		}
 		if wait <= 0 {
 			return nil
 		}
-		if dl, ok := ctx.Deadline(); ok && t.Add(wait).After(dl) {
+		if dl, ok := ctx.Deadline(); ok && now().Add(wait).After(dl) {
 			return fmt.Errorf("%w (shared budget, %s): %w", ErrWaitTooLong, wait.Round(time.Millisecond), context.DeadlineExceeded)
 		}
 		if err := sleep(ctx, wait); err != nil {

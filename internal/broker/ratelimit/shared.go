@@ -13,10 +13,16 @@ import (
 // database (package dblimit) across replicas, or Memory within one process.
 // A broker's limit holds for all of them together, not per process.
 type Store interface {
-	// Reserve takes every cost at now, all or none. When one does not fit
-	// (budget used, or its key paused) nothing is taken and wait says how
-	// long to wait before trying again. A banned key answers *BannedError.
-	Reserve(ctx context.Context, now time.Time, costs []Cost) (wait time.Duration, err error)
+	// Reserve takes every cost at the time now answers, all or none. When
+	// one does not fit (budget used, or its key paused) nothing is taken and
+	// wait says how long to wait before trying again. A banned key answers
+	// *BannedError.
+	//
+	// The store reads now once it holds the keys (a row lock, a mutex), not
+	// when Reserve is called: a caller kept waiting by another process for
+	// longer than a window would otherwise be counted in the past, where the
+	// callers after it no longer look, while its request goes out now.
+	Reserve(ctx context.Context, now func() time.Time, costs []Cost) (wait time.Duration, err error)
 	// Pause makes every request for key wait until until (a broker's
 	// Retry-After). A later pause already set is kept.
 	Pause(ctx context.Context, key string, until time.Time) error
@@ -144,14 +150,14 @@ func (m *Memory) state(key string) *State {
 }
 
 // Reserve implements Store.
-func (m *Memory) Reserve(_ context.Context, now time.Time, costs []Cost) (time.Duration, error) {
+func (m *Memory) Reserve(_ context.Context, now func() time.Time, costs []Cost) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	states := map[string]*State{}
 	for _, k := range SortedKeys(costs) {
 		states[k] = m.state(k)
 	}
-	wait, _, err := ReserveStates(now, states, costs)
+	wait, _, err := ReserveStates(now(), states, costs)
 	return wait, err
 }
 

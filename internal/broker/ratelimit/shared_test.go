@@ -26,7 +26,7 @@ func TestSeparateMemoryStoresDoubleTheBudget(t *testing.T) {
 	granted := 0
 	for _, s := range []ratelimit.Store{a, b} {
 		for range 20 {
-			if wait, err := s.Reserve(context.Background(), now, []ratelimit.Cost{{Key: "ip", Rule: rule, Weight: 1}}); err == nil && wait == 0 {
+			if wait, err := s.Reserve(context.Background(), func() time.Time { return now }, []ratelimit.Cost{{Key: "ip", Rule: rule, Weight: 1}}); err == nil && wait == 0 {
 				granted++
 			}
 		}
@@ -54,7 +54,7 @@ func TestRuleBudgetIsHalfTheLimit(t *testing.T) {
 
 func TestOverBudgetWeightIsRefused(t *testing.T) {
 	m := ratelimit.NewMemory()
-	_, err := m.Reserve(context.Background(), time.Now(), []ratelimit.Cost{{Key: "k", Rule: ratelimit.Rule{Limit: 10, Window: time.Minute}, Weight: 6}})
+	_, err := m.Reserve(context.Background(), time.Now, []ratelimit.Cost{{Key: "k", Rule: ratelimit.Rule{Limit: 10, Window: time.Minute}, Weight: 6}})
 	if !errors.Is(err, ratelimit.ErrOverBudget) {
 		t.Fatalf("err = %v, want ErrOverBudget", err)
 	}

@@ -45,18 +45,22 @@ var _ ratelimit.Store = (*Store)(nil)
 func New(db *gorm.DB) *Store { return &Store{db: db} }
 
 // Reserve implements ratelimit.Store.
-func (s *Store) Reserve(ctx context.Context, now time.Time, costs []ratelimit.Cost) (time.Duration, error) {
+func (s *Store) Reserve(ctx context.Context, clock func() time.Time, costs []ratelimit.Cost) (time.Duration, error) {
 	keys := ratelimit.SortedKeys(costs)
 	if len(keys) == 0 {
 		return 0, nil
 	}
 	var wait time.Duration
 	var verdict error
+	var now time.Time
 	err := store.InTx(ctx, s.db, func(tx *gorm.DB) error {
-		rows, err := lockRows(tx, keys, now)
+		rows, err := lockRows(tx, keys, clock())
 		if err != nil {
 			return err
 		}
+		// The rows are ours: the reservation is made now (see
+		// ratelimit.Store), however long the lock took.
+		now = clock()
 		states := make(map[string]*ratelimit.State, len(rows))
 		for _, r := range rows {
 			u, err := ratelimit.DecodeUsage(r.SlotMs, r.Slots)

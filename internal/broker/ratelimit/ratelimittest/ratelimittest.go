@@ -52,6 +52,9 @@ func maxInWindow(grants []grant, w time.Duration) int {
 
 var start = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
 
+// at is a clock stopped at t.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -71,7 +74,7 @@ func budgetHolds(t *testing.T, open Open) {
 	for now.Before(end) {
 		s := stores[rng.IntN(2)]
 		w := 1 + rng.IntN(7)
-		wait, err := s.Reserve(ctx(t), now, []ratelimit.Cost{{Key: "ip:1", Rule: rule, Weight: w}})
+		wait, err := s.Reserve(ctx(t), at(now), []ratelimit.Cost{{Key: "ip:1", Rule: rule, Weight: w}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,8 +116,11 @@ func concurrent(t *testing.T, open Open) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				now := time.Now()
-				wait, err := s.Reserve(context.Background(), now, []ratelimit.Cost{{Key: "acct:1", Rule: rule, Weight: 1 + i%3}})
+				// The grant's time is the clock's last reading: the one the
+				// store made holding the key.
+				var now time.Time
+				clock := func() time.Time { now = time.Now(); return now }
+				wait, err := s.Reserve(context.Background(), clock, []ratelimit.Cost{{Key: "acct:1", Rule: rule, Weight: 1 + i%3}})
 				if err != nil {
 					errs <- err
 					return
@@ -153,15 +159,15 @@ func pauseShared(t *testing.T, open Open) {
 	if err := b.Pause(ctx(t), "ip:1", start.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	wait, err := b.Reserve(ctx(t), start, cost)
+	wait, err := b.Reserve(ctx(t), at(start), cost)
 	if err != nil || wait != 7*time.Second {
 		t.Fatalf("other instance during the pause: wait %s, %v; want 7s", wait, err)
 	}
 	other := []ratelimit.Cost{{Key: "ip:2", Rule: rule, Weight: 1}}
-	if wait, err := b.Reserve(ctx(t), start, other); err != nil || wait != 0 {
+	if wait, err := b.Reserve(ctx(t), at(start), other); err != nil || wait != 0 {
 		t.Fatalf("another key is not paused: wait %s, %v", wait, err)
 	}
-	if wait, err := b.Reserve(ctx(t), start.Add(7*time.Second), cost); err != nil || wait != 0 {
+	if wait, err := b.Reserve(ctx(t), at(start.Add(7*time.Second)), cost); err != nil || wait != 0 {
 		t.Fatalf("after the pause: wait %s, %v", wait, err)
 	}
 }
@@ -174,12 +180,12 @@ func banShared(t *testing.T, open Open) {
 	if err := a.Ban(ctx(t), "ip:1", until, "HTTP 418"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := b.Reserve(ctx(t), start.Add(time.Minute), cost)
+	_, err := b.Reserve(ctx(t), at(start.Add(time.Minute)), cost)
 	var be *ratelimit.BannedError
 	if !errors.As(err, &be) || !be.Until.Equal(until) || be.Key != "ip:1" || be.Reason != "HTTP 418" || !errors.Is(err, ratelimit.ErrBanned) {
 		t.Fatalf("other instance during the ban: %v, want a BannedError until %s", err, until)
 	}
-	if wait, err := b.Reserve(ctx(t), until, cost); err != nil || wait != 0 {
+	if wait, err := b.Reserve(ctx(t), at(until), cost); err != nil || wait != 0 {
 		t.Fatalf("after the ban: wait %s, %v", wait, err)
 	}
 }
@@ -192,16 +198,16 @@ func allOrNothing(t *testing.T, open Open) {
 	small := ratelimit.Rule{Limit: 4, Window: 10 * time.Second} // budget 2
 	both := []ratelimit.Cost{{Key: "ip:1", Rule: big, Weight: 1}, {Key: "orders:1", Rule: small, Weight: 1}}
 	for i := range 2 {
-		if wait, err := a.Reserve(ctx(t), start, both); err != nil || wait != 0 {
+		if wait, err := a.Reserve(ctx(t), at(start), both); err != nil || wait != 0 {
 			t.Fatalf("reservation %d: wait %s, %v", i, wait, err)
 		}
 	}
-	wait, err := b.Reserve(ctx(t), start, both)
+	wait, err := b.Reserve(ctx(t), at(start), both)
 	if err != nil || wait <= 0 {
 		t.Fatalf("third order within 10 s: wait %s, %v; want a wait", wait, err)
 	}
 	// The refused reservation took no weight from ip:1: 498 more fit.
-	if wait, err := b.Reserve(ctx(t), start, []ratelimit.Cost{{Key: "ip:1", Rule: big, Weight: 498}}); err != nil || wait != 0 {
+	if wait, err := b.Reserve(ctx(t), at(start), []ratelimit.Cost{{Key: "ip:1", Rule: big, Weight: 498}}); err != nil || wait != 0 {
 		t.Fatalf("ip budget after a refused reservation: wait %s, %v", wait, err)
 	}
 }
