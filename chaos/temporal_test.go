@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/tradeexec/tradeexec/internal/devserver"
@@ -35,7 +34,7 @@ func (c *cluster) restartTemporal(down time.Duration, kill bool) {
 	defer c.tmu.Unlock()
 	if kill {
 		pid := c.temporal.PID()
-		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		if err := c.temporal.Kill(); err != nil {
 			c.t.Errorf("SIGKILL Temporal (process group %d): %v", pid, err)
 		}
 		select {

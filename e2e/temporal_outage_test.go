@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +63,7 @@ func (o *ownTemporal) start() {
 // its process group, no graceful stop.
 func (o *ownTemporal) kill() {
 	o.t.Helper()
-	require.NoError(o.t, syscall.Kill(-o.srv.PID(), syscall.SIGKILL))
+	require.NoError(o.t, o.srv.Kill())
 	select {
 	case <-o.srv.Done():
 	case <-time.After(10 * time.Second):

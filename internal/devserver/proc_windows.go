@@ -20,6 +20,10 @@ func killGroup(pid int) error {
 	return nil
 }
 
+// killLeftovers does nothing on Windows: there is no process group to find
+// what the child started, and its pid may already name another process.
+func killLeftovers(int) {}
+
 func alive(pid int) bool {
 	_, err := os.FindProcess(pid)
 	return err == nil

@@ -48,6 +48,10 @@ func spawn(binary string, args []string, stdout, stderr io.Writer) (*process, er
 	p := &process{cmd: cmd, tail: tail, banner: banner, done: make(chan struct{}), stopping: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		// Whatever the child started dies with it, now: a group signal sent
+		// later, once the group is empty, could reach a stranger that was
+		// given the number since (pids wrap at pid_max, 32768 on many hosts).
+		killLeftovers(cmd.Process.Pid)
 		close(p.done)
 	}()
 	return p, nil
@@ -78,8 +82,8 @@ func (p *process) exited() (bool, error) {
 
 // stop sends SIGTERM to the process group, waits up to timeout for the child
 // to exit, then SIGKILLs the group. Whatever happens, the group is SIGKILLed
-// at the end so that nothing the child started survives. Safe to call more
-// than once; later calls return the first result.
+// as the child exits (spawn's waiter), so nothing it started survives. Safe
+// to call more than once; later calls return the first result.
 func (p *process) stop(timeout time.Duration) error {
 	p.stopOnce.Do(func() {
 		close(p.stopping)
@@ -91,7 +95,6 @@ func (p *process) stop(timeout time.Duration) error {
 func (p *process) doStop(timeout time.Duration) error {
 	pid := p.pid()
 	if done, err := p.exited(); done {
-		_ = killGroup(pid)
 		if err != nil {
 			return fmt.Errorf("devserver: server had already exited: %w; %s", err, p.tail)
 		}
@@ -111,6 +114,5 @@ func (p *process) doStop(timeout time.Duration) error {
 		_ = killGroup(pid)
 		<-p.done
 	}
-	_ = killGroup(pid)
 	return result
 }

@@ -59,16 +59,23 @@ func gone(pid int) bool {
 	return false
 }
 
-func TestStopKillsWholeProcessGroup(t *testing.T) {
+// spawnWithGrandchild spawns a script that starts a long sleep in its
+// process group, then runs then (a shell line); it returns the sleep's pid.
+func spawnWithGrandchild(t *testing.T, then string) (*process, int) {
+	t.Helper()
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "grandchild.pid")
 	script := filepath.Join(dir, "fake")
-	writeExecutable(t, script, "#!/bin/sh\nsleep 300 &\necho $! > "+pidFile+"\nwait\n")
+	writeExecutable(t, script, "#!/bin/sh\nsleep 300 &\necho $! > "+pidFile+"\n"+then+"\n")
 	p, err := spawn(script, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	grandchild := readPID(t, pidFile)
+	return p, readPID(t, pidFile)
+}
+
+func TestStopKillsWholeProcessGroup(t *testing.T) {
+	p, grandchild := spawnWithGrandchild(t, "wait")
 	if err := p.stop(5 * time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -77,6 +84,23 @@ func TestStopKillsWholeProcessGroup(t *testing.T) {
 	if err2 := p.stop(time.Second); err2 != nil {
 		t.Fatalf("second stop: %v", err2)
 	}
+}
+
+// A child that exits on its own takes what it started with it at once: a
+// group signal sent later, at Stop, could reach a stranger given the number.
+func TestExitKillsWhatTheChildLeft(t *testing.T) {
+	p, grandchild := spawnWithGrandchild(t, "exit 0")
+	t.Cleanup(func() {
+		if !gone(grandchild) {
+			_ = killGroup(p.pid()) // the test failed: do not leave the sleeper behind
+		}
+	})
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the child did not exit")
+	}
+	waitGone(t, grandchild, 5*time.Second)
 }
 
 func TestStopEscalatesToSIGKILL(t *testing.T) {

@@ -176,3 +176,14 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() { s.stopErr = s.proc.stop(s.stopTimeout) })
 	return s.stopErr
 }
+
+// Kill ends the server at once, as a crash or an OOM kill would: SIGKILL to
+// its process group, no graceful stop. A server that has exited already is
+// left alone (its number may belong to someone else by now). Stop reaps it
+// and reports the kill.
+func (s *Server) Kill() error {
+	if done, _ := s.proc.exited(); done {
+		return nil
+	}
+	return killGroup(s.proc.pid())
+}

@@ -1,5 +1,6 @@
 // Package testenv gives integration tests a real Temporal server: one
-// in-memory dev server per test binary, started on first use and stopped by
+// dev server per test binary (its state a SQLite file in a temporary
+// directory), started on first use and stopped by
 // Main. Tests isolate themselves with a unique task queue (TaskQueue) rather
 // than a namespace per test.
 //
@@ -18,10 +19,12 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,6 +44,7 @@ var shared struct {
 	mu      sync.Mutex
 	inMain  bool
 	started bool
+	dir     string // the server's state; removed by Main
 	server  *devserver.Server
 	err     error
 }
@@ -64,11 +68,15 @@ func Main(m *testing.M) {
 func stop() error {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	if shared.server == nil {
-		return nil
+	var err error
+	if shared.server != nil {
+		err = shared.server.Stop()
+		shared.server = nil
 	}
-	err := shared.server.Stop()
-	shared.server = nil
+	if shared.dir != "" {
+		err = errors.Join(err, os.RemoveAll(shared.dir))
+		shared.dir = ""
+	}
 	return err
 }
 
@@ -85,7 +93,10 @@ func Temporal(t testing.TB) *devserver.Server {
 	}
 	if !shared.started {
 		shared.started = true
-		shared.server, shared.err = devserver.Start(context.Background(), serverOptions())
+		shared.dir, shared.err = os.MkdirTemp("", "testenv-temporal-")
+		if shared.err == nil {
+			shared.server, shared.err = devserver.Start(context.Background(), serverOptions(shared.dir))
+		}
 	}
 	if shared.err != nil {
 		t.Fatalf("testenv: start Temporal dev server: %v", shared.err)
@@ -96,8 +107,15 @@ func Temporal(t testing.TB) *devserver.Server {
 	return shared.server
 }
 
-func serverOptions() devserver.Options {
-	opts := devserver.Options{Headless: true}
+// serverOptions keeps the shared server's state in a SQLite file (WAL,
+// synchronous=normal) under dir, as `make run` and the benchmarks do. The
+// CLI's in-memory database is not used: with it, a CI run's e2e binary saw
+// every call fail a few minutes in (the server still running, the SDK's
+// DescribeNamespace failing until its deadline). The likely cause, reported
+// for the dev server, is the in-memory database going with its pooled
+// connections (temporalio/temporal#8017).
+func serverOptions(dir string) devserver.Options {
+	opts := devserver.Options{Headless: true, DBFile: filepath.Join(dir, "temporal.db")}
 	if os.Getenv(VerboseEnv) == "1" {
 		opts.Stderr = os.Stderr
 	}
