@@ -179,7 +179,7 @@ test: bin/temporal bin/stripe-mock web chromium k8s-validate ## k8s manifests va
 	  fi; \
 	else echo "==> database tests run on SQLite and on PostgreSQL ($$TEST_DATABASE_URL)"; fi; \
 	echo "==> the chaos suite runs $${CHAOS_ROUNDS:-6} rounds per database here (make chaos: 30)"; \
-	CHAOS_ROUNDS=$${CHAOS_ROUNDS:-6} $(GO) test -race -count=1 -timeout 25m ./...
+	CHAOS_ROUNDS=$${CHAOS_ROUNDS:-6} $(GO) test -race -count=1 -timeout 45m ./...
 
 .PHONY: k8s-validate
 k8s-validate: bin/kustomize bin/kubeconform k8s-schemas ## build every kustomization in deploy/k8s and validate it strictly (kubeconform, Kubernetes $(K8S_VERSION))

@@ -143,6 +143,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.RunWorker {
 		keyActs, err := st.keysActivities(o)
 		if err != nil {
+			st.Stop() // the realtime hub may be running
 			return nil, err
 		}
 		st.Worker = worker.New(o.Temporal, o.TaskQueue, st.Trading, worker.Options{Connections: connectionActivities(st.Connections),
@@ -152,6 +153,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			Billing: st.billingActivities(o, o.Auth.publicURL(o.HTTPAddr)), Keys: keyActs, Audit: o.Audit.activities(o, log),
 			StopTimeout: o.ShutdownTimeout, Churn: &activities.Churn{DB: o.DB, Log: log.Named("churn")}})
 		if err := st.Worker.Start(); err != nil {
+			st.Worker = nil // never started: nothing of it to stop
+			st.Stop()
 			return nil, err
 		}
 		ensure := []func(context.Context) error{

@@ -83,7 +83,7 @@ type cluster struct {
 	stack       *app.Stack
 	traders     []*trader // the steady traders of every round
 	pg          *pgCluster
-	dbmu        sync.Mutex // one database fault (lock or crash) at a time
+	dbmu        sync.Mutex // one database fault (lock or crash) at a time; the harness's own setup writes wait them out
 	plans       []string   // the faults of each round
 	prices      *priceFeed
 	discord     *discordPath
@@ -172,6 +172,11 @@ func (c *cluster) openDB(ctx context.Context) {
 		}
 		c.pg = pg
 		t.Cleanup(pg.stop)
+		t.Cleanup(func() { // runs before stop
+			if t.Failed() {
+				t.Log(pg.report(60))
+			}
+		})
 		c.dsn = pg.URL()
 	}
 	db, d, err := store.Open(ctx, c.dsn, zap.NewNop())

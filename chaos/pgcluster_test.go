@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -144,6 +145,36 @@ func (c *pgCluster) crashed() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.crashes
+}
+
+// report describes the server for a failed test: whether its postmaster
+// runs, and the last lines of its log (a shutdown request, a crash, a
+// refused bind are logged; a postmaster SIGKILLed from outside is not, and
+// shows as a pid that no longer runs).
+func (c *pgCluster) report(lines int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	state := "no postmaster.pid (the server is down)"
+	if b, err := os.ReadFile(filepath.Join(c.data, "postmaster.pid")); err == nil {
+		first, _, _ := strings.Cut(string(b), "\n")
+		if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil {
+			if syscall.Kill(pid, 0) == nil {
+				state = fmt.Sprintf("postmaster pid %d runs", pid)
+			} else {
+				state = fmt.Sprintf("postmaster pid %d does not run (killed from outside, or died)", pid)
+			}
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(c.dir, "server.log"))
+	if err != nil {
+		return fmt.Sprintf("PostgreSQL on port %d: %s; no server log: %v", c.port, state, err)
+	}
+	all := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return fmt.Sprintf("PostgreSQL on port %d: %s; %d crashes by the suite; last lines of its log:\n%s",
+		c.port, state, c.crashes, strings.Join(all, "\n"))
 }
 
 // stop shuts the server down and removes the cluster.

@@ -66,10 +66,20 @@ func (s *crashScenario) finish(note string) {
 	}
 }
 
+// newRiskTrader stores a risk trader once no database fault of the round
+// is in progress: its rows are the test's own setup, not the system under
+// test, and a round may crash or lock the database at the same moment (CI
+// saw the insert refused while PostgreSQL was down).
+func (c *cluster) newRiskTrader(ctx context.Context) *trader {
+	c.dbmu.Lock()
+	defer c.dbmu.Unlock()
+	return c.newTrader(ctx, true)
+}
+
 // runCrash runs one crash scenario and returns the signals it sent.
 func (c *cluster) runCrash(round int, kind string, rnd *rand.Rand) []*sent {
 	ctx := context.Background()
-	tr := c.newTrader(ctx, true)
+	tr := c.newRiskTrader(ctx)
 	c.rmu.Lock()
 	n := len(c.scenarios)
 	sc := &crashScenario{Round: round, Kind: kind, Trader: tr, Symbol: fmt.Sprintf("CR%c%c", 'A'+n/26%26, 'A'+n%26)}
