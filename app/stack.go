@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -248,25 +249,36 @@ func DefaultRegistry(engine *paper.Engine) *broker.Registry {
 	return NewRegistry(engine, RegistryOptions{})
 }
 
-// withRetries runs f up to 5 times with a doubling pause (0.2 s … 1.6 s):
-// a Temporal frontend that drops a call while it is busy or restarting
-// (seen in CI: "stream terminated by RST_STREAM … CANCEL" from the schedule
-// client) does not stop a worker from starting. The schedule calls are
-// idempotent.
+// withRetries runs f until it succeeds or startRetryWindow has passed, with
+// a doubling pause (0.2 s, then up to 5 s): a Temporal frontend that drops
+// calls while it is busy or restarting (seen in CI: "stream terminated by
+// RST_STREAM … CANCEL" from the schedule client, five times in 3 s on a
+// loaded machine) does not stop a worker from starting. The schedule calls
+// are idempotent.
 func withRetries(ctx context.Context, log *zap.Logger, what string, f func(context.Context) error) error {
-	pause := 200 * time.Millisecond
-	var err error
-	for i := 0; i < 5; i++ {
-		if err = f(ctx); err == nil || ctx.Err() != nil {
+	return retryFor(ctx, log, what, f, startRetryWindow, 200*time.Millisecond)
+}
+
+// startRetryWindow bounds withRetries: a Temporal that stays unreachable
+// that long fails the start (the process exits, its supervisor restarts it).
+const startRetryWindow = 30 * time.Second
+
+func retryFor(ctx context.Context, log *zap.Logger, what string, f func(context.Context) error, window, pause time.Duration) error {
+	deadline := time.Now().Add(window)
+	for attempt := 1; ; attempt++ {
+		err := f(ctx)
+		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		log.Warn(what+" failed; retrying", zap.Error(err), zap.Int("attempt", i+1))
+		if time.Now().Add(pause).After(deadline) {
+			return fmt.Errorf("%s: %d attempts in %s: %w", what, attempt, window, err)
+		}
+		log.Warn(what+" failed; retrying", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("pause", pause))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(pause):
 		}
-		pause *= 2
+		pause = min(2*pause, 5*time.Second)
 	}
-	return err
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -77,6 +78,7 @@ type response struct {
 	Status int
 	Body   map[string]any
 	Raw    string
+	Header http.Header
 }
 
 func (h *harness) do(method, url, token string, body []byte, contentType string) response {
@@ -93,9 +95,33 @@ func (h *harness) do(method, url, token string, body []byte, contentType string)
 	require.NoError(h.t, err)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	r := response{Status: resp.StatusCode, Raw: string(raw)}
+	r := response{Status: resp.StatusCode, Raw: string(raw), Header: resp.Header}
 	_ = json.Unmarshal(raw, &r.Body)
 	return r
+}
+
+// deliverWebhook posts an alert as a careful sender does: an answer asking
+// to come back later — 503 (too busy to record it in time; nothing was
+// stored) or 429 webhook_rate_limited (the URL's 60 a minute, counting
+// the redeliveries) — is redelivered after its Retry-After (1 s without
+// one), for up to within. Under a loaded CI a burst's 503 redeliveries once
+// took the URL past its 60 a minute and the test failed on the 429.
+func (h *harness) deliverWebhook(body string, within time.Duration) response {
+	h.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r := h.postWebhook(body)
+		later := r.Status == http.StatusServiceUnavailable ||
+			(r.Status == http.StatusTooManyRequests && r.Body["error"] == "webhook_rate_limited")
+		if !later || time.Now().After(deadline) {
+			return r
+		}
+		wait := time.Second
+		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err == nil && secs > 0 {
+			wait = time.Duration(secs) * time.Second
+		}
+		time.Sleep(wait)
+	}
 }
 
 func (h *harness) postWebhook(body string) response {
