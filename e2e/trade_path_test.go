@@ -132,7 +132,8 @@ func TestDuplicateAlertYieldsOneOrder(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				r := h.postWebhook(`{"ticker":"MSFT","action":"buy","quantity":3,"type":"market","id":"dup-42"}`)
+				// A 503 stored nothing: its redelivery is one more copy.
+				r := h.deliverWebhook(`{"ticker":"MSFT","action":"buy","quantity":3,"type":"market","id":"dup-42"}`, time.Minute)
 				codes[i] = r.Status
 				if id, ok := r.Body["tradeId"].(string); ok {
 					ids[i] = id
@@ -141,7 +142,7 @@ func TestDuplicateAlertYieldsOneOrder(t *testing.T) {
 		}
 		wg.Wait()
 		for i := 0; i < n; i++ {
-			require.Equal(t, http.StatusAccepted, codes[i])
+			require.Equal(t, http.StatusAccepted, codes[i], "delivery %d", i)
 			require.Equal(t, ids[0], ids[i], "every delivery maps to one trade")
 		}
 		h.waitStatus(ids[0], 20*time.Second, "filled")
