@@ -24,7 +24,8 @@ import "gorm.io/gorm"
 type Dialect string
 
 const (
-	// SQLite is the embedded engine (github.com/glebarez/sqlite, pure Go).
+	// SQLite is the embedded engine (modernc.org/sqlite through
+	// github.com/libtnb/sqlite, pure Go).
 	SQLite Dialect = "sqlite"
 	// Postgres is PostgreSQL via gorm.io/driver/postgres (pgx).
 	Postgres Dialect = "postgres"

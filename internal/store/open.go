@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/libtnb/sqlite"
 	"go.uber.org/zap"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -159,8 +159,8 @@ func parseSQLiteURL(databaseURL string) (sqliteSource, error) {
 		return src, fmt.Errorf("malformed query string: %v", err)
 	}
 	if uq.Has("_time_format") {
-		// The driver stops reading parameters after _time_format, which
-		// would silently drop _txlock=immediate.
+		// The layout is fixed: rows of one file compare their times as
+		// text, so every writer must write the same layout.
 		return src, errors.New("the _time_format parameter is not supported")
 	}
 	if uq.Has("_txlock") {
@@ -183,6 +183,13 @@ func parseSQLiteURL(databaseURL string) (sqliteSource, error) {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
+	// Times as the previous driver (glebarez/go-sqlite) wrote them, so
+	// text comparisons keep ordering rows of an existing file; columns
+	// declared DATETIME read back as time.Time in UTC.
+	q.Set("_texttotime", "1")
+	q.Set("_inttotime", "1")
+	q.Set("_timezone", "UTC")
+	q.Set("_time_format", "sqlite")
 	for k, vs := range uq {
 		for _, v := range vs {
 			q.Add(k, v)
@@ -202,12 +209,18 @@ func openSQLite(ctx context.Context, databaseURL string, cfg *gorm.Config) (*gor
 			return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 		}
 	}
-	db, err := gorm.Open(sqlite.Open(src.dsn), cfg)
+	sqlDB, err := sql.Open(sqlite.DriverName, src.dsn)
 	if err != nil {
 		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 	}
-	sqlDB, err := db.DB()
+	cache, err := newStmtCache(sqlDB)
 	if err != nil {
+		_ = sqlDB.Close()
+		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
+	}
+	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: cache}), cfg)
+	if err != nil {
+		_ = sqlDB.Close()
 		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 	}
 	if src.memory {
