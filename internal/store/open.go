@@ -21,6 +21,10 @@ import (
 	"gorm.io/gorm"
 )
 
+// sqliteDriverName is the database/sql driver SQLite is opened with
+// (modernc.org/sqlite's, registered by libtnb/sqlite); tests wrap it.
+var sqliteDriverName = sqlite.DriverName
+
 // Pool and timeout settings. SQLite serialises writers itself; the pool is
 // kept small so waiting happens in SQLite's busy handler, not in a long
 // queue of connections.
@@ -209,7 +213,7 @@ func openSQLite(ctx context.Context, databaseURL string, cfg *gorm.Config) (*gor
 			return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 		}
 	}
-	sqlDB, err := sql.Open(sqlite.DriverName, src.dsn)
+	sqlDB, err := sql.Open(sqliteDriverName, src.dsn)
 	if err != nil {
 		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 	}
