@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -23,7 +24,10 @@ const stmtEvictGrace = time.Minute
 // it once on each connection that runs it and the driver (modernc.org/sqlite
 // ≥ v1.61.1) keeps SQLite's compiled statement between executions. Inside a
 // transaction a statement runs through tx.StmtContext, which reuses the one
-// already prepared on the transaction's connection.
+// already prepared on the transaction's connection; a statement the pool
+// does not hold yet runs uncached in the transaction while the pool's copy
+// is prepared in the background (a transaction must not wait for a second
+// connection).
 //
 // gorm's own PrepareStmt does not do this for transactions: it prepares on
 // the *sql.Tx, so the statement closes with that transaction and every later
@@ -33,8 +37,9 @@ const stmtEvictGrace = time.Minute
 // PRAGMAs, migration scripts (several statements in one text) and one-off
 // reads, run as they are.
 type stmtCache struct {
-	db    *sql.DB
-	stmts *lru.Cache[string, *sql.Stmt]
+	db        *sql.DB
+	stmts     *lru.Cache[string, *sql.Stmt]
+	preparing sync.Map // statement text → struct{}: prepareLater in flight
 }
 
 func newStmtCache(db *sql.DB) (*stmtCache, error) {
@@ -66,6 +71,20 @@ func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return prev, nil
 	}
 	return st, nil
+}
+
+// prepareLater prepares query on the pool in the background, once at a
+// time per text (a transaction's first run of a statement, see cached).
+func (c *stmtCache) prepareLater(query string) {
+	if _, busy := c.preparing.LoadOrStore(query, struct{}{}); busy {
+		return
+	}
+	go func() {
+		defer c.preparing.Delete(query)
+		ctx, cancel := context.WithTimeout(context.Background(), stmtEvictGrace)
+		defer cancel()
+		_, _ = c.stmt(ctx, query) // an error leaves it uncached; the next run tries again
+	}()
 }
 
 // stmtClosed reports database/sql's error for a statement closed under its
@@ -151,40 +170,47 @@ type stmtCacheTx struct {
 	cache *stmtCache
 }
 
+// cached returns the pool's statement for query, or nil when it has none
+// yet: preparing it on the pool needs a connection of its own, which a
+// transaction must not wait for (the one-connection pool of sqlite::memory:
+// has none to give while the transaction holds it), so it is prepared in
+// the background and this run compiles the statement itself.
+func (t *stmtCacheTx) cached(query string) *sql.Stmt {
+	if st, ok := t.cache.stmts.Get(query); ok {
+		return st
+	}
+	t.cache.prepareLater(query)
+	return nil
+}
+
 // ExecContext implements gorm.ConnPool.
 func (t *stmtCacheTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if len(args) == 0 {
-		return t.Tx.ExecContext(ctx, query)
+	if len(args) > 0 {
+		if st := t.cached(query); st != nil {
+			return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		}
 	}
-	st, err := t.cache.stmt(ctx, query)
-	if err != nil {
-		return t.Tx.ExecContext(ctx, query, args...)
-	}
-	return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 // QueryContext implements gorm.ConnPool.
 func (t *stmtCacheTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if len(args) == 0 {
-		return t.Tx.QueryContext(ctx, query)
+	if len(args) > 0 {
+		if st := t.cached(query); st != nil {
+			return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
 	}
-	st, err := t.cache.stmt(ctx, query)
-	if err != nil {
-		return t.Tx.QueryContext(ctx, query, args...)
-	}
-	return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext implements gorm.ConnPool.
 func (t *stmtCacheTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if len(args) == 0 {
-		return t.Tx.QueryRowContext(ctx, query)
+	if len(args) > 0 {
+		if st := t.cached(query); st != nil {
+			return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		}
 	}
-	st, err := t.cache.stmt(ctx, query)
-	if err != nil {
-		return t.Tx.QueryRowContext(ctx, query, args...)
-	}
-	return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
 // GetDBConn implements gorm.GetDBConnector.

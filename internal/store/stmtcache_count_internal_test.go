@@ -107,8 +107,10 @@ func TestStmtCacheCompilesOncePerConnection(t *testing.T) {
 		}
 	}
 	// Two distinct statements (the read is the same text in and out of
-	// the transaction), each on at most every connection of the pool.
-	if got, most := parses.Load()-before, int64(2*sqliteMaxOpenConns); got > most {
+	// the transaction), each run once uncached (a transaction's first run,
+	// while the pool's copy is prepared in the background) and compiled on
+	// at most every connection of the pool.
+	if got, most := parses.Load()-before, int64(2*(1+sqliteMaxOpenConns)); got > most {
 		t.Fatalf("%d statements compiled for %d runs of 2 statements, want at most %d", got, runs, most)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -51,9 +52,16 @@ func TestStmtCacheKeepsStatementsAcrossTransactions(t *testing.T) {
 			t.Fatalf("transaction %d: %v", i, err)
 		}
 	}
-	st, ok := cache.stmts.Peek(update)
-	if !ok {
-		t.Fatal("the transaction's statement is not cached")
+	// A transaction's first run prepares it on the pool in the background.
+	var st *sql.Stmt
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var ok bool
+		if st, ok = cache.stmts.Peek(update); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the transaction's statement is not cached")
+		}
 	}
 	if err := InTx(ctx, db, func(tx *gorm.DB) error { return tx.Exec(update, 5, 1).Error }); err != nil {
 		t.Fatal(err)
@@ -180,5 +188,36 @@ func TestSQLiteTimeLayout(t *testing.T) {
 	}
 	if !got.At.Equal(at) || got.At.Location() != time.UTC {
 		t.Fatalf("read %v (%v), want %v UTC", got.At, got.At.Location(), at)
+	}
+}
+
+// sqlite::memory: has one connection, which a transaction holds: a new
+// statement inside it must not wait for another connection to be prepared
+// on (it would wait forever).
+func TestStmtCacheOneConnectionTransaction(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, _, err := Open(ctx, "sqlite::memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Close(db) })
+	if err := db.Exec("CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL, at DATETIME)").Error; err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := InTx(ctx, db, func(tx *gorm.DB) error {
+			if err := tx.Create(&acct{ID: int64(i + 1), Balance: 1}).Error; err != nil {
+				return err
+			}
+			var a acct
+			return tx.Where("id = ?", i+1).Take(&a).Error
+		}); err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	var n int64
+	if err := db.WithContext(ctx).Model(&acct{}).Where("balance = ?", 1).Count(&n).Error; err != nil || n != 3 {
+		t.Fatalf("rows = %d, %v; want 3", n, err)
 	}
 }
