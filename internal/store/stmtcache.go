@@ -156,14 +156,6 @@ func (c *stmtCache) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.Conn
 // GetDBConn implements gorm.GetDBConnector, so db.DB() finds the pool.
 func (c *stmtCache) GetDBConn() (*sql.DB, error) { return c.db, nil }
 
-// Close closes the cached statements (not the pool).
-func (c *stmtCache) Close() {
-	for _, st := range c.stmts.Values() {
-		_ = st.Close()
-	}
-	c.stmts.Purge()
-}
-
 // stmtCacheTx is a transaction whose statements reuse the pool's.
 type stmtCacheTx struct {
 	*sql.Tx
