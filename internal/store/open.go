@@ -217,7 +217,7 @@ func openSQLite(ctx context.Context, databaseURL string, cfg *gorm.Config) (*gor
 	if err != nil {
 		return nil, openErr(ErrUnavailable, databaseURL, err.Error())
 	}
-	cache, err := newStmtCache(sqlDB)
+	cache, err := newStmtCache(sqlDB, stmtCacheSize, stmtEvictGrace)
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, openErr(ErrUnavailable, databaseURL, err.Error())

@@ -42,13 +42,13 @@ type stmtCache struct {
 	preparing sync.Map // statement text → struct{}: prepareLater in flight
 }
 
-func newStmtCache(db *sql.DB) (*stmtCache, error) {
-	stmts, err := lru.NewWithEvict(stmtCacheSize, func(_ string, st *sql.Stmt) {
+func newStmtCache(db *sql.DB, size int, grace time.Duration) (*stmtCache, error) {
+	stmts, err := lru.NewWithEvict(size, func(_ string, st *sql.Stmt) {
 		// A caller may hold the statement between lookup and use; close
 		// it once that is long past. Close also waits for executions in
 		// flight, and a transaction that borrowed it keeps its
 		// connection's statement until the transaction ends.
-		time.AfterFunc(stmtEvictGrace, func() { _ = st.Close() })
+		time.AfterFunc(grace, func() { _ = st.Close() })
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,18 @@ type acct struct {
 }
 
 func (acct) TableName() string { return "acct" }
+
+// addOne reads account id's balance and writes it back plus one, in one
+// transaction: a lost update shows in the final balance.
+func addOne(ctx context.Context, db *gorm.DB, id int64) error {
+	return InTx(ctx, db, func(tx *gorm.DB) error {
+		var a acct
+		if err := tx.Where("id = ?", id).Take(&a).Error; err != nil {
+			return err
+		}
+		return tx.Model(&acct{}).Where("id = ?", id).Update("balance", a.Balance+1).Error
+	})
+}
 
 // The statement a transaction prepares stays prepared for the next
 // transaction and for reads outside one: that is the point of the cache.
@@ -134,13 +147,7 @@ func TestStmtCacheConcurrentUse(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range each {
-				if err := InTx(ctx, db, func(tx *gorm.DB) error {
-					var a acct
-					if err := tx.Where("id = ?", 1).Take(&a).Error; err != nil {
-						return err
-					}
-					return tx.Model(&acct{}).Where("id = ?", 1).Update("balance", a.Balance+1).Error
-				}); err != nil {
+				if err := addOne(ctx, db, 1); err != nil {
 					errs <- err
 					return
 				}
@@ -219,5 +226,56 @@ func TestStmtCacheOneConnectionTransaction(t *testing.T) {
 	var n int64
 	if err := db.WithContext(ctx).Model(&acct{}).Where("balance = ?", 1).Count(&n).Error; err != nil || n != 3 {
 		t.Fatalf("rows = %d, %v; want 3", n, err)
+	}
+}
+
+// A cache smaller than the statements in use evicts and closes the least
+// recently used ones (no statement is leaked), and every statement still
+// runs, inside and outside transactions.
+func TestStmtCacheEvictsAndCloses(t *testing.T) {
+	db, full := openTestSQLiteFile(t)
+	cache, err := newStmtCache(full.db, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.ConnPool = cache
+	db.Statement.ConnPool = cache
+	ctx := context.Background()
+	if err := db.Create(&acct{ID: 1, Balance: 0}).Error; err != nil {
+		t.Fatal(err)
+	}
+	queries := []string{
+		"UPDATE acct SET balance = balance + ? WHERE id = ?",
+		"UPDATE acct SET balance = balance + ? WHERE id = ? AND 1 = 1",
+		"UPDATE acct SET balance = balance + ? WHERE id = ? AND 2 = 2",
+	}
+	var first *sql.Stmt
+	for round := range 3 {
+		for i, q := range queries {
+			if err := InTx(ctx, db, func(tx *gorm.DB) error { return tx.Exec(q, 1, 1).Error }); err != nil {
+				t.Fatalf("round %d, statement %d in a transaction: %v", round, i, err)
+			}
+			if err := db.Exec(q, 1, 1).Error; err != nil {
+				t.Fatalf("round %d, statement %d: %v", round, i, err)
+			}
+			if round == 0 && i == 0 {
+				first, _ = cache.stmts.Peek(q)
+			}
+		}
+	}
+	var a acct
+	if err := db.First(&a, 1).Error; err != nil || a.Balance != 18 {
+		t.Fatalf("balance = %d, %v; want 18", a.Balance, err)
+	}
+	if first == nil {
+		t.Fatal("the first statement was never cached")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := first.Exec(0, 1); err != nil && strings.Contains(err.Error(), "statement is closed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an evicted statement was never closed")
+		}
 	}
 }
