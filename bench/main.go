@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tradeexec/tradeexec/internal/devserver"
+	"github.com/tradeexec/tradeexec/internal/gcpolicy"
 )
 
 func main() {
@@ -37,6 +38,10 @@ func main() {
 	flag.StringVar(&sf.version, "stack-temporal-version", "", "Temporal server module version (-stack)")
 	flag.StringVar(&sf.pg, "stack-pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL role that may create databases (-stack)")
 	flag.Parse()
+	// The process runs tradeexec's api and worker (app.Start): it takes
+	// their garbage collector policy, as cmd/tradeexec does.
+	gc, err := gcpolicy.Apply(os.LookupEnv, nil)
+	must(err)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		must(err)
@@ -109,7 +114,7 @@ func main() {
 		rows = append(rows, env.bracketRun(ctx, 50)...)
 	}
 
-	fmt.Printf("\ntradeexec benchmarks — %s\n", machine())
+	fmt.Printf("\ntradeexec benchmarks — %s; %s\n", machine(), gc)
 	fmt.Printf("embedded default: SQLite (file) + Temporal dev server (%s) + paper broker\n\n", srv.Address())
 	printTable(rows)
 }

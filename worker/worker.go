@@ -103,6 +103,7 @@ func New(c client.Client, taskQueue string, trading *activities.Trading, o Optio
 	}
 	workflows.Register(w)
 	w.RegisterActivity(trading)
+	w.RegisterActivity(&activities.InProcessTrade{Trading: trading, Guard: o.Guard})
 	w.RegisterActivity(&activities.Compliance{DB: trading.DB, Log: trading.Log})
 	w.RegisterActivity(&activities.Leaderboards{DB: trading.DB, Log: trading.Log})
 	w.RegisterActivity(&activities.Analytics{DB: trading.DB, Log: trading.Log})

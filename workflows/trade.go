@@ -178,11 +178,34 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	}
 	localSubmitCtx := workflow.WithLocalActivityOptions(ctx, localOptions(submitTimeout, localSubmitRetry))
 	inProcess := false
+	// done is what PrepareAndSubmit did beyond the check (TradeShape 2):
+	// nil, or the submission it made and the steps after it that ran.
+	var done *PrepareSubmitResult
 	for recheck := false; ; recheck = true {
 		// A fresh decision each round: JSON leaves fields an answer omits
 		// (awaitApproval) as the previous round set them.
 		prep = PrepareResult{}
-		if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck, SourceID: in.SourceID}).Get(ctx, &prep); err != nil {
+		prepIn := PrepareInput{TradeID: in.TradeID, Manual: in.Manual, Recheck: recheck, SourceID: in.SourceID}
+		if !recheck && in.Shape >= 2 && !takesProfit(in.Signal) && cancelCh.Len() == 0 {
+			// The check and, for an order the broker in this process may
+			// take now, the rest of the trade in one local activity; a
+			// take-profit's exit pair comes between the fill and the stop,
+			// so such a signal takes the steps one by one.
+			var ps PrepareSubmitResult
+			err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareAndSubmit, PrepareSubmitInput{
+				Prepare: prepIn,
+				Submit:  SubmitInput{TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: true},
+				UserID:  in.UserID,
+			}).Get(ctx, &ps)
+			if err != nil {
+				kind, msg := failureOf(err)
+				return fail(kind, msg)
+			}
+			prep = ps.Prepare
+			if ps.Submit != nil {
+				done = &ps
+			}
+		} else if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, prepIn).Get(ctx, &prep); err != nil {
 			kind, msg := failureOf(err)
 			return fail(kind, msg)
 		}
@@ -192,6 +215,10 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			} else {
 				_ = workflow.UpsertTypedSearchAttributes(ctx, SABroker.ValueSet(prep.Broker))
 			}
+		}
+		if done != nil {
+			sub, inProcess = *done.Submit, true
+			break
 		}
 		if prep.Rejected {
 			setStatus(trade.StatusRejected)
@@ -318,7 +345,8 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		guardTold = startEnsureGuard(ctx, prep.ConnectionID, in.UserID)
 	}
 	pair := placeExitPair(ctx, in, submitTimeout) // versionExitPair: native → the pair holds the stop
-	if (opensPosition(in.Signal) || lifecycle >= 1) && !pair.Native {
+	stopDone := done != nil && done.StopPlaced    // by PrepareAndSubmit
+	if (opensPosition(in.Signal) || lifecycle >= 1) && !pair.Native && !stopDone {
 		var sl StopLossResult
 		slRetry := &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
@@ -344,7 +372,7 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			res.Message = "Order filled, but the stop-loss could not be placed: " + messageOf(err)
 		}
 	}
-	if inProcess && prep.ConnectionID != "" {
+	if inProcess && prep.ConnectionID != "" && (done == nil || !done.Guarded) {
 		// The account guard's look after the fill, made here (after the
 		// stop, so its reconciliation finds it in place) instead of by a
 		// signal to the guard's workflow; best effort, as that signal is.

@@ -40,6 +40,10 @@ const (
 	ActWatchTakeProfitLadder = "WatchTakeProfitLadder"
 	ActPlaceExitPair         = "PlaceExitPair"
 	ActFollowExitPair        = "FollowExitPair"
+	// ActPrepareAndSubmit is PrepareOrder and, for an order the broker in
+	// this process may take now, the rest of the trade (TradeShape 2): a
+	// method of activities.InProcessTrade.
+	ActPrepareAndSubmit = "PrepareAndSubmit"
 )
 
 // LadderInput arms a trade's take-profit ladder: SourceID is the channel
@@ -75,9 +79,37 @@ type TradeInput struct {
 // that version's marker and its TemporalChangeVersion search attribute,
 // and the broker search attribute upserted with the next status instead
 // of on its own — one marker and two search-attribute upserts (each a
-// visibility write) less per trade. The input is part of the history, so
-// the choice replays as a marker would.
-const TradeShape = 1
+// visibility write) less per trade. Shape 2: the first round's check is
+// PrepareAndSubmit, which for an order the broker in this process may take
+// at once also submits it, places its stop and has the guard look — one
+// local-activity marker where shape 1 recorded four (prepare, submit,
+// stop, the guard's look); a later step that did not succeed in it runs
+// as its own local activity after it, as in shape 1. The input is part of
+// the history, so the choice replays as a marker would.
+const TradeShape = 2
+
+// PrepareSubmitInput is PrepareAndSubmit's input: PrepareOrder's, and the
+// submission and guard look to make when the order may go now.
+type PrepareSubmitInput struct {
+	Prepare PrepareInput `json:"prepare"`
+	Submit  SubmitInput  `json:"submit"`
+	// UserID is the trader whose account guard looks after the fill.
+	UserID string `json:"userId"`
+}
+
+// PrepareSubmitResult is what PrepareAndSubmit did. Prepare is always
+// PrepareOrder's decision. Submit is set when the order was submitted to
+// the broker in this process (nil: it was not, and the workflow goes on
+// from Prepare as after PrepareOrder). StopPlaced and Guarded say that
+// PlaceStopLoss and the guard's look after the fill ran and succeeded; a
+// step that did not is left to the workflow, which runs it as its own
+// local activity with its own retries.
+type PrepareSubmitResult struct {
+	Prepare    PrepareResult `json:"prepare"`
+	Submit     *SubmitResult `json:"submit,omitempty"`
+	StopPlaced bool          `json:"stopPlaced,omitempty"`
+	Guarded    bool          `json:"guarded,omitempty"`
+}
 
 // Timeouts of the trade path's activities.
 type Timeouts struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/tradeexec/tradeexec/botrun"
 	"github.com/tradeexec/tradeexec/internal/analytics/churn"
 	"github.com/tradeexec/tradeexec/internal/config"
+	"github.com/tradeexec/tradeexec/internal/gcpolicy"
 	"github.com/tradeexec/tradeexec/internal/logging"
 )
 
@@ -67,6 +68,12 @@ func main() {
 		os.Exit(2)
 	}
 	defer log.Sync() //nolint:errcheck
+	gc, err := gcpolicy.Apply(os.LookupEnv, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	log.Info("garbage collector", zap.String("policy", gc.String()))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
