@@ -37,7 +37,9 @@ func registerActivityStubs(env *testsuite.TestWorkflowEnvironment) {
 	reg(ActMarkHalted, func(context.Context, HaltInput) (QueueResult, error) { return QueueResult{}, nil })
 	reg(ActEnsureGuard, func(context.Context, GuardRef) error { return nil })
 	reg(ActGuardAfterFill, func(context.Context, GuardRef) error { return nil })
-	reg(ActPrepareAndSubmit, func(context.Context, PrepareSubmitInput) (PrepareSubmitResult, error) { return PrepareSubmitResult{}, nil })
+	reg(ActPrepareAndSubmit, func(context.Context, PrepareSubmitInput) (PrepareSubmitResult, error) {
+		return PrepareSubmitResult{}, nil
+	})
 	reg(ActConfirmSubmit, func(context.Context, SubmitInput) (ConfirmResult, error) { return ConfirmResult{}, nil })
 	reg(ActSelectCancelTargets, func(context.Context, TradeRef) (CancelSelection, error) { return CancelSelection{}, nil })
 	reg(ActCancelOpenOrders, func(context.Context, CancelOrdersInput) (CancelOrdersResult, error) { return CancelOrdersResult{}, nil })
