@@ -141,6 +141,15 @@ func RunGuardStarter(ctx context.Context, g *Guard, every time.Duration) {
 // outstanding activity): no DescribeWorkflowExecution is asked, and the
 // watch's next look is a poll after this one.
 func (g *Guard) GuardAfterFill(ctx context.Context, in workflows.GuardRef) error {
+	return g.afterFill(ctx, in, true)
+}
+
+// afterFill is GuardAfterFill; reconcile false leaves the stops' upkeep
+// to the guard's next poll (PrepareAndSubmit: the fill's own stop was just
+// placed, and the upkeep leaves a position filled within stopHandoff to
+// its trade anyway, so only the other positions' stops wait, at most a
+// poll, as they do between any two looks).
+func (g *Guard) afterFill(ctx context.Context, in workflows.GuardRef, reconcile bool) error {
 	held := g.watchHeld(in.ConnectionID)
 	if !held {
 		running, err := g.guardRunning(ctx, in.ConnectionID)
@@ -151,7 +160,7 @@ func (g *Guard) GuardAfterFill(ctx context.Context, in workflows.GuardRef) error
 			return g.EnsureGuard(ctx, in)
 		}
 	}
-	res, err := g.GuardCheck(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: true, Reconcile: true})
+	res, err := g.GuardCheck(ctx, workflows.GuardRef{ConnectionID: in.ConnectionID, UserID: in.UserID, AfterFill: true, Reconcile: reconcile})
 	if err != nil {
 		return err
 	}

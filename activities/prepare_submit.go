@@ -24,13 +24,16 @@ type InProcessTrade struct {
 // for a broker in this process go now (not refused, nothing to wait for),
 // SubmitOrder, then — once the order filled — PlaceStopLoss and the
 // guard's look after the fill (GuardAfterFill), in that order. Each step is
-// the activity of the same name, as idempotent as it is alone.
+// the activity of the same name, as idempotent as it is alone; the look
+// leaves the other positions' stops to the guard's next poll (afterFill).
 //
-// Only PrepareOrder's error is returned (the workflow treats it as
-// PrepareOrder's). A later step that fails is logged and left undone in
-// the result: the workflow then runs it as its own local activity, with
-// its own retry policy — SubmitOrder again finds an order that reached
-// the broker by its client order id and never places a second one.
+// PrepareOrder's error is returned as it is, SubmitOrder's marked
+// (workflows.MarkSubmitFailure, with the decision): the workflow handles
+// each as that activity's, and the local activity's retry policy is theirs
+// (the same one), so a failing submission is tried as often and as far
+// apart as SubmitOrder alone. A later step that fails is logged and left
+// undone in the result: the workflow then runs it as its own local
+// activity with its own retry policy.
 func (p *InProcessTrade) PrepareAndSubmit(ctx context.Context, in workflows.PrepareSubmitInput) (workflows.PrepareSubmitResult, error) {
 	prep, err := p.Trading.PrepareOrder(ctx, in.Prepare)
 	res := workflows.PrepareSubmitResult{Prepare: prep}
@@ -43,8 +46,10 @@ func (p *InProcessTrade) PrepareAndSubmit(ctx context.Context, in workflows.Prep
 	log := p.Trading.logCtx(ctx).With(zap.String("trade_id", in.Prepare.TradeID))
 	sub, err := p.Trading.SubmitOrder(ctx, in.Submit)
 	if err != nil {
-		log.Warn("submission in PrepareAndSubmit failed; the workflow submits on its own", zap.Error(err))
-		return res, nil
+		// The activity's retry policy is SubmitOrder's: a retry runs
+		// the (recorded, so quick) check again and submits again, which
+		// finds an order that reached the broker by its client order id.
+		return res, workflows.MarkSubmitFailure(prep, err)
 	}
 	res.Submit = &sub
 	if sub.Fill == nil || !sub.Fill.FilledQuantity.IsPositive() {
@@ -58,7 +63,7 @@ func (p *InProcessTrade) PrepareAndSubmit(ctx context.Context, in workflows.Prep
 	if p.Guard == nil || prep.ConnectionID == "" {
 		return res, nil
 	}
-	if err := p.Guard.GuardAfterFill(ctx, workflows.GuardRef{ConnectionID: prep.ConnectionID, UserID: in.UserID}); err != nil {
+	if err := p.Guard.afterFill(ctx, workflows.GuardRef{ConnectionID: prep.ConnectionID, UserID: in.UserID}, false); err != nil {
 		log.Warn("guard's look after the fill in PrepareAndSubmit failed; the workflow asks again", zap.Error(err))
 		return res, nil
 	}

@@ -3,10 +3,12 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"gorm.io/gorm"
 
@@ -39,15 +41,30 @@ func (f *haltFixture) prepareSubmit(p *InProcessTrade, id string) workflows.Prep
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(p.PrepareAndSubmit)
-	v, err := env.ExecuteActivity(p.PrepareAndSubmit, workflows.PrepareSubmitInput{
-		Prepare: workflows.PrepareInput{TradeID: id},
-		Submit:  workflows.SubmitInput{TradeID: id, ClientOrderID: trade.ClientOrderID(f.row(id).WorkflowID, "entry"), RecordFill: true},
-		UserID:  f.user,
-	})
+	v, err := env.ExecuteActivity(p.PrepareAndSubmit, f.prepareSubmitInput(id))
 	require.NoError(f.t, err)
 	var res workflows.PrepareSubmitResult
 	require.NoError(f.t, v.Get(&res))
 	return res
+}
+
+// prepareSubmitErr is prepareSubmit for an attempt that fails.
+func (f *haltFixture) prepareSubmitErr(p *InProcessTrade, id string) error {
+	f.t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(p.PrepareAndSubmit)
+	_, err := env.ExecuteActivity(p.PrepareAndSubmit, f.prepareSubmitInput(id))
+	require.Error(f.t, err)
+	return err
+}
+
+func (f *haltFixture) prepareSubmitInput(id string) workflows.PrepareSubmitInput {
+	return workflows.PrepareSubmitInput{
+		Prepare: workflows.PrepareInput{TradeID: id},
+		Submit:  workflows.SubmitInput{TradeID: id, ClientOrderID: trade.ClientOrderID(f.row(id).WorkflowID, "entry"), RecordFill: true},
+		UserID:  f.user,
+	}
 }
 
 // userAccount is the paper account of the trader's connection.
@@ -111,10 +128,10 @@ func TestPrepareAndSubmitRunsTheTradeInOne(t *testing.T) {
 }
 
 // What PrepareAndSubmit leaves to the workflow: a refused order is only
-// the check's decision; a submission whose answer was lost is not
-// reported as submitted (the workflow's SubmitOrder then finds the order
-// by its client order id: one order, with a broker that does not
-// de-duplicate); a stop the broker refuses is not reported placed and the
+// the check's decision; a submission whose answer was lost fails the
+// attempt with SubmitOrder's error, marked as the submission's (the
+// retry finds the order by its client order id: one order, with a broker
+// that does not de-duplicate); a stop the broker refuses is not reported placed and the
 // guard's look, which comes after the stop, is not made; without a guard
 // the stop is placed and the look left.
 func TestPrepareAndSubmitLeavesWhatItDidNotDo(t *testing.T) {
@@ -132,20 +149,27 @@ func TestPrepareAndSubmitLeavesWhatItDidNotDo(t *testing.T) {
 		})
 		t.Run("answer lost", func(t *testing.T) {
 			f := newHaltFixture(t, db, 100_000)
+			p := &InProcessTrade{Trading: f.a, Guard: f.guard(t)}
 			id := f.trade("AAPL", signal.QtyFixed, 10, time.Now().UTC())
 			account := f.userAccount()
 			f.engine.InjectFaults(account, paper.Faults{DropPlaceResponse: 1, Duplicates: paper.DuplicatesAccept})
-			res := f.prepareSubmit(&InProcessTrade{Trading: f.a, Guard: f.guard(t)}, id)
-			require.True(t, res.Prepare.InProcess)
-			require.Nil(t, res.Submit, "a submission without the broker's answer reported as made")
-			require.False(t, res.StopPlaced || res.Guarded)
-			require.Len(t, f.brokerOrders(account), 1)
+			err := f.prepareSubmitErr(p, id)
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(err, &app), "%v", err)
+			require.Equal(t, string(broker.KindUnavailable), app.Type(), "SubmitOrder's error, as SubmitOrder gives it")
+			require.False(t, app.NonRetryable())
+			var sf workflows.SubmitFailure
+			require.NoError(t, app.Details(&sf), "the submission's failure is marked with the decision")
+			require.True(t, sf.Prepare.InProcess && sf.Prepare.MarketOpen)
+			require.Len(t, f.brokerOrders(account), 1, "the attempt reached the broker")
 
-			_, err := f.submit.ExecuteActivity(f.a.SubmitOrder, workflows.SubmitInput{TradeID: id,
-				ClientOrderID: trade.ClientOrderID(f.row(id).WorkflowID, "entry"), RecordFill: true})
-			require.NoError(t, err)
-			require.Len(t, f.brokerOrders(account), 1, "the workflow's own submission placed a second order")
+			// The local activity's retry: the recorded check, then the
+			// submission finds the order by its client order id.
+			res := f.prepareSubmit(p, id)
+			require.NotNil(t, res.Submit)
+			require.Len(t, f.brokerOrders(account), 2, "the entry and its stop, no second entry")
 			require.Equal(t, string(trade.StatusFilled), f.row(id).Status)
+			f.requireOneStop(id, account)
 		})
 		t.Run("stop refused", func(t *testing.T) {
 			f := newPaperFixture(t, db, 100_000, func(b broker.Broker) broker.Broker { return &stopRefuser{b} })

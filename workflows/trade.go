@@ -181,6 +181,10 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 	// done is what PrepareAndSubmit did beyond the check (TradeShape 2):
 	// nil, or the submission it made and the steps after it that ran.
 	var done *PrepareSubmitResult
+	// submitErr is PrepareAndSubmit's submission failing: its retry policy
+	// is SubmitOrder's, so it stands for SubmitOrder's attempts.
+	var submitErr error
+	bothCtx := workflow.WithLocalActivityOptions(ctx, localOptions(20*time.Second+submitTimeout, localSubmitRetry))
 	for recheck := false; ; recheck = true {
 		// A fresh decision each round: JSON leaves fields an answer omits
 		// (awaitApproval) as the previous round set them.
@@ -192,18 +196,34 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 			// take-profit's exit pair comes between the fill and the stop,
 			// so such a signal takes the steps one by one.
 			var ps PrepareSubmitResult
-			err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareAndSubmit, PrepareSubmitInput{
+			err := workflow.ExecuteLocalActivity(bothCtx, ActPrepareAndSubmit, PrepareSubmitInput{
 				Prepare: prepIn,
 				Submit:  SubmitInput{TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: true},
 				UserID:  in.UserID,
 			}).Get(ctx, &ps)
-			if err != nil {
-				kind, msg := failureOf(err)
+			var app *temporal.ApplicationError
+			if p, ok := submitFailureOf(err); ok {
+				// Its submission failed, every attempt: handled below as
+				// SubmitOrder's failure (confirm, halt, refusal).
+				prep, submitErr = p, err
+			} else if errors.As(err, &app) {
+				kind, msg := failureOf(err) // PrepareOrder's
 				return fail(kind, msg)
-			}
-			prep = ps.Prepare
-			if ps.Submit != nil {
-				done = &ps
+			} else if err != nil {
+				// It ended without saying which step failed (timed out,
+				// cancelled): the steps one by one, each idempotent —
+				// PrepareOrder returns a recorded decision, SubmitOrder
+				// finds an order that reached the broker.
+				logger.Warn("PrepareAndSubmit ended without an answer; the steps run one by one", "error", err)
+				if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, prepIn).Get(ctx, &prep); err != nil {
+					kind, msg := failureOf(err)
+					return fail(kind, msg)
+				}
+			} else {
+				prep = ps.Prepare
+				if ps.Submit != nil {
+					done = &ps
+				}
 			}
 		} else if err := workflow.ExecuteLocalActivity(prepCtx, ActPrepareOrder, prepIn).Get(ctx, &prep); err != nil {
 			kind, msg := failureOf(err)
@@ -262,7 +282,7 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		// honoured here, before submission; one arriving during
 		// SubmitOrder is honoured once the order works at the broker
 		// (versionCancelWorking).
-		if cancelCh.ReceiveAsync(nil) {
+		if submitErr == nil && cancelCh.ReceiveAsync(nil) {
 			return cancelQueued(ctx, bookCtx, in, &res, setStatus)
 		}
 		fillAtSubmit := inProcessSteps
@@ -272,9 +292,12 @@ func TradeWorkflow(ctx workflow.Context, in TradeInput) (TradeResult, error) {
 		inProcess = fillAtSubmit >= inProcessSteps && prep.InProcess
 		submitIn := SubmitInput{TradeID: in.TradeID, ClientOrderID: trade.ClientOrderID(wfID, "entry"), RecordFill: fillAtSubmit >= 1}
 		var err error
-		if inProcess {
+		switch {
+		case submitErr != nil:
+			err, submitErr = submitErr, nil
+		case inProcess:
 			err = workflow.ExecuteLocalActivity(localSubmitCtx, ActSubmitOrder, submitIn).Get(ctx, &sub)
-		} else {
+		default:
 			err = workflow.ExecuteActivity(submitCtx, ActSubmitOrder, submitIn).Get(ctx, &sub)
 		}
 		if err == nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -144,4 +145,83 @@ func (e *envT) stop() {
 
 func (e *envT) guard() {
 	e.OnActivity(ActGuardAfterFill, mock.Anything, GuardRef{ConnectionID: "c1", UserID: "u1"}).Return(nil).Once()
+}
+
+// TestTradeWorkflow_ShapeTwoSubmitFailure: PrepareAndSubmit's submission
+// failing is SubmitOrder's failing — retried by the local activity's
+// policy (SubmitOrder's: 3 attempts), then a transient failure asks the
+// broker whether the order arrived and a refusal fails the trade, with no
+// further submission; PrepareAndSubmit ending without an answer (timed
+// out) runs the steps one by one.
+func TestTradeWorkflow_ShapeTwoSubmitFailure(t *testing.T) {
+	inProc := prepOK
+	inProc.InProcess = true
+	filledSub := SubmitResult{BrokerOrderID: "b1", Status: string(broker.StatusFilled), Fill: &filled}
+	for _, tt := range []struct {
+		name     string
+		err      error
+		attempts int
+		mocks    func(env *envT)
+		local    []string
+		remote   []string
+		status   trade.Status
+		message  string
+	}{
+		{name: "unavailable: asked, not there", attempts: 3,
+			err: MarkSubmitFailure(inProc, temporal.NewApplicationError("Paper broker temporarily unavailable. Order not submitted.", string(broker.KindUnavailable))),
+			mocks: func(env *envT) {
+				env.OnActivity(ActConfirmSubmit, mock.Anything, mock.Anything).Return(ConfirmResult{}, nil).Once()
+				env.OnActivity(ActRecordFailure, mock.Anything, FailureInput{TradeID: "t1", Kind: string(broker.KindUnavailable),
+					Message: "Paper broker temporarily unavailable. Order not submitted."}).Return(nil).Once()
+			},
+			local: []string{ActPrepareAndSubmit, ActPrepareAndSubmit, ActPrepareAndSubmit}, remote: []string{ActConfirmSubmit, ActRecordFailure},
+			status: trade.StatusRejected, message: "Paper broker temporarily unavailable. Order not submitted."},
+		{name: "unavailable: asked, found", attempts: 3,
+			err: MarkSubmitFailure(inProc, temporal.NewApplicationError("Paper broker temporarily unavailable. Order not submitted.", string(broker.KindUnavailable))),
+			mocks: func(env *envT) {
+				env.OnActivity(ActConfirmSubmit, mock.Anything, mock.Anything).Return(ConfirmResult{Found: true, Submit: filledSub}, nil).Once()
+				env.stop()
+				env.guard()
+			},
+			local:  []string{ActPrepareAndSubmit, ActPrepareAndSubmit, ActPrepareAndSubmit, ActPlaceStopLoss, ActGuardAfterFill},
+			remote: []string{ActConfirmSubmit}, status: trade.StatusFilled},
+		{name: "refused: not retried", attempts: 1,
+			err: MarkSubmitFailure(inProc, temporal.NewNonRetryableApplicationError("Insufficient buying power.", string(broker.KindInsufficientFunds), nil)),
+			mocks: func(env *envT) {
+				env.OnActivity(ActRecordFailure, mock.Anything, FailureInput{TradeID: "t1", Kind: string(broker.KindInsufficientFunds),
+					Message: "Insufficient buying power."}).Return(nil).Once()
+			},
+			local: []string{ActPrepareAndSubmit}, remote: []string{ActRecordFailure}, status: trade.StatusRejected, message: "Insufficient buying power."},
+		{name: "no answer: step by step", attempts: 3,
+			err: temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, nil),
+			mocks: func(env *envT) {
+				env.OnActivity(ActPrepareOrder, mock.Anything, PrepareInput{TradeID: "t1"}).Return(inProc, nil).Once()
+				env.submit(filledSub)
+				env.stop()
+				env.guard()
+			},
+			local:  []string{ActPrepareAndSubmit, ActPrepareAndSubmit, ActPrepareAndSubmit, ActPrepareOrder, ActSubmitOrder, ActPlaceStopLoss, ActGuardAfterFill},
+			status: trade.StatusFilled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := &envT{newEnv(t)}
+			env.OnActivity(ActPrepareAndSubmit, mock.Anything, mock.Anything).Return(PrepareSubmitResult{}, tt.err).Times(tt.attempts)
+			tt.mocks(env)
+			var local, remote []string
+			env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+				local = append(local, info.ActivityType.Name)
+			})
+			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+				remote = append(remote, info.ActivityType.Name)
+			})
+			in := buyInput()
+			in.Shape = 2
+			env.ExecuteWorkflow(TradeWorkflowName, in)
+			r := result(t, env.TestWorkflowEnvironment)
+			require.Equal(t, string(tt.status), r.Status)
+			require.Equal(t, tt.message, r.Message)
+			require.Equal(t, tt.local, local)
+			require.Equal(t, tt.remote, remote)
+		})
+	}
 }
