@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"gorm.io/gorm"
@@ -38,10 +39,7 @@ func (s *stopRefuser) PlaceOrder(ctx context.Context, req broker.OrderRequest) (
 // for it, in an activity environment (SubmitOrder reads its attempt).
 func (f *haltFixture) prepareSubmit(p *InProcessTrade, id string) workflows.PrepareSubmitResult {
 	f.t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(p.PrepareAndSubmit)
-	v, err := env.ExecuteActivity(p.PrepareAndSubmit, f.prepareSubmitInput(id))
+	v, err := f.runPrepareSubmit(p, id)
 	require.NoError(f.t, err)
 	var res workflows.PrepareSubmitResult
 	require.NoError(f.t, v.Get(&res))
@@ -51,12 +49,16 @@ func (f *haltFixture) prepareSubmit(p *InProcessTrade, id string) workflows.Prep
 // prepareSubmitErr is prepareSubmit for an attempt that fails.
 func (f *haltFixture) prepareSubmitErr(p *InProcessTrade, id string) error {
 	f.t.Helper()
+	_, err := f.runPrepareSubmit(p, id)
+	require.Error(f.t, err)
+	return err
+}
+
+func (f *haltFixture) runPrepareSubmit(p *InProcessTrade, id string) (converter.EncodedValue, error) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(p.PrepareAndSubmit)
-	_, err := env.ExecuteActivity(p.PrepareAndSubmit, f.prepareSubmitInput(id))
-	require.Error(f.t, err)
-	return err
+	return env.ExecuteActivity(p.PrepareAndSubmit, f.prepareSubmitInput(id))
 }
 
 func (f *haltFixture) prepareSubmitInput(id string) workflows.PrepareSubmitInput {

@@ -223,18 +223,12 @@ func TestAccountGuard_LooksInALocalActivity(t *testing.T) {
 		return GuardCheckResult{Inactive: true}, nil
 	}).Times(3)
 	env.OnActivity(ActGuardFlatten, mock.Anything, mock.Anything).Return(FlattenResult{}, nil).Once()
-	var local, remote []string
-	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
-		local = append(local, info.ActivityType.Name)
-	})
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		remote = append(remote, info.ActivityType.Name)
-	})
+	started := recordStarts(env)
 	env.ExecuteWorkflow(AccountGuardWorkflowName, guardIn)
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	require.Equal(t, []string{ActGuardCheck, ActGuardCheck, ActGuardCheck}, local)
-	require.Equal(t, []string{ActGuardFlatten}, remote)
+	require.Equal(t, []string{ActGuardCheck, ActGuardCheck, ActGuardCheck}, started.local)
+	require.Equal(t, []string{ActGuardFlatten}, started.remote)
 }
 
 func TestAccountGuard_BeforeLocalCheck(t *testing.T) {

@@ -1,15 +1,12 @@
 package workflows
 
 import (
-	"context"
 	"testing"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -94,18 +91,12 @@ func TestTradeWorkflow_ShapeTwo(t *testing.T) {
 			if tt.mocks != nil {
 				tt.mocks(env)
 			}
-			var local, remote []string
-			env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
-				local = append(local, info.ActivityType.Name)
-			})
-			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-				remote = append(remote, info.ActivityType.Name)
-			})
+			started := recordStarts(env.TestWorkflowEnvironment)
 			env.ExecuteWorkflow(TradeWorkflowName, in)
 			r := result(t, env.TestWorkflowEnvironment)
 			require.Equal(t, string(tt.status), r.Status)
-			require.Equal(t, tt.local, local)
-			require.ElementsMatch(t, tt.remote, remote)
+			require.Equal(t, tt.local, started.local)
+			require.ElementsMatch(t, tt.remote, started.remote)
 			if tt.status == trade.StatusFilled {
 				require.Equal(t, "b1", r.BrokerOrderID)
 				require.True(t, r.FilledQuantity.Equal(decimal.NewFromInt(5)))
@@ -207,21 +198,15 @@ func TestTradeWorkflow_ShapeTwoSubmitFailure(t *testing.T) {
 			env := &envT{newEnv(t)}
 			env.OnActivity(ActPrepareAndSubmit, mock.Anything, mock.Anything).Return(PrepareSubmitResult{}, tt.err).Times(tt.attempts)
 			tt.mocks(env)
-			var local, remote []string
-			env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
-				local = append(local, info.ActivityType.Name)
-			})
-			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-				remote = append(remote, info.ActivityType.Name)
-			})
+			started := recordStarts(env.TestWorkflowEnvironment)
 			in := buyInput()
 			in.Shape = 2
 			env.ExecuteWorkflow(TradeWorkflowName, in)
 			r := result(t, env.TestWorkflowEnvironment)
 			require.Equal(t, string(tt.status), r.Status)
 			require.Equal(t, tt.message, r.Message)
-			require.Equal(t, tt.local, local)
-			require.Equal(t, tt.remote, remote)
+			require.Equal(t, tt.local, started.local)
+			require.Equal(t, tt.remote, started.remote)
 		})
 	}
 }

@@ -279,20 +279,14 @@ func TestTradeWorkflow_InProcessBrokerStepsAreLocal(t *testing.T) {
 		Return(SubmitResult{BrokerOrderID: "b1", Status: string(broker.StatusFilled), Fill: &filled}, nil).Once()
 	env.OnActivity(ActPlaceStopLoss, mock.Anything, TradeRef{TradeID: "t1"}).Return(StopLossResult{Placed: true}, nil).Once()
 	env.OnActivity(ActGuardAfterFill, mock.Anything, GuardRef{ConnectionID: "c1", UserID: "u1"}).Return(nil).Once()
-	var local, remote []string
-	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
-		local = append(local, info.ActivityType.Name)
-	})
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		remote = append(remote, info.ActivityType.Name)
-	})
+	started := recordStarts(env)
 
 	env.ExecuteWorkflow(TradeWorkflowName, buyInput())
 	r := result(t, env)
 	require.Equal(t, string(trade.StatusFilled), r.Status)
 	require.Equal(t, "b1", r.BrokerOrderID)
-	require.Equal(t, []string{ActPrepareOrder, ActSubmitOrder, ActPlaceStopLoss, ActGuardAfterFill}, local)
-	require.Empty(t, remote, "an in-process broker's trade scheduled regular activities")
+	require.Equal(t, []string{ActPrepareOrder, ActSubmitOrder, ActPlaceStopLoss, ActGuardAfterFill}, started.local)
+	require.Empty(t, started.remote, "an in-process broker's trade scheduled regular activities")
 }
 
 // TestTradeWorkflow_ShapedTradeRecordsNoVersion: a trade started with
@@ -374,4 +368,19 @@ func TestLocalOptionsLeaveRoomForEveryAttempt(t *testing.T) {
 	o := localOptions(2*time.Second, &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 3 * time.Second, MaximumAttempts: 4})
 	require.Equal(t, 2*time.Second, o.StartToCloseTimeout)
 	require.Equal(t, 4*2*time.Second+(1+2+3)*time.Second, o.ScheduleToCloseTimeout)
+}
+
+// starts are the activity types a test workflow started, in order.
+type starts struct{ local, remote []string }
+
+// recordStarts records the local and regular activities env starts.
+func recordStarts(env *testsuite.TestWorkflowEnvironment) *starts {
+	s := &starts{}
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []interface{}) {
+		s.local = append(s.local, info.ActivityType.Name)
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		s.remote = append(s.remote, info.ActivityType.Name)
+	})
+	return s
 }
