@@ -100,22 +100,38 @@ func (n *notifier) translate(ctx context.Context) error {
 		return err
 	}
 	since := time.UnixMilli(cur.Position).UTC().Add(-outboxGrace)
-	var events []schema.OutboxEvent
-	if err := db.Where("type IN ? AND created_at >= ?", notifiedEventTypes(), since).Order("id").Limit(outboxPage).Find(&events).Error; err != nil {
-		return err
-	}
-	next := start
-	if len(events) == outboxPage {
-		next = events[len(events)-1].CreatedAt.UTC()
-	}
-	fresh := n.unseen(events)
-	if len(fresh) > 0 {
-		if err := n.queueEvents(ctx, fresh); err != nil {
+	// Every page since the cursor, in the cursor's order (created_at,
+	// then id), each after the last: the cursor then moves to this
+	// pass's start. Moving it to the last event of a full page instead,
+	// as before, stalled on any burst of more than a page of events
+	// within the grace window (a 1,000-follower fan-out's fills): each
+	// pass re-read the same first page and no later event was DMed.
+	// In this order the page is read from the created_at index.
+	var after *schema.OutboxEvent
+	for {
+		q := db.Where("type IN ?", notifiedEventTypes())
+		if after == nil {
+			q = q.Where("created_at >= ?", since)
+		} else {
+			// (created_at, id) > the last's, written so the index's range
+			// is the first condition.
+			q = q.Where("created_at >= ? AND (created_at > ? OR id > ?)", after.CreatedAt, after.CreatedAt, after.ID)
+		}
+		var events []schema.OutboxEvent
+		if err := q.Order("created_at, id").Limit(outboxPage).Find(&events).Error; err != nil {
 			return err
 		}
-		n.markSeen(fresh)
+		if fresh := n.unseen(events); len(fresh) > 0 {
+			if err := n.queueEvents(ctx, fresh); err != nil {
+				return err
+			}
+			n.markSeen(fresh)
+		}
+		if len(events) < outboxPage {
+			return n.saveCursor(ctx, start)
+		}
+		after = &events[len(events)-1]
 	}
-	return n.saveCursor(ctx, next)
 }
 
 func (n *notifier) saveCursor(ctx context.Context, at time.Time) error {
