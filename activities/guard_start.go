@@ -73,7 +73,9 @@ func StartGuards(ctx context.Context, g *Guard) (int, error) {
 	started, after := 0, ""
 	for {
 		var conns []schema.BrokerConnection
-		if err := db.Select("id", "user_id").Where("is_active = ? AND id > ?", true, after).Order("id").Limit(guardStartPage).Find(&conns).Error; err != nil {
+		// "is_active" as written in the partial index of active ids
+		// (migration 0040), so both engines read that index.
+		if err := db.Select("id", "user_id").Where("is_active AND id > ?", after).Order("id").Limit(guardStartPage).Find(&conns).Error; err != nil {
 			return started, err
 		}
 		if len(conns) == 0 {

@@ -13,10 +13,6 @@ import (
 	"github.com/tradeexec/tradeexec/workflows"
 )
 
-// fewValued are columns of a handful of values: finding rows by them
-// alone reads a share of the table that grows with every trader.
-var fewValued = []string{"is_active", "status", "locked", "active", "paper", "side", "kind"}
-
 // Every statement of a paper trade (PrepareAndSubmit: the check, the
 // submission, the stop, the look after the fill) and of the guard's poll
 // (the look and the stops' upkeep) finds its rows through an index on
@@ -43,6 +39,6 @@ func TestTradePathQueriesUseSelectiveIndexes(t *testing.T) {
 
 	stmts := recorded()
 	require.Greater(t, len(stmts), 20, "the trade and the look ran their statements")
-	problems := storetest.UnselectivePlans(t, db, stmts, fewValued...)
+	problems := storetest.UnselectivePlans(t, db, stmts, storetest.FewValued...)
 	require.Empty(t, problems, "statements that read more than their rows:\n%s", strings.Join(problems, "\n"))
 }

@@ -210,8 +210,10 @@ func (s *Service) ActivePage(ctx context.Context, afterID string, limit int) ([]
 		limit = 100
 	}
 	var ids []string
+	// "is_active" as written in the partial index of active ids
+	// (migration 0040), so both engines read that index.
 	err := s.DB.WithContext(ctx).Model(&schema.BrokerConnection{}).
-		Where("is_active = ? AND id > ?", true, afterID).Order("id").Limit(limit).Pluck("id", &ids).Error
+		Where("is_active AND id > ?", afterID).Order("id").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
 }
 

@@ -62,6 +62,29 @@ func OpenSQLite(t testing.TB) *gorm.DB {
 	if err := schema.Migrate(ctx, db, dialect); err != nil {
 		t.Fatalf("storetest: migrate sqlite: %v", err)
 	}
+	// STORETEST_PLANS_AUDIT=<file>: append the unselective plans of
+	// every statement the test ran to file (DESIGN, Persistence).
+	if out := os.Getenv("STORETEST_PLANS_AUDIT"); out != "" {
+		rec := RecordStatements(t, db)
+		t.Cleanup(func() {
+			probs := UnselectivePlans(t, db, rec(), FewValued...)
+			if len(probs) == 0 {
+				return
+			}
+			f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				t.Logf("storetest: plans audit: %v", err)
+				return
+			}
+			defer f.Close()
+			for _, p := range probs {
+				if _, err := f.WriteString(t.Name() + "\t" + strings.ReplaceAll(p, "\n", " ") + "\n"); err != nil {
+					t.Logf("storetest: plans audit: %v", err)
+					return
+				}
+			}
+		})
+	}
 	return db
 }
 
