@@ -19,19 +19,27 @@ import (
 
 	"github.com/tradeexec/tradeexec/internal/broker"
 	"github.com/tradeexec/tradeexec/internal/signal"
+	"github.com/tradeexec/tradeexec/internal/store/storetest"
 )
 
-// createAccountsTable creates paper_accounts as the schema migrations do.
+// createAccountsTable creates paper_accounts as the schema migrations do
+// (0001 and 0041).
 func createAccountsTable(t *testing.T, db *gorm.DB) {
 	t.Helper()
-	err := db.Exec(`CREATE TABLE IF NOT EXISTS paper_accounts (
+	working := "working INTEGER GENERATED ALWAYS AS (state LIKE '{\"working\":true,%') VIRTUAL"
+	if db.Dialector.Name() == "postgres" {
+		working = "working boolean GENERATED ALWAYS AS (state LIKE '{\"working\":true,%') STORED"
+	}
+	for _, ddl := range []string{`CREATE TABLE IF NOT EXISTS paper_accounts (
 		id varchar(36) PRIMARY KEY,
 		state text NOT NULL,
 		version bigint NOT NULL,
-		updated_at timestamp
-	)`).Error
-	if err != nil {
-		t.Fatalf("create paper_accounts: %v", err)
+		updated_at timestamp,
+		` + working + `
+	)`, "CREATE INDEX IF NOT EXISTS ix_paper_accounts_working ON paper_accounts (id, version) WHERE working"} {
+		if err := db.Exec(ddl).Error; err != nil {
+			t.Fatalf("create paper_accounts: %v", err)
+		}
 	}
 }
 
@@ -288,5 +296,38 @@ func TestGormStoreVersion(t *testing.T) {
 	_ = s.Update(ctx, "v", func(a *AccountState) error { return nil }) // no change, no write
 	if v := version(); v != 2 {
 		t.Fatalf("version = %d, want 2", v)
+	}
+}
+
+// The matching pass lists the working accounts from the partial index of
+// the generated column working (migration 0041), on the migrated schema,
+// without reading every account's state; the column follows each write.
+func TestListWorkingReadsTheWorkingIndex(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	s := NewGormStore(db)
+	ctx := context.Background()
+	for _, id := range []string{"idle", "busy"} {
+		if _, err := s.Create(ctx, AccountState{ID: id, Currency: "USD", Cash: d("100"), Day: "2024-03-13"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var o OrderState
+	o.ID, o.Symbol, o.Status, o.Quantity = "o1", "AAPL", broker.StatusNew, d("1")
+	if err := s.Update(ctx, "busy", func(a *AccountState) error { a.Orders = append(a.Orders, o); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	recorded := storetest.RecordStatements(t, db)
+	ws, err := s.ListWorking(ctx)
+	if err != nil || len(ws) != 1 || ws[0].ID != "busy" {
+		t.Fatalf("ListWorking = %+v, %v", ws, err)
+	}
+	if probs := storetest.UnselectivePlans(t, db, recorded(), storetest.FewValued...); len(probs) > 0 {
+		t.Fatalf("ListWorking reads more than the working accounts:\n%v", probs)
+	}
+	if err := s.Update(ctx, "busy", func(a *AccountState) error { a.Orders[0].Status = broker.StatusCancelled; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ws, err := s.ListWorking(ctx); err != nil || len(ws) != 0 {
+		t.Fatalf("ListWorking after the cancel = %d, %v", len(ws), err)
 	}
 }

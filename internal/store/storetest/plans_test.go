@@ -22,8 +22,12 @@ func TestUnselective(t *testing.T) {
 		{"SEARCH outbox_events", false},
 		{"USE TEMP B-TREE FOR ORDER BY", false},
 		{"MULTI-INDEX OR", false},
+		{"SCAN paper_accounts USING INDEX ix_paper_accounts_working", false},
+		{"SCAN paper_accounts USING COVERING INDEX ix_paper_accounts_working", false},
+		{"SCAN paper_accounts USING INDEX sqlite_autoindex_paper_accounts_1", true},
 	} {
-		if got := unselective(c.step, few) != ""; got != c.bad {
+		partial := func(index string) bool { return index == "ix_paper_accounts_working" }
+		if got := unselective(c.step, few, partial) != ""; got != c.bad {
 			t.Errorf("%q: unselective %v, want %v", c.step, got, c.bad)
 		}
 	}
